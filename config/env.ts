@@ -1,0 +1,142 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the service reads, validated in one place. Each process picks the
+ * fields it needs, so the API does not demand a Resend key and the worker does not demand the
+ * marketing secret.
+ */
+const intFromEnv = (min: number, max: number) => {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error: message }).int(message).min(min, message).max(max, message);
+};
+
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** `users`, or `schema.relation`: plain identifiers only, so the name is never a place for SQL. */
+const relationName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/,
+    'must be a table or view name, optionally schema-qualified (letters, digits, underscores)',
+  );
+
+const fields = {
+  MARKETING_API_SECRET: z.string().min(32, 'must be at least 32 characters long'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection URL'),
+  USERS_SOURCE: relationName.default('users'),
+  RESEND_API_KEY: z.string().regex(/^re_\w+$/, 'must be a Resend API key (it starts with re_)'),
+  RESEND_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .default('https://api.resend.com'),
+  RESEND_RATE_LIMIT: intFromEnv(1, 10_000).optional(),
+  SYNC_BATCH_SIZE: intFromEnv(1, 1000).default(100),
+  SYNC_WAIT_SECONDS: intFromEnv(0, 600).default(20),
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('audience-sync'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: booleanFromEnv.optional(),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  PORT: intFromEnv(0, 65_535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+};
+
+const temporalFields = {
+  TEMPORAL_ADDRESS: fields.TEMPORAL_ADDRESS,
+  TEMPORAL_NAMESPACE: fields.TEMPORAL_NAMESPACE,
+  TEMPORAL_TASK_QUEUE: fields.TEMPORAL_TASK_QUEUE,
+  TEMPORAL_API_KEY: fields.TEMPORAL_API_KEY,
+  TEMPORAL_TLS: fields.TEMPORAL_TLS,
+  TEMPORAL_TLS_CLIENT_CERT_PATH: fields.TEMPORAL_TLS_CLIENT_CERT_PATH,
+  TEMPORAL_TLS_CLIENT_KEY_PATH: fields.TEMPORAL_TLS_CLIENT_KEY_PATH,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: fields.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+  TEMPORAL_TLS_SERVER_NAME: fields.TEMPORAL_TLS_SERVER_NAME,
+};
+
+const mtlsPairIsComplete = (env: {
+  TEMPORAL_TLS_CLIENT_CERT_PATH?: string | undefined;
+  TEMPORAL_TLS_CLIENT_KEY_PATH?: string | undefined;
+}) => !env.TEMPORAL_TLS_CLIENT_CERT_PATH === !env.TEMPORAL_TLS_CLIENT_KEY_PATH;
+const mtlsPairMessage = {
+  message: 'must be set together with TEMPORAL_TLS_CLIENT_CERT_PATH (mTLS needs both), or neither',
+  path: ['TEMPORAL_TLS_CLIENT_KEY_PATH'],
+  // Report this even when other fields are invalid, so one message names every problem.
+  when: () => true,
+};
+
+export const apiConfigSchema = z
+  .object({
+    MARKETING_API_SECRET: fields.MARKETING_API_SECRET,
+    DATABASE_URL: fields.DATABASE_URL,
+    USERS_SOURCE: fields.USERS_SOURCE,
+    SYNC_WAIT_SECONDS: fields.SYNC_WAIT_SECONDS,
+    PORT: fields.PORT,
+    LOG_LEVEL: fields.LOG_LEVEL,
+    ...temporalFields,
+  })
+  .refine(mtlsPairIsComplete, mtlsPairMessage);
+
+export const workerConfigSchema = z
+  .object({
+    DATABASE_URL: fields.DATABASE_URL,
+    USERS_SOURCE: fields.USERS_SOURCE,
+    RESEND_API_KEY: fields.RESEND_API_KEY,
+    RESEND_BASE_URL: fields.RESEND_BASE_URL,
+    RESEND_RATE_LIMIT: fields.RESEND_RATE_LIMIT,
+    SYNC_BATCH_SIZE: fields.SYNC_BATCH_SIZE,
+    LOG_LEVEL: fields.LOG_LEVEL,
+    ...temporalFields,
+  })
+  .refine(mtlsPairIsComplete, mtlsPairMessage);
+
+export type ApiConfig = z.infer<typeof apiConfigSchema>;
+export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+export type TemporalConfig = Pick<WorkerConfig, keyof typeof temporalFields>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Empty strings count as unset, as in most .env files. */
+const withoutEmptyValues = (env: Env): Env =>
+  Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+
+/** Parses the environment with a schema; throws one ConfigError naming every problem. */
+export function parseConfig<Schema extends z.ZodType>(schema: Schema, env: Env): z.infer<Schema> {
+  const present = withoutEmptyValues(env);
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || 'environment';
+    const missing =
+      issue.code === 'invalid_type' && present[String(issue.path[0])] === undefined;
+    return `${name} ${missing ? 'is required' : issue.message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** For process entry points: parse, or print every problem and exit with code 1. */
+export function loadConfigOrExit<Schema extends z.ZodType>(
+  schema: Schema,
+  env: Env = process.env,
+): z.infer<Schema> {
+  try {
+    return parseConfig(schema, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}
