@@ -111,7 +111,9 @@ type Env = Record<string, string | undefined>;
 
 /** Empty strings count as unset, as in most .env files. */
 const withoutEmptyValues = (env: Env): Env =>
-  Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
 
 /** Parses the environment with a schema; throws one ConfigError naming every problem. */
 export function parseConfig<Schema extends z.ZodType>(schema: Schema, env: Env): z.infer<Schema> {
@@ -120,8 +122,7 @@ export function parseConfig<Schema extends z.ZodType>(schema: Schema, env: Env):
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || 'environment';
-    const missing =
-      issue.code === 'invalid_type' && present[String(issue.path[0])] === undefined;
+    const missing = issue.code === 'invalid_type' && present[String(issue.path[0])] === undefined;
     return `${name} ${missing ? 'is required' : issue.message}`;
   });
   throw new ConfigError(problems);

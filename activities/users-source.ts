@@ -1,0 +1,277 @@
+import type { Fragment } from 'postgres';
+import type { Platform } from '../common/sync.js';
+import type { Sql } from '../db/sql.js';
+
+/**
+ * Reads the users relation named by USERS_SOURCE. The service never writes to it. Optional
+ * columns (`marketing_opt_out`, `deleted_at`) are detected once, so operators whose schema lacks
+ * them need no view.
+ */
+export interface UsersSource {
+  relation: string;
+  /** SQL type of `id`, e.g. `bigint` or `uuid`: cursors are cast to it so the id index is used. */
+  idType: string;
+  hasOptOut: boolean;
+  hasDeletedAt: boolean;
+}
+
+const REQUIRED_COLUMNS = [
+  'id',
+  'email',
+  'first_name',
+  'last_name',
+  'full_name',
+  'created_at',
+  'last_active_at',
+];
+
+export class UsersSourceError extends Error {
+  override name = 'UsersSourceError';
+}
+
+export async function inspectUsersSource(sql: Sql, relation: string): Promise<UsersSource> {
+  const columns = await sql<{ name: string; type: string }[]>`
+    select attname as name, format_type(atttypid, atttypmod) as type
+    from pg_attribute
+    where attrelid = to_regclass(${relation}) and attnum > 0 and not attisdropped`;
+  if (columns.length === 0) {
+    throw new UsersSourceError(`USERS_SOURCE names "${relation}", which is not a table or view`);
+  }
+  const types = new Map(columns.map((column) => [column.name, column.type]));
+  const missing = REQUIRED_COLUMNS.filter((name) => !types.has(name));
+  if (missing.length > 0) {
+    throw new UsersSourceError(
+      `USERS_SOURCE "${relation}" lacks the column(s) ${missing.join(', ')}; create a view that provides them`,
+    );
+  }
+  return {
+    relation,
+    idType: types.get('id') ?? 'text',
+    hasOptOut: types.has('marketing_opt_out'),
+    hasDeletedAt: types.has('deleted_at'),
+  };
+}
+
+/** Inspects the relation once per process; a failed inspection is retried on the next call. */
+export function usersSourceLoader(sql: Sql, relation: string): () => Promise<UsersSource> {
+  let source: Promise<UsersSource> | undefined;
+  return () => {
+    source ??= inspectUsersSource(sql, relation).catch((error: unknown) => {
+      source = undefined;
+      throw error;
+    });
+    return source;
+  };
+}
+
+/**
+ * The HTML living standard's definition of a valid email address, on the lowercased address.
+ * The same rule decides eligibility in previews and in runs.
+ */
+export const VALID_EMAIL_PATTERN =
+  "^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$";
+
+export interface ActivityFilter {
+  filterActive: boolean;
+  /** ISO time; users active at or after it match when filterActive is set. */
+  activeSince: string;
+}
+
+/** SQL fragments over alias `u`, shared by every query so previews and runs agree. */
+export function userFragments(sql: Sql, source: UsersSource) {
+  const notDeleted = source.hasDeletedAt ? sql`u.deleted_at is null` : sql`true`;
+  const optedOut = source.hasOptOut ? sql`coalesce(u.marketing_opt_out, false)` : sql`false`;
+  const emailKey = sql`lower(btrim(u.email))`;
+  const validEmail = sql`coalesce(${emailKey} ~ ${VALID_EMAIL_PATTERN}, false)`;
+  const active = (filter: ActivityFilter): Fragment =>
+    filter.filterActive ? sql`u.last_active_at >= ${filter.activeSince}::timestamptz` : sql`true`;
+  const eligible = (filter: ActivityFilter): Fragment =>
+    sql`${notDeleted} and not ${optedOut} and ${validEmail} and ${active(filter)}`;
+  const relation = sql(source.relation);
+  const idCast = sql.unsafe(source.idType);
+  return { relation, notDeleted, optedOut, emailKey, validEmail, active, eligible, idCast };
+}
+
+export interface PreviewUser {
+  email: string;
+  full_name: string | null;
+  first_name: string | null;
+  last_name: string | null;
+}
+
+/** Count of eligible distinct emails: what a sync with this filter would add now. */
+export async function countEligibleEmails(
+  sql: Sql,
+  source: UsersSource,
+  filter: ActivityFilter,
+): Promise<number> {
+  const f = userFragments(sql, source);
+  const [row] = await sql<{ count: number }[]>`
+    select count(distinct ${f.emailKey})::int as count
+    from ${f.relation} u
+    where ${f.eligible(filter)}`;
+  return row?.count ?? 0;
+}
+
+/**
+ * The first eligible users by id, one per distinct email. Scanning eligible users in id order,
+ * the first user seen with an email is the one a run would add for it.
+ */
+export async function sampleEligibleUsers(
+  sql: Sql,
+  source: UsersSource,
+  filter: ActivityFilter,
+  size: number,
+): Promise<PreviewUser[]> {
+  const f = userFragments(sql, source);
+  const sample = new Map<string, PreviewUser>();
+  const pageSize = size * 10;
+  let after: string | null = null;
+  for (;;) {
+    const rows: (PreviewUser & { id: string })[] = await sql`
+      select u.id::text as id, btrim(u.email) as email, u.full_name, u.first_name, u.last_name
+      from ${f.relation} u
+      where ${f.eligible(filter)} ${after === null ? sql`` : sql`and u.id > ${after}::${f.idCast}`}
+      order by u.id
+      limit ${pageSize}`;
+    for (const { id: _id, ...user } of rows) {
+      const key = user.email.toLowerCase();
+      if (!sample.has(key)) sample.set(key, user);
+      if (sample.size === size) return [...sample.values()];
+    }
+    if (rows.length < pageSize) return [...sample.values()];
+    after = rows[rows.length - 1]?.id ?? null;
+  }
+}
+
+/** A user as a run sees it. `email` stays inside the activity; only ids leave it. */
+export interface BatchUser {
+  userId: string;
+  found: boolean;
+  deleted: boolean;
+  active: boolean;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  optedOut: boolean;
+  validEmail: boolean;
+  /** The ledger: this user was synced into the run's list before. */
+  inList: boolean;
+  listContactId: string | null;
+  listUnsubscribed: boolean;
+}
+
+export interface BatchQuery {
+  platform: Platform;
+  listId: string;
+  filter: ActivityFilter;
+  cursor: string | null;
+  limit: number;
+}
+
+/**
+ * The next users of an 'all' or 'new' run after the cursor, in id order. A 'new' run reads users
+ * never synced into the list, plus synced users who opted out since and still need unsubscribing.
+ */
+export async function readPopulationBatch(
+  sql: Sql,
+  source: UsersSource,
+  query: BatchQuery & { onlyNew: boolean },
+): Promise<BatchUser[]> {
+  const f = userFragments(sql, source);
+  const onlyNew = query.onlyNew
+    ? sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null))`
+    : sql``;
+  const after = query.cursor === null ? sql`` : sql`and u.id > ${query.cursor}::${f.idCast}`;
+  return sql<BatchUser[]>`
+    select u.id::text as "userId", true as found, false as deleted, true as active,
+      btrim(u.email) as email, u.first_name as "firstName", u.last_name as "lastName",
+      ${f.optedOut} as "optedOut", ${f.validEmail} as "validEmail",
+      m.user_id is not null as "inList", m.contact_id as "listContactId",
+      m.unsubscribed_at is not null as "listUnsubscribed"
+    from ${f.relation} u
+    left join audience_sync.list_members m
+      on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text
+    where ${f.notDeleted} and ${f.active(query.filter)} ${after} ${onlyNew}
+    order by u.id
+    limit ${query.limit}`;
+}
+
+/** Counts what readPopulationBatch would return over the whole run. */
+export async function countPopulation(
+  sql: Sql,
+  source: UsersSource,
+  query: Omit<BatchQuery, 'cursor' | 'limit'> & { onlyNew: boolean },
+): Promise<number> {
+  const f = userFragments(sql, source);
+  const onlyNew = query.onlyNew
+    ? sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null))`
+    : sql``;
+  const [row] = await sql<{ count: number }[]>`
+    select count(*)::int as count
+    from ${f.relation} u
+    left join audience_sync.list_members m
+      on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text
+    where ${f.notDeleted} and ${f.active(query.filter)} ${onlyNew}`;
+  return row?.count ?? 0;
+}
+
+/** Ids that can be compared with the id column without a cast error. */
+function castableIds(idType: string, ids: string[]): string[] {
+  if (/^(smallint|integer|bigint)$/.test(idType))
+    return ids.filter((id) => /^-?\d{1,18}$/.test(id));
+  if (idType === 'uuid') {
+    return ids.filter((id) => /^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$/i.test(id));
+  }
+  return ids;
+}
+
+/**
+ * The next requested users of a 'specific' run after the cursor, in requested-id order. Unknown
+ * ids come back with `found: false`; deleted or inactive ones are flagged, not dropped.
+ */
+export async function readRequestedBatch(
+  sql: Sql,
+  source: UsersSource,
+  query: BatchQuery & { runId: string },
+): Promise<BatchUser[]> {
+  const f = userFragments(sql, source);
+  const requested = await sql<{ userId: string }[]>`
+    select user_id as "userId" from audience_sync.run_requested_users
+    where run_id = ${query.runId} ${query.cursor === null ? sql`` : sql`and user_id > ${query.cursor}`}
+    order by user_id
+    limit ${query.limit}`;
+  const ids = requested.map((row) => row.userId);
+  const lookup = castableIds(source.idType, ids);
+  const rows =
+    lookup.length === 0
+      ? []
+      : await sql<BatchUser[]>`
+    select u.id::text as "userId", true as found, not ${f.notDeleted} as deleted,
+      ${f.active(query.filter)} as active,
+      btrim(u.email) as email, u.first_name as "firstName", u.last_name as "lastName",
+      ${f.optedOut} as "optedOut", ${f.validEmail} as "validEmail",
+      m.user_id is not null as "inList", m.contact_id as "listContactId",
+      m.unsubscribed_at is not null as "listUnsubscribed"
+    from ${f.relation} u
+    left join audience_sync.list_members m
+      on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text
+    where u.id = any(${lookup}::${f.idCast}[])`;
+  const byId = new Map(rows.map((row) => [row.userId, row]));
+  return ids.map((userId) => byId.get(userId) ?? notFoundUser(userId));
+}
+
+const notFoundUser = (userId: string): BatchUser => ({
+  userId,
+  found: false,
+  deleted: false,
+  active: false,
+  email: null,
+  firstName: null,
+  lastName: null,
+  optedOut: false,
+  validEmail: false,
+  inList: false,
+  listContactId: null,
+  listUnsubscribed: false,
+});

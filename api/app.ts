@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import express, { type RequestHandler } from 'express';
+import { pinoHttp } from 'pino-http';
+import { createPreviewActivities } from '../activities/preview.js';
+import { metrics } from '../telemetry/metrics.js';
+import { requireBearerSecret } from './auth.js';
+import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { operationsRouter } from './routes/operations.js';
+import { syncRouter } from './routes/sync.js';
+import { syncUsersRouter } from './routes/sync-users.js';
+import type { ApiServerDeps } from './server.js';
+import { createSyncLauncher } from './sync-launcher.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** JSON only: a request that carries a body must say it is JSON. */
+const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody =
+    Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    next(
+      new ApiError(
+        415,
+        'unsupported_media_type',
+        'Send the body as JSON (Content-Type: application/json)',
+      ),
+    );
+    return;
+  }
+  next();
+};
+
+const countRequests: RequestHandler = (req, res, next) => {
+  const stop = metrics.httpDuration.startTimer();
+  res.on('finish', () => {
+    const route = `${req.baseUrl}${req.route?.path ?? ''}` || 'unmatched';
+    const labels = { method: req.method, route: req.route ? route : 'unmatched' };
+    stop(labels);
+    metrics.httpRequests.inc({ ...labels, status: String(res.statusCode) });
+  });
+  next();
+};
+
+/** The HTTP API, without listening: the server, the dev stack and tests mount it. */
+export function createApp(deps: ApiServerDeps): express.Express {
+  const { config, sql, temporal } = deps;
+  const launcher = createSyncLauncher({
+    sql,
+    temporal,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    waitMs: config.SYNC_WAIT_SECONDS * 1000,
+  });
+  const { previewUsers } = createPreviewActivities({ sql, usersSource: config.USERS_SOURCE });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id =
+          typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      // Method, path and status only: no headers (secrets), no bodies or query values (people).
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(countRequests);
+  app.use(operationsRouter({ sql, temporal }));
+
+  const marketing = express.Router();
+  marketing.use(requireBearerSecret(config.MARKETING_API_SECRET));
+  marketing.use(requireJsonBody, express.json({ limit: '64kb', strict: true }));
+  marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers }));
+  marketing.use('/sync', syncRouter({ launcher }));
+  app.use('/api/marketing', marketing);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,85 @@
+import type { Client } from '@temporalio/client';
+import { Router } from 'express';
+import type { PreviewInput, PreviewOutput } from '../../activities/preview.js';
+import { cancelRun } from '../../client/sync-runs.js';
+import type { SyncRequest } from '../../common/sync.js';
+import { answerLaunch } from '../answers.js';
+import { ApiError } from '../errors.js';
+import { previewQuerySchema, runIdParamsSchema, syncUsersBodySchema } from '../schemas.js';
+import type { SyncLauncher } from '../sync-launcher.js';
+import { parseInput } from '../validation.js';
+import { launchOptions } from './launch-options.js';
+
+export const defaultAudienceName = (now: Date): string =>
+  `Audience [${now.toISOString().slice(0, 10)}]`;
+
+export interface SyncUsersRouteDeps {
+  launcher: SyncLauncher;
+  temporal: Client;
+  previewUsers(input: PreviewInput): Promise<PreviewOutput>;
+}
+
+/** SPEC's /api/marketing/sync-users: preview, sync into a new audience, status, cancel. */
+export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
+  const router = Router();
+
+  router.get('/', async (req, res) => {
+    const query = parseInput(previewQuerySchema, req.query, 'query');
+    const preview = await deps.previewUsers(query);
+    res.json({
+      success: true,
+      count: preview.count,
+      sample: preview.sample,
+      filters: { ...query, activeSince: preview.activeSince },
+    });
+  });
+
+  router.post('/', async (req, res) => {
+    const body = parseInput(syncUsersBodySchema, req.body ?? {}, 'body');
+    const request: SyncRequest = {
+      platform: 'resend',
+      listName: body.audienceName ?? defaultAudienceName(new Date()),
+      ...(body.audienceDescription !== undefined ? { description: body.audienceDescription } : {}),
+      syncType: 'all',
+      tags: [],
+      filterActive: body.filterActive,
+      activeDays: body.activeDays,
+      trigger: 'api',
+    };
+    const launch = await deps.launcher.launch(request, launchOptions(req, 'sync-users'));
+    await answerLaunch(res, deps.launcher, launch, (result) => ({
+      success: true,
+      audience: { id: result.listId, name: result.listName },
+      contactsAdded: result.progress.added,
+      contactsFailed: result.progress.failed,
+      contactsSkipped: result.progress.skipped,
+      message: `Synced ${result.progress.processed} users into "${result.listName}": ${result.progress.added} added, ${result.progress.skipped} skipped, ${result.progress.failed} failed`,
+      runId: result.runId,
+    }));
+  });
+
+  router.get('/:runId', async (req, res) => {
+    const { runId } = parseInput(runIdParamsSchema, req.params, 'query');
+    const view = await deps.launcher.status(runId);
+    if (!view) throw new ApiError(404, 'run_not_found', `There is no run ${runId}`);
+    res.json({ success: true, ...view });
+  });
+
+  router.delete('/:runId', async (req, res) => {
+    const { runId } = parseInput(runIdParamsSchema, req.params, 'query');
+    const view = await deps.launcher.status(runId);
+    if (!view) throw new ApiError(404, 'run_not_found', `There is no run ${runId}`);
+    if (view.status !== 'running') {
+      throw new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
+    }
+    await cancelRun(deps.temporal, runId);
+    res.status(202).json({
+      success: true,
+      runId,
+      status: 'cancelling',
+      message: 'The run stops after the batch in flight; contacts already added stay',
+    });
+  });
+
+  return router;
+}

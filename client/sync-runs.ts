@@ -1,0 +1,187 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type Client,
+  isGrpcCancelledError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancelledFailure,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
+import {
+  SyncListIdKey,
+  SyncPlatformKey,
+  SyncTriggerKey,
+  SyncTypeKey,
+} from '../common/search-attributes.js';
+import type { SyncProgress, SyncRequest, SyncRunResult } from '../common/sync.js';
+import type { SyncRunView, SyncUsersWorkflow } from '../workflows/sync-users.js';
+
+export const WORKFLOW_TYPE = 'SyncUsersWorkflow';
+
+/** `sync-users-2026-11-26T10-00-00Z-ab12`: what, when, and a few random characters. */
+export function newRunId(kind: string, now: Date = new Date()): string {
+  const time = now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-');
+  return `${kind}-${time}-${randomBytes(2).toString('hex')}`;
+}
+
+const truncate = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+
+/** One line for the Web UI's run list (≤ 200 bytes). */
+export function runSummary(request: SyncRequest): string {
+  const who =
+    request.syncType === 'specific'
+      ? `${request.userIds?.length ?? 0} given users`
+      : `${request.syncType === 'new' ? 'new' : 'all'} users${request.filterActive ? ` active in the last ${request.activeDays} days` : ''}`;
+  const where = request.listId
+    ? `list ${request.listId}`
+    : `new ${request.platform} audience "${truncate(request.listName, 60)}"`;
+  const tags = request.tags.length > 0 ? ` (+${request.tags.length} tags)` : '';
+  return truncate(`Sync ${who} into ${where}${tags}`, 190);
+}
+
+/** The start options every run uses, from the API and from schedules alike. */
+export function runStartOptions(request: SyncRequest, taskQueue: string) {
+  return {
+    taskQueue,
+    args: [{ request }] as Parameters<typeof SyncUsersWorkflow>,
+    staticSummary: runSummary(request),
+    memo: {
+      audienceName: request.listName,
+      ...(request.description ? { audienceDescription: request.description } : {}),
+      filters: { filterActive: request.filterActive, activeDays: request.activeDays },
+      syncType: request.syncType,
+      tags: request.tags,
+    },
+    typedSearchAttributes: [
+      { key: SyncTypeKey, value: request.syncType },
+      { key: SyncPlatformKey, value: request.platform },
+      { key: SyncTriggerKey, value: request.trigger },
+      ...(request.listId ? [{ key: SyncListIdKey, value: request.listId }] : []),
+    ],
+  };
+}
+
+/**
+ * Starts a run under a given id. Starting an id that exists (a repeated Idempotency-Key) attaches
+ * to that run instead of starting a second.
+ */
+export async function startRun(
+  client: Client,
+  taskQueue: string,
+  runId: string,
+  request: SyncRequest,
+): Promise<WorkflowHandle<typeof SyncUsersWorkflow>> {
+  try {
+    return await client.workflow.start<typeof SyncUsersWorkflow>(WORKFLOW_TYPE, {
+      ...runStartOptions(request, taskQueue),
+      workflowId: runId,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    return client.workflow.getHandle<typeof SyncUsersWorkflow>(runId);
+  }
+}
+
+export type RunOutcome =
+  | { state: 'completed'; result: SyncRunResult }
+  | { state: 'failed'; code: string; message: string }
+  | { state: 'cancelled' }
+  | { state: 'running' };
+
+/** Why a run failed, from our own failure types (they carry no personal data). */
+function failureOf(error: WorkflowFailedError): RunOutcome {
+  let cause: unknown = error.cause;
+  if (cause instanceof CancelledFailure) return { state: 'cancelled' };
+  if (cause instanceof ActivityFailure) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) {
+    return { state: 'failed', code: cause.type ?? 'Error', message: cause.message };
+  }
+  return { state: 'failed', code: 'RunFailed', message: 'The run failed' };
+}
+
+/** Waits up to `waitMs` for the run to end; the long poll is cancelled when the wait is over. */
+export async function waitForRun(
+  client: Client,
+  runId: string,
+  waitMs: number,
+): Promise<RunOutcome> {
+  if (waitMs <= 0) return { state: 'running' };
+  const handle = client.workflow.getHandle<typeof SyncUsersWorkflow>(runId);
+  try {
+    const result = await client.withAbortSignal(AbortSignal.timeout(waitMs), () => handle.result());
+    return { state: 'completed', result };
+  } catch (error) {
+    if (isGrpcCancelledError(error) || (error instanceof Error && error.name === 'TimeoutError')) {
+      return { state: 'running' };
+    }
+    if (error instanceof WorkflowFailedError) return failureOf(error);
+    throw error;
+  }
+}
+
+export type TemporalRunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** The run as Temporal sees it, or undefined when Temporal does not know the id. */
+export async function describeTemporalRun(
+  client: Client,
+  runId: string,
+): Promise<{ status: TemporalRunStatus; startedAt: Date; closedAt?: Date } | undefined> {
+  try {
+    const description = await client.workflow.getHandle(runId).describe();
+    const name = description.status.name;
+    const status: TemporalRunStatus =
+      name === 'RUNNING' || name === 'CONTINUED_AS_NEW'
+        ? 'running'
+        : name === 'COMPLETED'
+          ? 'completed'
+          : name === 'CANCELLED'
+            ? 'cancelled'
+            : 'failed';
+    return {
+      status,
+      startedAt: description.startTime,
+      ...(description.closeTime ? { closedAt: description.closeTime } : {}),
+    };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** Live progress from the run's query; undefined when no worker answers in time. */
+export async function queryRunProgress(
+  client: Client,
+  runId: string,
+  timeoutMs = 2000,
+): Promise<SyncRunView | undefined> {
+  try {
+    return await client.withAbortSignal(AbortSignal.timeout(timeoutMs), () =>
+      client.workflow.getHandle<typeof SyncUsersWorkflow>(runId).query<SyncRunView>('progress'),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+export async function cancelRun(client: Client, runId: string): Promise<void> {
+  await client.workflow.getHandle(runId).cancel();
+}
+
+export const zeroProgress = (): SyncProgress => ({
+  total: 0,
+  processed: 0,
+  added: 0,
+  failed: 0,
+  skipped: 0,
+});

@@ -1,0 +1,98 @@
+/**
+ * The vocabulary shared by the API, the workflow and the activities. Everything here may appear in
+ * Temporal history, so it holds ids, options, cursors and counts only: never an email or a name.
+ */
+
+export const PLATFORMS = ['resend'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export const SYNC_TYPES = ['all', 'new', 'specific'] as const;
+export type SyncType = (typeof SYNC_TYPES)[number];
+
+export type RunTrigger = 'api' | 'schedule';
+
+/** What a run was asked to do. It is the workflow's input. */
+export interface SyncRequest {
+  platform: Platform;
+  /** Sync into this existing list; absent: create a new list named `listName`. */
+  listId?: string;
+  listName: string;
+  /** Kept with the run (platforms such as Resend have no list description). */
+  description?: string;
+  syncType: SyncType;
+  /** For sync type 'specific'. Persisted by the first activity and not carried further. */
+  userIds?: string[];
+  tags: string[];
+  filterActive: boolean;
+  activeDays: number;
+  trigger: RunTrigger;
+  scheduleId?: string;
+}
+
+export interface SyncCounts {
+  processed: number;
+  added: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface SyncProgress extends SyncCounts {
+  /** Users the run expects to look at, counted when it started (users may arrive meanwhile). */
+  total: number;
+}
+
+export const emptyCounts = (): SyncCounts => ({ processed: 0, added: 0, failed: 0, skipped: 0 });
+
+export const addCounts = (a: SyncCounts, b: SyncCounts): SyncCounts => ({
+  processed: a.processed + b.processed,
+  added: a.added + b.added,
+  failed: a.failed + b.failed,
+  skipped: a.skipped + b.skipped,
+});
+
+export type RunPhase = 'preparing' | 'loading-directory' | 'syncing' | 'finished';
+
+/** The run's state; carried across continue-as-new and answered by the progress query. */
+export interface SyncRunState {
+  phase: RunPhase;
+  listId: string | null;
+  listName: string;
+  tagListIds: string[];
+  activeSince: string;
+  cursor: string | null;
+  batchNo: number;
+  /** Users per batch (the worker's SYNC_BATCH_SIZE), for summaries. */
+  batchSize: number;
+  progress: SyncProgress;
+  /** Executions of this run so far (1 + continue-as-new count). */
+  execution: number;
+  startedAt: string;
+}
+
+export interface SyncWorkflowInput {
+  request: SyncRequest;
+  /** Present after continue-as-new. */
+  state?: SyncRunState;
+}
+
+export type SyncRunStatus = 'completed' | 'list_busy';
+
+export interface SyncRunResult {
+  status: SyncRunStatus;
+  runId: string;
+  listId: string | null;
+  listName: string;
+  progress: SyncProgress;
+  /** For 'list_busy': the run that is already syncing into the list. */
+  activeRunId?: string;
+}
+
+/** Outcome reasons a user can end a run with. */
+export const SKIP_REASONS = [
+  'opted_out',
+  'duplicate_email',
+  'not_found',
+  'deleted',
+  'inactive',
+] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];

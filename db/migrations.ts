@@ -1,0 +1,171 @@
+/**
+ * The service's own tables, in the `audience_sync` schema. Append new versions; never edit one
+ * that has shipped. Users' personal data stays in the users relation: these tables hold user ids,
+ * outcomes, platform ids and hashes of normalised emails.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'runs, outcomes, ledger, contact directory, rate limiter',
+    sql: /* sql */ `
+      -- One row per run (a Temporal workflow id). Counters are advanced once per checkpointed batch.
+      create table audience_sync.runs (
+        run_id text primary key,
+        platform text not null,
+        sync_type text not null check (sync_type in ('all', 'new', 'specific')),
+        trigger text not null check (trigger in ('api', 'schedule')),
+        schedule_id text,
+        list_id text,
+        list_name text,
+        description text,
+        tags text[] not null default '{}',
+        filter_active boolean not null,
+        active_days integer not null,
+        active_since timestamptz not null,
+        status text not null default 'running'
+          check (status in ('running', 'completed', 'failed', 'cancelled')),
+        total integer,
+        processed integer not null default 0,
+        added integer not null default 0,
+        failed integer not null default 0,
+        skipped integer not null default 0,
+        cursor text,
+        batches integer not null default 0,
+        -- Segments that already had the audience's name before this run created its own, so an
+        -- ambiguous create can find the one it made instead of making a second.
+        list_create_attempt jsonb,
+        error_code text,
+        error_message text,
+        started_at timestamptz not null default now(),
+        finished_at timestamptz
+      );
+      -- At most one run syncs into a given list at a time.
+      create unique index runs_one_running_per_list
+        on audience_sync.runs (platform, list_id)
+        where status = 'running' and list_id is not null;
+      create index runs_started_at on audience_sync.runs (started_at desc);
+
+      -- A repeated Idempotency-Key answers with the first call's run.
+      create table audience_sync.idempotency_keys (
+        key text primary key,
+        request_hash text not null,
+        run_id text not null,
+        created_at timestamptz not null default now()
+      );
+
+      -- The user ids a 'specific' run was asked for.
+      create table audience_sync.run_requested_users (
+        run_id text not null references audience_sync.runs (run_id) on delete cascade,
+        user_id text not null,
+        primary key (run_id, user_id)
+      );
+
+      -- Checkpoints: one row per finished batch; inserting it is what advances the run's counters,
+      -- so a retried batch never counts twice.
+      create table audience_sync.run_batches (
+        run_id text not null references audience_sync.runs (run_id) on delete cascade,
+        batch_no integer not null,
+        cursor_after text,
+        processed integer not null,
+        added integer not null,
+        failed integer not null,
+        skipped integer not null,
+        finished_at timestamptz not null default now(),
+        primary key (run_id, batch_no)
+      );
+
+      -- Every user a run looked at ends here exactly once: added, skipped or failed, with a reason.
+      create table audience_sync.run_users (
+        run_id text not null references audience_sync.runs (run_id) on delete cascade,
+        user_id text not null,
+        outcome text not null check (outcome in ('added', 'skipped', 'failed')),
+        reason text,
+        recorded_at timestamptz not null default now(),
+        primary key (run_id, user_id)
+      );
+      create index run_users_failed on audience_sync.run_users (run_id, recorded_at)
+        where outcome = 'failed';
+
+      -- Which user of a run owns each (normalised, hashed) email: the first eligible one by id.
+      create table audience_sync.run_emails (
+        run_id text not null references audience_sync.runs (run_id) on delete cascade,
+        email_hash bytea not null,
+        user_id text not null,
+        primary key (run_id, email_hash)
+      );
+
+      -- The ledger: users this service has put into a list (for sync_type 'new' and consent).
+      create table audience_sync.list_members (
+        platform text not null,
+        list_id text not null,
+        user_id text not null,
+        contact_id text,
+        synced_at timestamptz not null default now(),
+        unsubscribed_at timestamptz,
+        primary key (platform, list_id, user_id)
+      );
+
+      -- Contacts known to exist on a platform account, so existing ones join lists through the
+      -- membership endpoint and are never re-created (which would reset their fields).
+      create table audience_sync.contact_directory (
+        account text not null,
+        email_hash bytea not null,
+        contact_id text not null,
+        primary key (account, email_hash)
+      );
+      create table audience_sync.contact_directory_state (
+        account text primary key,
+        complete boolean not null default false,
+        resume_after text,
+        watermark text,
+        refreshed_at timestamptz
+      );
+
+      -- Lists found or created by name once per account (tags).
+      create table audience_sync.named_lists (
+        account text not null,
+        name text not null,
+        list_id text not null,
+        primary key (account, name)
+      );
+
+      -- A rate limiter shared by every worker: the grant times of the last requests per account.
+      create table audience_sync.rate_limits (
+        key text primary key,
+        recent timestamptz[] not null default '{}',
+        blocked_until timestamptz not null default '-infinity'
+      );
+
+      -- Grants the earliest send time that keeps at most p_limit requests in any p_window, and
+      -- respects a pause (429 retry-after) shared by all workers. Grants never go backwards.
+      create function audience_sync.acquire_rate_slot(p_key text, p_limit integer, p_window interval)
+      returns timestamptz language plpgsql as $$
+      declare
+        previous timestamptz[];
+        paused_until timestamptz;
+        granted timestamptz := clock_timestamp();
+        kept integer;
+      begin
+        insert into audience_sync.rate_limits (key) values (p_key) on conflict do nothing;
+        select recent, blocked_until into previous, paused_until
+          from audience_sync.rate_limits where key = p_key for update;
+        granted := greatest(granted, paused_until);
+        kept := coalesce(array_length(previous, 1), 0);
+        if kept >= p_limit then
+          granted := greatest(granted, previous[kept - p_limit + 1] + p_window);
+        end if;
+        if kept >= p_limit then
+          previous := previous[kept - p_limit + 2 : kept];
+        end if;
+        update audience_sync.rate_limits set recent = previous || granted where key = p_key;
+        return granted;
+      end $$;
+    `,
+  },
+];

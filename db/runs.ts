@@ -1,0 +1,234 @@
+import type { Platform, RunTrigger, SyncCounts, SyncType } from '../common/sync.js';
+import type { Sql } from './sql.js';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface RunRecord {
+  runId: string;
+  platform: Platform;
+  syncType: SyncType;
+  trigger: RunTrigger;
+  scheduleId: string | null;
+  listId: string | null;
+  listName: string | null;
+  description: string | null;
+  tags: string[];
+  filterActive: boolean;
+  activeDays: number;
+  activeSince: Date;
+  status: RunStatus;
+  total: number | null;
+  processed: number;
+  added: number;
+  failed: number;
+  skipped: number;
+  cursor: string | null;
+  batches: number;
+  listCreateAttempt: { existingListIds: string[] } | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+const RUN_COLUMNS = `
+  run_id as "runId", platform, sync_type as "syncType", trigger, schedule_id as "scheduleId",
+  list_id as "listId", list_name as "listName", description, tags,
+  filter_active as "filterActive", active_days as "activeDays", active_since as "activeSince",
+  status, total, processed, added, failed, skipped, cursor, batches,
+  list_create_attempt as "listCreateAttempt", error_code as "errorCode",
+  error_message as "errorMessage", started_at as "startedAt", finished_at as "finishedAt"`;
+
+export type NewRun = Pick<
+  RunRecord,
+  | 'runId'
+  | 'platform'
+  | 'syncType'
+  | 'trigger'
+  | 'scheduleId'
+  | 'listName'
+  | 'description'
+  | 'tags'
+  | 'filterActive'
+  | 'activeDays'
+  | 'activeSince'
+>;
+
+const UNIQUE_VIOLATION = '23505';
+const isUniqueViolation = (error: unknown, constraint: string): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  'code' in error &&
+  error.code === UNIQUE_VIOLATION &&
+  'constraint_name' in error &&
+  error.constraint_name === constraint;
+
+export async function getRun(sql: Sql, runId: string): Promise<RunRecord | undefined> {
+  const [run] = await sql<RunRecord[]>`
+    select ${sql.unsafe(RUN_COLUMNS)} from audience_sync.runs where run_id = ${runId}`;
+  return run;
+}
+
+/** Creates the run record once; a repeat (an activity retry) leaves the first one in place. */
+export async function insertRun(sql: Sql, run: NewRun, requestedUserIds: string[]): Promise<void> {
+  await sql.begin(async (tx) => {
+    const inserted = await tx`
+      insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
+        description, tags, filter_active, active_days, active_since)
+      values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
+        ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
+        ${run.activeSince})
+      on conflict (run_id) do nothing
+      returning run_id`;
+    if (inserted.length === 0 || requestedUserIds.length === 0) return;
+    await tx`
+      insert into audience_sync.run_requested_users (run_id, user_id)
+      select ${run.runId}, unnest(${requestedUserIds}::text[])
+      on conflict do nothing`;
+  });
+}
+
+/** The run currently syncing into a list, if any. */
+export async function findRunningRunForList(
+  sql: Sql,
+  platform: Platform,
+  listId: string,
+): Promise<string | undefined> {
+  const [row] = await sql<{ runId: string }[]>`
+    select run_id as "runId" from audience_sync.runs
+    where platform = ${platform} and list_id = ${listId} and status = 'running'`;
+  return row?.runId;
+}
+
+export type AssignListResult = { assigned: true } | { assigned: false; activeRunId: string };
+
+/**
+ * Records the run's destination list. Fails softly when another running run already syncs into
+ * it: the unique index on running runs per list is the lock.
+ */
+export async function assignRunList(
+  sql: Sql,
+  runId: string,
+  listId: string,
+  listName: string,
+): Promise<AssignListResult> {
+  try {
+    await sql`
+      update audience_sync.runs set list_id = ${listId}, list_name = ${listName}
+      where run_id = ${runId}`;
+    return { assigned: true };
+  } catch (error) {
+    if (!isUniqueViolation(error, 'runs_one_running_per_list')) throw error;
+    const [run] = await sql<{ platform: Platform }[]>`
+      select platform from audience_sync.runs where run_id = ${runId}`;
+    const activeRunId = run && (await findRunningRunForList(sql, run.platform, listId));
+    if (!activeRunId) throw error;
+    return { assigned: false, activeRunId };
+  }
+}
+
+export async function saveListCreateAttempt(
+  sql: Sql,
+  runId: string,
+  existingListIds: string[],
+): Promise<void> {
+  await sql`
+    update audience_sync.runs
+    set list_create_attempt = ${sql.json({ existingListIds })}
+    where run_id = ${runId}`;
+}
+
+export async function setRunTotal(sql: Sql, runId: string, total: number): Promise<void> {
+  await sql`update audience_sync.runs set total = ${total} where run_id = ${runId} and total is null`;
+}
+
+/**
+ * The checkpoint after a batch. Inserting the batch row and advancing the counters happen in one
+ * transaction, and only the first time, so a retried batch never counts twice.
+ */
+export async function checkpointBatch(
+  sql: Sql,
+  runId: string,
+  batchNo: number,
+  cursorAfter: string | null,
+  counts: SyncCounts,
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    const inserted = await tx`
+      insert into audience_sync.run_batches
+        (run_id, batch_no, cursor_after, processed, added, failed, skipped)
+      values (${runId}, ${batchNo}, ${cursorAfter}, ${counts.processed}, ${counts.added},
+        ${counts.failed}, ${counts.skipped})
+      on conflict do nothing
+      returning batch_no`;
+    if (inserted.length === 0) return;
+    await tx`
+      update audience_sync.runs set
+        processed = processed + ${counts.processed}, added = added + ${counts.added},
+        failed = failed + ${counts.failed}, skipped = skipped + ${counts.skipped},
+        cursor = ${cursorAfter}, batches = batches + 1
+      where run_id = ${runId}`;
+  });
+}
+
+export async function finishRun(
+  sql: Sql,
+  runId: string,
+  status: Exclude<RunStatus, 'running'>,
+  error?: { code: string; message: string },
+): Promise<RunRecord | undefined> {
+  const [run] = await sql<RunRecord[]>`
+    update audience_sync.runs set
+      status = ${status},
+      total = case when ${status} = 'completed' then processed else coalesce(total, processed) end,
+      error_code = ${error?.code ?? null}, error_message = ${error?.message ?? null},
+      finished_at = coalesce(finished_at, now())
+    where run_id = ${runId}
+    returning ${sql.unsafe(RUN_COLUMNS)}`;
+  return run;
+}
+
+export interface RejectedUser {
+  userId: string;
+  reason: string;
+}
+
+/** The first failed users of a run, in the order they were recorded. */
+export async function listRejectedUsers(
+  sql: Sql,
+  runId: string,
+  limit = 100,
+): Promise<RejectedUser[]> {
+  return sql<RejectedUser[]>`
+    select user_id as "userId", reason from audience_sync.run_users
+    where run_id = ${runId} and outcome = 'failed'
+    order by recorded_at, user_id
+    limit ${limit}`;
+}
+
+export interface IdempotencyClaim {
+  runId: string;
+  requestHash: string;
+  /** True when this call made the claim; false when an earlier call had. */
+  claimed: boolean;
+}
+
+/** Maps an Idempotency-Key to one run: the first call's run id wins, concurrently too. */
+export async function claimIdempotencyKey(
+  sql: Sql,
+  key: string,
+  requestHash: string,
+  runId: string,
+): Promise<IdempotencyClaim> {
+  const [inserted] = await sql<{ runId: string }[]>`
+    insert into audience_sync.idempotency_keys (key, request_hash, run_id)
+    values (${key}, ${requestHash}, ${runId})
+    on conflict (key) do nothing
+    returning run_id as "runId"`;
+  if (inserted) return { runId, requestHash, claimed: true };
+  const [existing] = await sql<{ runId: string; requestHash: string }[]>`
+    select run_id as "runId", request_hash as "requestHash"
+    from audience_sync.idempotency_keys where key = ${key}`;
+  if (!existing) throw new Error('idempotency key vanished while being read');
+  return { ...existing, claimed: false };
+}

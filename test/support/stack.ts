@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { type ApiConfig, apiConfigSchema, parseConfig, type WorkerConfig, workerConfigSchema } from '../../config/env.js';
+import { migrate } from '../../db/migrate.js';
+import { createSql, type Sql } from '../../db/sql.js';
+import { withDatabase } from '../../dev/postgres.js';
+import { createSyncWorker } from '../../worker/worker.js';
+
+/** Per-file isolation: a fresh database with the service's schema, dropped at the end. */
+export interface TestDatabase {
+  url: string;
+  sql: Sql;
+  drop(): Promise<void>;
+}
+
+export const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const maintenanceUrl = inject('postgresUrl');
+  const name = uniqueName('test');
+  const admin = createSql(maintenanceUrl, { max: 1 });
+  await admin`create database ${admin(name)}`;
+  const url = withDatabase(maintenanceUrl, name);
+  const sql = createSql(url, { max: 20 });
+  await migrate(sql);
+  return {
+    url,
+    sql,
+    async drop() {
+      await sql.end({ timeout: 5 });
+      await admin`drop database if exists ${admin(name)} with (force)`;
+      await admin.end({ timeout: 5 });
+    },
+  };
+}
+
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+export const TEST_RESEND_KEY = 're_test_audience_sync_key';
+
+export function testWorkerConfig(
+  overrides: Partial<Record<keyof WorkerConfig, string>> & { DATABASE_URL: string },
+): WorkerConfig {
+  return parseConfig(workerConfigSchema, {
+    RESEND_API_KEY: TEST_RESEND_KEY,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_TASK_QUEUE: uniqueName('queue'),
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  });
+}
+
+export function testApiConfig(
+  overrides: Partial<Record<keyof ApiConfig, string>> & { DATABASE_URL: string },
+): ApiConfig {
+  return parseConfig(apiConfigSchema, {
+    MARKETING_API_SECRET: TEST_SECRET,
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
+
+let runtimeInstalled = false;
+const installQuietRuntime = () => {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  runtimeInstalled = true;
+};
+
+export interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** A real worker in this process, on the file's own task queue, running until stopped. */
+export async function startTestWorker(config: WorkerConfig, sql: Sql): Promise<RunningWorker> {
+  installQuietRuntime();
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createSyncWorker({
+    config,
+    sql,
+    connection,
+    workflowBundlePath: inject('workflowBundlePath'),
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export async function connectTestClient(): Promise<Client> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  return new Client({ connection, namespace: 'default' });
+}
+
+/**
+ * Polls until `probe` returns a value other than undefined/false, or fails after the deadline.
+ * Tests wait on conditions like this, never on fixed sleeps.
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 30_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

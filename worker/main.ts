@@ -1,0 +1,48 @@
+import { Runtime } from '@temporalio/worker';
+import { connectTemporalClient, registerSearchAttributes } from '../client/temporal.js';
+import { loadConfigOrExit, workerConfigSchema } from '../config/env.js';
+import { migrate } from '../db/migrate.js';
+import { createSql } from '../db/sql.js';
+import { createLogger } from '../telemetry/logger.js';
+import { temporalLogger } from '../telemetry/temporal-logger.js';
+import { createSyncWorker } from './worker.js';
+
+/** The worker process: runs SyncUsersWorkflow and its activities until SIGINT or SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadConfigOrExit(workerConfigSchema);
+  const logger = createLogger(config.LOG_LEVEL, 'audience-sync-worker');
+  // The SDK stops the worker on these signals; run() then resolves and we close what we opened.
+  Runtime.install({
+    logger: temporalLogger(logger, config.LOG_LEVEL),
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+  });
+  const sql = createSql(config.DATABASE_URL, { applicationName: 'audience-sync-worker', max: 20 });
+  try {
+    await migrate(sql);
+    const client = await connectTemporalClient(config);
+    const attributes = await registerSearchAttributes(client, config.TEMPORAL_NAMESPACE);
+    if (!attributes.registered) {
+      logger.warn(
+        { reason: attributes.reason },
+        'search attributes not registered; register them on the namespace',
+      );
+    }
+    await client.connection.close();
+    const worker = await createSyncWorker({ config, sql });
+    logger.info(
+      { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE },
+      'worker started',
+    );
+    await worker.run();
+    logger.info('worker stopped');
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+export { progressQuery, SyncUsersWorkflow } from './sync-users.js';

@@ -1,0 +1,231 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SyncActivities } from '../activities/index.js';
+import { SyncListIdKey } from '../common/search-attributes.js';
+import {
+  addCounts,
+  type SyncProgress,
+  type SyncRunResult,
+  type SyncRunState,
+  type SyncWorkflowInput,
+} from '../common/sync.js';
+
+/** A run continues as new at least this often, well before Temporal's history limits. */
+export const MAX_BATCHES_PER_EXECUTION = 500;
+
+const DAY_MS = 86_400_000;
+
+const NON_RETRYABLE = ['ListNotFound', 'ListRefused', 'RunMissing', 'UsersSourceError'];
+
+const setup = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+const directory = proxyActivities<SyncActivities>({
+  // One request per 100 existing contacts: large accounts take a while, heartbeats show it lives.
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: {
+    initialInterval: '2s',
+    maximumInterval: '2 minutes',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+const batches = proxyActivities<SyncActivities>({
+  // Covers a batch at the lowest rate limits plus waits on 429s; attempts are unlimited, and the
+  // retried batch skips users already recorded.
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+});
+
+export interface SyncRunView extends SyncRunState {
+  runId: string;
+}
+
+export const progressQuery = defineQuery<SyncRunView>('progress');
+
+const initialState = (input: SyncWorkflowInput): SyncRunState => ({
+  phase: 'preparing',
+  listId: input.request.listId ?? null,
+  listName: input.request.listName,
+  tagListIds: [],
+  activeSince: new Date(Date.now() - input.request.activeDays * DAY_MS).toISOString(),
+  cursor: null,
+  batchNo: 0,
+  batchSize: 0,
+  progress: { total: 0, processed: 0, added: 0, failed: 0, skipped: 0 },
+  execution: 1,
+  startedAt: new Date().toISOString(),
+});
+
+const describeProgress = (state: SyncRunState): string => {
+  const { total, processed, added, failed, skipped } = state.progress;
+  return `${processed} of ${total} users: ${added} added, ${skipped} skipped, ${failed} failed · batch ${state.batchNo}`;
+};
+
+/** A failure's type and message, for the run record; both are ours, without personal data. */
+const failureOf = (error: unknown): { code: string; message: string } => {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure) {
+    return { code: cause.type ?? 'Error', message: cause.message };
+  }
+  return {
+    code: 'WorkflowError',
+    message: error instanceof Error ? error.message : 'unknown error',
+  };
+};
+
+/**
+ * Syncs users into a platform list. Each batch is one activity that reads the next users after
+ * the cursor and sends them; the workflow keeps only the cursor and counts, checkpoints after
+ * every batch, continues as new before its history grows large, and on cancellation stops after
+ * the batch in flight.
+ */
+export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncRunResult> {
+  const runId = workflowInfo().workflowId;
+  const state = input.state ?? initialState(input);
+  setHandler(progressQuery, () => ({ runId, ...state }), {
+    description: 'Phase, cursor and counts of this run',
+  });
+
+  let outcome: 'finished' | 'cancelled' | 'continue' | 'busy' = 'finished';
+  let activeRunId: string | undefined;
+  try {
+    if (!input.state) {
+      const begun = await setup.beginRun({
+        runId,
+        request: input.request,
+        activeSince: state.activeSince,
+      });
+      if (!begun.started) {
+        activeRunId = begun.activeRunId;
+        outcome = 'busy';
+      } else {
+        await prepare(runId, state);
+      }
+    }
+    if (outcome !== 'busy') outcome = await syncBatches(runId, state);
+  } catch (error) {
+    const status = isCancellation(error) ? 'cancelled' : 'failed';
+    await CancellationScope.nonCancellable(() =>
+      setup.finishRun({
+        runId,
+        status,
+        ...(status === 'failed' ? { error: failureOf(error) } : {}),
+      }),
+    );
+    throw error;
+  }
+
+  if (outcome === 'continue') {
+    await condition(allHandlersFinished);
+    const { userIds: _persistedByBeginRun, ...request } = input.request;
+    return continueAsNew<typeof SyncUsersWorkflow>({
+      request,
+      state: { ...state, execution: state.execution + 1 },
+    });
+  }
+  if (outcome === 'busy') {
+    await setup.finishRun({
+      runId,
+      status: 'cancelled',
+      error: { code: 'ListBusy', message: `Run ${activeRunId} is already syncing into this list` },
+    });
+    return {
+      status: 'list_busy',
+      runId,
+      listId: state.listId,
+      listName: state.listName,
+      progress: state.progress,
+      ...(activeRunId ? { activeRunId } : {}),
+    };
+  }
+  if (outcome === 'cancelled') {
+    await CancellationScope.nonCancellable(() => setup.finishRun({ runId, status: 'cancelled' }));
+    throw new CancelledFailure(
+      'Run cancelled; users sent before the cancellation stay in the list',
+    );
+  }
+  const progress: SyncProgress = await setup.finishRun({ runId, status: 'completed' });
+  state.phase = 'finished';
+  state.progress = progress;
+  setCurrentDetails(`Finished · ${describeProgress(state)}`);
+  return { status: 'completed', runId, listId: state.listId, listName: state.listName, progress };
+}
+
+async function prepare(runId: string, state: SyncRunState): Promise<void> {
+  const prepared = await setup.prepareRun({ runId });
+  state.listId = prepared.listId;
+  state.listName = prepared.listName;
+  state.tagListIds = prepared.tagListIds;
+  state.batchSize = prepared.batchSize;
+  state.progress.total = prepared.total;
+  upsertSearchAttributes([{ key: SyncListIdKey, value: prepared.listId }]);
+  upsertMemo({ listId: prepared.listId, listName: prepared.listName });
+  state.phase = 'loading-directory';
+  setCurrentDetails(`Loading the platform's existing contacts · ${prepared.total} users to sync`);
+  await directory.loadContactDirectory({ runId });
+}
+
+async function syncBatches(
+  runId: string,
+  state: SyncRunState,
+): Promise<'finished' | 'cancelled' | 'continue'> {
+  state.phase = 'syncing';
+  const listId = state.listId;
+  if (!listId) throw ApplicationFailure.nonRetryable('The run has no list', 'RunMissing');
+  for (let batchesThisExecution = 1; ; batchesThisExecution += 1) {
+    if (CancellationScope.current().consideredCancelled) return 'cancelled';
+    const batchNo = state.batchNo + 1;
+    const after = state.cursor === null ? 'from the first user' : `after user ${state.cursor}`;
+    // The batch in flight always finishes, even when the run is cancelled meanwhile.
+    const result = await CancellationScope.nonCancellable(() =>
+      batches.processBatch.executeWithOptions(
+        { summary: `batch ${batchNo} · up to ${state.batchSize} users ${after}` },
+        [{ runId, batchNo, cursor: state.cursor, listId, tagListIds: state.tagListIds }],
+      ),
+    );
+    state.batchNo = batchNo;
+    state.cursor = result.cursor;
+    const counts = addCounts(state.progress, result.counts);
+    state.progress = { ...counts, total: Math.max(state.progress.total, counts.processed) };
+    const { processed, added, failed } = result.counts;
+    setCurrentDetails(
+      `batch ${batchNo}: ${processed} users, ${added} added, ${failed} failed · ${describeProgress(state)}`,
+    );
+    if (result.done) return 'finished';
+    if (
+      batchesThisExecution >= MAX_BATCHES_PER_EXECUTION ||
+      workflowInfo().continueAsNewSuggested
+    ) {
+      return 'continue';
+    }
+  }
+}
