@@ -13,8 +13,9 @@ import type { MarketingPlatform } from './platforms/platform.js';
 
 export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
 
-export const emailHash = (email: string): Buffer =>
-  createHash('sha256').update(normaliseEmail(email)).digest();
+/** Hex SHA-256 of the normalised email: the service's tables never store the address itself. */
+export const emailHash = (email: string): string =>
+  createHash('sha256').update(normaliseEmail(email)).digest('hex');
 
 /** Resend's timestamps look like `2025-11-30 20:39:59.540771+00`. */
 const timestampMs = (createdAt: string): number => {
@@ -126,14 +127,14 @@ export function createContactDirectory(sql: Sql, platform: MarketingPlatform): C
     async lookup(emails) {
       if (emails.length === 0) return new Map();
       const hashes = emails.map(emailHash);
-      const rows = await sql<{ emailHash: Buffer; contactId: string }[]>`
+      const rows = await sql<{ emailHash: string; contactId: string }[]>`
         select email_hash as "emailHash", contact_id as "contactId"
         from audience_sync.contact_directory
-        where account = ${account} and email_hash = any(${hashes}::bytea[])`;
-      const byHash = new Map(rows.map((row) => [row.emailHash.toString('hex'), row.contactId]));
+        where account = ${account} and email_hash = any(${hashes}::text[])`;
+      const byHash = new Map(rows.map((row) => [row.emailHash, row.contactId]));
       const found = new Map<string, string>();
       emails.forEach((email, index) => {
-        const contactId = byHash.get(hashes[index]?.toString('hex') ?? '');
+        const contactId = byHash.get(hashes[index] ?? '');
         if (contactId) found.set(normaliseEmail(email), contactId);
       });
       return found;

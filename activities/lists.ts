@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { type RunRecord, saveListCreateAttempt } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import type { MarketingPlatform, PlatformList } from './platforms/platform.js';
@@ -18,7 +18,7 @@ async function withNameLock<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   const reserved = await sql.reserve();
-  const key = `${platform.account}\u0000${name}`;
+  const key = `${platform.account}|${name}`;
   try {
     await reserved`select pg_advisory_lock(hashtextextended(${key}, 0))`;
     return await work();
@@ -29,10 +29,12 @@ async function withNameLock<T>(
 }
 
 const ambiguousCreate = (name: string): ApplicationFailure =>
-  ApplicationFailure.retryable(
-    `Creating the list "${name}" got no clear answer; the retry will look for it before creating`,
-    'ListCreateAmbiguous',
-  );
+  ApplicationFailure.create({
+    message: `Creating the list "${name}" got no clear answer; the retry looks for it before creating`,
+    type: 'ListCreateAmbiguous',
+    // Expected under faults and handled by the retry: not worth an error in logs and metrics.
+    category: ApplicationFailureCategory.BENIGN,
+  });
 
 const refusedCreate = (code: string): ApplicationFailure =>
   ApplicationFailure.nonRetryable(

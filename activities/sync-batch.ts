@@ -248,17 +248,17 @@ async function claimEmails(
   await sql`
     insert into audience_sync.run_emails (run_id, email_hash, user_id)
     select ${runId}, claim.email_hash, claim.user_id
-    from unnest(${hashes}::bytea[], ${candidates.map((c) => c.user.userId)}::text[])
+    from unnest(${hashes}::text[], ${candidates.map((c) => c.user.userId)}::text[])
       with ordinality as claim(email_hash, user_id, position)
     order by claim.position
     on conflict do nothing`;
-  const rows = await sql<{ emailHash: Buffer; userId: string }[]>`
+  const rows = await sql<{ emailHash: string; userId: string }[]>`
     select email_hash as "emailHash", user_id as "userId" from audience_sync.run_emails
-    where run_id = ${runId} and email_hash = any(${hashes}::bytea[])`;
-  const ownerByHash = new Map(rows.map((row) => [row.emailHash.toString('hex'), row.userId]));
+    where run_id = ${runId} and email_hash = any(${hashes}::text[])`;
+  const ownerByHash = new Map(rows.map((row) => [row.emailHash, row.userId]));
   const owners = new Map<string, string>();
   candidates.forEach((candidate, index) => {
-    const owner = ownerByHash.get(hashes[index]?.toString('hex') ?? '');
+    const owner = ownerByHash.get(hashes[index] ?? '');
     if (owner) owners.set(candidate.email, owner);
   });
   return owners;

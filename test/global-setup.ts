@@ -1,3 +1,4 @@
+import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -5,7 +6,6 @@ import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import { type LocalPostgres, startEmbeddedPostgres } from '../dev/postgres.js';
 import { startTemporalDevServer } from '../dev/temporal.js';
 import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
-
 
 /**
  * Starts the real services the suite shares, with the same code `npm run dev` uses: Postgres
@@ -19,10 +19,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let postgres: LocalPostgres | undefined;
   let postgresUrl = process.env.TEST_DATABASE_URL;
   if (!postgresUrl) {
+    const log = createWriteStream(path.join(dataDir, 'postgres.log'));
     postgres = await startEmbeddedPostgres({
       dataDir: path.join(dataDir, 'postgres'),
       port: 56_000 + (process.pid % 1000),
       persistent: false,
+      onLog: (line) => log.write(`${line}\n`),
     });
     postgresUrl = postgres.url;
   }

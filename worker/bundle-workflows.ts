@@ -1,13 +1,14 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { workflowsEntry } from './worker.js';
 
 /** Writes the workflow bundle next to the build, so workers start without bundling. */
 export async function writeWorkflowBundle(target: string): Promise<void> {
-  const here = path.dirname(fileURLToPath(import.meta.url));
   const { code } = await bundleWorkflowCode({
-    workflowsPath: path.join(here, '..', 'workflows', 'index'),
+    workflowsPath: workflowsEntry(),
+    logger: new DefaultLogger('WARN'),
   });
   await writeFile(target, code);
 }

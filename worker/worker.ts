@@ -11,6 +11,12 @@ import type { Sql } from '../db/sql.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** The workflows' entry module: the TypeScript source, or its compiled form in a build. */
+export function workflowsEntry(): string {
+  const source = path.join(here, '..', 'workflows', 'index.ts');
+  return existsSync(source) ? source : path.join(here, '..', 'workflows', 'index.js');
+}
+
 /**
  * Where the workflow code comes from: the bundle built with the production build when it is
  * there (dist/), else the sources, bundled at start.
@@ -20,8 +26,7 @@ export function workflowSource():
   | { workflowsPath: string } {
   const prebuilt = path.join(here, '..', 'workflow-bundle.js');
   if (existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
-  // No extension: the bundler finds index.ts next to the sources, index.js in a build.
-  return { workflowsPath: path.join(here, '..', 'workflows', 'index') };
+  return { workflowsPath: workflowsEntry() };
 }
 
 /** The composition root of the activities: the shared limiter, the platform client, the pool. */

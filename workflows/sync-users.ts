@@ -56,7 +56,8 @@ const batches = proxyActivities<SyncActivities>({
   // Covers a batch at the lowest rate limits plus waits on 429s; attempts are unlimited, and the
   // retried batch skips users already recorded.
   startToCloseTimeout: '20 minutes',
-  heartbeatTimeout: '1 minute',
+  // A dead worker's batch moves to another worker this quickly (the batch heartbeats every 5 s).
+  heartbeatTimeout: '15 seconds',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,

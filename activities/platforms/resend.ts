@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import pRetry from 'p-retry';
 import { Resend } from 'resend';
 import { metrics } from '../../telemetry/metrics.js';
@@ -56,6 +57,8 @@ const retryAfterMs = (headers: Record<string, string> | null): number => {
  */
 export function createResendPlatform(options: ResendPlatformOptions): MarketingPlatform {
   const resend = new Resend(options.apiKey, { baseUrl: options.baseUrl });
+  // Every request in flight and every wait listens for the activity's cancellation.
+  if (options.signal) setMaxListeners(256, options.signal);
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
   const retries = options.transientRetries ?? 4;
 

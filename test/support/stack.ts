@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { type ApiConfig, apiConfigSchema, parseConfig, type WorkerConfig, workerConfigSchema } from '../../config/env.js';
+import {
+  type ApiConfig,
+  apiConfigSchema,
+  parseConfig,
+  type WorkerConfig,
+  workerConfigSchema,
+} from '../../config/env.js';
 import { migrate } from '../../db/migrate.js';
 import { createSql, type Sql } from '../../db/sql.js';
 import { withDatabase } from '../../dev/postgres.js';
@@ -113,7 +119,8 @@ export async function waitFor<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
