@@ -95,7 +95,7 @@ export const migrations: Migration[] = [
       -- Which user of a run owns each (normalised, hashed) email: the first eligible one by id.
       create table audience_sync.run_emails (
         run_id text not null references audience_sync.runs (run_id) on delete cascade,
-        email_hash bytea not null,
+        email_hash text not null,
         user_id text not null,
         primary key (run_id, email_hash)
       );
@@ -115,7 +115,7 @@ export const migrations: Migration[] = [
       -- membership endpoint and are never re-created (which would reset their fields).
       create table audience_sync.contact_directory (
         account text not null,
-        email_hash bytea not null,
+        email_hash text not null,
         contact_id text not null,
         primary key (account, email_hash)
       );
