@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
 import { createPreviewActivities } from '../activities/preview.js';
+import { createScheduleService } from '../client/schedules.js';
 import { metrics } from '../telemetry/metrics.js';
 import { requireBearerSecret } from './auth.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { operationsRouter } from './routes/operations.js';
+import { schedulesRouter } from './routes/schedules.js';
 import { syncRouter } from './routes/sync.js';
 import { syncUsersRouter } from './routes/sync-users.js';
 import type { ApiServerDeps } from './server.js';
@@ -84,6 +86,13 @@ export function createApp(deps: ApiServerDeps): express.Express {
   marketing.use(requireJsonBody, express.json({ limit: '64kb', strict: true }));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers }));
   marketing.use('/sync', syncRouter({ launcher }));
+  marketing.use(
+    '/schedules',
+    schedulesRouter({
+      schedules: createScheduleService(temporal, config.TEMPORAL_TASK_QUEUE),
+      sql,
+    }),
+  );
   app.use('/api/marketing', marketing);
 
   app.use(notFoundHandler);

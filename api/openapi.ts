@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { createDocument, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { scheduleBodySchema, scheduleIdParams } from './routes/schedules.js';
 import {
   errorSchema,
   previewAnswerSchema,
@@ -103,6 +104,44 @@ export function openApiDocument() {
           },
         },
       },
+      '/api/marketing/schedules': {
+        post: {
+          summary: 'Create a recurring sync (a Temporal Schedule)',
+          requestBody: { ...json(scheduleBodySchema) },
+          responses: { '201': { description: 'The schedule' }, ...errors(400, 401, 409) },
+        },
+        get: {
+          summary: 'List schedules',
+          responses: { '200': { description: 'Schedules' }, ...errors(401) },
+        },
+      },
+      '/api/marketing/schedules/{id}': {
+        get: {
+          summary: 'A schedule: spec, next run times, recent runs and their outcome',
+          requestParams: { path: scheduleIdParams },
+          responses: { '200': { description: 'The schedule' }, ...errors(401, 404) },
+        },
+        delete: {
+          summary: 'Delete a schedule (runs already started go on)',
+          requestParams: { path: scheduleIdParams },
+          responses: { '200': { description: 'Deleted' }, ...errors(401, 404) },
+        },
+      },
+      ...Object.fromEntries(
+        (['trigger', 'pause', 'unpause'] as const).map((action) => [
+          `/api/marketing/schedules/{id}/${action}`,
+          {
+            post: {
+              summary: `${action[0]?.toUpperCase()}${action.slice(1)} a schedule`,
+              requestParams: { path: scheduleIdParams },
+              responses: {
+                [action === 'trigger' ? '202' : '200']: { description: 'Done' },
+                ...errors(401, 404),
+              },
+            },
+          },
+        ]),
+      ),
       '/healthz': {
         get: {
           summary: 'Process alive',

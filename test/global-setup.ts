@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
@@ -13,7 +13,8 @@ import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
  * code is bundled once for every test file.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const dataDir = path.resolve('.data', 'test');
+  // One folder per test run, so runs side by side (an editor and a terminal) never collide.
+  const dataDir = path.resolve('.data', 'test', `run-${process.pid}`);
   await mkdir(dataDir, { recursive: true });
 
   let postgres: LocalPostgres | undefined;
@@ -45,5 +46,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await temporal.stop();
     await postgres?.stop();
+    await rm(dataDir, { recursive: true, force: true });
   };
 }

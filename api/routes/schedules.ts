@@ -1,0 +1,172 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import {
+  ScheduleExistsError,
+  ScheduleNotFoundError,
+  type ScheduleService,
+} from '../../client/schedules.js';
+import type { Sql } from '../../db/sql.js';
+import { ApiError } from '../errors.js';
+import { parseInput } from '../validation.js';
+import { syncRequestFromBody } from './sync.js';
+
+export const scheduleBodySchema = z
+  .strictObject({
+    scheduleId: z
+      .string({ error: 'is required' })
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
+        'must be 1 to 100 letters, digits, dots, dashes or underscores',
+      ),
+    cron: z.string().trim().min(1, 'must not be empty').max(200).optional().meta({
+      description: 'A cron expression, e.g. "0 6 * * 1" (Mondays 06:00).',
+    }),
+    every: z
+      .string()
+      .regex(/^\d{1,5}(s|m|h|d)$/, 'must be a number and a unit, like 30m, 6h or 1d')
+      .optional()
+      .meta({ description: 'An interval, like 6h.' }),
+    timezone: z
+      .string()
+      .refine(isTimeZone, 'must be an IANA time zone, like Europe/Paris')
+      .optional(),
+    paused: z.boolean({ error: 'must be true or false' }).default(false),
+    note: z.string().max(500, 'must be at most 500 characters').optional(),
+    sync: z.unknown().meta({ description: 'The body of POST /api/marketing/sync.' }),
+  })
+  .superRefine((body, context) => {
+    if ((body.cron === undefined) === (body.every === undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['cron'],
+        message: 'give either cron or every (exactly one)',
+      });
+    }
+    if (body.sync === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['sync'],
+        message: 'is required: the body of POST /sync',
+      });
+    }
+  })
+  .meta({ id: 'ScheduleRequest' });
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const scheduleIdParams = z.object({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'is not a schedule id')
+    .meta({ description: 'The schedule id given at creation.' }),
+});
+
+/** The SDK checks specs itself (TypeError); the server answers INVALID_ARGUMENT (gRPC code 3). */
+const isRefusedSpec = (error: unknown): error is Error =>
+  error instanceof TypeError || (error instanceof Error && 'code' in error && error.code === 3);
+
+/** Maps what Temporal says about schedules to SPEC's answers. */
+async function scheduleCall<T>(id: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ScheduleNotFoundError) {
+      throw new ApiError(404, 'schedule_not_found', `There is no schedule ${id}`);
+    }
+    if (error instanceof ScheduleExistsError)
+      throw new ApiError(409, 'schedule_exists', error.message);
+    if (isRefusedSpec(error)) {
+      throw new ApiError(400, 'invalid_schedule', `The schedule was refused: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** SPEC's /api/marketing/schedules, backed by Temporal Schedules. */
+export function schedulesRouter(deps: { schedules: ScheduleService; sql: Sql }): Router {
+  const router = Router();
+  const { schedules } = deps;
+
+  router.post('/', async (req, res) => {
+    const body = parseInput(scheduleBodySchema, req.body ?? {}, 'body');
+    const request = syncRequestFromBody(body.sync, 'schedule');
+    const schedule = await scheduleCall(body.scheduleId, () =>
+      schedules.create({
+        scheduleId: body.scheduleId,
+        ...(body.cron ? { cron: body.cron } : {}),
+        ...(body.every ? { every: body.every } : {}),
+        ...(body.timezone ? { timezone: body.timezone } : {}),
+        paused: body.paused,
+        ...(body.note ? { note: body.note } : {}),
+        request,
+      }),
+    );
+    res.status(201).json({ success: true, schedule });
+  });
+
+  router.get('/', async (_req, res) => {
+    res.json({ success: true, schedules: await schedules.list() });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const { id } = parseInput(scheduleIdParams, req.params, 'query');
+    const schedule = await scheduleCall(id, () => schedules.describe(id));
+    const runIds = schedule.recentRuns.map((run) => run.runId);
+    const outcomes = await deps.sql<
+      { runId: string; status: string; added: number; failed: number; skipped: number }[]
+    >`
+      select run_id as "runId", status, added, failed, skipped from audience_sync.runs
+      where run_id = any(${runIds}::text[])`;
+    const byId = new Map(outcomes.map((outcome) => [outcome.runId, outcome]));
+    res.json({
+      success: true,
+      schedule: {
+        ...schedule,
+        recentRuns: schedule.recentRuns.map((run) => {
+          const outcome = byId.get(run.runId);
+          return {
+            ...run,
+            status: outcome?.status ?? 'running',
+            ...(outcome
+              ? { added: outcome.added, failed: outcome.failed, skipped: outcome.skipped }
+              : {}),
+          };
+        }),
+      },
+    });
+  });
+
+  router.post('/:id/trigger', async (req, res) => {
+    const { id } = parseInput(scheduleIdParams, req.params, 'query');
+    await scheduleCall(id, () => schedules.trigger(id));
+    res.status(202).json({
+      success: true,
+      scheduleId: id,
+      message: 'A run starts now unless one is already running',
+    });
+  });
+
+  for (const action of ['pause', 'unpause'] as const) {
+    router.post(`/:id/${action}`, async (req, res) => {
+      const { id } = parseInput(scheduleIdParams, req.params, 'query');
+      const note = typeof req.body?.note === 'string' ? req.body.note.slice(0, 500) : undefined;
+      await scheduleCall(id, () => schedules[action](id, note));
+      res.json({ success: true, schedule: await scheduleCall(id, () => schedules.describe(id)) });
+    });
+  }
+
+  router.delete('/:id', async (req, res) => {
+    const { id } = parseInput(scheduleIdParams, req.params, 'query');
+    await scheduleCall(id, () => schedules.remove(id));
+    res.json({ success: true, scheduleId: id, deleted: true });
+  });
+
+  return router;
+}

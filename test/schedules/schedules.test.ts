@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AppStack, emulatedContacts, startAppStack } from '../support/app-stack.js';
+import { uniqueName, waitFor } from '../support/stack.js';
+
+let stack: AppStack;
+let listId: string;
+const scheduleId = uniqueName('weekly-newsletter').replaceAll('_', '-');
+
+beforeAll(async () => {
+  stack = await startAppStack({ users: 150, emulator: { rateLimit: 400 } });
+  const first = await stack.call('POST', '/api/marketing/sync', { platform: 'resend', list_name: 'Newsletter' });
+  listId = first.body.list_id;
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const scheduleBody = {
+  scheduleId,
+  every: '12h',
+  note: 'New users into the newsletter list',
+  sync: { platform: 'resend', list_id: '', sync_type: 'new' },
+};
+
+describe('/api/marketing/schedules', () => {
+  it('creates a schedule with its spec and next run times', async () => {
+    const answer = await stack.call('POST', '/api/marketing/schedules', {
+      ...scheduleBody,
+      sync: { ...scheduleBody.sync, list_id: listId },
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.body.schedule).toMatchObject({
+      scheduleId,
+      paused: false,
+      note: 'New users into the newsletter list',
+      spec: { cron: [], every: ['12h'] },
+      recentRuns: [],
+    });
+    expect(answer.body.schedule.nextRunTimes.length).toBeGreaterThan(0);
+    expect(Date.parse(answer.body.schedule.nextRunTimes[0])).toBeGreaterThan(Date.now());
+  });
+
+  it('refuses a second schedule with the same id', async () => {
+    const answer = await stack.call('POST', '/api/marketing/schedules', {
+      ...scheduleBody,
+      sync: { ...scheduleBody.sync, list_id: listId },
+    });
+    expect(answer.status).toBe(409);
+    expect(answer.body.error.code).toBe('schedule_exists');
+  });
+
+  it.each([
+    ['both cron and every', { cron: '0 6 * * 1' }, 'cron'],
+    ['neither cron nor every', { every: undefined }, 'cron'],
+    ['a bad interval', { every: 'weekly' }, 'every'],
+    ['an unknown time zone', { timezone: 'Mars/Olympus' }, 'timezone'],
+    ['no sync body', { sync: undefined }, 'sync'],
+    ['a bad sync body', { sync: { platform: 'resend', sync_type: 'specific' } }, 'user_ids'],
+  ])('answers 400 for %s', async (_case, change, field) => {
+    const answer = await stack.call('POST', '/api/marketing/schedules', {
+      ...scheduleBody,
+      scheduleId: uniqueName('bad').replaceAll('_', '-'),
+      sync: { ...scheduleBody.sync, list_id: listId },
+      ...change,
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.details.map((detail: { field: string }) => detail.field)).toContain(field);
+  });
+
+  it('answers 400 for a cron expression Temporal refuses', async () => {
+    const answer = await stack.call('POST', '/api/marketing/schedules', {
+      scheduleId: uniqueName('bad-cron').replaceAll('_', '-'),
+      cron: 'every tuesday',
+      sync: { platform: 'resend', list_id: listId, sync_type: 'new' },
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('invalid_schedule');
+  });
+
+  it('lists it', async () => {
+    const answer = await stack.call('GET', '/api/marketing/schedules');
+    expect(answer.status).toBe(200);
+    expect(answer.body.schedules.map((schedule: { scheduleId: string }) => schedule.scheduleId)).toContain(scheduleId);
+  });
+
+  it('runs an ordinary sync when triggered, visible in the status endpoint and the describe', async () => {
+    await stack.db.sql`
+      insert into users (id, email, first_name, last_name, full_name, last_active_at)
+      select 7000 + g, 'scheduled.' || g || '@example.org', 'Sched', 'Uled', 'Sched Uled', now()
+      from generate_series(1, 7) g`;
+    const trigger = await stack.call('POST', `/api/marketing/schedules/${scheduleId}/trigger`);
+    expect(trigger.status).toBe(202);
+
+    const runId = await waitFor(
+      async () => {
+        const answer = await stack.call('GET', `/api/marketing/schedules/${scheduleId}`);
+        return answer.body.schedule.recentRuns[0]?.runId as string | undefined;
+      },
+      { what: 'the triggered run' },
+    );
+    expect(runId.startsWith(`${scheduleId}-`)).toBe(true);
+
+    const ended = await waitFor(
+      async () => {
+        const status = await stack.call('GET', `/api/marketing/sync-users/${encodeURIComponent(runId)}`);
+        return status.body.status === 'completed' && status.body;
+      },
+      { timeoutMs: 60_000, what: 'the scheduled run to complete' },
+    );
+    expect(ended.progress.added).toBe(7);
+    const members = await emulatedContacts(stack.emulator, `&segment_id=${listId}`);
+    expect(members.filter((contact) => contact.email.startsWith('scheduled.'))).toHaveLength(7);
+
+    const described = await stack.call('GET', `/api/marketing/schedules/${scheduleId}`);
+    expect(described.body.schedule.recentRuns[0]).toMatchObject({ runId, status: 'completed', added: 7 });
+    expect(described.body.schedule.sync).toMatchObject({ listId, syncType: 'new', trigger: 'schedule', scheduleId });
+
+    const found = await waitFor(
+      async () => {
+        for await (const run of stack.client.workflow.list({
+          query: `SyncTrigger = "schedule" AND SyncListId = "${listId}"`,
+        })) {
+          if (run.workflowId === runId) return run;
+        }
+        return undefined;
+      },
+      { what: 'the run in the visibility store' },
+    );
+    expect(found.type).toBe('SyncUsersWorkflow');
+  });
+
+  it('pauses and unpauses', async () => {
+    const paused = await stack.call('POST', `/api/marketing/schedules/${scheduleId}/pause`, { note: 'holiday' });
+    expect(paused.body.schedule).toMatchObject({ paused: true, note: 'holiday' });
+    const unpaused = await stack.call('POST', `/api/marketing/schedules/${scheduleId}/unpause`);
+    expect(unpaused.body.schedule.paused).toBe(false);
+  });
+
+  it('deletes it', async () => {
+    const deleted = await stack.call('DELETE', `/api/marketing/schedules/${scheduleId}`);
+    expect(deleted.status).toBe(200);
+    const gone = await stack.call('GET', `/api/marketing/schedules/${scheduleId}`);
+    expect(gone.status).toBe(404);
+    expect(gone.body.error.code).toBe('schedule_not_found');
+    const triggerGone = await stack.call('POST', `/api/marketing/schedules/${scheduleId}/trigger`);
+    expect(triggerGone.status).toBe(404);
+  });
+});
