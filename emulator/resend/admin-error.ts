@@ -1,0 +1,9 @@
+/** A refused admin request, answered `{ error }` with this status. */
+export class AdminError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}

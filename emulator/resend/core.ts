@@ -1,0 +1,74 @@
+import type { ServerResponse } from 'node:http';
+import type { KeyPolicy } from './auth.js';
+import { MicrosecondClock } from './clock.js';
+import { FaultInjector } from './faults.js';
+import { ImportJobs } from './imports/import-jobs.js';
+import type { FaultConfig, ResolvedOptions } from './options.js';
+import { FixedWindowRateLimiter } from './rate-limiter.js';
+import { RequestLog } from './request-log.js';
+import type { EmulatorSettings, RouteContext } from './routes/types.js';
+import { ContactStore } from './store/contact-store.js';
+import { DefinitionStore } from './store/definition-store.js';
+import { TimerRegistry } from './timers.js';
+
+/** Everything one emulator instance holds: state, limits, faults, log and pending work. */
+export class EmulatorCore {
+  readonly clock = new MicrosecondClock();
+  readonly timers = new TimerRegistry();
+  readonly store = new ContactStore(this.clock);
+  readonly definitions = new DefinitionStore(this.clock);
+  readonly settings: EmulatorSettings;
+  readonly imports: ImportJobs;
+  readonly rateLimiter: FixedWindowRateLimiter;
+  readonly faults: FaultInjector;
+  readonly log: RequestLog;
+  readonly keyPolicy: KeyPolicy;
+  readonly context: RouteContext;
+  /** Answers deliberately left unanswered, closed when the emulator closes. */
+  readonly hanging = new Set<ServerResponse>();
+
+  constructor(options: ResolvedOptions) {
+    this.settings = {
+      resetOmittedFieldsOnDuplicateCreate: options.resetOmittedFieldsOnDuplicateCreate,
+      requireDefinedProperties: options.requireDefinedProperties,
+      importQueuedMs: options.importQueuedMs,
+      importMaxBytes: options.importMaxBytes,
+    };
+    this.imports = new ImportJobs(this.clock, this.timers, () => this.settings.importQueuedMs);
+    this.rateLimiter = new FixedWindowRateLimiter(options.rateLimit);
+    this.faults = new FaultInjector(options.seed);
+    this.faults.set(options.faults, Date.now());
+    this.log = new RequestLog(options.requestLogLimit);
+    this.keyPolicy = {
+      apiKeys: options.apiKeys ? new Set(options.apiKeys) : undefined,
+      apiKeyTeams: options.apiKeyTeams,
+    };
+    this.context = {
+      store: this.store,
+      definitions: this.definitions,
+      imports: this.imports,
+      settings: this.settings,
+    };
+  }
+
+  setFaults(faults: FaultConfig, seed?: number): void {
+    this.faults.set(faults, Date.now(), seed);
+  }
+
+  /** Clears state, log, faults and pending work; keeps the rate limit, keys and switches. */
+  reset(): void {
+    this.timers.clear();
+    this.releaseHanging();
+    this.store.clear();
+    this.definitions.clear();
+    this.imports.clear();
+    this.log.clear();
+    this.rateLimiter.reset();
+    this.faults.set({}, Date.now());
+  }
+
+  releaseHanging(): void {
+    for (const response of this.hanging) response.destroy();
+    this.hanging.clear();
+  }
+}
