@@ -44,6 +44,7 @@ const fields = {
   TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
   PORT: intFromEnv(0, 65_535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
@@ -91,6 +92,7 @@ export const workerConfigSchema = z
     RESEND_BASE_URL: fields.RESEND_BASE_URL,
     RESEND_RATE_LIMIT: fields.RESEND_RATE_LIMIT,
     SYNC_BATCH_SIZE: fields.SYNC_BATCH_SIZE,
+    WORKFLOW_BUNDLE_PATH: fields.WORKFLOW_BUNDLE_PATH,
     LOG_LEVEL: fields.LOG_LEVEL,
     ...temporalFields,
   })

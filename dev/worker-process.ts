@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { WorkerConfig } from '../../config/env.js';
+import { readFileSync } from 'node:fs';
+import type { WorkerConfig } from '../config/env.js';
 
-/** The real worker entry point as a child process, for tests that kill it. */
+/** The real worker entry point as a child process: tests kill it, the benchmark weighs it. */
 export interface WorkerProcess {
   child: ChildProcess;
   /** Resolves with the exit code or signal. */
   exited: Promise<number | NodeJS.Signals | null>;
   output(): string;
+  /** Peak resident memory so far, from the kernel's high-water mark. */
+  peakRssMb(): number | undefined;
 }
 
 export function spawnWorkerProcess(config: WorkerConfig): WorkerProcess {
@@ -21,7 +24,9 @@ export function spawnWorkerProcess(config: WorkerConfig): WorkerProcess {
     TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
     TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: config.LOG_LEVEL,
+    ...(config.RESEND_RATE_LIMIT ? { RESEND_RATE_LIMIT: String(config.RESEND_RATE_LIMIT) } : {}),
+    ...(config.WORKFLOW_BUNDLE_PATH ? { WORKFLOW_BUNDLE_PATH: config.WORKFLOW_BUNDLE_PATH } : {}),
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     env,
@@ -37,5 +42,14 @@ export function spawnWorkerProcess(config: WorkerConfig): WorkerProcess {
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => {
     child.on('exit', (code, signal) => resolve(signal ?? code));
   });
-  return { child, exited, output: () => output };
+  return {
+    child,
+    exited,
+    output: () => output,
+    peakRssMb: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const peakKb = /VmHWM:\s+(\d+)\s+kB/.exec(status)?.[1];
+      return peakKb ? Number(peakKb) / 1024 : undefined;
+    },
+  };
 }

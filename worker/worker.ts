@@ -29,6 +29,9 @@ export function workflowSource():
   return { workflowsPath: workflowsEntry() };
 }
 
+const workflowCode = (bundlePath: string | undefined) =>
+  bundlePath ? { workflowBundle: { codePath: bundlePath } } : workflowSource();
+
 /** The composition root of the activities: the shared limiter, the platform client, the pool. */
 export function buildActivities(config: WorkerConfig, sql: Sql) {
   const limiter = createRateLimiter(sql, {
@@ -55,7 +58,7 @@ export interface SyncWorkerOptions {
   config: WorkerConfig;
   sql: Sql;
   connection?: NativeConnection;
-  /** A prebuilt bundle (tests bundle once for every file); else workflowSource(). */
+  /** A prebuilt bundle (tests bundle once for every file); else WORKFLOW_BUNDLE_PATH, else workflowSource(). */
   workflowBundlePath?: string;
 }
 
@@ -67,9 +70,7 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Work
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...(options.workflowBundlePath
-      ? { workflowBundle: { codePath: options.workflowBundlePath } }
-      : workflowSource()),
+    ...workflowCode(options.workflowBundlePath ?? config.WORKFLOW_BUNDLE_PATH),
     activities: buildActivities(config, options.sql),
     // Batches are sequential per run; this bounds batches of different runs per process.
     maxConcurrentActivityTaskExecutions: 8,

@@ -1,24 +1,7 @@
-import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import type { temporal } from '@temporalio/proto';
+import type { History } from '../../client/histories.js';
 
-type History = temporal.api.history.v1.IHistory;
-
-/**
- * Every execution of a run, oldest first: the latest run's history names the run it continued,
- * and so on back to the first.
- */
-export async function exportRunHistories(client: Client, workflowId: string): Promise<History[]> {
-  const histories: History[] = [];
-  let runId: string | undefined;
-  for (;;) {
-    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    histories.unshift(history);
-    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
-    runId = started?.continuedExecutionRunId || undefined;
-    if (!runId) return histories;
-  }
-}
+export { runHistories as exportRunHistories } from '../../client/histories.js';
 
 /** The JSON of the histories with every payload decoded, so its text can be searched. */
 export function historyText(histories: History[]): string {

@@ -52,6 +52,7 @@ export function testWorkerConfig(
     RESEND_API_KEY: TEST_RESEND_KEY,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     TEMPORAL_TASK_QUEUE: uniqueName('queue'),
+    WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     LOG_LEVEL: 'warn',
     ...overrides,
   });
@@ -85,12 +86,7 @@ export interface RunningWorker {
 export async function startTestWorker(config: WorkerConfig, sql: Sql): Promise<RunningWorker> {
   installQuietRuntime();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createSyncWorker({
-    config,
-    sql,
-    connection,
-    workflowBundlePath: inject('workflowBundlePath'),
-  });
+  const worker = await createSyncWorker({ config, sql, connection });
   const running = worker.run();
   return {
     worker,

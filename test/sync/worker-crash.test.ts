@@ -7,7 +7,7 @@ import {
   startAppStack,
 } from '../support/app-stack.js';
 import { waitFor } from '../support/stack.js';
-import { spawnWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+import { spawnWorkerProcess, type WorkerProcess } from '../../dev/worker-process.js';
 
 let stack: AppStack;
 const workers: WorkerProcess[] = [];

@@ -1,0 +1,338 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createPreviewActivities } from '../activities/preview.js';
+import { startApiServer } from '../api/server.js';
+import { runHistories } from '../client/histories.js';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
+import { apiConfigSchema, parseConfig, workerConfigSchema } from '../config/env.js';
+import { seedDemoUsers } from '../db/demo-users.js';
+import { migrate } from '../db/migrate.js';
+import { createSql, type Sql } from '../db/sql.js';
+import { startEmbeddedPostgres, withDatabase } from '../dev/postgres.js';
+import { startTemporalDevServer } from '../dev/temporal.js';
+import { spawnWorkerProcess } from '../dev/worker-process.js';
+import { createLogger } from '../telemetry/logger.js';
+import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
+
+/**
+ * `npm run bench -- --users N --rate R [--json] [--preview]`
+ *
+ * Seeds N users, then syncs them into a new audience through the real stack (API, Temporal, a
+ * worker process, Postgres) against the Resend emulator limited to R requests per second, and,
+ * in the same run against the same emulator, the naive baselines. One row per system.
+ * `--preview` also times the preview on the same users, with and without the recommended index.
+ */
+
+interface Row {
+  system: 'audience-sync' | 'naive-sequential' | 'naive-parallel';
+  users: number;
+  rateLimit: number;
+  wallSeconds: number;
+  idealSeconds: number;
+  efficiency: number;
+  http429: number;
+  lost: number;
+  duplicates: number;
+  peakRssMb: number | null;
+  historyEvents: number | null;
+}
+
+const { values } = parseArgs({
+  options: {
+    users: { type: 'string', default: '2000' },
+    rate: { type: 'string', default: '50' },
+    json: { type: 'boolean', default: false },
+    preview: { type: 'boolean', default: false },
+    'no-baselines': { type: 'boolean', default: false },
+  },
+});
+const USERS = Number(values.users);
+const RATE = Number(values.rate);
+const API_SECRET = 'bench-secret-that-is-at-least-32-characters';
+const RESEND_KEY = 're_bench_audience_sync_key';
+
+const log = (line: string) => {
+  if (!values.json) process.stderr.write(`${line}\n`);
+};
+
+/** The standalone emulator, in its own process like the remote service it stands for. */
+async function startEmulatorProcess(rate: number): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'emulator/resend/main.ts', '--port', '0', '--rate-limit', String(rate)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the emulator exited with ${code}`)));
+  });
+  return { url, child };
+}
+
+async function admin<T>(emulatorUrl: string, pathAndQuery: string, method = 'GET'): Promise<T> {
+  const response = await fetch(`${emulatorUrl}/_emulator${pathAndQuery}`, { method });
+  return (await response.json()) as T;
+}
+
+/** What the emulator holds for the users: how many never arrived, how many arrived twice. */
+async function audit(emulatorUrl: string, segmentId: string, emails: Set<string>) {
+  const members = await admin<{ data: { email: string }[] }>(
+    emulatorUrl,
+    `/contacts?segment_id=${segmentId}&limit=100000000`,
+  );
+  const all = await admin<{ data: { email: string }[] }>(emulatorUrl, '/contacts?limit=100000000');
+  const memberEmails = members.data.map((contact) => contact.email.toLowerCase());
+  const uniqueMembers = new Set(memberEmails);
+  const uniqueContacts = new Set(all.data.map((contact) => contact.email.toLowerCase()));
+  const requests = await admin<{ data: { outcome: string }[] }>(
+    emulatorUrl,
+    '/requests?limit=100000000',
+  );
+  return {
+    lost: [...emails].filter((email) => !uniqueMembers.has(email)).length,
+    duplicates: memberEmails.length - uniqueMembers.size + (all.data.length - uniqueContacts.size),
+    http429: requests.data.filter((entry) => entry.outcome.endsWith('rate_limited')).length,
+  };
+}
+
+const row = (
+  system: Row['system'],
+  wallSeconds: number,
+  found: Awaited<ReturnType<typeof audit>>,
+  peakRssMb: number | null,
+  historyEvents: number | null,
+): Row => {
+  const idealSeconds = USERS / RATE;
+  return {
+    system,
+    users: USERS,
+    rateLimit: RATE,
+    wallSeconds: round(wallSeconds),
+    idealSeconds: round(idealSeconds),
+    efficiency: round(idealSeconds / wallSeconds, 3),
+    ...found,
+    peakRssMb: peakRssMb === null ? null : round(peakRssMb, 1),
+    historyEvents,
+  };
+};
+
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
+  const workerConfig = parseConfig(workerConfigSchema, {
+    DATABASE_URL: ctx.databaseUrl,
+    RESEND_API_KEY: RESEND_KEY,
+    RESEND_BASE_URL: ctx.emulatorUrl,
+    TEMPORAL_ADDRESS: ctx.temporalAddress,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    WORKFLOW_BUNDLE_PATH: ctx.bundlePath,
+    LOG_LEVEL: 'warn',
+  });
+  const worker = spawnWorkerProcess(workerConfig);
+  const apiConfig = parseConfig(apiConfigSchema, {
+    MARKETING_API_SECRET: API_SECRET,
+    DATABASE_URL: ctx.databaseUrl,
+    TEMPORAL_ADDRESS: ctx.temporalAddress,
+    TEMPORAL_TASK_QUEUE: 'bench',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
+  const api = await startApiServer({
+    config: apiConfig,
+    sql: ctx.sql,
+    temporal: ctx.client,
+    logger: createLogger('silent'),
+  });
+  try {
+    const started = performance.now();
+    const response = await fetch(`${api.url}/api/marketing/sync-users`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${API_SECRET}`,
+        'content-type': 'application/json',
+        prefer: 'respond-async',
+      },
+      body: JSON.stringify({ audienceName: 'bench' }),
+    });
+    const { runId } = (await response.json()) as { runId: string };
+    const result = await ctx.client.workflow.getHandle(runId).result();
+    const wallSeconds = (performance.now() - started) / 1000;
+    const peakRssMb = worker.peakRssMb() ?? null;
+    const histories = await runHistories(ctx.client, runId);
+    const historyEvents = histories.reduce(
+      (sum, history) => sum + (history.events?.length ?? 0),
+      0,
+    );
+    const found = await audit(ctx.emulatorUrl, result.listId ?? '', ctx.emails);
+    return row('audience-sync', wallSeconds, found, peakRssMb, historyEvents);
+  } finally {
+    await api.close();
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  }
+}
+
+async function benchNaive(ctx: BenchContext, mode: 'sequential' | 'parallel'): Promise<Row> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/naive.ts',
+      '--mode',
+      mode,
+      '--database',
+      ctx.databaseUrl,
+      '--resend',
+      ctx.emulatorUrl,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as {
+    wallSeconds: number;
+    peakRssMb: number;
+    segmentId: string;
+  };
+  const found = await audit(ctx.emulatorUrl, result.segmentId, ctx.emails);
+  return row(`naive-${mode}`, result.wallSeconds, found, result.peakRssMb, null);
+}
+
+interface BenchContext {
+  sql: Sql;
+  databaseUrl: string;
+  temporalAddress: string;
+  emulatorUrl: string;
+  bundlePath: string;
+  client: Client;
+  emails: Set<string>;
+}
+
+async function benchPreview(sql: Sql): Promise<void> {
+  const { previewUsers } = createPreviewActivities({ sql, usersSource: 'users' });
+  const filters = [
+    { filterActive: false, activeDays: 30 },
+    { filterActive: true, activeDays: 7 },
+    { filterActive: true, activeDays: 30 },
+    { filterActive: true, activeDays: 365 },
+  ];
+  const time = async (label: string) => {
+    for (const filter of filters) {
+      const samples: number[] = [];
+      for (let i = 0; i < 40; i += 1) {
+        const started = performance.now();
+        await previewUsers(filter);
+        samples.push(performance.now() - started);
+      }
+      samples.sort((a, b) => a - b);
+      const p = (q: number) =>
+        round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0, 1);
+      const line = {
+        system: `preview ${label}`,
+        users: USERS,
+        ...filter,
+        p50Ms: p(0.5),
+        p95Ms: p(0.95),
+      };
+      process.stdout.write(values.json ? `${JSON.stringify(line)}\n` : `${formatRecord(line)}\n`);
+    }
+  };
+  await time('with the recommended index');
+  await sql`drop index users_eligible_by_activity`;
+  await sql`analyze users`;
+  await time('without it');
+}
+
+const formatRecord = (record: Record<string, unknown>) =>
+  Object.entries(record)
+    .map(([key, value]) => `${key}=${value}`)
+    .join('  ');
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const dataDir = path.resolve('.data', 'bench', `run-${process.pid}`);
+  await mkdir(dataDir, { recursive: true });
+  log(`starting Postgres, Temporal and the Resend emulator (${RATE} requests/s)`);
+  const postgres = await startEmbeddedPostgres({
+    dataDir: path.join(dataDir, 'postgres'),
+    port: 57_000 + (process.pid % 1000),
+    persistent: false,
+  });
+  const temporal = await startTemporalDevServer({ searchAttributes: SEARCH_ATTRIBUTES });
+  const emulator = await startEmulatorProcess(RATE);
+  const bundlePath = path.join(dataDir, 'workflow-bundle.js');
+  await writeWorkflowBundle(bundlePath);
+  const adminSql = createSql(postgres.url, { max: 1 });
+  await adminSql`create database bench`;
+  await adminSql.end();
+  const databaseUrl = withDatabase(postgres.url, 'bench');
+  const sql = createSql(databaseUrl, { max: 10 });
+  const client = new Client({
+    connection: await Connection.connect({ address: temporal.address }),
+  });
+  try {
+    await migrate(sql);
+    log(`seeding ${USERS} users`);
+    await seedDemoUsers(sql, { count: USERS, mix: values.preview ? 'demo' : 'eligible' });
+    if (values.preview) {
+      await benchPreview(sql);
+      return;
+    }
+    const emails = new Set(
+      (await sql<{ email: string }[]>`select lower(email) as email from users`).map(
+        (user) => user.email,
+      ),
+    );
+    const ctx: BenchContext = {
+      sql,
+      databaseUrl,
+      temporalAddress: temporal.address,
+      emulatorUrl: emulator.url,
+      bundlePath,
+      client,
+      emails,
+    };
+    const rows: Row[] = [];
+    log('audience-sync …');
+    rows.push(await benchAudienceSync(ctx));
+    if (!values['no-baselines']) {
+      for (const mode of ['sequential', 'parallel'] as const) {
+        await admin(emulator.url, '/reset', 'POST');
+        log(`naive-${mode} …`);
+        rows.push(await benchNaive(ctx, mode));
+      }
+    }
+    if (values.json) {
+      for (const result of rows) process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      console.table(rows);
+    }
+  } finally {
+    await client.connection.close();
+    await sql.end();
+    emulator.child.kill('SIGTERM');
+    await temporal.stop();
+    await postgres.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});
