@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Sql } from '../db/sql.js';
-import type { MarketingPlatform } from './platforms/platform.js';
+import {
+  type ContactCursor,
+  type MarketingPlatform,
+  PlatformUnavailableError,
+} from './platforms/platform.js';
 
 /**
  * Which contacts already exist on the platform account, keyed by a hash of the normalised email.
@@ -28,14 +32,17 @@ interface DirectoryState {
   complete: boolean;
   resumeAfter: string | null;
   watermark: string | null;
+  watermarkId: string | null;
 }
+
+type Contact = { id: string; email: string; createdAt: string };
 
 export interface ContactDirectory {
   /** Loads every contact of the account once; resumable page by page. */
   load(onPage?: () => void): Promise<{ pages: number }>;
   /**
-   * Reads contacts created since the last look, newest first, until known ground (loading the
-   * whole directory first if it never was).
+   * Learns the contacts created since the last look (loading the whole directory first if it
+   * never was).
    */
   refresh(): Promise<{ pages: number }>;
   lookup(emails: string[]): Promise<Map<string, string>>;
@@ -43,14 +50,21 @@ export interface ContactDirectory {
   forget(email: string): Promise<void>;
 }
 
+const newest = (contacts: Contact[]): Contact | undefined =>
+  contacts.reduce<Contact | undefined>(
+    (best, contact) =>
+      !best || timestampMs(contact.createdAt) > timestampMs(best.createdAt) ? contact : best,
+    undefined,
+  );
+
 export function createContactDirectory(sql: Sql, platform: MarketingPlatform): ContactDirectory {
   const account = platform.account;
 
   const readState = async (): Promise<DirectoryState> => {
     const [state] = await sql<DirectoryState[]>`
-      select complete, resume_after as "resumeAfter", watermark
+      select complete, resume_after as "resumeAfter", watermark, watermark_id as "watermarkId"
       from audience_sync.contact_directory_state where account = ${account}`;
-    return state ?? { complete: false, resumeAfter: null, watermark: null };
+    return state ?? { complete: false, resumeAfter: null, watermark: null, watermarkId: null };
   };
 
   const store = async (contacts: { id: string; email: string }[]): Promise<void> => {
@@ -66,16 +80,47 @@ export function createContactDirectory(sql: Sql, platform: MarketingPlatform): C
   };
 
   /** Only ever moves forward, whichever of several concurrent refreshes writes last. */
-  const advanceWatermark = async (watermark: string): Promise<void> => {
+  const advanceWatermark = async (contact: Contact | undefined): Promise<void> => {
+    if (!contact) return;
     await sql`
-      insert into audience_sync.contact_directory_state (account, watermark, refreshed_at)
-      values (${account}, ${watermark}, now())
+      insert into audience_sync.contact_directory_state (account, watermark, watermark_id, refreshed_at)
+      values (${account}, ${contact.createdAt}, ${contact.id}, now())
       on conflict (account) do update set
-        watermark = case
-          when audience_sync.contact_directory_state.watermark is null
-            or excluded.watermark::timestamptz > audience_sync.contact_directory_state.watermark::timestamptz
-          then excluded.watermark else audience_sync.contact_directory_state.watermark end,
+        (watermark, watermark_id) = (
+          select case when s.watermark is null
+              or excluded.watermark::timestamptz > s.watermark::timestamptz
+            then excluded.watermark else s.watermark end,
+          case when s.watermark is null
+              or excluded.watermark::timestamptz > s.watermark::timestamptz
+            then excluded.watermark_id else s.watermark_id end
+          from audience_sync.contact_directory_state s where s.account = excluded.account),
         refreshed_at = now()`;
+  };
+
+  const page = async (cursor?: ContactCursor) => {
+    const found = await platform.listContacts(cursor);
+    if (!found) throw new PlatformUnavailableError('the contact list lost its cursor; retrying');
+    return found;
+  };
+
+  /** From the newest contact down to the watermark: the way that works whatever happened. */
+  const scanFromNewest = async (watermark: string | null): Promise<{ pages: number }> => {
+    const knownUntil = watermark === null ? Number.NEGATIVE_INFINITY : timestampMs(watermark);
+    let after: string | undefined;
+    let top: Contact | undefined;
+    let pages = 0;
+    for (;;) {
+      const { contacts, hasMore } = await page(after ? { after } : undefined);
+      pages += 1;
+      top ??= contacts[0];
+      const fresh = contacts.filter((contact) => timestampMs(contact.createdAt) >= knownUntil);
+      await store(fresh);
+      const last = contacts.at(-1);
+      if (!hasMore || !last || fresh.length < contacts.length) break;
+      after = last.id;
+    }
+    await advanceWatermark(top);
+    return { pages };
   };
 
   return {
@@ -83,13 +128,20 @@ export function createContactDirectory(sql: Sql, platform: MarketingPlatform): C
       let state = await readState();
       let pages = 0;
       while (!state.complete) {
-        const page = await platform.listContacts(state.resumeAfter ?? undefined);
+        const found = await platform.listContacts(
+          state.resumeAfter ? { after: state.resumeAfter } : undefined,
+        );
+        if (!found) {
+          // The contact we stopped at was deleted meanwhile: start over from the newest.
+          state = { ...state, resumeAfter: null };
+          continue;
+        }
+        const { contacts, hasMore } = found;
         pages += 1;
-        await store(page.contacts);
-        const first = page.contacts[0];
-        if (state.resumeAfter === null && first) await advanceWatermark(first.createdAt);
-        const last = page.contacts.at(-1);
-        const complete = !page.hasMore || !last;
+        await store(contacts);
+        if (state.resumeAfter === null) await advanceWatermark(contacts[0]);
+        const last = contacts.at(-1);
+        const complete = !hasMore || !last;
         await sql`
           insert into audience_sync.contact_directory_state (account, complete, resume_after)
           values (${account}, ${complete}, ${last?.id ?? null})
@@ -102,26 +154,21 @@ export function createContactDirectory(sql: Sql, platform: MarketingPlatform): C
     },
 
     async refresh() {
-      const { watermark, complete } = await readState();
-      if (!complete) return this.load();
-      const knownUntil = watermark === null ? Number.NEGATIVE_INFINITY : timestampMs(watermark);
-      let after: string | undefined;
-      let newest: string | undefined;
-      let pages = 0;
-      for (;;) {
-        const page = await platform.listContacts(after);
-        pages += 1;
-        newest ??= page.contacts[0]?.createdAt;
-        const fresh = page.contacts.filter(
-          (contact) => timestampMs(contact.createdAt) >= knownUntil,
-        );
-        await store(fresh);
-        const last = page.contacts.at(-1);
-        if (!page.hasMore || !last || fresh.length < page.contacts.length) break;
-        after = last.id;
+      const state = await readState();
+      if (!state.complete) return this.load();
+      // Usually one request: everything newer than the newest contact seen, when it fits a page.
+      // More than a page, or a cursor that vanished, falls back to scanning from the newest.
+      if (state.watermarkId) {
+        const newer = await platform.listContacts({ before: state.watermarkId });
+        if (newer && !newer.hasMore) {
+          await store(newer.contacts);
+          await advanceWatermark(newest(newer.contacts));
+          return { pages: 1 };
+        }
+        const scanned = await scanFromNewest(state.watermark);
+        return { pages: scanned.pages + 1 };
       }
-      if (newest) await advanceWatermark(newest);
-      return { pages };
+      return scanFromNewest(state.watermark);
     },
 
     async lookup(emails) {

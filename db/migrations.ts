@@ -123,7 +123,9 @@ export const migrations: Migration[] = [
         account text primary key,
         complete boolean not null default false,
         resume_after text,
+        -- The newest contact seen: its creation time, and its id for "newer than" page requests.
         watermark text,
+        watermark_id text,
         refreshed_at timestamptz
       );
 

@@ -13,8 +13,11 @@ export interface MarketingPlatform {
   findListsByName(name: string): Promise<PlatformList[]>;
   /** Not idempotent on the platform: see `ambiguous`. */
   createList(name: string): Promise<PlatformResult<PlatformList>>;
-  /** A page of contacts, newest first, for the contact directory. */
-  listContacts(after?: string): Promise<ContactPage>;
+  /**
+   * A page of contacts, newest first, for the contact directory: from the newest, older than
+   * `after`, or newer than `before`. Undefined when the platform does not know the cursor.
+   */
+  listContacts(cursor?: ContactCursor): Promise<ContactPage | undefined>;
   /**
    * Creates a contact in the given lists. Only for contacts not known to exist: platforms may
    * reset an existing contact's fields on create.
@@ -38,6 +41,8 @@ export interface NewContact {
   firstName: string | null;
   lastName: string | null;
 }
+
+export type ContactCursor = { after: string } | { before: string };
 
 export interface ContactPage {
   contacts: { id: string; email: string; createdAt: string }[];

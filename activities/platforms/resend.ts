@@ -180,10 +180,16 @@ export function createResendPlatform(options: ResendPlatformOptions): MarketingP
       return result.ok ? { ok: true, value: { id: result.value.id, name } } : result;
     },
 
-    async listContacts(after): Promise<ContactPage> {
+    async listContacts(cursor): Promise<ContactPage | undefined> {
+      const options =
+        cursor && 'before' in cursor
+          ? { limit: 100, before: cursor.before }
+          : { limit: 100, ...(cursor ? { after: cursor.after } : {}) };
       const answer = await idempotent('contacts.list', (signal) =>
-        resend.contacts.list(after ? { limit: 100, after } : { limit: 100 }, { signal }),
+        resend.contacts.list(options, { signal }),
       );
+      // A cursor the platform no longer knows (its contact was deleted) is not an outage.
+      if (answer.error?.statusCode === 404 || answer.error?.statusCode === 422) return undefined;
       if (answer.error || !answer.data) {
         throw new PlatformUnavailableError(`Resend contacts.list answered ${answer.error?.name}`);
       }
