@@ -179,22 +179,45 @@ export async function readPopulationBatch(
   query: BatchQuery & { onlyNew: boolean },
 ): Promise<BatchUser[]> {
   const f = userFragments(sql, source);
-  const onlyNew = query.onlyNew
-    ? sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null))`
-    : sql``;
   const after = query.cursor === null ? sql`` : sql`and u.id > ${query.cursor}::${f.idCast}`;
+  return selectBatchUsers(
+    sql,
+    f,
+    query,
+    { deleted: sql`false`, active: sql`true` },
+    sql`${f.notDeleted} and ${f.active(query.filter)} ${after} ${onlyNewFilter(sql, f, query.onlyNew)}
+      order by u.id limit ${query.limit}`,
+  );
+}
+
+type Fragments = ReturnType<typeof userFragments>;
+
+/** The run's list in the ledger, joined to each user as `m`. */
+const ledgerJoin = (sql: Sql, query: { platform: Platform; listId: string }) => sql`
+  left join audience_sync.list_members m
+    on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text`;
+
+/** 'new': never synced into the list, or synced and opted out since (to unsubscribe). */
+const onlyNewFilter = (sql: Sql, f: Fragments, onlyNew: boolean) =>
+  onlyNew ? sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null))` : sql``;
+
+/** Users as a run sees them; `flags` say how deleted and active are decided for this read. */
+function selectBatchUsers(
+  sql: Sql,
+  f: Fragments,
+  query: { platform: Platform; listId: string },
+  flags: { deleted: Fragment; active: Fragment },
+  condition: Fragment,
+) {
   return sql<BatchUser[]>`
-    select u.id::text as "userId", true as found, false as deleted, true as active,
+    select u.id::text as "userId", true as found, ${flags.deleted} as deleted,
+      ${flags.active} as active,
       btrim(u.email) as email, u.first_name as "firstName", u.last_name as "lastName",
       ${f.optedOut} as "optedOut", ${f.validEmail} as "validEmail",
       m.user_id is not null as "inList", m.contact_id as "listContactId",
       m.unsubscribed_at is not null as "listUnsubscribed"
-    from ${f.relation} u
-    left join audience_sync.list_members m
-      on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text
-    where ${f.notDeleted} and ${f.active(query.filter)} ${after} ${onlyNew}
-    order by u.id
-    limit ${query.limit}`;
+    from ${f.relation} u ${ledgerJoin(sql, query)}
+    where ${condition}`;
 }
 
 /** Counts what readPopulationBatch would return over the whole run. */
@@ -204,15 +227,10 @@ export async function countPopulation(
   query: Omit<BatchQuery, 'cursor' | 'limit'> & { onlyNew: boolean },
 ): Promise<number> {
   const f = userFragments(sql, source);
-  const onlyNew = query.onlyNew
-    ? sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null))`
-    : sql``;
   const [row] = await sql<{ count: number }[]>`
     select count(*)::int as count
-    from ${f.relation} u
-    left join audience_sync.list_members m
-      on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text
-    where ${f.notDeleted} and ${f.active(query.filter)} ${onlyNew}`;
+    from ${f.relation} u ${ledgerJoin(sql, query)}
+    where ${f.notDeleted} and ${f.active(query.filter)} ${onlyNewFilter(sql, f, query.onlyNew)}`;
   return row?.count ?? 0;
 }
 
@@ -246,17 +264,13 @@ export async function readRequestedBatch(
   const rows =
     lookup.length === 0
       ? []
-      : await sql<BatchUser[]>`
-    select u.id::text as "userId", true as found, not ${f.notDeleted} as deleted,
-      ${f.active(query.filter)} as active,
-      btrim(u.email) as email, u.first_name as "firstName", u.last_name as "lastName",
-      ${f.optedOut} as "optedOut", ${f.validEmail} as "validEmail",
-      m.user_id is not null as "inList", m.contact_id as "listContactId",
-      m.unsubscribed_at is not null as "listUnsubscribed"
-    from ${f.relation} u
-    left join audience_sync.list_members m
-      on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text
-    where u.id = any(${lookup}::${f.idCast}[])`;
+      : await selectBatchUsers(
+          sql,
+          f,
+          query,
+          { deleted: sql`not ${f.notDeleted}`, active: f.active(query.filter) },
+          sql`u.id = any(${lookup}::${f.idCast}[])`,
+        );
   const byId = new Map(rows.map((row) => [row.userId, row]));
   return ids.map((userId) => byId.get(userId) ?? notFoundUser(userId));
 }

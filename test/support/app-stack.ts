@@ -17,6 +17,7 @@ import {
   type TestDatabase,
   testApiConfig,
   testWorkerConfig,
+  waitFor,
 } from './stack.js';
 
 /**
@@ -200,4 +201,30 @@ export async function seedEmulatorContacts(
   });
   if (!response.ok) throw new Error(`seeding contacts answered ${response.status}`);
   return ((await response.json()) as { ids: string[] }).ids;
+}
+
+/** SPEC's eligibility, written independently of the service's own SQL, for test expectations. */
+export const ELIGIBLE_SQL = `deleted_at is null and not marketing_opt_out
+  and lower(btrim(email)) ~ '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$'`;
+
+/** Eligible distinct emails (lowercased, sorted) of the users matching an extra SQL filter. */
+export async function eligibleEmails(stack: AppStack, filter = 'true'): Promise<string[]> {
+  const rows = await stack.db.sql.unsafe<{ email: string }[]>(
+    `select distinct lower(btrim(email)) as email from users where ${ELIGIBLE_SQL} and ${filter} order by 1`,
+  );
+  return rows.map((row) => row.email);
+}
+
+/** Polls the status endpoint until the run has ended; returns its status body. */
+export async function waitForRunEnd(stack: AppStack, runId: string, timeoutMs = 180_000) {
+  return waitFor(
+    async () => {
+      const status = await stack.call(
+        'GET',
+        `/api/marketing/sync-users/${encodeURIComponent(runId)}`,
+      );
+      return status.status === 200 && status.body.status !== 'running' && status.body;
+    },
+    { timeoutMs, intervalMs: 200, what: `run ${runId} to end` },
+  );
 }

@@ -5,6 +5,7 @@ import {
   emulatorAdmin,
   requestLog,
   startAppStack,
+  waitForRunEnd,
 } from '../support/app-stack.js';
 import { waitFor } from '../support/stack.js';
 
@@ -27,15 +28,7 @@ const allEmails = async (): Promise<string[]> =>
     (row) => row.email,
   );
 
-async function finishedRun(runId: string) {
-  return waitFor(
-    async () => {
-      const status = await stack.call('GET', `/api/marketing/sync-users/${runId}`);
-      return status.body.status !== 'running' && status.body;
-    },
-    { timeoutMs: 180_000, intervalMs: 250, what: `run ${runId} to end` },
-  );
-}
+const finishedRun = (runId: string) => waitForRunEnd(stack, runId);
 
 async function expectExactlyOnceEach(listId: string): Promise<void> {
   const members = await emulatedContacts(stack.emulator, `&segment_id=${listId}`);

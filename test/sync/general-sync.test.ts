@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AppStack,
+  ELIGIBLE_SQL,
+  eligibleEmails as eligibleEmailsOf,
   emulatedContacts,
   emulatorAdmin,
   requestLog,
   startAppStack,
+  waitForRunEnd,
 } from '../support/app-stack.js';
 import { waitFor } from '../support/stack.js';
-
-const ELIGIBLE = `deleted_at is null and not marketing_opt_out
-  and lower(btrim(email)) ~ '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$'`;
 
 let stack: AppStack;
 let listId: string;
@@ -22,32 +22,19 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const eligibleEmails = async (): Promise<string[]> =>
-  (
-    await stack.db.sql.unsafe<{ email: string }[]>(
-      `select distinct lower(btrim(email)) as email from users where ${ELIGIBLE} order by 1`,
-    )
-  ).map((row) => row.email);
+const eligibleEmails = () => eligibleEmailsOf(stack);
 
 const segmentsNamed = async (name: string) =>
-  (await emulatorAdmin<{ data: { id: string; name: string }[] }>(stack.emulator, '/segments')).data.filter(
-    (segment) => segment.name === name,
-  );
+  (
+    await emulatorAdmin<{ data: { id: string; name: string }[] }>(stack.emulator, '/segments')
+  ).data.filter((segment) => segment.name === name);
 
 const memberEmails = async (segmentId: string): Promise<string[]> =>
   (await emulatedContacts(stack.emulator, `&segment_id=${segmentId}`))
     .map((contact) => contact.email.toLowerCase())
     .sort();
 
-async function runEnded(runId: string) {
-  return waitFor(
-    async () => {
-      const status = await stack.call('GET', `/api/marketing/sync-users/${runId}`);
-      return status.body.status !== 'running' && status.body;
-    },
-    { timeoutMs: 120_000, intervalMs: 200, what: `run ${runId} to end` },
-  );
-}
+const runEnded = (runId: string) => waitForRunEnd(stack, runId, 120_000);
 
 describe('POST /api/marketing/sync', () => {
   it('syncs all eligible users into a new list and into one list per tag', async () => {
@@ -86,9 +73,9 @@ describe('POST /api/marketing/sync', () => {
     });
     expect(answer.status).toBe(200);
     expect(answer.body.synced).toBe(0);
-    const writes = (await requestLog(stack.emulator, `&since_seq=${before.at(-1)?.seq ?? 0}`)).filter(
-      (entry) => entry.method !== 'GET',
-    );
+    const writes = (
+      await requestLog(stack.emulator, `&since_seq=${before.at(-1)?.seq ?? 0}`)
+    ).filter((entry) => entry.method !== 'GET');
     expect(writes).toEqual([]);
   });
 
@@ -107,18 +94,22 @@ describe('POST /api/marketing/sync', () => {
     expect(answer.body.synced).toBe(20);
     expect(await memberEmails(listId)).toEqual(await eligibleEmails());
     const [vip] = await segmentsNamed('vip');
-    expect((await memberEmails(vip?.id ?? '')).filter((email) => email.startsWith('newcomer.'))).toHaveLength(20);
+    expect(
+      (await memberEmails(vip?.id ?? '')).filter((email) => email.startsWith('newcomer.')),
+    ).toHaveLength(20);
   });
 
   it('syncs exactly the given users, reporting unknown and ineligible ones', async () => {
     const [eligible, deleted, optedOut, invalid] = await Promise.all(
       [
-        `${ELIGIBLE} and id > 5000`,
+        `${ELIGIBLE_SQL} and id > 5000`,
         'deleted_at is not null',
         'marketing_opt_out and deleted_at is null',
         "email not like '%@%.%' and deleted_at is null",
       ].map(async (where) => {
-        const [row] = await stack.db.sql.unsafe<{ id: string }[]>(`select id::text from users where ${where} order by id limit 1`);
+        const [row] = await stack.db.sql.unsafe<{ id: string }[]>(
+          `select id::text from users where ${where} order by id limit 1`,
+        );
         return row?.id ?? '';
       }),
     );
@@ -131,7 +122,9 @@ describe('POST /api/marketing/sync', () => {
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ synced: 1, skipped: 4, failed: 1 });
     expect(await memberEmails(answer.body.list_id)).toHaveLength(1);
-    const outcomes = await stack.db.sql<{ userId: string; outcome: string; reason: string | null }[]>`
+    const outcomes = await stack.db.sql<
+      { userId: string; outcome: string; reason: string | null }[]
+    >`
       select user_id as "userId", outcome, reason from audience_sync.run_users
       where run_id = ${answer.body.runId} order by user_id`;
     expect(outcomes).toEqual(
@@ -154,7 +147,9 @@ describe('POST /api/marketing/sync', () => {
       where id = (select min(id) from users where id > 5000)
       returning id::text, lower(email) as email`;
     const contactOf = async () =>
-      (await emulatedContacts(stack.emulator, `&email=${encodeURIComponent(user?.email ?? '')}`))[0];
+      (
+        await emulatedContacts(stack.emulator, `&email=${encodeURIComponent(user?.email ?? '')}`)
+      )[0];
     expect((await contactOf())?.unsubscribed).toBe(false);
 
     const newRun = await stack.call('POST', '/api/marketing/sync', {
@@ -167,13 +162,17 @@ describe('POST /api/marketing/sync', () => {
     expect((await contactOf())?.unsubscribed).toBe(true);
 
     await stack.db.sql`update users set marketing_opt_out = false where id = ${user?.id ?? ''}`;
-    const allRun = await stack.call('POST', '/api/marketing/sync', { platform: 'resend', list_id: listId });
+    const allRun = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'resend',
+      list_id: listId,
+    });
     expect(allRun.status).toBe(200);
     expect((await contactOf())?.unsubscribed).toBe(true);
   });
 
   it('fails fast for a list the platform does not know, creating nothing', async () => {
-    const segmentsBefore = (await emulatorAdmin<{ data: unknown[] }>(stack.emulator, '/segments')).data.length;
+    const segmentsBefore = (await emulatorAdmin<{ data: unknown[] }>(stack.emulator, '/segments'))
+      .data.length;
     const answer = await stack.call('POST', '/api/marketing/sync', {
       platform: 'resend',
       list_id: '3f2b6f9e-0000-4000-8000-000000000000',
@@ -181,11 +180,16 @@ describe('POST /api/marketing/sync', () => {
     });
     expect(answer.status).toBe(404);
     expect(answer.body.error.code).toBe('list_not_found');
-    expect(answer.body.error.details).toEqual([expect.objectContaining({ runId: expect.any(String) })]);
-    expect((await emulatorAdmin<{ data: unknown[] }>(stack.emulator, '/segments')).data).toHaveLength(
-      segmentsBefore,
+    expect(answer.body.error.details).toEqual([
+      expect.objectContaining({ runId: expect.any(String) }),
+    ]);
+    expect(
+      (await emulatorAdmin<{ data: unknown[] }>(stack.emulator, '/segments')).data,
+    ).toHaveLength(segmentsBefore);
+    const status = await stack.call(
+      'GET',
+      `/api/marketing/sync-users/${answer.body.error.details[0].runId}`,
     );
-    const status = await stack.call('GET', `/api/marketing/sync-users/${answer.body.error.details[0].runId}`);
     expect(status.body).toMatchObject({ status: 'failed', error: { code: 'ListNotFound' } });
   });
 
@@ -194,7 +198,13 @@ describe('POST /api/marketing/sync', () => {
       stack.call(
         'POST',
         '/api/marketing/sync',
-        { platform: 'resend', list_name: name, tags: ['launch-week'], filterActive: true, activeDays: 3 },
+        {
+          platform: 'resend',
+          list_name: name,
+          tags: ['launch-week'],
+          filterActive: true,
+          activeDays: 3,
+        },
         { prefer: 'respond-async' },
       );
     const [first, second] = await Promise.all([start('Twin A'), start('Twin B')]);
@@ -214,7 +224,11 @@ describe('runs in progress', () => {
         { prefer: 'respond-async' },
       );
       expect(first.status).toBe(202);
-      const second = await stack.call('POST', '/api/marketing/sync', { platform: 'resend', list_id: listId, sync_type: 'new' });
+      const second = await stack.call('POST', '/api/marketing/sync', {
+        platform: 'resend',
+        list_id: listId,
+        sync_type: 'new',
+      });
       expect(second.status).toBe(202);
       expect(second.body.runId).toBe(first.body.runId);
       expect(second.body.statusUrl).toBe(`/api/marketing/sync-users/${first.body.runId}`);
@@ -236,7 +250,9 @@ describe('runs in progress', () => {
       );
       const runId: string = started.body.runId;
       await waitFor(
-        async () => (await stack.call('GET', `/api/marketing/sync-users/${runId}`)).body.progress.processed >= 100,
+        async () =>
+          (await stack.call('GET', `/api/marketing/sync-users/${runId}`)).body.progress.processed >=
+          100,
         { timeoutMs: 60_000, what: 'the first batch' },
       );
       const cancel = await stack.call('DELETE', `/api/marketing/sync-users/${runId}`);

@@ -2,16 +2,14 @@ import { Resend } from 'resend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AppStack,
+  ELIGIBLE_SQL,
+  eligibleEmails as eligibleEmailsOf,
   emulatedContacts,
   emulatorAdmin,
   startAppStack,
 } from '../support/app-stack.js';
 import { exportRunHistories, historyText } from '../support/histories.js';
 import { TEST_RESEND_KEY, TEST_SECRET } from '../support/stack.js';
-
-/** An independent reading of SPEC's eligibility, written for the test. */
-const ELIGIBLE = `deleted_at is null and not marketing_opt_out
-  and lower(btrim(email)) ~ '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$'`;
 
 let stack: AppStack;
 
@@ -23,12 +21,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function eligibleEmails(filter: string): Promise<string[]> {
-  const rows = await stack.db.sql.unsafe<{ email: string }[]>(
-    `select distinct lower(btrim(email)) as email from users where ${ELIGIBLE} and ${filter}`,
-  );
-  return rows.map((row) => row.email).sort();
-}
+const eligibleEmails = (filter: string) => eligibleEmailsOf(stack, filter);
 
 describe('GET /api/marketing/sync-users (preview)', () => {
   it.each([
@@ -53,7 +46,7 @@ describe('GET /api/marketing/sync-users (preview)', () => {
     const expected = await stack.db.sql.unsafe<{ email: string }[]>(`
       select email from (
         select distinct on (lower(btrim(email))) id, btrim(email) as email from users
-        where ${ELIGIBLE} order by lower(btrim(email)), id
+        where ${ELIGIBLE_SQL} order by lower(btrim(email)), id
       ) firsts order by id limit 5`);
     const answer = await stack.call('GET', '/api/marketing/sync-users');
     expect(answer.body.sample.map((user: { email: string }) => user.email)).toEqual(

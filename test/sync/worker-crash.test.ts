@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnWorkerProcess, type WorkerProcess } from '../../dev/worker-process.js';
 import {
   type AppStack,
   emulatedContacts,
@@ -7,7 +8,6 @@ import {
   startAppStack,
 } from '../support/app-stack.js';
 import { waitFor } from '../support/stack.js';
-import { spawnWorkerProcess, type WorkerProcess } from '../../dev/worker-process.js';
 
 let stack: AppStack;
 const workers: WorkerProcess[] = [];
