@@ -1,15 +1,15 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type Logger } from '@temporalio/worker';
 import { workflowsEntry } from './worker.js';
 
 /** Writes the workflow bundle next to the build, so workers start without bundling. */
-export async function writeWorkflowBundle(target: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: workflowsEntry(),
-    logger: new DefaultLogger('WARN'),
-  });
+export async function writeWorkflowBundle(
+  target: string,
+  logger: Logger = new DefaultLogger('WARN'),
+): Promise<void> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: workflowsEntry(), logger });
   await writeFile(target, code);
 }
 

@@ -8,7 +8,10 @@ const scheduleId = uniqueName('weekly-newsletter').replaceAll('_', '-');
 
 beforeAll(async () => {
   stack = await startAppStack({ users: 150, emulator: { rateLimit: 400 } });
-  const first = await stack.call('POST', '/api/marketing/sync', { platform: 'resend', list_name: 'Newsletter' });
+  const first = await stack.call('POST', '/api/marketing/sync', {
+    platform: 'resend',
+    list_name: 'Newsletter',
+  });
   listId = first.body.list_id;
 });
 
@@ -65,7 +68,9 @@ describe('/api/marketing/schedules', () => {
       ...change,
     });
     expect(answer.status).toBe(400);
-    expect(answer.body.error.details.map((detail: { field: string }) => detail.field)).toContain(field);
+    expect(answer.body.error.details.map((detail: { field: string }) => detail.field)).toContain(
+      field,
+    );
   });
 
   it('answers 400 for a cron expression Temporal refuses', async () => {
@@ -81,7 +86,9 @@ describe('/api/marketing/schedules', () => {
   it('lists it', async () => {
     const answer = await stack.call('GET', '/api/marketing/schedules');
     expect(answer.status).toBe(200);
-    expect(answer.body.schedules.map((schedule: { scheduleId: string }) => schedule.scheduleId)).toContain(scheduleId);
+    expect(
+      answer.body.schedules.map((schedule: { scheduleId: string }) => schedule.scheduleId),
+    ).toContain(scheduleId);
   });
 
   it('runs an ordinary sync when triggered, visible in the status endpoint and the describe', async () => {
@@ -103,7 +110,10 @@ describe('/api/marketing/schedules', () => {
 
     const ended = await waitFor(
       async () => {
-        const status = await stack.call('GET', `/api/marketing/sync-users/${encodeURIComponent(runId)}`);
+        const status = await stack.call(
+          'GET',
+          `/api/marketing/sync-users/${encodeURIComponent(runId)}`,
+        );
         return status.body.status === 'completed' && status.body;
       },
       { timeoutMs: 60_000, what: 'the scheduled run to complete' },
@@ -113,8 +123,17 @@ describe('/api/marketing/schedules', () => {
     expect(members.filter((contact) => contact.email.startsWith('scheduled.'))).toHaveLength(7);
 
     const described = await stack.call('GET', `/api/marketing/schedules/${scheduleId}`);
-    expect(described.body.schedule.recentRuns[0]).toMatchObject({ runId, status: 'completed', added: 7 });
-    expect(described.body.schedule.sync).toMatchObject({ listId, syncType: 'new', trigger: 'schedule', scheduleId });
+    expect(described.body.schedule.recentRuns[0]).toMatchObject({
+      runId,
+      status: 'completed',
+      added: 7,
+    });
+    expect(described.body.schedule.sync).toMatchObject({
+      listId,
+      syncType: 'new',
+      trigger: 'schedule',
+      scheduleId,
+    });
 
     const found = await waitFor(
       async () => {
@@ -131,7 +150,9 @@ describe('/api/marketing/schedules', () => {
   });
 
   it('pauses and unpauses', async () => {
-    const paused = await stack.call('POST', `/api/marketing/schedules/${scheduleId}/pause`, { note: 'holiday' });
+    const paused = await stack.call('POST', `/api/marketing/schedules/${scheduleId}/pause`, {
+      note: 'holiday',
+    });
     expect(paused.body.schedule).toMatchObject({ paused: true, note: 'holiday' });
     const unpaused = await stack.call('POST', `/api/marketing/schedules/${scheduleId}/unpause`);
     expect(unpaused.body.schedule.paused).toBe(false);

@@ -1,0 +1,140 @@
+import path from 'node:path';
+import type { DevStackInfo } from './stack.js';
+
+export interface BannerSecret {
+  value: string;
+  /** Generated for this session: printed. Configured by the user: referred to, never echoed. */
+  generated: boolean;
+}
+
+export interface BannerInput {
+  info: DevStackInfo;
+  secret: BannerSecret;
+  startupMs: number;
+  /** Paths are shown relative to this folder. */
+  cwd: string;
+}
+
+/** The last line of the banner; scripts wait for it. */
+export const READY_LINE = 'audience-sync ready';
+
+/** What `npm run dev` prints once the API answers: where everything is and how to try it. */
+export function renderBanner({ info, secret, startupMs, cwd }: BannerInput): string {
+  const shown = (file: string) => {
+    const relative = path.relative(cwd, file);
+    return path.isAbsolute(file) && relative && !relative.startsWith('..') ? relative : file;
+  };
+  const rows: [string, string][] = [
+    ['API', `${info.apiUrl}  (OpenAPI ${info.apiUrl}/openapi.json, metrics /metrics)`],
+    ...temporalRows(info, shown),
+    ['Resend', describeResend(info)],
+    ['Postgres', describeDatabase(info, shown)],
+    ['Data', describeData(info, shown)],
+    [
+      'Marketing secret',
+      secret.generated
+        ? `${secret.value}  (generated for this session; set MARKETING_API_SECRET in .env to keep one)`
+        : 'MARKETING_API_SECRET from your environment or .env',
+    ],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  return [
+    '',
+    `audience-sync is running (ready in ${(startupMs / 1000).toFixed(1)} s)`,
+    '',
+    ...rows.map(([label, value]) => `  ${label.padEnd(width)}${value}`),
+    '',
+    'Try it (paste into a shell):',
+    '',
+    ...curlExamples(info.apiUrl, secret),
+    'Stop everything with Ctrl-C (data is kept).',
+    READY_LINE,
+    '',
+  ].join('\n');
+}
+
+function temporalRows(info: DevStackInfo, shown: (file: string) => string): [string, string][] {
+  const where = `namespace ${info.namespace}, task queue ${info.taskQueue}`;
+  if (info.temporal.kind === 'external') {
+    return [['Temporal', `${info.temporal.address} (TEMPORAL_ADDRESS), ${where}`]];
+  }
+  return [
+    ['Temporal Web UI', info.temporal.uiUrl ?? '(not started)'],
+    [
+      'Temporal server',
+      `${info.temporal.address}, ${where} (dev server: ${shown(info.temporal.source)})`,
+    ],
+  ];
+}
+
+function describeResend(info: DevStackInfo): string {
+  if (info.resend.kind === 'resend') return `${info.resend.baseUrl} (RESEND_API_KEY is set)`;
+  return (
+    `emulator at ${info.resend.url}, ${info.resend.rateLimit} requests/s, key ${info.resend.apiKey} ` +
+    '(its contacts and segments live in memory until Ctrl-C)'
+  );
+}
+
+function describeDatabase(info: DevStackInfo, shown: (file: string) => string): string {
+  const { database } = info;
+  if (database.kind === 'external') return `${database.where} (DATABASE_URL; no demo users seeded)`;
+  const users =
+    database.seededUsers === undefined
+      ? `users from "${info.usersSource}" as they are`
+      : `${database.seededUsers} demo users seeded into "${info.usersSource}"`;
+  return `embedded, port ${database.port}, database ${database.database} in ${shown(database.dataDir)}; ${users}`;
+}
+
+function describeData(info: DevStackInfo, shown: (file: string) => string): string {
+  const places = [
+    ...(info.database.kind === 'embedded' ? [shown(info.database.dataDir)] : []),
+    ...(info.temporal.kind === 'dev-server' ? [shown(info.temporal.dataFile)] : []),
+  ];
+  if (places.length === 0) return 'in your own Postgres and Temporal';
+  return `${places.join(' and ')} (kept across restarts; delete to start afresh)`;
+}
+
+function curlExamples(apiUrl: string, secret: BannerSecret): string[] {
+  const auth = secret.generated
+    ? `-H 'Authorization: Bearer ${secret.value}'`
+    : `-H "Authorization: Bearer $MARKETING_API_SECRET"`;
+  const json = `-H 'Content-Type: application/json'`;
+  const base = `${apiUrl}/api/marketing`;
+  const example = (comment: string, ...command: string[]) => [
+    `  # ${comment}`,
+    ...command.map((part, index) =>
+      index < command.length - 1 ? `  ${index ? '  ' : ''}${part} \\` : `    ${part}`,
+    ),
+    '',
+  ];
+  return [
+    ...example(
+      'Preview: how many users active in the last 30 days a sync would add',
+      `curl -sS '${base}/sync-users?filterActive=true&activeDays=30'`,
+      auth,
+    ),
+    ...example(
+      'Sync them into a new audience (answers with a runId; 202 while it still runs)',
+      `curl -sS -X POST '${base}/sync-users'`,
+      `${auth} ${json}`,
+      `-d '{"audienceName":"Active users (dev)","filterActive":true,"activeDays":30}'`,
+    ),
+    ...example(
+      'Status of a run: put the runId from the answer above in place of <runId>',
+      `curl -sS '${base}/sync-users/<runId>'`,
+      auth,
+    ),
+    ...example(
+      'General sync with tags (answers with its list_id)',
+      `curl -sS -X POST '${base}/sync'`,
+      `${auth} ${json}`,
+      `-d '{"platform":"resend","list_name":"Newsletter (dev)","sync_type":"all","tags":["newsletter","dev"]}'`,
+    ),
+    ...example(
+      'Every 6 hours, add new users to that list: put its list_id in place of <list_id>',
+      `curl -sS -X POST '${base}/schedules'`,
+      `${auth} ${json}`,
+      `-d '{"scheduleId":"newsletter-new-users","every":"6h","sync":{"platform":"resend","list_id":"<list_id>","sync_type":"new"}}'`,
+    ),
+  ];
+}

