@@ -1,6 +1,7 @@
 import type { Fragment } from 'postgres';
 import type { Platform } from '../common/sync.js';
 import type { Sql } from '../db/sql.js';
+import { validEmailSql } from '../db/users-contract.js';
 
 /**
  * Reads the users relation named by USERS_SOURCE. The service never writes to it. Optional
@@ -64,13 +65,6 @@ export function usersSourceLoader(sql: Sql, relation: string): () => Promise<Use
   };
 }
 
-/**
- * The HTML living standard's definition of a valid email address, on the lowercased address.
- * The same rule decides eligibility in previews and in runs.
- */
-export const VALID_EMAIL_PATTERN =
-  "^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$";
-
 export interface ActivityFilter {
   filterActive: boolean;
   /** ISO time; users active at or after it match when filterActive is set. */
@@ -82,7 +76,7 @@ export function userFragments(sql: Sql, source: UsersSource) {
   const notDeleted = source.hasDeletedAt ? sql`u.deleted_at is null` : sql`true`;
   const optedOut = source.hasOptOut ? sql`coalesce(u.marketing_opt_out, false)` : sql`false`;
   const emailKey = sql`lower(btrim(u.email))`;
-  const validEmail = sql`coalesce(${emailKey} ~ ${VALID_EMAIL_PATTERN}, false)`;
+  const validEmail = sql.unsafe(validEmailSql('u.email'));
   const active = (filter: ActivityFilter): Fragment =>
     filter.filterActive ? sql`u.last_active_at >= ${filter.activeSince}::timestamptz` : sql`true`;
   const eligible = (filter: ActivityFilter): Fragment =>
@@ -99,18 +93,24 @@ export interface PreviewUser {
   last_name: string | null;
 }
 
-/** Count of eligible distinct emails: what a sync with this filter would add now. */
+/**
+ * Count of eligible distinct emails: what a sync with this filter would add now. Grouping hashes
+ * in memory where count(distinct) would sort, so the memory for it is raised for this query only.
+ */
 export async function countEligibleEmails(
   sql: Sql,
   source: UsersSource,
   filter: ActivityFilter,
 ): Promise<number> {
   const f = userFragments(sql, source);
-  const [row] = await sql<{ count: number }[]>`
-    select count(distinct ${f.emailKey})::int as count
-    from ${f.relation} u
-    where ${f.eligible(filter)}`;
-  return row?.count ?? 0;
+  return sql.begin(async (tx) => {
+    await tx`set local work_mem = '64MB'`;
+    const [row] = await tx<{ count: number }[]>`
+      select count(*)::int as count from (
+        select 1 from ${f.relation} u where ${f.eligible(filter)} group by ${f.emailKey}
+      ) as emails`;
+    return row?.count ?? 0;
+  });
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Sql } from './sql.js';
+import { recommendedIndexSql } from './users-contract.js';
 
 /**
  * Demo users following the users contract, generated in SQL so a million rows take seconds.
@@ -93,11 +94,8 @@ export async function createUsersTable(sql: Sql, relation = 'users'): Promise<vo
       marketing_opt_out boolean not null default false,
       deleted_at timestamptz
     )`;
-  // The recommended index: activity filter over eligible users, with the email for the count.
-  await sql`
-    create index if not exists ${sql(`${relation.split('.').at(-1)}_eligible_by_activity`)}
-    on ${table} (last_active_at) include (email)
-    where deleted_at is null and not coalesce(marketing_opt_out, false)`;
+  const indexName = `${relation.split('.').at(-1)}_eligible_by_activity`;
+  await sql.unsafe(recommendedIndexSql(relation, indexName));
 }
 
 export async function seedDemoUsers(sql: Sql, options: SeedOptions): Promise<void> {

@@ -1,0 +1,25 @@
+/**
+ * The SQL side of SPEC's users contract, shared by the queries that read users and by the demo
+ * seeder, so a preview, a run and the recommended index agree on what a valid email is.
+ */
+
+/**
+ * A valid email, checked on the lowercased address: a local part of the characters the HTML
+ * standard allows, an @, and a domain of at least two labels. It is deliberately simple: Postgres
+ * evaluates it on every row a preview counts. The platform may still refuse an address it
+ * dislikes; that user then fails with the platform's reason.
+ */
+export const VALID_EMAIL_PATTERN = "^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9-]+(\\.[a-z0-9-]+)+$";
+
+/** The pattern as an SQL literal, so a partial index whose predicate repeats it can serve. */
+export const validEmailSql = (column: string): string =>
+  `coalesce(lower(btrim(${column})) ~ '${VALID_EMAIL_PATTERN.replaceAll("'", "''")}', false)`;
+
+/**
+ * The index that makes previews and activity filters fast: eligible users by activity, with the
+ * email so counting needs no table access. `npm run dev` creates it on the demo users; operators
+ * create it on their relation (see the README).
+ */
+export const recommendedIndexSql = (relation: string, indexName: string): string =>
+  `create index if not exists ${indexName} on ${relation} (last_active_at) include (email)
+   where deleted_at is null and not coalesce(marketing_opt_out, false) and ${validEmailSql('email')}`;
