@@ -1,11 +1,12 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { Platform, SyncProgress, SyncRequest } from '../common/sync.js';
 import {
   assignRunList,
   finishRun,
   getRun,
   insertRun,
+  markRunEndedOutside,
   type RunRecord,
   type RunStatus,
   setRunTotal,
@@ -67,6 +68,21 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return run;
   };
 
+  /** A run holding a list that Temporal no longer runs (terminated) is recorded as ended. */
+  const holderStillRuns = async (runId: string): Promise<boolean> => {
+    const status = await Context.current()
+      .client.workflow.getHandle(runId)
+      .describe()
+      .then((description) => description.status.name)
+      .catch((error: unknown) => {
+        if (error instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+        throw error;
+      });
+    if (status === 'RUNNING') return true;
+    await markRunEndedOutside(sql, runId, status.toLowerCase());
+    return false;
+  };
+
   const platformFor = (run: RunRecord) =>
     deps.platformFor(run.platform, Context.current().cancellationSignal);
 
@@ -91,7 +107,10 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         request.userIds ?? [],
       );
       if (!request.listId) return { started: true };
-      const assigned = await assignRunList(sql, runId, request.listId, request.listName);
+      let assigned = await assignRunList(sql, runId, request.listId, request.listName);
+      if (!assigned.assigned && !(await holderStillRuns(assigned.activeRunId))) {
+        assigned = await assignRunList(sql, runId, request.listId, request.listName);
+      }
       return assigned.assigned
         ? { started: true }
         : { started: false, activeRunId: assigned.activeRunId };

@@ -15,6 +15,7 @@ import {
   findRunningRunForList,
   getRun,
   listRejectedUsers,
+  markRunEndedOutside,
   type RejectedUser,
   type RunStatus,
 } from '../db/runs.js';
@@ -63,10 +64,20 @@ export function createSyncLauncher(deps: {
 }) {
   const { sql, temporal } = deps;
 
+  /** True when Temporal still runs it; a run ended from outside is recorded as ended. */
+  async function stillRunning(runId: string): Promise<boolean> {
+    const temporalRun = await describeTemporalRun(temporal, runId);
+    if (temporalRun?.status === 'running') return true;
+    await markRunEndedOutside(sql, runId, temporalRun?.status ?? 'unknown');
+    return false;
+  }
+
   async function launch(request: SyncRequest, options: LaunchOptions): Promise<Launch> {
     if (request.listId) {
       const activeRunId = await findRunningRunForList(sql, request.platform, request.listId);
-      if (activeRunId) return { runId: activeRunId, outcome: { state: 'running' } };
+      if (activeRunId && (await stillRunning(activeRunId))) {
+        return { runId: activeRunId, outcome: { state: 'running' } };
+      }
     }
     let runId = newRunId(options.kind);
     if (options.idempotencyKey) {
@@ -95,16 +106,18 @@ export function createSyncLauncher(deps: {
 
   /** The run record, reconciled with Temporal, with live progress while it runs. */
   async function status(runId: string): Promise<RunStatusView | undefined> {
-    const [record, temporalRun] = await Promise.all([
+    const [stored, temporalRun] = await Promise.all([
       getRun(sql, runId),
       describeTemporalRun(temporal, runId),
     ]);
-    if (!record && !temporalRun) return undefined;
-    let runStatus: RunStatus = record?.status ?? temporalRun?.status ?? 'running';
-    // A run terminated from outside never wrote its end; Temporal knows.
-    if (runStatus === 'running' && temporalRun && temporalRun.status !== 'running') {
-      runStatus = temporalRun.status;
+    if (!stored && !temporalRun) return undefined;
+    let record = stored;
+    // A run terminated from outside never wrote its end; Temporal knows, and the record learns it.
+    if (record?.status === 'running' && temporalRun && temporalRun.status !== 'running') {
+      await markRunEndedOutside(sql, runId, temporalRun.status);
+      record = await getRun(sql, runId);
     }
+    const runStatus: RunStatus = record?.status ?? temporalRun?.status ?? 'running';
     let progress: SyncProgress = record
       ? {
           total: record.total ?? 0,

@@ -188,6 +188,25 @@ export async function finishRun(
   return run;
 }
 
+/**
+ * Records the end of a run that Temporal ended without the run finishing itself (terminated or
+ * timed out from outside), so the list it held is free again. Runs that ended normally are left
+ * as they are.
+ */
+export async function markRunEndedOutside(
+  sql: Sql,
+  runId: string,
+  temporalStatus: string,
+): Promise<void> {
+  await sql`
+    update audience_sync.runs set
+      status = ${temporalStatus === 'cancelled' ? 'cancelled' : 'failed'},
+      error_code = 'RunEndedOutside',
+      error_message = ${`Temporal ended the run (${temporalStatus}) before it finished`},
+      finished_at = coalesce(finished_at, now())
+    where run_id = ${runId} and status = 'running'`;
+}
+
 export interface RejectedUser {
   userId: string;
   reason: string;

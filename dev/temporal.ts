@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { SearchAttributeType } from '@temporalio/common';
 import type { SearchAttributeKey } from '@temporalio/common/lib/search-attributes.js';
@@ -56,6 +57,7 @@ export async function startTemporalDevServer(
 ): Promise<LocalTemporal> {
   const cliPath = options.cliPath ?? findTemporalCli();
   const namespace = 'default';
+  if (options.dbFilename) await mkdir(path.dirname(options.dbFilename), { recursive: true });
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: cliPath ? { type: 'existing-path', path: cliPath } : { type: 'cached-download' },

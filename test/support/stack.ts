@@ -104,17 +104,18 @@ export async function connectTestClient(): Promise<Client> {
 }
 
 /**
- * Polls until `probe` returns a value other than undefined/false, or fails after the deadline.
+ * Polls until `probe` returns a value other than undefined, null or false, or fails after the
+ * deadline.
  * Tests wait on conditions like this, never on fixed sleeps.
  */
 export async function waitFor<T>(
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
   { timeoutMs = 30_000, intervalMs = 50, what = 'condition' } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
-    if (value !== undefined && value !== false) return value;
+    if (value !== undefined && value !== null && value !== false) return value;
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -239,6 +239,41 @@ describe('runs in progress', () => {
     }
   });
 
+  it('frees the list of a run terminated from outside', async () => {
+    stack.emulator.setRateLimit(20);
+    try {
+      const first = await stack.call(
+        'POST',
+        '/api/marketing/sync',
+        { platform: 'resend', list_id: listId },
+        { prefer: 'respond-async' },
+      );
+      expect(first.status).toBe(202);
+      await waitFor(
+        async () =>
+          (await stack.call('GET', `/api/marketing/sync-users/${first.body.runId}`)).body.audience,
+        { what: 'the first run to hold the list' },
+      );
+      await stack.client.workflow.getHandle(first.body.runId).terminate('operator test');
+      const next = await stack.call(
+        'POST',
+        '/api/marketing/sync',
+        { platform: 'resend', list_id: listId, sync_type: 'new' },
+        { prefer: 'respond-async' },
+      );
+      expect(next.status).toBe(202);
+      expect(next.body.runId).not.toBe(first.body.runId);
+      const terminated = await stack.call('GET', `/api/marketing/sync-users/${first.body.runId}`);
+      expect(terminated.body).toMatchObject({
+        status: 'failed',
+        error: { code: 'RunEndedOutside' },
+      });
+      expect((await runEnded(next.body.runId)).status).toBe('completed');
+    } finally {
+      stack.emulator.setRateLimit(400);
+    }
+  });
+
   it('cancels a run after the batch in flight, keeping the contacts already added', async () => {
     stack.emulator.setRateLimit(40);
     try {
