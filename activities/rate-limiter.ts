@@ -39,7 +39,7 @@ const headerNumber = (headers: Record<string, string>, name: string): number | u
 export function createRateLimiter(sql: Sql, options: RateLimiterOptions): RateLimiter {
   const bound = options.upperBound ?? Number.POSITIVE_INFINITY;
   let learned = options.initialLimit ?? 2;
-  const windowMs = 1000 + (options.marginMs ?? 15);
+  const windowMs = 1000 + (options.marginMs ?? 5);
   const window = `${windowMs} milliseconds`;
   const effectiveLimit = () => Math.max(1, Math.min(bound, learned));
 

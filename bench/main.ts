@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,6 @@ import { startEmbeddedPostgres, withDatabase } from '../dev/postgres.js';
 import { startTemporalDevServer } from '../dev/temporal.js';
 import { spawnWorkerProcess } from '../dev/worker-process.js';
 import { createLogger } from '../telemetry/logger.js';
-import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
 
 /**
  * `npm run bench -- --users N --rate R [--json] [--preview]`
@@ -127,6 +126,14 @@ const row = (
 
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('the worker did not start');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
   const workerConfig = parseConfig(workerConfigSchema, {
     DATABASE_URL: ctx.databaseUrl,
@@ -134,10 +141,12 @@ async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
     RESEND_BASE_URL: ctx.emulatorUrl,
     TEMPORAL_ADDRESS: ctx.temporalAddress,
     TEMPORAL_TASK_QUEUE: 'bench',
-    WORKFLOW_BUNDLE_PATH: ctx.bundlePath,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   });
-  const worker = spawnWorkerProcess(workerConfig);
+  // The compiled worker, as deployed: its memory is what operators will see.
+  const worker = spawnWorkerProcess(workerConfig, 'build');
+  // The clock starts once the worker polls, as it would in a deployment that is already up.
+  await waitUntil(() => worker.output().includes('"msg":"worker started"'), 60_000);
   const apiConfig = parseConfig(apiConfigSchema, {
     MARKETING_API_SECRET: API_SECRET,
     DATABASE_URL: ctx.databaseUrl,
@@ -216,7 +225,6 @@ interface BenchContext {
   databaseUrl: string;
   temporalAddress: string;
   emulatorUrl: string;
-  bundlePath: string;
   client: Client;
   emails: Set<string>;
 }
@@ -273,8 +281,8 @@ async function main(): Promise<void> {
   });
   const temporal = await startTemporalDevServer({ searchAttributes: SEARCH_ATTRIBUTES });
   const emulator = await startEmulatorProcess(RATE);
-  const bundlePath = path.join(dataDir, 'workflow-bundle.js');
-  await writeWorkflowBundle(bundlePath);
+  log('building (npm run build)');
+  execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const adminSql = createSql(postgres.url, { max: 1 });
   await adminSql`create database bench`;
   await adminSql.end();
@@ -301,7 +309,6 @@ async function main(): Promise<void> {
       databaseUrl,
       temporalAddress: temporal.address,
       emulatorUrl: emulator.url,
-      bundlePath,
       client,
       emails,
     };

@@ -15,7 +15,11 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     max: options.max ?? 10,
     idle_timeout: 30,
     connect_timeout: 10,
-    connection: { application_name: options.applicationName ?? 'audience-sync' },
+    connection: {
+      application_name: options.applicationName ?? 'audience-sync',
+      // Queries here are short; compiling one just in time can stall a batch for most of a second.
+      jit: 'off',
+    },
     // Notices (e.g. "schema already exists") are not problems worth a log line.
     onnotice: () => {},
   });

@@ -12,7 +12,14 @@ export interface WorkerProcess {
   peakRssMb(): number | undefined;
 }
 
-export function spawnWorkerProcess(config: WorkerConfig): WorkerProcess {
+/**
+ * `source` runs worker/main.ts through tsx; `build` runs the compiled dist/worker/main.js, as a
+ * deployment does (npm run build first).
+ */
+export function spawnWorkerProcess(
+  config: WorkerConfig,
+  entry: 'source' | 'build' = 'source',
+): WorkerProcess {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
@@ -28,7 +35,8 @@ export function spawnWorkerProcess(config: WorkerConfig): WorkerProcess {
     ...(config.RESEND_RATE_LIMIT ? { RESEND_RATE_LIMIT: String(config.RESEND_RATE_LIMIT) } : {}),
     ...(config.WORKFLOW_BUNDLE_PATH ? { WORKFLOW_BUNDLE_PATH: config.WORKFLOW_BUNDLE_PATH } : {}),
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+  const args = entry === 'build' ? ['dist/worker/main.js'] : ['--import', 'tsx', 'worker/main.ts'];
+  const child = spawn(process.execPath, args, {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
