@@ -2,7 +2,7 @@
 
 # The API and the worker share one image:
 #   docker run … audience-sync                          the API (default command)
-#   docker run … audience-sync node dist/worker/main.js the worker
+#   docker run … audience-sync node --max-old-space-size=128 dist/worker/main.js   the worker
 # Debian slim rather than Alpine: the Temporal SDK's native core is built against glibc.
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 

@@ -13,6 +13,12 @@ export interface WorkerProcess {
 }
 
 /**
+ * How a deployed worker runs Node: V8 otherwise grows its heap lazily with throughput, and a
+ * bounded heap keeps the worker's memory flat however many users a run has.
+ */
+export const WORKER_NODE_FLAGS = ['--max-old-space-size=128'];
+
+/**
  * `source` runs worker/main.ts through tsx; `build` runs the compiled dist/worker/main.js, as a
  * deployment does (npm run build first).
  */
@@ -35,7 +41,10 @@ export function spawnWorkerProcess(
     ...(config.RESEND_RATE_LIMIT ? { RESEND_RATE_LIMIT: String(config.RESEND_RATE_LIMIT) } : {}),
     ...(config.WORKFLOW_BUNDLE_PATH ? { WORKFLOW_BUNDLE_PATH: config.WORKFLOW_BUNDLE_PATH } : {}),
   };
-  const args = entry === 'build' ? ['dist/worker/main.js'] : ['--import', 'tsx', 'worker/main.ts'];
+  const args =
+    entry === 'build'
+      ? [...WORKER_NODE_FLAGS, 'dist/worker/main.js']
+      : ['--import', 'tsx', 'worker/main.ts'];
   const child = spawn(process.execPath, args, {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
