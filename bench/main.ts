@@ -62,7 +62,14 @@ const log = (line: string) => {
 async function startEmulatorProcess(rate: number): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'emulator/resend/main.ts', '--port', '0', '--rate-limit', String(rate)],
+    [
+      '--import',
+      'tsx',
+      'emulator/resend/main.ts',
+      ...['--port', '0', '--rate-limit', String(rate)],
+      // Every request of the largest system must stay in the log the audit reads.
+      ...['--request-log-limit', String(USERS * 3 + 10_000)],
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = await new Promise<string>((resolve, reject) => {
@@ -82,24 +89,39 @@ async function admin<T>(emulatorUrl: string, pathAndQuery: string, method = 'GET
   return (await response.json()) as T;
 }
 
+/** Every page of an admin listing (the admin API answers at most 100,000 items at a time). */
+async function adminAll<T>(emulatorUrl: string, path: string, cursor: 'offset' | 'since_seq') {
+  const items: T[] = [];
+  for (;;) {
+    const position =
+      cursor === 'offset'
+        ? items.length
+        : ((items.at(-1) as { seq?: number } | undefined)?.seq ?? 0);
+    const page = await admin<{ data: T[] }>(
+      emulatorUrl,
+      `${path}${path.includes('?') ? '&' : '?'}limit=100000&${cursor}=${position}`,
+    );
+    items.push(...page.data);
+    if (page.data.length < 100_000) return items;
+  }
+}
+
 /** What the emulator holds for the users: how many never arrived, how many arrived twice. */
 async function audit(emulatorUrl: string, segmentId: string, emails: Set<string>) {
-  const members = await admin<{ data: { email: string }[] }>(
+  const members = await adminAll<{ email: string }>(
     emulatorUrl,
-    `/contacts?segment_id=${segmentId}&limit=100000000`,
+    `/contacts?segment_id=${segmentId}`,
+    'offset',
   );
-  const all = await admin<{ data: { email: string }[] }>(emulatorUrl, '/contacts?limit=100000000');
-  const memberEmails = members.data.map((contact) => contact.email.toLowerCase());
+  const all = await adminAll<{ email: string }>(emulatorUrl, '/contacts', 'offset');
+  const requests = await adminAll<{ outcome: string }>(emulatorUrl, '/requests', 'since_seq');
+  const memberEmails = members.map((contact) => contact.email.toLowerCase());
   const uniqueMembers = new Set(memberEmails);
-  const uniqueContacts = new Set(all.data.map((contact) => contact.email.toLowerCase()));
-  const requests = await admin<{ data: { outcome: string }[] }>(
-    emulatorUrl,
-    '/requests?limit=100000000',
-  );
+  const uniqueContacts = new Set(all.map((contact) => contact.email.toLowerCase()));
   return {
     lost: [...emails].filter((email) => !uniqueMembers.has(email)).length,
-    duplicates: memberEmails.length - uniqueMembers.size + (all.data.length - uniqueContacts.size),
-    http429: requests.data.filter((entry) => entry.outcome.endsWith('rate_limited')).length,
+    duplicates: memberEmails.length - uniqueMembers.size + (all.length - uniqueContacts.size),
+    http429: requests.filter((entry) => entry.outcome.endsWith('rate_limited')).length,
   };
 }
 

@@ -18,6 +18,7 @@ export const USAGE = `Usage: npm run emulator:resend -- [options]
   --latency-ms <n>            added latency
   --latency-jitter-ms <n>     extra random latency
   --hang-rate <f>             fraction of requests never answered
+  --request-log-limit <n>     requests kept in the admin request log (default 100000)
   --help                      show this text`;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -39,6 +40,7 @@ const settingsSchema = z.object({
   latencyMs: int(0, 600_000).optional(),
   latencyJitterMs: int(0, 600_000).optional(),
   hangRate: fraction.optional(),
+  requestLogLimit: int(1, 100_000_000).optional(),
 });
 
 export class CliUsageError extends Error {}
@@ -78,6 +80,7 @@ export function readCliOptions(
       'latency-ms': { type: 'string' },
       'latency-jitter-ms': { type: 'string' },
       'hang-rate': { type: 'string' },
+      'request-log-limit': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -95,9 +98,11 @@ export function readCliOptions(
     latencyMs: values['latency-ms'],
     latencyJitterMs: values['latency-jitter-ms'],
     hangRate: values['hang-rate'],
+    requestLogLimit: values['request-log-limit'],
   });
   if (!parsed.success) throw new CliUsageError(describeIssues(parsed.error));
-  const { apiKeys, faults, port, host, rateLimit, seed, ...faultFlags } = parsed.data;
+  const { apiKeys, faults, port, host, rateLimit, seed, requestLogLimit, ...faultFlags } =
+    parsed.data;
   const definedFlags = Object.fromEntries(
     Object.entries(faultFlags).filter(([, value]) => value !== undefined),
   );
@@ -110,6 +115,7 @@ export function readCliOptions(
     host,
     rateLimit,
     ...(seed === undefined ? {} : { seed }),
+    ...(requestLogLimit === undefined ? {} : { requestLogLimit }),
     ...(keys && keys.length > 0 ? { apiKeys: keys } : {}),
     resetOmittedFieldsOnDuplicateCreate: !values['keep-omitted-fields'],
     faults: { ...readFaults(faults), ...definedFlags },

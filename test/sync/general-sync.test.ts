@@ -36,6 +36,16 @@ const memberEmails = async (segmentId: string): Promise<string[]> =>
 
 const runEnded = (runId: string) => waitForRunEnd(stack, runId, 120_000);
 
+/** Runs `work` with the emulator at a low rate limit, so runs last long enough to act on. */
+async function atSlowRate(requestsPerSecond: number, work: () => Promise<void>): Promise<void> {
+  stack.emulator.setRateLimit(requestsPerSecond);
+  try {
+    await work();
+  } finally {
+    stack.emulator.setRateLimit(400);
+  }
+}
+
 describe('POST /api/marketing/sync', () => {
   it('syncs all eligible users into a new list and into one list per tag', async () => {
     const answer = await stack.call('POST', '/api/marketing/sync', {
@@ -215,8 +225,7 @@ describe('POST /api/marketing/sync', () => {
 
 describe('runs in progress', () => {
   it('answers a second request for a busy list with the run already syncing into it', async () => {
-    stack.emulator.setRateLimit(20);
-    try {
+    await atSlowRate(20, async () => {
       const first = await stack.call(
         'POST',
         '/api/marketing/sync',
@@ -234,14 +243,11 @@ describe('runs in progress', () => {
       expect(second.body.statusUrl).toBe(`/api/marketing/sync-users/${first.body.runId}`);
       await stack.call('DELETE', `/api/marketing/sync-users/${first.body.runId}`);
       await runEnded(first.body.runId);
-    } finally {
-      stack.emulator.setRateLimit(400);
-    }
+    });
   });
 
   it('frees the list of a run terminated from outside', async () => {
-    stack.emulator.setRateLimit(20);
-    try {
+    await atSlowRate(20, async () => {
       const first = await stack.call(
         'POST',
         '/api/marketing/sync',
@@ -269,14 +275,11 @@ describe('runs in progress', () => {
         error: { code: 'RunEndedOutside' },
       });
       expect((await runEnded(next.body.runId)).status).toBe('completed');
-    } finally {
-      stack.emulator.setRateLimit(400);
-    }
+    });
   });
 
   it('cancels a run after the batch in flight, keeping the contacts already added', async () => {
-    stack.emulator.setRateLimit(40);
-    try {
+    await atSlowRate(40, async () => {
       const started = await stack.call(
         'POST',
         '/api/marketing/sync',
@@ -300,8 +303,6 @@ describe('runs in progress', () => {
       expect(members).toHaveLength(ended.progress.added);
       const again = await stack.call('DELETE', `/api/marketing/sync-users/${runId}`);
       expect(again.status).toBe(409);
-    } finally {
-      stack.emulator.setRateLimit(400);
-    }
+    });
   });
 });
