@@ -2,7 +2,7 @@
 
 # The API and the worker share one image:
 #   docker run … audience-sync                          the API (default command)
-#   docker run … audience-sync node --max-old-space-size=128 dist/worker/main.js   the worker
+#   docker run … audience-sync node --max-old-space-size=96 dist/worker/main.js   the worker
 # Debian slim rather than Alpine: the Temporal SDK's native core is built against glibc.
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
@@ -24,7 +24,10 @@ RUN npm run build \
 
 # --- runtime: production dependencies and the build, as a non-root user -------------------------
 FROM ${NODE_IMAGE} AS runtime
+# Two malloc arenas: glibc otherwise gives each of the Temporal core's threads its own, and the
+# worker's memory grows with them.
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -16,7 +16,7 @@ export interface WorkerProcess {
  * How a deployed worker runs Node: V8 otherwise grows its heap lazily with throughput, and a
  * bounded heap keeps the worker's memory flat however many users a run has.
  */
-export const WORKER_NODE_FLAGS = ['--max-old-space-size=128'];
+export const WORKER_NODE_FLAGS = ['--max-old-space-size=96'];
 
 /**
  * `source` runs worker/main.ts through tsx; `build` runs the compiled dist/worker/main.js, as a
@@ -28,6 +28,8 @@ export function spawnWorkerProcess(
 ): WorkerProcess {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
+    // As the image sets it: two malloc arenas rather than one per native thread.
+    MALLOC_ARENA_MAX: '2',
     HOME: process.env.HOME ?? '',
     DATABASE_URL: config.DATABASE_URL,
     USERS_SOURCE: config.USERS_SOURCE,
