@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { apiConfigSchema, parseConfig, workerConfigSchema } from '../../config/env.js';
+import { WORKER_NODE_FLAGS } from '../../dev/worker-process.js';
 
 /**
  * docker-compose.yml and the Dockerfile cannot run in CI (no Docker engine there), so their
@@ -157,6 +158,12 @@ describe('docker-compose.yml', () => {
       expect(existsSync(path.join(root, source)), `${name} runs ${script}`).toBe(true);
     }
     expect(commandOf(compose.services.worker ?? {})).toContain('dist/worker/main.js');
+  });
+
+  it('runs the worker with the memory settings the benchmark measured', () => {
+    const command = commandOf(compose.services.worker ?? {});
+    for (const flag of WORKER_NODE_FLAGS) expect(command).toContain(flag);
+    expect(dockerfile).toMatch(/^\s+MALLOC_ARENA_MAX=2\b/m);
   });
 
   it('has health checks where it promises them', () => {
