@@ -251,3 +251,19 @@ export async function claimIdempotencyKey(
   if (!existing) throw new Error('idempotency key vanished while being read');
   return { ...existing, claimed: false };
 }
+
+export interface RunOutcomeSummary {
+  runId: string;
+  status: RunStatus;
+  added: number;
+  failed: number;
+  skipped: number;
+}
+
+/** Status and counts of the given runs that have a record (e.g. a schedule's recent runs). */
+export async function runOutcomes(sql: Sql, runIds: string[]): Promise<RunOutcomeSummary[]> {
+  if (runIds.length === 0) return [];
+  return sql<RunOutcomeSummary[]>`
+    select run_id as "runId", status, added, failed, skipped from audience_sync.runs
+    where run_id = any(${runIds}::text[])`;
+}

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
+import { pingDatabase } from '../../db/health.js';
 import type { Sql } from '../../db/sql.js';
 import { registry } from '../../telemetry/metrics.js';
 import { openApiDocument } from '../openapi.js';
@@ -20,7 +21,7 @@ export function operationsRouter(deps: { sql: Sql; temporal: Client }): Router {
 
   router.get('/readyz', async (_req, res) => {
     const [database, temporal] = await Promise.allSettled([
-      withTimeout(deps.sql`select 1`, 2000),
+      withTimeout(pingDatabase(deps.sql), 2000),
       withTimeout(deps.temporal.connection.workflowService.getSystemInfo({}), 2000),
     ]);
     const checks = {

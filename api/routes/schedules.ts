@@ -5,6 +5,7 @@ import {
   ScheduleNotFoundError,
   type ScheduleService,
 } from '../../client/schedules.js';
+import { runOutcomes } from '../../db/runs.js';
 import type { Sql } from '../../db/sql.js';
 import { ApiError } from '../errors.js';
 import { parseInput } from '../validation.js';
@@ -119,11 +120,7 @@ export function schedulesRouter(deps: { schedules: ScheduleService; sql: Sql }):
     const { id } = parseInput(scheduleIdParams, req.params, 'query');
     const schedule = await scheduleCall(id, () => schedules.describe(id));
     const runIds = schedule.recentRuns.map((run) => run.runId);
-    const outcomes = await deps.sql<
-      { runId: string; status: string; added: number; failed: number; skipped: number }[]
-    >`
-      select run_id as "runId", status, added, failed, skipped from audience_sync.runs
-      where run_id = any(${runIds}::text[])`;
+    const outcomes = await runOutcomes(deps.sql, runIds);
     const byId = new Map(outcomes.map((outcome) => [outcome.runId, outcome]));
     res.json({
       success: true,
