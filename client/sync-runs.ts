@@ -19,7 +19,8 @@ import {
   SyncTypeKey,
 } from '../common/search-attributes.js';
 import type { SyncProgress, SyncRequest, SyncRunResult } from '../common/sync.js';
-import type { SyncRunView, SyncUsersWorkflow } from '../workflows/sync-users.js';
+import { progressQuery, type SyncRunView } from '../workflows/definitions.js';
+import type { SyncUsersWorkflow } from '../workflows/sync-users.js';
 
 export const WORKFLOW_TYPE = 'SyncUsersWorkflow';
 
@@ -167,7 +168,7 @@ export async function queryRunProgress(
 ): Promise<SyncRunView | undefined> {
   try {
     return await client.withAbortSignal(AbortSignal.timeout(timeoutMs), () =>
-      client.workflow.getHandle<typeof SyncUsersWorkflow>(runId).query<SyncRunView>('progress'),
+      client.workflow.getHandle<typeof SyncUsersWorkflow>(runId).query(progressQuery),
     );
   } catch {
     return undefined;

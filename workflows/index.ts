@@ -1,1 +1,2 @@
-export { progressQuery, SyncUsersWorkflow } from './sync-users.js';
+export { progressQuery } from './definitions.js';
+export { SyncUsersWorkflow } from './sync-users.js';

@@ -6,7 +6,6 @@ import {
   CancelledFailure,
   condition,
   continueAsNew,
-  defineQuery,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
@@ -24,6 +23,7 @@ import {
   type SyncRunState,
   type SyncWorkflowInput,
 } from '../common/sync.js';
+import { progressQuery } from './definitions.js';
 
 /** A run continues as new at least this often, well before Temporal's history limits. */
 export const MAX_BATCHES_PER_EXECUTION = 500;
@@ -65,12 +65,6 @@ const batches = proxyActivities<SyncActivities>({
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
-
-export interface SyncRunView extends SyncRunState {
-  runId: string;
-}
-
-export const progressQuery = defineQuery<SyncRunView>('progress');
 
 const initialState = (input: SyncWorkflowInput): SyncRunState => ({
   phase: 'preparing',
