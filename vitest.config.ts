@@ -1,15 +1,37 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects:
+ * - `unit`: pure code, no services, no global setup; seconds (`npm run test:unit`).
+ * - `stack`: the product through its real services (Postgres, Temporal, the Resend emulator),
+ *   started once by test/global-setup.ts for the whole project.
+ * `npm test` runs both.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    // One file at a time: the suite shares one Postgres and one Temporal dev server on 2 cores,
-    // and Temporal's native worker is happiest in forked processes.
-    pool: 'forks',
-    fileParallelism: false,
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
     reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          testTimeout: 5_000,
+        },
+      },
+      {
+        test: {
+          name: 'stack',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/unit/**', '**/node_modules/**'],
+          globalSetup: ['test/global-setup.ts'],
+          // One file at a time: the suite shares one Postgres and one Temporal dev server on 2
+          // cores, and Temporal's native worker is happiest in forked processes.
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
   },
 });
