@@ -3,8 +3,8 @@
  * Temporal history, so it holds ids, options, cursors and counts only: never an email or a name.
  */
 
-export const PLATFORMS = ['resend'] as const;
-export type Platform = (typeof PLATFORMS)[number];
+/** A marketing platform's name, as the platform registry knows it. */
+export type Platform = string;
 
 export const SYNC_TYPES = ['all', 'new', 'specific'] as const;
 export type SyncType = (typeof SYNC_TYPES)[number];
@@ -50,7 +50,13 @@ export const addCounts = (a: SyncCounts, b: SyncCounts): SyncCounts => ({
   skipped: a.skipped + b.skipped,
 });
 
-export type RunPhase = 'preparing' | 'loading-directory' | 'syncing' | 'finished';
+/** `loading-directory` is what runs recorded before platforms had their own step called it. */
+export type RunPhase =
+  | 'preparing'
+  | 'preparing-platform'
+  | 'loading-directory'
+  | 'syncing'
+  | 'finished';
 
 /** The run's state; carried across continue-as-new and answered by the progress query. */
 export interface SyncRunState {

@@ -170,4 +170,33 @@ export const migrations: Migration[] = [
       end $$;
     `,
   },
+  {
+    version: 2,
+    name: 'one home for run state: counts in runs, segment creates with Resend, outage time',
+    sql: /* sql */ `
+      -- A run's counts live in runs (advanced once per checkpoint); the batch rows only say that
+      -- a batch was checkpointed, and runs.cursor and runs.batches were never read.
+      alter table audience_sync.run_batches
+        drop column processed, drop column added, drop column failed, drop column skipped;
+
+      -- Which segments had a run's audience name before the run created its own (and the one it
+      -- made), kept by platforms whose list creates are not idempotent, so a retry adopts instead.
+      create table audience_sync.list_creates (
+        run_id text primary key,
+        existing_list_ids text[] not null,
+        list_id text,
+        created_at timestamptz not null default now()
+      );
+      insert into audience_sync.list_creates (run_id, existing_list_ids, list_id)
+      select run_id,
+        array(select jsonb_array_elements_text(list_create_attempt -> 'existingListIds')),
+        list_id
+      from audience_sync.runs where list_create_attempt is not null;
+
+      alter table audience_sync.runs
+        drop column cursor, drop column batches, drop column list_create_attempt,
+        -- Since when the platform has failed this run's batches with an outage (for the status).
+        add column platform_unavailable_since timestamptz;
+    `,
+  },
 ];

@@ -1,4 +1,4 @@
-import type { Platform, RunTrigger, SyncCounts, SyncType } from '../common/sync.js';
+import type { Platform, RunTrigger, SyncCounts, SyncProgress, SyncType } from '../common/sync.js';
 import type { Sql } from './sql.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -22,9 +22,8 @@ export interface RunRecord {
   added: number;
   failed: number;
   skipped: number;
-  cursor: string | null;
-  batches: number;
-  listCreateAttempt: { existingListIds: string[] } | null;
+  /** Since when the platform has kept failing this run's batches; null while it answers. */
+  platformUnavailableSince: Date | null;
   errorCode: string | null;
   errorMessage: string | null;
   startedAt: Date;
@@ -35,8 +34,8 @@ const RUN_COLUMNS = `
   run_id as "runId", platform, sync_type as "syncType", trigger, schedule_id as "scheduleId",
   list_id as "listId", list_name as "listName", description, tags,
   filter_active as "filterActive", active_days as "activeDays", active_since as "activeSince",
-  status, total, processed, added, failed, skipped, cursor, batches,
-  list_create_attempt as "listCreateAttempt", error_code as "errorCode",
+  status, total, processed, added, failed, skipped,
+  platform_unavailable_since as "platformUnavailableSince", error_code as "errorCode",
   error_message as "errorMessage", started_at as "startedAt", finished_at as "finishedAt"`;
 
 export type NewRun = Pick<
@@ -127,24 +126,23 @@ export async function assignRunList(
   }
 }
 
-export async function saveListCreateAttempt(
-  sql: Sql,
-  runId: string,
-  existingListIds: string[],
-): Promise<void> {
-  await sql`
-    update audience_sync.runs
-    set list_create_attempt = ${sql.json({ existingListIds })}
-    where run_id = ${runId}`;
-}
-
 export async function setRunTotal(sql: Sql, runId: string, total: number): Promise<void> {
   await sql`update audience_sync.runs set total = ${total} where run_id = ${runId} and total is null`;
 }
 
+/** The run's counts as the record has them: the one source of a run's progress. */
+export const progressOf = (run: RunRecord): SyncProgress => ({
+  total: Math.max(run.total ?? 0, run.processed),
+  processed: run.processed,
+  added: run.added,
+  failed: run.failed,
+  skipped: run.skipped,
+});
+
 /**
  * The checkpoint after a batch. Inserting the batch row and advancing the counters happen in one
- * transaction, and only the first time, so a retried batch never counts twice.
+ * transaction, and only the first time, so a retried batch never counts twice. Answers the run's
+ * progress after it.
  */
 export async function checkpointBatch(
   sql: Sql,
@@ -152,23 +150,32 @@ export async function checkpointBatch(
   batchNo: number,
   cursorAfter: string | null,
   counts: SyncCounts,
-): Promise<void> {
-  await sql.begin(async (tx) => {
+): Promise<SyncProgress> {
+  return sql.begin(async (tx) => {
     const inserted = await tx`
-      insert into audience_sync.run_batches
-        (run_id, batch_no, cursor_after, processed, added, failed, skipped)
-      values (${runId}, ${batchNo}, ${cursorAfter}, ${counts.processed}, ${counts.added},
-        ${counts.failed}, ${counts.skipped})
+      insert into audience_sync.run_batches (run_id, batch_no, cursor_after)
+      values (${runId}, ${batchNo}, ${cursorAfter})
       on conflict do nothing
       returning batch_no`;
-    if (inserted.length === 0) return;
-    await tx`
+    const [run] = await tx<RunRecord[]>`
       update audience_sync.runs set
-        processed = processed + ${counts.processed}, added = added + ${counts.added},
-        failed = failed + ${counts.failed}, skipped = skipped + ${counts.skipped},
-        cursor = ${cursorAfter}, batches = batches + 1
-      where run_id = ${runId}`;
+        processed = processed + ${inserted.length > 0 ? counts.processed : 0},
+        added = added + ${inserted.length > 0 ? counts.added : 0},
+        failed = failed + ${inserted.length > 0 ? counts.failed : 0},
+        skipped = skipped + ${inserted.length > 0 ? counts.skipped : 0},
+        platform_unavailable_since = null
+      where run_id = ${runId}
+      returning ${tx.unsafe(RUN_COLUMNS)}`;
+    if (!run) throw new Error(`run ${runId} has no record`);
+    return progressOf(run);
   });
+}
+
+/** The platform failed a batch attempt with an outage: remember since when, for the status. */
+export async function markPlatformUnavailable(sql: Sql, runId: string): Promise<void> {
+  await sql`
+    update audience_sync.runs set platform_unavailable_since = coalesce(platform_unavailable_since, now())
+    where run_id = ${runId}`;
 }
 
 export async function finishRun(

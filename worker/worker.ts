@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createSyncActivities } from '../activities/index.js';
-import { createResendPlatform, resendAccountId } from '../activities/platforms/resend.js';
-import { createRateLimiter } from '../activities/rate-limiter.js';
+import type { PlatformModule } from '../activities/platforms/platform.js';
+import { builtInPlatforms, createPlatformRegistry } from '../activities/platforms/registry.js';
 import { temporalConnectionOptions } from '../client/temporal.js';
 import type { WorkerConfig } from '../config/env.js';
 import type { Sql } from '../db/sql.js';
@@ -32,25 +32,23 @@ export function workflowSource():
 const workflowCode = (bundlePath: string | undefined) =>
   bundlePath ? { workflowBundle: { codePath: bundlePath } } : workflowSource();
 
-/** The composition root of the activities: the shared limiter, the platform client, the pool. */
-export function buildActivities(config: WorkerConfig, sql: Sql) {
-  const limiter = createRateLimiter(sql, {
-    key: resendAccountId(config.RESEND_API_KEY),
-    upperBound: config.RESEND_RATE_LIMIT,
+/** The platforms a worker serves, from its configuration. */
+export const configuredPlatforms = (config: WorkerConfig): PlatformModule[] =>
+  builtInPlatforms({
+    resend: {
+      apiKey: config.RESEND_API_KEY,
+      baseUrl: config.RESEND_BASE_URL,
+      rateLimit: config.RESEND_RATE_LIMIT,
+    },
   });
+
+/** The composition root of the activities: the platform registry and the database. */
+export function buildActivities(config: WorkerConfig, sql: Sql, platforms: PlatformModule[]) {
   return createSyncActivities({
     sql,
     usersSource: config.USERS_SOURCE,
     batchSize: config.SYNC_BATCH_SIZE,
-    platformFor: (_platform, signal) =>
-      createResendPlatform({
-        apiKey: config.RESEND_API_KEY,
-        baseUrl: config.RESEND_BASE_URL,
-        limiter,
-        signal,
-      }),
-    // Enough requests in flight to fill the rate limit at a typical 100-200 ms round trip.
-    concurrency: () => Math.min(16, Math.max(2, Math.ceil(limiter.limit / 4))),
+    platforms: createPlatformRegistry(sql, platforms),
   });
 }
 
@@ -58,6 +56,8 @@ export interface SyncWorkerOptions {
   config: WorkerConfig;
   sql: Sql;
   connection?: NativeConnection;
+  /** The platforms to serve; the configured ones when absent. */
+  platforms?: PlatformModule[];
   /** A prebuilt bundle (tests bundle once for every file); else WORKFLOW_BUNDLE_PATH, else workflowSource(). */
   workflowBundlePath?: string;
 }
@@ -71,7 +71,11 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Work
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     ...workflowCode(options.workflowBundlePath ?? config.WORKFLOW_BUNDLE_PATH),
-    activities: buildActivities(config, options.sql),
+    activities: buildActivities(
+      config,
+      options.sql,
+      options.platforms ?? configuredPlatforms(config),
+    ),
     // Batches are sequential per run; this bounds batches of different runs per process.
     maxConcurrentActivityTaskExecutions: 8,
     // Let the batch in flight finish on shutdown; it is resumable anyway.

@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -14,10 +15,12 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SyncActivities } from '../activities/index.js';
+import type { ProcessBatchOutput, SyncActivities } from '../activities/index.js';
+import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 import { SyncListIdKey } from '../common/search-attributes.js';
 import {
   addCounts,
+  type SyncCounts,
   type SyncProgress,
   type SyncRunResult,
   type SyncRunState,
@@ -30,39 +33,43 @@ export const MAX_BATCHES_PER_EXECUTION = 500;
 
 const DAY_MS = 86_400_000;
 
-const NON_RETRYABLE = ['ListNotFound', 'ListRefused', 'RunMissing', 'UsersSourceError'];
+/** Runs that began before platforms had their own preparation step called it by this name. */
+const PLATFORM_PREPARE_PATCH = 'platform-prepare-step';
 
-const setup = proxyActivities<SyncActivities>({
+const setup = proxyActivities<Pick<SyncActivities, 'beginRun' | 'prepareRun' | 'finishRun'>>({
   startToCloseTimeout: '5 minutes',
   retry: {
     initialInterval: '1s',
     maximumInterval: '1 minute',
-    nonRetryableErrorTypes: NON_RETRYABLE,
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
   },
 });
 
-const directory = proxyActivities<SyncActivities>({
-  // One request per 100 existing contacts: large accounts take a while, heartbeats show it lives.
+const platformPreparation = proxyActivities<
+  Pick<SyncActivities, 'preparePlatform' | 'loadContactDirectory'>
+>({
+  // E.g. one request per 100 existing contacts: large accounts take a while, heartbeats show it lives.
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '2 minutes',
   retry: {
     initialInterval: '2s',
     maximumInterval: '2 minutes',
-    nonRetryableErrorTypes: NON_RETRYABLE,
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
   },
 });
 
-const batches = proxyActivities<SyncActivities>({
+const batches = proxyActivities<Pick<SyncActivities, 'processBatch'>>({
   // Covers a batch at the lowest rate limits plus waits on 429s; attempts are unlimited, and the
   // retried batch skips users already recorded.
   startToCloseTimeout: '20 minutes',
-  // A dead worker's batch moves to another worker this quickly (the batch heartbeats every 5 s).
+  // A batch heartbeats with every outcome and platform answer: one that hangs, or whose worker
+  // died, is retried this soon.
   heartbeatTimeout: '15 seconds',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
-    nonRetryableErrorTypes: NON_RETRYABLE,
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
   },
 });
 
@@ -114,11 +121,11 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
   let activeRunId: string | undefined;
   try {
     if (!input.state) {
-      const begun = await setup.beginRun({
-        runId,
-        request: input.request,
-        activeSince: state.activeSince,
-      });
+      // Short, and the run has no record before it: a cancellation waits for it, so every
+      // cancelled run has a record that says so.
+      const begun = await CancellationScope.nonCancellable(() =>
+        setup.beginRun({ runId, request: input.request, activeSince: state.activeSince }),
+      );
       if (!begun.started) {
         activeRunId = begun.activeRunId;
         outcome = 'busy';
@@ -129,12 +136,10 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
     if (outcome !== 'busy') outcome = await syncBatches(runId, state);
   } catch (error) {
     const status = isCancellation(error) ? 'cancelled' : 'failed';
+    const failure = status === 'failed' ? failureOf(error) : undefined;
+    if (failure) setCurrentDetails(`Failed: ${failure.code} · ${failure.message}`);
     await CancellationScope.nonCancellable(() =>
-      setup.finishRun({
-        runId,
-        status,
-        ...(status === 'failed' ? { error: failureOf(error) } : {}),
-      }),
+      setup.finishRun({ runId, status, ...(failure ? { error: failure } : {}) }),
     );
     throw error;
   }
@@ -148,11 +153,16 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
     });
   }
   if (outcome === 'busy') {
-    await setup.finishRun({
-      runId,
-      status: 'cancelled',
-      error: { code: 'ListBusy', message: `Run ${activeRunId} is already syncing into this list` },
-    });
+    await CancellationScope.nonCancellable(() =>
+      setup.finishRun({
+        runId,
+        status: 'cancelled',
+        error: {
+          code: 'list_busy',
+          message: `Run ${activeRunId} is already syncing into this list`,
+        },
+      }),
+    );
     return {
       status: 'list_busy',
       runId,
@@ -168,7 +178,9 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
       'Run cancelled; users sent before the cancellation stay in the list',
     );
   }
-  const progress: SyncProgress = await setup.finishRun({ runId, status: 'completed' });
+  const progress: SyncProgress = await CancellationScope.nonCancellable(() =>
+    setup.finishRun({ runId, status: 'completed' }),
+  );
   state.phase = 'finished';
   state.progress = progress;
   setCurrentDetails(`Finished · ${describeProgress(state)}`);
@@ -184,9 +196,10 @@ async function prepare(runId: string, state: SyncRunState): Promise<void> {
   state.progress.total = prepared.total;
   upsertSearchAttributes([{ key: SyncListIdKey, value: prepared.listId }]);
   upsertMemo({ listId: prepared.listId, listName: prepared.listName });
-  state.phase = 'loading-directory';
-  setCurrentDetails(`Loading the platform's existing contacts · ${prepared.total} users to sync`);
-  await directory.loadContactDirectory({ runId });
+  state.phase = 'preparing-platform';
+  setCurrentDetails(`Preparing the platform · ${prepared.total} users to sync`);
+  if (patched(PLATFORM_PREPARE_PATCH)) await platformPreparation.preparePlatform({ runId });
+  else await platformPreparation.loadContactDirectory({ runId });
 }
 
 async function syncBatches(
@@ -209,9 +222,11 @@ async function syncBatches(
     );
     state.batchNo = batchNo;
     state.cursor = result.cursor;
-    const counts = addCounts(state.progress, result.counts);
-    state.progress = { ...counts, total: Math.max(state.progress.total, counts.processed) };
-    const { processed, added, failed } = result.counts;
+    const before = state.progress;
+    state.progress = progressAfter(before, result);
+    const processed = state.progress.processed - before.processed;
+    const added = state.progress.added - before.added;
+    const failed = state.progress.failed - before.failed;
     setCurrentDetails(
       `batch ${batchNo}: ${processed} users, ${added} added, ${failed} failed · ${describeProgress(state)}`,
     );
@@ -223,4 +238,17 @@ async function syncBatches(
       return 'continue';
     }
   }
+}
+
+/**
+ * The run's progress after a batch: the run record's, which the batch answers with. Runs recorded
+ * before that answered with the batch's own counts.
+ */
+function progressAfter(
+  before: SyncProgress,
+  result: ProcessBatchOutput | { cursor: string | null; done: boolean; counts: SyncCounts },
+): SyncProgress {
+  if ('progress' in result) return result.progress;
+  const counts = addCounts(before, result.counts);
+  return { ...counts, total: Math.max(before.total, counts.processed) };
 }

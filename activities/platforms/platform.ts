@@ -1,66 +1,150 @@
-import type { Platform } from '../../common/sync.js';
+import type { Sql } from '../../db/sql.js';
+import type { RequestGate } from './request-gate.js';
 
 /**
- * What a sync needs from a marketing platform. A second platform is one new module implementing
- * this; the sync logic does not change.
+ * What a sync needs from a marketing platform, at the level of a batch. The generic sync reads
+ * users, decides locally who is sent, claims them, then makes one platform call per batch and
+ * records what the platform says about each contact. How a platform gets there (a directory of
+ * existing contacts, upserts, bulk calls), its limits, retries and answers stay in its folder.
  */
 export interface MarketingPlatform {
-  readonly name: Platform;
+  /** The registry's name for it, e.g. the `platform` value of a sync request. */
+  readonly name: string;
   /** A stable, non-secret id of the account the credentials belong to. */
   readonly account: string;
+
+  /**
+   * Optional and possibly long work before a run's first batch (such as learning the contacts
+   * that already exist). `onProgress` is called as it goes, so the activity can heartbeat.
+   */
+  prepare?(onProgress: (pagesDone: number) => void): Promise<void>;
+
+  /** The list with this id, or null when the platform does not know it. */
   getList(listId: string): Promise<PlatformList | null>;
-  /** Lists whose name is exactly `name`, oldest first. */
-  findListsByName(name: string): Promise<PlatformList[]>;
-  /** Not idempotent on the platform: see `ambiguous`. */
-  createList(name: string): Promise<PlatformResult<PlatformList>>;
+  /** A new list for one run: created at most once for `runId`, whatever the answers were. */
+  createRunList(runId: string, name: string): Promise<PlatformList>;
+  /** The list named exactly `name`, found or created once per account (two runs make one). */
+  findOrCreateList(name: string): Promise<PlatformList>;
+
   /**
-   * A page of contacts, newest first, for the contact directory: from the newest, older than
-   * `after`, or newer than `before`. Undefined when the platform does not know the cursor.
+   * Puts each contact into every list of `listIds`: creates it when new, joins it when it exists
+   * (never changing an existing contact's subscription or fields). Reports every contact once
+   * through `onOutcome`, as soon as its outcome is known, and settles every request it started
+   * before it returns or throws.
    */
-  listContacts(cursor?: ContactCursor): Promise<ContactPage | undefined>;
-  /**
-   * Creates a contact in the given lists. Only for contacts not known to exist: platforms may
-   * reset an existing contact's fields on create.
-   */
-  createContact(
-    contact: NewContact,
+  syncContacts(
+    contacts: ContactToSync[],
     listIds: string[],
-  ): Promise<PlatformResult<{ contactId: string }>>;
-  /** Adds an existing contact (by id or email) to a list; never changes the contact itself. */
-  addToList(contact: string, listId: string): Promise<PlatformResult<void>>;
-  markUnsubscribed(contact: string): Promise<PlatformResult<void>>;
+    onOutcome: OutcomeSink<ContactOutcome>,
+  ): Promise<void>;
+
+  /** Sets the given fields of existing contacts; never their subscription. */
+  patchContacts(patches: ContactPatch[], onOutcome: OutcomeSink<ChangeOutcome>): Promise<void>;
+  /** Takes contacts out of one list; the contacts themselves stay. */
+  removeFromList(
+    contacts: ContactRef[],
+    listId: string,
+    onOutcome: OutcomeSink<ChangeOutcome>,
+  ): Promise<void>;
+  /** Marks contacts unsubscribed from all marketing on the account. */
+  markUnsubscribed(contacts: ContactRef[], onOutcome: OutcomeSink<ChangeOutcome>): Promise<void>;
+  /** Deletes contacts from the account (every list). */
+  deleteContacts(contacts: ContactRef[], onOutcome: OutcomeSink<ChangeOutcome>): Promise<void>;
 }
+
+/** Called once per contact of a batch call, awaited, so outcomes are stored as they happen. */
+export type OutcomeSink<Outcome> = (userId: string, outcome: Outcome) => Promise<void>;
 
 export interface PlatformList {
   id: string;
   name: string;
 }
 
-export interface NewContact {
+/** A user as the platform receives it: the normalised email and the fields a sync sends. */
+export interface ContactToSync {
+  userId: string;
   email: string;
   firstName: string | null;
   lastName: string | null;
 }
 
-export type ContactCursor = { after: string } | { before: string };
+/** A contact this service knows: by the platform's id when it has one, else by email. */
+export interface ContactRef {
+  userId: string;
+  email: string | null;
+  contactId: string | null;
+}
 
-export interface ContactPage {
-  contacts: { id: string; email: string; createdAt: string }[];
-  hasMore: boolean;
+export interface ContactPatch {
+  contact: ContactRef;
+  fields: { firstName?: string | null; lastName?: string | null };
 }
 
 /**
- * A platform answer. Transient failures (5xx, timeouts) of idempotent calls are retried inside
- * the platform and thrown when retries run out; non-idempotent creates report them as
- * `ambiguous`, because the write may have happened.
+ * One contact of `syncContacts`. `created`: a new contact. `joined`: an existing contact was
+ * added to the lists. `already_there`: it was in them already. `rejected`: the platform refused
+ * this contact (final; the reason is the platform's). `ambiguous`: the platform could not say
+ * whether its write happened; the batch is retried for it.
  */
-export type PlatformResult<T> =
-  | { ok: true; value: T }
-  | { ok: false; kind: 'not_found'; code: string }
-  | { ok: false; kind: 'rejected'; code: string; status: number }
-  | { ok: false; kind: 'ambiguous'; code: string };
+export type ContactOutcome =
+  | { kind: 'created' | 'joined' | 'already_there'; contactId: string | null }
+  | { kind: 'rejected'; reason: string }
+  | { kind: 'ambiguous'; reason: string };
 
-/** Thrown when a platform stays unavailable; the activity fails and Temporal retries it. */
-export class PlatformUnavailableError extends Error {
-  override name = 'PlatformUnavailableError';
+export type ChangeOutcome =
+  | { kind: 'done' }
+  | { kind: 'not_found' }
+  | { kind: 'rejected'; reason: string };
+
+/** How a platform limits one account: a request rate, or connections open at once. */
+export type PlatformLimit =
+  | { kind: 'requests_per_second'; initial: number; upperBound?: number | undefined }
+  | { kind: 'concurrent_connections'; connections: number };
+
+/** What every platform client of one activity attempt gets from the worker. */
+export interface PlatformContext {
+  /** For the platform's own state in the `audience_sync` schema (directories, locks). */
+  sql: Sql;
+  /** Aborted when the activity is cancelled or times out; stops waits and requests. */
+  signal: AbortSignal;
+  /** Called on every answer the platform gives, so a batch that gets answers is seen alive. */
+  onAnswer(): void;
+  /** The account's gate, built by the registry from the module's `limit`. */
+  gate: RequestGate;
 }
+
+/** A platform as the registry knows it. */
+export interface PlatformModule {
+  readonly name: string;
+  /** The account its credentials belong to (a hash: never the credentials themselves). */
+  readonly account: string;
+  readonly limit: PlatformLimit;
+  connect(context: PlatformContext): MarketingPlatform;
+}
+
+export type PlatformErrorCode =
+  | 'platform_unavailable'
+  | 'platform_auth_failed'
+  | 'list_refused'
+  | 'list_create_ambiguous';
+
+/**
+ * A failure of the platform as a whole rather than of one contact. `retryable` failures heal by
+ * themselves (outages, ambiguous creates); the others end the run with their code.
+ */
+export class PlatformError extends Error {
+  override name = 'PlatformError';
+  constructor(
+    readonly code: PlatformErrorCode,
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export const platformUnavailable = (message: string): PlatformError =>
+  new PlatformError('platform_unavailable', message, true);
+
+export const platformAuthFailed = (message: string): PlatformError =>
+  new PlatformError('platform_auth_failed', message, false);

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import type { Sql } from '../db/sql.js';
-import {
-  type ContactCursor,
-  type MarketingPlatform,
-  PlatformUnavailableError,
-} from './platforms/platform.js';
+import type { Sql } from '../../../db/sql.js';
+import { emailHash, normaliseEmail } from '../../emails.js';
+import { platformUnavailable } from '../platform.js';
+import { timestampMs } from './answers.js';
+import type { ResendClient } from './client.js';
 
 /**
  * Which contacts already exist on the platform account, keyed by a hash of the normalised email.
@@ -15,19 +13,6 @@ import {
  * each batch from the newest end of the platform's list, which costs one or two requests.
  */
 
-export const normaliseEmail = (email: string): string => email.trim().toLowerCase();
-
-/** Hex SHA-256 of the normalised email: the service's tables never store the address itself. */
-export const emailHash = (email: string): string =>
-  createHash('sha256').update(normaliseEmail(email)).digest('hex');
-
-/** Resend's timestamps look like `2025-11-30 20:39:59.540771+00`. */
-const timestampMs = (createdAt: string): number => {
-  const iso = createdAt.replace(' ', 'T').replace(/\+00(:00)?$/, 'Z');
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms : Date.parse(createdAt);
-};
-
 interface DirectoryState {
   complete: boolean;
   resumeAfter: string | null;
@@ -36,6 +21,14 @@ interface DirectoryState {
 }
 
 type Contact = { id: string; email: string; createdAt: string };
+
+/** From the newest, older than `after`, or newer than `before`. */
+type ContactCursor = { after: string } | { before: string };
+
+interface ContactPage {
+  contacts: Contact[];
+  hasMore: boolean;
+}
 
 export interface ContactDirectory {
   /** Loads every contact of the account once; resumable page by page. */
@@ -57,8 +50,34 @@ const newest = (contacts: Contact[]): Contact | undefined =>
     undefined,
   );
 
-export function createContactDirectory(sql: Sql, platform: MarketingPlatform): ContactDirectory {
-  const account = platform.account;
+export function createContactDirectory(
+  sql: Sql,
+  client: ResendClient,
+  account: string,
+): ContactDirectory {
+  /** A page of contacts, newest first; undefined when Resend no longer knows the cursor. */
+  const listContacts = async (cursor?: ContactCursor): Promise<ContactPage | undefined> => {
+    const query =
+      cursor && 'before' in cursor
+        ? { limit: 100, before: cursor.before }
+        : { limit: 100, ...(cursor ? { after: cursor.after } : {}) };
+    const { answer, kind } = await client.idempotent('contacts.list', (signal) =>
+      client.sdk.contacts.list(query, { signal }),
+    );
+    // A cursor whose contact was deleted meanwhile is not an outage.
+    if (kind === 'not_found' || answer.error?.statusCode === 422) return undefined;
+    if (answer.error || !answer.data) {
+      throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
+    }
+    return {
+      contacts: answer.data.data.map((contact) => ({
+        id: contact.id,
+        email: contact.email,
+        createdAt: contact.created_at,
+      })),
+      hasMore: answer.data.has_more,
+    };
+  };
 
   const readState = async (): Promise<DirectoryState> => {
     const [state] = await sql<DirectoryState[]>`
@@ -98,8 +117,8 @@ export function createContactDirectory(sql: Sql, platform: MarketingPlatform): C
   };
 
   const page = async (cursor?: ContactCursor) => {
-    const found = await platform.listContacts(cursor);
-    if (!found) throw new PlatformUnavailableError('the contact list lost its cursor; retrying');
+    const found = await listContacts(cursor);
+    if (!found) throw platformUnavailable('the contact list lost its cursor; retrying');
     return found;
   };
 
@@ -128,7 +147,7 @@ export function createContactDirectory(sql: Sql, platform: MarketingPlatform): C
       let state = await readState();
       let pages = 0;
       while (!state.complete) {
-        const found = await platform.listContacts(
+        const found = await listContacts(
           state.resumeAfter ? { after: state.resumeAfter } : undefined,
         );
         if (!found) {
@@ -159,7 +178,7 @@ export function createContactDirectory(sql: Sql, platform: MarketingPlatform): C
       // Usually one request: everything newer than the newest contact seen, when it fits a page.
       // More than a page, or a cursor that vanished, falls back to scanning from the newest.
       if (state.watermarkId) {
-        const newer = await platform.listContacts({ before: state.watermarkId });
+        const newer = await listContacts({ before: state.watermarkId });
         if (newer && !newer.hasMore) {
           await store(newer.contacts);
           await advanceWatermark(newest(newer.contacts));

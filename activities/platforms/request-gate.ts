@@ -1,0 +1,125 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
+import type { Sql } from '../../db/sql.js';
+import type { PlatformLimit } from './platform.js';
+
+/**
+ * Lets a platform's requests through as fast as its limit allows, for every worker together.
+ * Built once per account by the registry from what the platform says of its limit; the platform
+ * tells it what it learns from its answers.
+ */
+export interface RequestGate {
+  /** Runs one request when the limit allows it. */
+  run<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** Holds every worker's requests for `ms` (a 429's retry-after). */
+  pause(ms: number): Promise<void>;
+  /** The limit the platform announced, capped by the configured bound. */
+  learnLimit(limit: number): void;
+  /**
+   * The platform says the window is spent. When our own grants did not spend it, someone else
+   * shares the account: hold every worker until the platform's window resets.
+   */
+  windowSpent(resetMs: number): Promise<void>;
+  /** Requests worth keeping in flight at once to use the limit. */
+  readonly capacity: number;
+}
+
+export function createRequestGate(sql: Sql, account: string, limit: PlatformLimit): RequestGate {
+  return limit.kind === 'requests_per_second'
+    ? createRateGate(sql, {
+        key: account,
+        initialLimit: limit.initial,
+        upperBound: limit.upperBound,
+      })
+    : createConnectionGate(limit.connections);
+}
+
+export interface RateGateOptions {
+  /** One sliding log per platform account. */
+  key: string;
+  /** Never exceed it, whatever the platform says. */
+  upperBound?: number | undefined;
+  /** Until the first answer teaches the real limit. */
+  initialLimit: number;
+  /**
+   * Added to the one-second window. Requests leave in order but arrive with a little jitter;
+   * the margin keeps a late arrival from landing in the next window of a fixed-window server.
+   */
+  marginMs?: number;
+}
+
+/**
+ * A request rate shared by every worker through Postgres. Each request takes a slot from
+ * `acquire_rate_slot`, which keeps at most `limit` grants in any window (a sliding log, so a
+ * pause between batches is caught up instead of lost) and honours pauses set after a 429.
+ */
+export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate {
+  const bound = options.upperBound ?? Number.POSITIVE_INFINITY;
+  let learned = options.initialLimit;
+  const windowMs = 1000 + (options.marginMs ?? 5);
+  const window = `${windowMs} milliseconds`;
+  const effectiveLimit = () => Math.max(1, Math.min(bound, learned));
+
+  const acquire = async (signal?: AbortSignal) => {
+    const [row] = await sql<{ slot: Date }[]>`
+      select audience_sync.acquire_rate_slot(${options.key}, ${effectiveLimit()},
+        ${window}::interval) as slot`;
+    const waitMs = (row?.slot.getTime() ?? 0) - Date.now();
+    if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : {});
+  };
+
+  return {
+    get capacity() {
+      // Enough requests in flight to fill the limit at a typical 100-200 ms round trip.
+      return Math.min(16, Math.max(2, Math.ceil(effectiveLimit() / 4)));
+    },
+
+    async run(request, signal) {
+      await acquire(signal);
+      return request();
+    },
+
+    async pause(ms) {
+      await sql`
+        insert into audience_sync.rate_limits (key, blocked_until)
+        values (${options.key}, clock_timestamp() + ${`${Math.ceil(ms)} milliseconds`}::interval)
+        on conflict (key) do update
+          set blocked_until = greatest(audience_sync.rate_limits.blocked_until, excluded.blocked_until)`;
+    },
+
+    learnLimit(limit) {
+      if (limit > 0) learned = limit;
+    },
+
+    async windowSpent(resetMs) {
+      await sql`
+        update audience_sync.rate_limits
+        set blocked_until = greatest(blocked_until,
+          clock_timestamp() + ${`${Math.ceil(resetMs)} milliseconds`}::interval)
+        where key = ${options.key}
+          and (select count(*) from unnest(recent) as granted
+               where granted > clock_timestamp() - ${window}::interval) < ${effectiveLimit()} * 0.9`;
+    },
+  };
+}
+
+/** At most `connections` requests open at once in this process (no shared rate to learn). */
+export function createConnectionGate(connections: number): RequestGate {
+  const open = pLimit(connections);
+  let pausedUntil = 0;
+  return {
+    capacity: connections,
+    async run(request, signal) {
+      return open(async () => {
+        const waitMs = pausedUntil - Date.now();
+        if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : {});
+        return request();
+      });
+    },
+    async pause(ms) {
+      pausedUntil = Math.max(pausedUntil, Date.now() + ms);
+    },
+    learnLimit() {},
+    async windowSpent() {},
+  };
+}

@@ -1,0 +1,169 @@
+import { setMaxListeners } from 'node:events';
+import pRetry from 'p-retry';
+import { Resend } from 'resend';
+import { metrics } from '../../../telemetry/metrics.js';
+import { platformAuthFailed, platformUnavailable } from '../platform.js';
+import type { RequestGate } from '../request-gate.js';
+import {
+  type AnswerClass,
+  classifyAnswer,
+  parseRateLimitHeaders,
+  retryAfterMs,
+  type SdkAnswer,
+} from './answers.js';
+
+export interface ResendClientOptions {
+  apiKey: string;
+  baseUrl: string;
+  gate: RequestGate;
+  /** Aborts waits and requests when the activity is cancelled or the worker shuts down. */
+  signal: AbortSignal;
+  /** Called on every HTTP answer, whatever its status. */
+  onAnswer(): void;
+  /** Per request; a request without an answer by then counts as a timeout. */
+  requestTimeoutMs?: number;
+  /** Transient failures (5xx, timeouts) of idempotent calls are retried this many times. */
+  transientRetries?: number;
+}
+
+/** A call of the SDK, given the signal that ends it. */
+export type SdkCall<T> = (signal: AbortSignal) => Promise<SdkAnswer<T>>;
+
+/** An answer that was not an outage: the data, or Resend's final word on this request. */
+export interface Answer<T> {
+  answer: SdkAnswer<T>;
+  kind: Exclude<AnswerClass, 'rate_limited' | 'transient' | 'auth_failed'>;
+}
+
+class TransientAnswer extends Error {
+  constructor(readonly code: string) {
+    super(`transient platform answer: ${code}`);
+  }
+}
+
+const timedOut = (): SdkAnswer<never> => ({
+  data: null,
+  error: { name: 'request_timeout', statusCode: null, message: 'No answer in time' },
+  headers: null,
+});
+
+/**
+ * Runs a call with its own timer. The timer aborts the request and also settles the wait by
+ * itself, so a request that ignores its signal cannot hold a batch (a timer combined through
+ * `AbortSignal.any` can be collected on Node 20 and never fire).
+ */
+async function withTimeout<T>(
+  call: SdkCall<T>,
+  timeoutMs: number,
+  outer: AbortSignal,
+): Promise<SdkAnswer<T>> {
+  const controller = new AbortController();
+  const abort = () => controller.abort(outer.reason);
+  outer.addEventListener('abort', abort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<SdkAnswer<T>>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error('request timed out'));
+      resolve(timedOut());
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([call(controller.signal), expired]);
+  } finally {
+    clearTimeout(timer);
+    outer.removeEventListener('abort', abort);
+  }
+}
+
+/**
+ * Resend's HTTP side through the official SDK: every request passes the account's gate, 429s are
+ * waited out (shared by every worker), 5xx answers and timeouts are retried with backoff for
+ * idempotent calls, and a refused key ends the work at once.
+ */
+export function createResendClient(options: ResendClientOptions) {
+  const sdk = new Resend(options.apiKey, { baseUrl: options.baseUrl });
+  const { gate, signal } = options;
+  // Every request in flight and every wait listens for the activity's cancellation.
+  setMaxListeners(256, signal);
+  const timeoutMs = options.requestTimeoutMs ?? 15_000;
+  const retries = options.transientRetries ?? 4;
+
+  /** One HTTP exchange: sends when the gate allows, waits out 429s without giving up. */
+  async function exchange<T>(operation: string, call: SdkCall<T>): Promise<SdkAnswer<T>> {
+    for (;;) {
+      const answer = await gate.run(() => withTimeout(call, timeoutMs, signal), signal);
+      signal.throwIfAborted();
+      const status = answer.error ? (answer.error.statusCode ?? 0) : 200;
+      metrics.platformResponses.inc({ platform: 'resend', operation, status: String(status) });
+      if (status !== 0) options.onAnswer();
+      const limits = parseRateLimitHeaders(answer.headers);
+      if (limits.limit) gate.learnLimit(limits.limit);
+      if (limits.remaining === 0 && limits.resetSeconds !== undefined) {
+        await gate.windowSpent(limits.resetSeconds * 1000);
+      }
+      const kind = classifyAnswer(answer);
+      if (kind === 'auth_failed') {
+        throw platformAuthFailed(
+          `Resend refused the API key (${answer.error?.statusCode} ${answer.error?.name})`,
+        );
+      }
+      if (kind !== 'rate_limited') return answer;
+      metrics.rateLimited.inc({ platform: 'resend' });
+      await gate.pause(retryAfterMs(answer.headers));
+    }
+  }
+
+  const settled = <T>(answer: SdkAnswer<T>): Answer<T> => ({
+    answer,
+    kind: classifyAnswer(answer) as Answer<T>['kind'],
+  });
+
+  return {
+    sdk,
+
+    /** An idempotent call: transient failures are retried with backoff, then thrown. */
+    async idempotent<T>(operation: string, call: SdkCall<T>): Promise<Answer<T>> {
+      try {
+        return await pRetry(
+          async () => {
+            const answer = await exchange(operation, call);
+            if (classifyAnswer(answer) === 'transient') {
+              throw new TransientAnswer(answer.error?.name ?? 'unknown');
+            }
+            return settled(answer);
+          },
+          {
+            retries,
+            minTimeout: 250,
+            maxTimeout: 5000,
+            randomize: true,
+            shouldRetry: ({ error }) => error instanceof TransientAnswer,
+            signal,
+          },
+        );
+      } catch (error) {
+        if (error instanceof TransientAnswer) {
+          throw platformUnavailable(`Resend ${operation} kept failing (${error.code})`);
+        }
+        throw error;
+      }
+    },
+
+    /**
+     * A create that is not idempotent: a transient failure may hide a write, so it comes back
+     * as `ambiguous` for the caller to resolve.
+     */
+    async create<T>(
+      operation: string,
+      call: SdkCall<T>,
+    ): Promise<Answer<T> | { kind: 'ambiguous'; code: string }> {
+      const answer = await exchange(operation, call);
+      if (classifyAnswer(answer) === 'transient') {
+        return { kind: 'ambiguous', code: answer.error?.name ?? 'unknown' };
+      }
+      return settled(answer);
+    },
+  };
+}
+
+export type ResendClient = ReturnType<typeof createResendClient>;

@@ -1,0 +1,250 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import { describeTemporalRun } from '../client/sync-runs.js';
+import type { SyncProgress, SyncRequest } from '../common/sync.js';
+import {
+  assignRunList,
+  finishRun,
+  getRun,
+  insertRun,
+  markPlatformUnavailable,
+  markRunEndedOutside,
+  progressOf,
+  type RunRecord,
+  type RunStatus,
+  setRunTotal,
+} from '../db/runs.js';
+import type { Sql } from '../db/sql.js';
+import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
+import type { PlatformRegistry } from './platforms/registry.js';
+import { type ProcessBatchInput, type ProcessBatchOutput, processBatch } from './sync-batch.js';
+import { countPopulation, usersSourceLoader } from './users-source.js';
+
+export interface SyncActivityDeps {
+  sql: Sql;
+  /** USERS_SOURCE */
+  usersSource: string;
+  /** SYNC_BATCH_SIZE */
+  batchSize: number;
+  platforms: PlatformRegistry;
+}
+
+export interface BeginRunInput {
+  runId: string;
+  request: SyncRequest;
+  activeSince: string;
+}
+
+export type BeginRunOutput = { started: true } | { started: false; activeRunId: string };
+
+export interface PreparedRun {
+  listId: string;
+  listName: string;
+  tagListIds: string[];
+  total: number;
+  batchSize: number;
+}
+
+export interface FinishRunInput {
+  runId: string;
+  status: Exclude<RunStatus, 'running'>;
+  error?: { code: string; message: string };
+}
+
+/** Postgres' class 22 (data exception, e.g. 22021 for a NUL byte): the same data fails again. */
+const isDataException = (error: unknown): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  'code' in error &&
+  typeof error.code === 'string' &&
+  error.code.startsWith('22') &&
+  'severity' in error;
+
+/** Our failures as Temporal failures, with codes and messages that hold no personal data. */
+function asActivityFailure(error: unknown): unknown {
+  if (error instanceof PlatformError) {
+    return ApplicationFailure.create({
+      type: error.code,
+      message: error.message,
+      nonRetryable: !error.retryable,
+      // An ambiguous create is expected under faults and handled by the retry.
+      ...(error.code === 'list_create_ambiguous'
+        ? { category: ApplicationFailureCategory.BENIGN }
+        : {}),
+    });
+  }
+  if (isDataException(error)) {
+    const code = (error as { code: string }).code;
+    return ApplicationFailure.nonRetryable(
+      `The database refused a value of this run (SQLSTATE ${code}); fix the data and start again`,
+      'invalid_data',
+    );
+  }
+  return error;
+}
+
+const translated =
+  <Args extends unknown[], Result>(activity: (...args: Args) => Promise<Result>) =>
+  async (...args: Args): Promise<Result> => {
+    try {
+      return await activity(...args);
+    } catch (error) {
+      throw asActivityFailure(error);
+    }
+  };
+
+/**
+ * The activities of SyncUsersWorkflow, built by the worker with their dependencies. Inputs and
+ * results are ids, cursors and counts: users' data is read and sent inside the activities only.
+ */
+export function createSyncActivities(deps: SyncActivityDeps) {
+  const { sql } = deps;
+  const usersSource = usersSourceLoader(deps.sql, deps.usersSource);
+
+  const requireRun = async (runId: string): Promise<RunRecord> => {
+    const run = await getRun(sql, runId);
+    if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} has no record`, 'RunMissing');
+    return run;
+  };
+
+  /** A run holding a list that Temporal no longer runs (terminated) is recorded as ended. */
+  const holderStillRuns = async (runId: string): Promise<boolean> => {
+    const temporalRun = await describeTemporalRun(Context.current().client, runId);
+    if (temporalRun?.status === 'running') return true;
+    await markRunEndedOutside(sql, runId, temporalRun?.status ?? 'unknown');
+    return false;
+  };
+
+  /** A platform client for this activity attempt; every answer it gets counts as life. */
+  const connect = (run: RunRecord, onAnswer: () => void = () => {}): MarketingPlatform =>
+    deps.platforms.connect(run.platform, {
+      signal: Context.current().cancellationSignal,
+      onAnswer,
+    });
+
+  async function countRunPopulation(run: RunRecord, listId: string): Promise<number> {
+    if (run.syncType === 'specific') {
+      const [row] = await sql<{ count: number }[]>`
+        select count(*)::int as count from audience_sync.run_requested_users
+        where run_id = ${run.runId}`;
+      return row?.count ?? 0;
+    }
+    return countPopulation(sql, await usersSource(), {
+      platform: run.platform,
+      listId,
+      filter: { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() },
+      onlyNew: run.syncType === 'new',
+    });
+  }
+
+  /** Whatever the platform does before a run's first batch; long, so it heartbeats. */
+  const preparePlatform = translated(async ({ runId }: { runId: string }): Promise<void> => {
+    const run = await requireRun(runId);
+    const context = Context.current();
+    const platform = connect(run, () => context.heartbeat());
+    await platform.prepare?.((pages) => context.heartbeat({ pages }));
+  });
+
+  return {
+    /** Records the run (once) and claims an existing destination list, if one was named. */
+    beginRun: translated(
+      async ({ runId, request, activeSince }: BeginRunInput): Promise<BeginRunOutput> => {
+        await insertRun(
+          sql,
+          {
+            runId,
+            platform: request.platform,
+            syncType: request.syncType,
+            trigger: request.trigger,
+            scheduleId: request.scheduleId ?? null,
+            listName: request.listName,
+            description: request.description ?? null,
+            tags: request.tags,
+            filterActive: request.filterActive,
+            activeDays: request.activeDays,
+            activeSince: new Date(activeSince),
+          },
+          request.userIds ?? [],
+        );
+        if (!request.listId) return { started: true };
+        let assigned = await assignRunList(sql, runId, request.listId, request.listName);
+        if (!assigned.assigned && !(await holderStillRuns(assigned.activeRunId))) {
+          assigned = await assignRunList(sql, runId, request.listId, request.listName);
+        }
+        return assigned.assigned
+          ? { started: true }
+          : { started: false, activeRunId: assigned.activeRunId };
+      },
+    ),
+
+    /** Checks or creates the destination list, finds or creates the tag lists, counts users. */
+    prepareRun: translated(async ({ runId }: { runId: string }): Promise<PreparedRun> => {
+      const run = await requireRun(runId);
+      const platform = connect(run);
+      let listId = run.listId;
+      let listName = run.listName ?? '';
+      if (listId) {
+        const existing = await platform.getList(listId);
+        if (!existing) {
+          throw ApplicationFailure.nonRetryable(
+            `The list ${listId} does not exist on ${run.platform}`,
+            'ListNotFound',
+          );
+        }
+        listName = existing.name;
+      } else {
+        listId = (await platform.createRunList(runId, listName)).id;
+      }
+      await assignRunList(sql, runId, listId, listName);
+      const tagListIds: string[] = [];
+      for (const tag of run.tags) tagListIds.push((await platform.findOrCreateList(tag)).id);
+      const total = await countRunPopulation(run, listId);
+      await setRunTotal(sql, runId, total);
+      return { listId, listName, tagListIds, total, batchSize: deps.batchSize };
+    }),
+
+    preparePlatform,
+    /** The name runs recorded before platforms had their own preparation step use for it. */
+    loadContactDirectory: preparePlatform,
+
+    processBatch: translated(async (input: ProcessBatchInput): Promise<ProcessBatchOutput> => {
+      const run = await requireRun(input.runId);
+      const context = Context.current();
+      let usersDone = 0;
+      // Heartbeats come from progress and from the platform's answers (429s included), never
+      // from a timer: a batch whose requests all hang stops heartbeating and is retried.
+      const beat = () => context.heartbeat({ usersDone });
+      try {
+        return await processBatch(
+          {
+            sql,
+            source: await usersSource(),
+            platform: connect(run, beat),
+            batchSize: deps.batchSize,
+            onProgress: (count) => {
+              usersDone += count;
+              beat();
+            },
+          },
+          run,
+          input,
+        );
+      } catch (error) {
+        if (error instanceof PlatformError && error.code === 'platform_unavailable') {
+          await markPlatformUnavailable(sql, input.runId);
+        }
+        throw error;
+      }
+    }),
+
+    /** Records how the run ended; a run that never got a record has nothing to record. */
+    finishRun: translated(
+      async ({ runId, status, error }: FinishRunInput): Promise<SyncProgress> => {
+        const run = await finishRun(sql, runId, status, error);
+        return run ? progressOf(run) : { total: 0, processed: 0, added: 0, failed: 0, skipped: 0 };
+      },
+    ),
+  };
+}
+
+export type SyncActivities = ReturnType<typeof createSyncActivities>;

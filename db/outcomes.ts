@@ -1,0 +1,126 @@
+import type { SyncCounts } from '../common/sync.js';
+import type { Sql } from './sql.js';
+
+/**
+ * Per-user outcomes of runs (`run_users`), the emails each run has claimed (`run_emails`), and
+ * the ledger of who this service put into which list (`list_members`). An outcome and the ledger
+ * change it implies are written in one transaction, as soon as the outcome is known.
+ */
+
+export type UserOutcome =
+  | { outcome: 'added'; contactId: string | null }
+  | { outcome: 'skipped'; reason: string; unsubscribed?: boolean }
+  | { outcome: 'failed'; reason: string };
+
+export interface ListRef {
+  platform: string;
+  listId: string;
+}
+
+/** Users of the run that already have an outcome (a retried batch skips them). */
+export async function recordedUsers(
+  sql: Sql,
+  runId: string,
+  userIds: string[],
+): Promise<Set<string>> {
+  const rows = await sql<{ userId: string }[]>`
+    select user_id as "userId" from audience_sync.run_users
+    where run_id = ${runId} and user_id = any(${userIds}::text[])`;
+  return new Set(rows.map((row) => row.userId));
+}
+
+/**
+ * Claims each email hash for the first user (by id) of the run who has it, and returns the owner
+ * of each hash. Claims happen in the given order, so within a batch the earlier user wins too.
+ */
+export async function claimEmails(
+  sql: Sql,
+  runId: string,
+  claims: { emailHash: string; userId: string }[],
+): Promise<Map<string, string>> {
+  if (claims.length === 0) return new Map();
+  const hashes = claims.map((claim) => claim.emailHash);
+  await sql`
+    insert into audience_sync.run_emails (run_id, email_hash, user_id)
+    select ${runId}, claim.email_hash, claim.user_id
+    from unnest(${hashes}::text[], ${claims.map((claim) => claim.userId)}::text[])
+      with ordinality as claim(email_hash, user_id, position)
+    order by claim.position
+    on conflict do nothing`;
+  const rows = await sql<{ emailHash: string; userId: string }[]>`
+    select email_hash as "emailHash", user_id as "userId" from audience_sync.run_emails
+    where run_id = ${runId} and email_hash = any(${hashes}::text[])`;
+  return new Map(rows.map((row) => [row.emailHash, row.userId]));
+}
+
+/** The outcome and the ledger change it implies, in one transaction; a repeat changes nothing. */
+export async function recordOutcome(
+  sql: Sql,
+  runId: string,
+  list: ListRef,
+  userId: string,
+  result: UserOutcome,
+): Promise<void> {
+  const reason = result.outcome === 'added' ? null : result.reason;
+  await sql.begin(async (tx) => {
+    await tx`
+      insert into audience_sync.run_users (run_id, user_id, outcome, reason)
+      values (${runId}, ${userId}, ${result.outcome}, ${reason})
+      on conflict do nothing`;
+    if (result.outcome === 'added') {
+      await tx`
+        insert into audience_sync.list_members (platform, list_id, user_id, contact_id)
+        values (${list.platform}, ${list.listId}, ${userId}, ${result.contactId})
+        on conflict (platform, list_id, user_id) do update set
+          contact_id = coalesce(excluded.contact_id, audience_sync.list_members.contact_id),
+          synced_at = now()`;
+    }
+    if (result.outcome === 'skipped' && result.unsubscribed) {
+      await tx`
+        update audience_sync.list_members set unsubscribed_at = now()
+        where platform = ${list.platform} and list_id = ${list.listId} and user_id = ${userId}`;
+    }
+  });
+}
+
+/**
+ * A user sharing an email with an earlier user is skipped; it counts as synced for 'new' when
+ * its email's owner was added (the owner's contact stands for both).
+ */
+export async function recordDuplicate(
+  sql: Sql,
+  runId: string,
+  list: ListRef,
+  userId: string,
+  ownerId: string,
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`
+      insert into audience_sync.run_users (run_id, user_id, outcome, reason)
+      values (${runId}, ${userId}, 'skipped', 'duplicate_email')
+      on conflict do nothing`;
+    await tx`
+      insert into audience_sync.list_members (platform, list_id, user_id, contact_id)
+      select platform, list_id, ${userId}, contact_id from audience_sync.list_members
+      where platform = ${list.platform} and list_id = ${list.listId} and user_id = ${ownerId}
+      on conflict do nothing`;
+  });
+}
+
+/** How the given users of a run ended. */
+export async function countOutcomes(
+  sql: Sql,
+  runId: string,
+  userIds: string[],
+): Promise<SyncCounts> {
+  const rows = await sql<{ outcome: 'added' | 'skipped' | 'failed'; count: number }[]>`
+    select outcome, count(*)::int as count from audience_sync.run_users
+    where run_id = ${runId} and user_id = any(${userIds}::text[])
+    group by outcome`;
+  const counts = { processed: 0, added: 0, failed: 0, skipped: 0 };
+  for (const row of rows) {
+    counts[row.outcome] = row.count;
+    counts.processed += row.count;
+  }
+  return counts;
+}
