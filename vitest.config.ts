@@ -23,7 +23,7 @@ export default defineConfig({
           name: 'stack',
           include: ['test/**/*.test.ts'],
           exclude: ['test/unit/**', '**/node_modules/**'],
-          globalSetup: ['test/global-setup.ts'],
+          globalSetup: ['test/support/keep-exit-code.ts', 'test/global-setup.ts'],
           // One file at a time: the suite shares one Postgres and one Temporal dev server on 2
           // cores, and Temporal's native worker is happiest in forked processes.
           pool: 'forks',
