@@ -137,12 +137,24 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     });
   }
 
+  /** An outage that failed an attempt is remembered, so the status can say since when. */
+  const noteOutage = async (runId: string, error: unknown): Promise<void> => {
+    if (error instanceof PlatformError && error.code === 'platform_unavailable') {
+      await markPlatformUnavailable(sql, runId);
+    }
+  };
+
   /** Whatever the platform does before a run's first batch; long, so it heartbeats. */
   const preparePlatform = translated(async ({ runId }: { runId: string }): Promise<void> => {
     const run = await requireRun(runId);
     const context = Context.current();
     const platform = connect(run, () => context.heartbeat());
-    await platform.prepare?.((pages) => context.heartbeat({ pages }));
+    try {
+      await platform.prepare?.((pages) => context.heartbeat({ pages }));
+    } catch (error) {
+      await noteOutage(runId, error);
+      throw error;
+    }
   });
 
   return {
@@ -230,9 +242,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           input,
         );
       } catch (error) {
-        if (error instanceof PlatformError && error.code === 'platform_unavailable') {
-          await markPlatformUnavailable(sql, input.runId);
-        }
+        await noteOutage(input.runId, error);
         throw error;
       }
     }),
