@@ -35,7 +35,8 @@ export function classifyAnswer(answer: Pick<SdkAnswer<unknown>, 'error'>): Answe
   const error = answer.error;
   if (!error) return 'ok';
   const status = error.statusCode;
-  if (status === null || status >= 500) return 'transient';
+  // No status at all (no answer, or an error body without one) may be an outage: never final.
+  if (typeof status !== 'number' || status >= 500) return 'transient';
   if (status === 429) return 'rate_limited';
   // Resend answers an invalid key on the contacts and segments API with 400 validation_error;
   // field errors come as 422, so a 400 of that name is about the key.
