@@ -46,6 +46,7 @@ export function contactsView(store: ContactStore, query: URLSearchParams) {
   const list = segment ? segment.members : store.contacts;
   return {
     total: list.size,
+    // SeqList.slice takes a count, not an end index as Array.slice does (above).
     data: list.slice(offset, limit).map((contact) => contactView(store, contact)),
   };
 }
