@@ -4,6 +4,7 @@ import { describeTemporalRun } from '../client/sync-runs.js';
 import type { SyncProgress, SyncRequest } from '../common/sync.js';
 import {
   assignRunList,
+  countRequestedUsers,
   finishRun,
   getRun,
   insertRun,
@@ -123,12 +124,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     });
 
   async function countRunPopulation(run: RunRecord, listId: string): Promise<number> {
-    if (run.syncType === 'specific') {
-      const [row] = await sql<{ count: number }[]>`
-        select count(*)::int as count from audience_sync.run_requested_users
-        where run_id = ${run.runId}`;
-      return row?.count ?? 0;
-    }
+    if (run.syncType === 'specific') return countRequestedUsers(sql, run.runId);
     return countPopulation(sql, await usersSource(), {
       platform: run.platform,
       listId,

@@ -17,7 +17,7 @@ export interface SyncRequest {
   /** Sync into this existing list; absent: create a new list named `listName`. */
   listId?: string;
   listName: string;
-  /** Kept with the run (platforms such as Resend have no list description). */
+  /** Kept with the run: not every platform's lists have a description. */
   description?: string;
   syncType: SyncType;
   /** For sync type 'specific'. Persisted by the first activity and not carried further. */

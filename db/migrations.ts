@@ -172,7 +172,7 @@ export const migrations: Migration[] = [
   },
   {
     version: 2,
-    name: 'one home for run state: counts in runs, segment creates with Resend, outage time',
+    name: 'one home for run state: counts in runs, list-create attempts, outage time',
     sql: /* sql */ `
       -- A run's counts live in runs (advanced once per checkpoint); the batch rows only say that
       -- a batch was checkpointed, and runs.cursor and runs.batches were never read.

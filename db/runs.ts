@@ -274,3 +274,10 @@ export async function runOutcomes(sql: Sql, runIds: string[]): Promise<RunOutcom
     select run_id as "runId", status, added, failed, skipped from audience_sync.runs
     where run_id = any(${runIds}::text[])`;
 }
+
+/** How many users a 'specific' run was asked for. */
+export async function countRequestedUsers(sql: Sql, runId: string): Promise<number> {
+  const [row] = await sql<{ count: number }[]>`
+    select count(*)::int as count from audience_sync.run_requested_users where run_id = ${runId}`;
+  return row?.count ?? 0;
+}
