@@ -301,7 +301,13 @@ async function main(): Promise<void> {
     port: 57_000 + (process.pid % 1000),
     persistent: false,
   });
-  const temporal = await startTemporalDevServer({ searchAttributes: SEARCH_ATTRIBUTES });
+  // Without a Temporal CLI this installs the pinned one (saying so), or fails with one message.
+  const temporal = await startTemporalDevServer({ searchAttributes: SEARCH_ATTRIBUTES }).catch(
+    async (error: unknown) => {
+      await postgres.stop();
+      throw error;
+    },
+  );
   const emulator = await startEmulatorProcess(RATE);
   log('building (npm run build)');
   execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
