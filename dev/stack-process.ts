@@ -8,7 +8,8 @@ import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { renderBanner } from './banner.js';
 import { type DevSettings, readDevSettings } from './settings.js';
 import { type DevStack, startDevStack } from './stack.js';
-import { OWN_PROCESS_GROUP, STARTED_AT } from './supervisor-env.js';
+import { describeStartFailure } from './start-failure.js';
+import { DATA_DIR, OWN_PROCESS_GROUP, STARTED_AT } from './supervisor-env.js';
 
 /**
  * The local stack in one process: Postgres, Temporal and the Resend emulator as children, the
@@ -19,7 +20,7 @@ import { OWN_PROCESS_GROUP, STARTED_AT } from './supervisor-env.js';
 const FORCE_AFTER_MS = 1000;
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const dataDir = path.join(projectRoot, '.data');
+const dataDir = path.resolve(process.env[DATA_DIR] || path.join(projectRoot, '.data'));
 const startedAt = Number(process.env[STARTED_AT]) || Date.now() - performance.now();
 
 const envFile = path.join(projectRoot, '.env');
@@ -48,6 +49,8 @@ let stack: DevStack | undefined;
 let stopRequestedAt: number | undefined;
 let exitCode = 0;
 let stopping: Promise<never> | undefined;
+/** What ended the start, when something did (not a Ctrl-C): the message the stack exits with. */
+let startFailure: { error: unknown } | undefined;
 
 function requestStop(reason: string, code: number): void {
   if (stopRequestedAt !== undefined) return;
@@ -85,6 +88,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal
 process.on('disconnect', () => requestStop('supervisor exited', 1));
 const fail = (what: string) => (error: unknown) => {
   logger.fatal({ err: error instanceof Error ? error.message : String(error) }, what);
+  if (!stack) startFailure ??= { error };
   requestStop(what, 1);
 };
 process.on('uncaughtException', fail('uncaught exception'));
@@ -93,9 +97,11 @@ process.on('unhandledRejection', fail('unhandled rejection'));
 try {
   stack = await startDevStack({ settings, dataDir, logger, signal: abort.signal });
 } catch (error) {
-  if (!abort.signal.aborted) {
-    logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'start failed');
-    exitCode = 1;
+  // startDevStack has stopped whatever started, and waited for what was still starting.
+  if (!abort.signal.aborted) startFailure ??= { error };
+  if (startFailure) {
+    process.stderr.write(`\n${describeStartFailure(startFailure.error, stackPorts(settings))}\n`);
+    process.exit(1);
   }
   process.exit(exitCode);
 }
@@ -112,3 +118,18 @@ process.stdout.write(
     cwd: process.cwd(),
   }),
 );
+
+/** The ports the stack opens itself, by the variable that moves each. */
+function stackPorts(started: DevSettings): Record<string, number> {
+  return {
+    ...(started.externalDatabaseUrl ? {} : { DEV_POSTGRES_PORT: started.DEV_POSTGRES_PORT }),
+    ...(started.externalTemporalAddress
+      ? {}
+      : {
+          DEV_TEMPORAL_PORT: started.DEV_TEMPORAL_PORT,
+          DEV_TEMPORAL_UI_PORT: started.DEV_TEMPORAL_UI_PORT,
+        }),
+    ...(started.externalResendApiKey ? {} : { RESEND_EMULATOR_PORT: started.RESEND_EMULATOR_PORT }),
+    PORT: Number(started.env.PORT) || 3000,
+  };
+}

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { startApiServer } from '../api/server.js';
@@ -90,6 +91,8 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   try {
     return await startInto(teardown, options);
   } catch (error) {
+    // A Ctrl-C has said `stopping` already.
+    if (!options.signal.aborted) options.logger.info({ reason: 'start failed' }, 'stopping');
     await teardown.run(options.logger);
     throw error;
   }
@@ -105,27 +108,42 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   };
   const bundlePath = path.join(dataDir, 'workflow-bundle.js');
 
-  // Independent and mostly waiting on other processes, so they start side by side.
-  const [database, temporal, resend, bundle] = await Promise.allSettled([
-    timed('postgres', () => startDatabase(settings, dataDir, logger)),
-    timed('temporal', () => startTemporal(settings, dataDir)),
-    timed('resend', () => startResend(settings)),
-    // Bundled from the sources at every start, so it is never stale; the report goes to our logs.
-    timed('workflow-bundle', () => writeWorkflowBundle(bundlePath, temporalLogger(logger, 'warn'))),
-  ]);
-  // Registered in a fixed order, so they stop in reverse: emulator, Temporal, Postgres.
-  for (const [name, outcome] of [
+  // Independent and mostly waiting on other processes, so they start side by side. The first
+  // failure ends the wait for the others, and tells those still starting to give up where they
+  // can (an install in progress).
+  const failed = new AbortController();
+  const starting = AbortSignal.any([signal, failed.signal]);
+  const part = <T>(component: string, start: () => Promise<Started<T>>): Promise<Started<T>> => {
+    const started = timed(component, start);
+    started.catch((error: unknown) => failed.abort(error));
+    return started;
+  };
+  const database = part('postgres', () => startDatabase(settings, dataDir, logger));
+  const temporal = part('temporal', () => startTemporal(settings, dataDir, logger, starting));
+  const resend = part('resend', () => startResend(settings));
+  // Bundled from the sources at every start, so it is never stale; the report goes to our logs.
+  const bundle = part('workflow-bundle', async () => {
+    // With Postgres and Temporal of your own, nothing else creates the data folder.
+    await mkdir(dataDir, { recursive: true });
+    await writeWorkflowBundle(bundlePath, temporalLogger(logger, 'warn'));
+    return { value: bundlePath };
+  });
+  // Registered at once and in a fixed order, so they stop in reverse (emulator, Temporal,
+  // Postgres) even when the start fails: a part still starting then is waited for and stopped.
+  for (const [name, started] of [
     ['postgres', database],
     ['temporal', temporal],
     ['resend emulator', resend],
   ] as const) {
-    const stop = outcome.status === 'fulfilled' ? outcome.value.stop : undefined;
-    if (stop) teardown.add(name, stop);
+    teardown.add(name, async () => {
+      const outcome = await started.catch(() => undefined);
+      await outcome?.stop?.();
+    });
   }
-  const databaseStarted = startedValue(database);
-  const temporalInfo = startedValue(temporal);
-  const resendInfo = startedValue(resend);
-  if (bundle.status === 'rejected') throw bundle.reason;
+  const [databaseStarted, temporalInfo, resendInfo] = await allUnlessAborted(
+    [database, temporal, resend, bundle] as const,
+    starting,
+  );
   signal.throwIfAborted();
 
   const env = serviceEnvironment(settings, databaseStarted, temporalInfo, resendInfo);
@@ -202,10 +220,27 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   };
 }
 
-/** The started value, or the start's own error. */
-function startedValue<T>(outcome: PromiseSettledResult<Started<T>>): T {
-  if (outcome.status === 'rejected') throw outcome.reason;
-  return outcome.value.value;
+type StartedValues<T extends readonly Promise<Started<unknown>>[]> = {
+  -readonly [K in keyof T]: Awaited<T[K]> extends Started<infer V> ? V : never;
+};
+
+/** The values of every start, or the first failure (or abort) without waiting for the rest. */
+async function allUnlessAborted<const T extends readonly Promise<Started<unknown>>[]>(
+  starts: T,
+  signal: AbortSignal,
+): Promise<StartedValues<T>> {
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const values = await Promise.race([Promise.all(starts), aborted]);
+    return values.map((started) => started.value) as StartedValues<T>;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 interface StartedDatabase {
@@ -226,9 +261,8 @@ async function startDatabase(
       },
     };
   }
-  const { startEmbeddedPostgres, withDatabase } = await importWithoutSignalHandlers(
-    () => import('./postgres.js'),
-  );
+  const { startEmbeddedPostgres, withDatabase, PostgresSetupError } =
+    await importWithoutSignalHandlers(() => import('./postgres.js'));
   const clusterDir = path.join(dataDir, 'postgres');
   const recentLines: string[] = [];
   let cluster: LocalPostgres;
@@ -245,6 +279,7 @@ async function startDatabase(
       },
     });
   } catch (error) {
+    if (error instanceof PostgresSetupError) throw error;
     const reason = error instanceof Error ? error.message : 'it exited before it was ready';
     throw new Error(
       `embedded Postgres did not start on port ${settings.DEV_POSTGRES_PORT} (${reason}). ` +
@@ -275,6 +310,8 @@ async function startDatabase(
 async function startTemporal(
   settings: DevSettings,
   dataDir: string,
+  logger: Logger,
+  signal: AbortSignal,
 ): Promise<Started<TemporalInfo>> {
   if (settings.externalTemporalAddress) {
     return { value: { kind: 'external', address: settings.externalTemporalAddress } };
@@ -286,6 +323,9 @@ async function startTemporal(
     dbFilename: dataFile,
     searchAttributes: SEARCH_ATTRIBUTES,
     ...(settings.TEMPORAL_CLI_PATH ? { cliPath: settings.TEMPORAL_CLI_PATH } : {}),
+    onLog: (line) => logger.info({ component: 'temporal' }, line),
+    alternative: 'set TEMPORAL_ADDRESS to a Temporal server of your own',
+    signal,
   });
   return {
     value: {

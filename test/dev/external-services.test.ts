@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { READY_LINE } from '../../dev/banner.js';
+import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
+import { createTestDatabase, type TestDatabase, uniqueName } from '../support/stack.js';
+import {
+  type DevProcess,
+  freePorts,
+  isListening,
+  leftoverProcesses,
+  logLines,
+  startDevProcess,
+} from './dev-process.js';
+
+/**
+ * `npm run dev` with Postgres, Temporal and Resend of your own: it starts only the worker and the
+ * API, on a machine where nothing has created the data folder yet.
+ */
+describe('npm run dev with external Postgres, Temporal and Resend', () => {
+  let database: TestDatabase;
+  let emulator: StartedResendEmulator;
+  let scratch: string;
+  let dev: DevProcess | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    emulator = await startResendEmulator({ rateLimit: 100 });
+    scratch = await mkdtemp(path.join(tmpdir(), 'dev-external-'));
+  });
+  afterAll(async () => {
+    if (dev && dev.child.exitCode === null) dev.child.kill('SIGKILL');
+    await emulator.close();
+    await database.drop();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('starts with no data folder yet, bundles the workflows into it, and stops cleanly', async () => {
+    const [api] = await freePorts(1);
+    const dataDir = path.join(scratch, 'never-created', '.data');
+
+    dev = startDevProcess(
+      {
+        DATABASE_URL: database.url,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: uniqueName('dev-external'),
+        RESEND_API_KEY: 're_test_external_key',
+        RESEND_BASE_URL: emulator.url,
+        PORT: String(api),
+      },
+      dataDir,
+    );
+    await dev.waitForOutput(new RegExp(`^${READY_LINE}$`, 'm'));
+
+    expect(existsSync(path.join(dataDir, 'workflow-bundle.js'))).toBe(true);
+    expect(dev.stdout()).toContain(`${inject('temporalAddress')} (TEMPORAL_ADDRESS)`);
+    expect(dev.stdout()).toContain(`${emulator.url} (RESEND_API_KEY is set)`);
+    const health = await fetch(`http://127.0.0.1:${api}/healthz`);
+    expect(health.status).toBe(200);
+
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(dev.stderr()).toBe('');
+    // Logs are written asynchronously, so they are complete once it has exited.
+    expect(
+      logLines(dev.stdout(), 'ready')
+        .map((line) => line.component)
+        .sort(),
+    ).toEqual(['api', 'migrations', 'postgres', 'resend', 'temporal', 'workflow-bundle']);
+    expect(await isListening(Number(api))).toBe(false);
+    expect(leftoverProcesses(dev.marker)).toEqual([]);
+  });
+});
