@@ -13,6 +13,7 @@ import {
   progressOf,
   type RunRecord,
   type RunStatus,
+  setRunPaused,
   setRunTotal,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
@@ -241,6 +242,11 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         await noteOutage(input.runId, error);
         throw error;
       }
+    }),
+
+    /** Records that the run paused after its batch in flight, or resumed. */
+    markRunPaused: translated(async ({ runId, paused }: { runId: string; paused: boolean }) => {
+      await setRunPaused(sql, runId, paused);
     }),
 
     /** Records how the run ended; a run that never got a record has nothing to record. */

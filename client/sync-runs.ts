@@ -4,6 +4,7 @@ import {
   isGrpcCancelledError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
+  WorkflowUpdateFailedError,
   type WorkflowHandle,
 } from '@temporalio/client';
 import {
@@ -19,7 +20,12 @@ import {
   SyncTypeKey,
 } from '../common/search-attributes.js';
 import type { SyncProgress, SyncRequest, SyncRunResult } from '../common/sync.js';
-import { progressQuery, type SyncRunView } from '../workflows/definitions.js';
+import {
+  pauseUpdate,
+  progressQuery,
+  resumeUpdate,
+  type SyncRunView,
+} from '../workflows/definitions.js';
 import type { SyncUsersWorkflow } from '../workflows/sync-users.js';
 
 export const WORKFLOW_TYPE = 'SyncUsersWorkflow';
@@ -177,6 +183,31 @@ export async function queryRunProgress(
 
 export async function cancelRun(client: Client, runId: string): Promise<void> {
   await client.workflow.getHandle(runId).cancel();
+}
+
+/** A pause or resume: the run's state after it, or `ended` when the run refused it. */
+export type RunUpdateOutcome = { state: 'updated'; view: SyncRunView } | { state: 'ended' };
+
+/**
+ * Pauses (after the batch in flight) or resumes a run through its Workflow Update. The update's
+ * validator refuses it once the run ended; a run closed meanwhile refuses it too.
+ */
+export async function setRunPause(
+  client: Client,
+  runId: string,
+  paused: boolean,
+): Promise<RunUpdateOutcome> {
+  try {
+    const view = await client.workflow
+      .getHandle(runId)
+      .executeUpdate(paused ? pauseUpdate : resumeUpdate);
+    return { state: 'updated', view };
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) {
+      return { state: 'ended' };
+    }
+    throw error;
+  }
 }
 
 export const zeroProgress = (): SyncProgress => ({

@@ -70,6 +70,8 @@ export interface SyncRunState {
   /** Users per batch (the worker's SYNC_BATCH_SIZE), for summaries. */
   batchSize: number;
   progress: SyncProgress;
+  /** Paused through the pause update: no batch starts until it is resumed. */
+  paused?: boolean;
   /** Executions of this run so far (1 + continue-as-new count). */
   execution: number;
   startedAt: string;

@@ -199,4 +199,12 @@ export const migrations: Migration[] = [
         add column platform_unavailable_since timestamptz;
     `,
   },
+  {
+    version: 3,
+    name: 'paused runs',
+    sql: /* sql */ `
+      -- Set while a run is paused. A paused run is still running: it keeps its list.
+      alter table audience_sync.runs add column paused_at timestamptz;
+    `,
+  },
 ];

@@ -24,6 +24,8 @@ export interface RunRecord {
   skipped: number;
   /** Since when the platform has kept failing this run's batches; null while it answers. */
   platformUnavailableSince: Date | null;
+  /** Set while the run is paused (its status stays `running`: it keeps its list). */
+  pausedAt: Date | null;
   errorCode: string | null;
   errorMessage: string | null;
   startedAt: Date;
@@ -35,7 +37,8 @@ const RUN_COLUMNS = `
   list_id as "listId", list_name as "listName", description, tags,
   filter_active as "filterActive", active_days as "activeDays", active_since as "activeSince",
   status, total, processed, added, failed, skipped,
-  platform_unavailable_since as "platformUnavailableSince", error_code as "errorCode",
+  platform_unavailable_since as "platformUnavailableSince", paused_at as "pausedAt",
+  error_code as "errorCode",
   error_message as "errorMessage", started_at as "startedAt", finished_at as "finishedAt"`;
 
 export type NewRun = Pick<
@@ -186,7 +189,7 @@ export async function finishRun(
 ): Promise<RunRecord | undefined> {
   const [run] = await sql<RunRecord[]>`
     update audience_sync.runs set
-      status = ${status},
+      status = ${status}, paused_at = null,
       total = case when ${status} = 'completed' then processed else coalesce(total, processed) end,
       error_code = ${error?.code ?? null}, error_message = ${error?.message ?? null},
       finished_at = coalesce(finished_at, now())
@@ -280,4 +283,12 @@ export async function countRequestedUsers(sql: Sql, runId: string): Promise<numb
   const [row] = await sql<{ count: number }[]>`
     select count(*)::int as count from audience_sync.run_requested_users where run_id = ${runId}`;
   return row?.count ?? 0;
+}
+
+/** Records that a run paused (after its batch in flight) or resumed. */
+export async function setRunPaused(sql: Sql, runId: string, paused: boolean): Promise<void> {
+  await sql`
+    update audience_sync.runs
+    set paused_at = ${paused ? sql`coalesce(paused_at, now())` : null}
+    where run_id = ${runId} and status = 'running'`;
 }

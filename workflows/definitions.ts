@@ -1,9 +1,9 @@
 /**
  * The workflow's query definitions and the types they answer with, in a module without side
- * effects: the client imports it to query runs, so it may import only `defineQuery` from
+ * effects: the client imports it to query and update runs, so it may import only definitions from
  * '@temporalio/workflow' and the shared vocabulary in common/, never workflow code or activities.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { SyncRunState } from '../common/sync.js';
 
 export interface SyncRunView extends SyncRunState {
@@ -11,3 +11,9 @@ export interface SyncRunView extends SyncRunState {
 }
 
 export const progressQuery = defineQuery<SyncRunView>('progress');
+
+/** Stops the run after the batch in flight, keeping its list; rejected once the run ended. */
+export const pauseUpdate = defineUpdate<SyncRunView>('pause');
+
+/** Continues a paused run from its checkpoint; rejected once the run ended. */
+export const resumeUpdate = defineUpdate<SyncRunView>('resume');

@@ -26,7 +26,7 @@ import {
   type SyncRunState,
   type SyncWorkflowInput,
 } from '../common/sync.js';
-import { progressQuery } from './definitions.js';
+import { pauseUpdate, progressQuery, resumeUpdate } from './definitions.js';
 
 /** A run continues as new at least this often, well before Temporal's history limits. */
 export const MAX_BATCHES_PER_EXECUTION = 500;
@@ -36,7 +36,9 @@ const DAY_MS = 86_400_000;
 /** Runs that began before platforms had their own preparation step called it by this name. */
 const PLATFORM_PREPARE_PATCH = 'platform-prepare-step';
 
-const setup = proxyActivities<Pick<SyncActivities, 'beginRun' | 'prepareRun' | 'finishRun'>>({
+const setup = proxyActivities<
+  Pick<SyncActivities, 'beginRun' | 'prepareRun' | 'markRunPaused' | 'finishRun'>
+>({
   startToCloseTimeout: '5 minutes',
   retry: {
     initialInterval: '1s',
@@ -116,6 +118,25 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
   setHandler(progressQuery, () => ({ runId, ...state }), {
     description: 'Phase, cursor and counts of this run',
   });
+  const stillRuns = () => {
+    if (state.phase === 'finished') throw new Error('The run already ended');
+  };
+  setHandler(
+    pauseUpdate,
+    () => {
+      state.paused = true;
+      return { runId, ...state };
+    },
+    { validator: stillRuns, description: 'Stop after the batch in flight, keeping the list' },
+  );
+  setHandler(
+    resumeUpdate,
+    () => {
+      state.paused = false;
+      return { runId, ...state };
+    },
+    { validator: stillRuns, description: 'Continue a paused run from its checkpoint' },
+  );
 
   let outcome: 'finished' | 'cancelled' | 'continue' | 'busy' = 'finished';
   let activeRunId: string | undefined;
@@ -210,6 +231,7 @@ async function syncBatches(
   const listId = state.listId;
   if (!listId) throw ApplicationFailure.nonRetryable('The run has no list', 'RunMissing');
   for (let batchesThisExecution = 1; ; batchesThisExecution += 1) {
+    if (state.paused) await waitWhilePaused(runId, state);
     if (CancellationScope.current().consideredCancelled) return 'cancelled';
     const batchNo = state.batchNo + 1;
     const after = state.cursor === null ? 'from the first user' : `after user ${state.cursor}`;
@@ -238,6 +260,18 @@ async function syncBatches(
       return 'continue';
     }
   }
+}
+
+/**
+ * Holds the run between two batches until it is resumed, saying so in its record and details. A
+ * cancellation meanwhile ends the wait (the condition throws) and the run ends cancelled.
+ */
+async function waitWhilePaused(runId: string, state: SyncRunState): Promise<void> {
+  await CancellationScope.nonCancellable(() => setup.markRunPaused({ runId, paused: true }));
+  setCurrentDetails(`Paused after batch ${state.batchNo} · ${describeProgress(state)}`);
+  await condition(() => !state.paused);
+  await CancellationScope.nonCancellable(() => setup.markRunPaused({ runId, paused: false }));
+  setCurrentDetails(`Resumed after batch ${state.batchNo} · ${describeProgress(state)}`);
 }
 
 /**
