@@ -395,11 +395,14 @@ export class MemoryStore {
     return this.log.slice(mark);
   }
 
-  /** Per lowercased email: upsert calls that reached the store, and those that created it. */
-  upserts(): { sent: Map<string, number>; created: Map<string, number> } {
+  /**
+   * Per lowercased email: upsert calls that reached the store (not those refused at the door
+   * with a 503 or a 429), and those that created the member. Since a `mark`, or from the start.
+   */
+  upserts(since = 0): { sent: Map<string, number>; created: Map<string, number> } {
     const sent = new Map<string, number>();
     const created = new Map<string, number>();
-    for (const call of this.log) {
+    for (const call of this.log.slice(since)) {
       const email = call.emails[0];
       if (call.op !== 'putMember' || !email || call.outcome === 'outage') continue;
       if (call.outcome === 'too_many_connections') continue;
