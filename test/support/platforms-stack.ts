@@ -1,8 +1,4 @@
-import { IllegalStateError } from '@temporalio/common';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import type { WorkerConfig } from '../../config/env.js';
-import type { Sql } from '../../db/sql.js';
-import { configuredPlatforms, createSyncWorker } from '../../worker/worker.js';
+import { configuredPlatforms } from '../../worker/worker.js';
 import {
   type AppStack,
   type AppStackOptions,
@@ -14,7 +10,7 @@ import {
 } from './app-stack.js';
 import { type MemoryPlatformModule, memoryPlatformModule } from './memory-platform.js';
 import { MemoryStore } from './memory-store.js';
-import type { RunningWorker } from './stack.js';
+import { type RunningWorker, startTestWorker } from './stack.js';
 
 /** A contact as a platform holds it, in the same words for every platform. */
 export interface ContactView {
@@ -230,37 +226,6 @@ export function memoryUnderTest(module: MemoryPlatformModule): PlatformUnderTest
   };
 }
 
-let runtimeInstalled = false;
-function installQuietRuntime(): void {
-  if (runtimeInstalled) return;
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  } catch (error) {
-    if (!(error instanceof IllegalStateError)) throw error;
-  }
-  runtimeInstalled = true;
-}
-
-/** A real worker in this process serving the given platforms, on the config's task queue. */
-export async function startPlatformsWorker(
-  config: WorkerConfig,
-  sql: Sql,
-  platforms: Parameters<typeof createSyncWorker>[0]['platforms'],
-): Promise<RunningWorker> {
-  installQuietRuntime();
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createSyncWorker({ config, sql, connection, platforms });
-  const running = worker.run();
-  return {
-    worker,
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await connection.close();
-    },
-  };
-}
-
 /**
  * The app stack (database, Resend emulator, API, Temporal client) with one worker in this process
  * that serves the configured platforms and the in-memory one.
@@ -279,7 +244,7 @@ export async function startPlatformsStack(
 ): Promise<PlatformsStack> {
   const app = await startAppStack({ ...options, inProcessWorker: false });
   const memory = memoryPlatformModule(new MemoryStore({ maxConnections: 10 }));
-  const worker = await startPlatformsWorker(app.workerConfig, app.db.sql, [
+  const worker = await startTestWorker(app.workerConfig, app.db.sql, [
     ...configuredPlatforms(app.workerConfig),
     memory,
   ]);

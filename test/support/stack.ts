@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
+import type { PlatformModule } from '../../activities/platforms/platform.js';
 import {
   type ApiConfig,
   apiConfigSchema,
@@ -82,11 +83,23 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** A real worker in this process, on the file's own task queue, running until stopped. */
-export async function startTestWorker(config: WorkerConfig, sql: Sql): Promise<RunningWorker> {
+/**
+ * A real worker in this process, on the file's own task queue, running until stopped. It serves
+ * the configured platforms unless `platforms` names others.
+ */
+export async function startTestWorker(
+  config: WorkerConfig,
+  sql: Sql,
+  platforms?: PlatformModule[],
+): Promise<RunningWorker> {
   installQuietRuntime();
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createSyncWorker({ config, sql, connection });
+  const worker = await createSyncWorker({
+    config,
+    sql,
+    connection,
+    ...(platforms ? { platforms } : {}),
+  });
   const running = worker.run();
   return {
     worker,
