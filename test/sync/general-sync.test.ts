@@ -15,7 +15,6 @@ import { waitFor } from '../support/stack.js';
 const USUAL_RATE = 400;
 
 let stack: AppStack;
-let listId: string;
 
 beforeAll(async () => {
   stack = await startAppStack({ users: 400, emulator: { rateLimit: USUAL_RATE } });
@@ -38,6 +37,23 @@ const memberEmails = async (segmentId: string): Promise<string[]> =>
     .sort();
 
 const runEnded = (runId: string) => waitForRunEnd(stack, runId, 120_000);
+
+/** A new list of the test's own, with every eligible user synced into it. */
+async function syncedList(name: string): Promise<string> {
+  const answer = await stack.call('POST', '/api/marketing/sync', {
+    platform: 'resend',
+    list_name: name,
+  });
+  expect(answer.status).toBe(200);
+  return answer.body.list_id;
+}
+
+/** Twenty active users with ids above 5000, `newcomer.N@example.org`; added once per file. */
+const addNewcomers = () => stack.db.sql`
+  insert into users (id, email, first_name, last_name, full_name, last_active_at)
+  select 5000 + g, 'newcomer.' || g || '@example.org', 'New', 'Comer', 'New Comer', now()
+  from generate_series(1, 20) g
+  on conflict (id) do nothing`;
 
 /** Runs `work` with the emulator at a low rate limit, so runs last long enough to act on. */
 async function atSlowRate(requestsPerSecond: number, work: () => Promise<void>): Promise<void> {
@@ -66,7 +82,7 @@ describe('POST /api/marketing/sync', () => {
       list_id: expect.any(String),
       runId: expect.stringMatching(/^sync-all-/),
     });
-    listId = answer.body.list_id;
+    const listId = answer.body.list_id;
     const expected = await eligibleEmails();
     expect(answer.body.synced).toBe(expected.length);
     expect(await memberEmails(listId)).toEqual(expected);
@@ -78,6 +94,7 @@ describe('POST /api/marketing/sync', () => {
   });
 
   it('adds nothing the second time with sync_type new', async () => {
+    const listId = await syncedList('Synced twice');
     const before = await requestLog(stack.emulator);
     const answer = await stack.call('POST', '/api/marketing/sync', {
       platform: 'resend',
@@ -93,10 +110,8 @@ describe('POST /api/marketing/sync', () => {
   });
 
   it('adds only users never synced into the list with sync_type new', async () => {
-    await stack.db.sql`
-      insert into users (id, email, first_name, last_name, full_name, last_active_at)
-      select 5000 + g, 'newcomer.' || g || '@example.org', 'New', 'Comer', 'New Comer', now()
-      from generate_series(1, 20) g`;
+    const listId = await syncedList('Synced before the newcomers');
+    await addNewcomers();
     const answer = await stack.call('POST', '/api/marketing/sync', {
       platform: 'resend',
       list_id: listId,
@@ -113,6 +128,7 @@ describe('POST /api/marketing/sync', () => {
   });
 
   it('syncs exactly the given users, reporting unknown and ineligible ones', async () => {
+    await addNewcomers();
     const [eligible, deleted, optedOut, invalid] = await Promise.all(
       [
         `${ELIGIBLE_SQL} and id > 5000`,
@@ -155,6 +171,8 @@ describe('POST /api/marketing/sync', () => {
   });
 
   it('unsubscribes, and never re-subscribes, a synced user who opted out since', async () => {
+    await addNewcomers();
+    const listId = await syncedList('Synced before an opt-out');
     const [user] = await stack.db.sql<{ id: string; email: string }[]>`
       update users set marketing_opt_out = true
       where id = (select min(id) from users where id > 5000)
@@ -228,6 +246,7 @@ describe('POST /api/marketing/sync', () => {
 
 describe('runs in progress', () => {
   it('answers a second request for a busy list with the run already syncing into it', async () => {
+    const listId = await syncedList('Busy');
     await atSlowRate(20, async () => {
       const first = await stack.call(
         'POST',
@@ -250,6 +269,7 @@ describe('runs in progress', () => {
   });
 
   it('frees the list of a run terminated from outside', async () => {
+    const listId = await syncedList('Held by a terminated run');
     await atSlowRate(20, async () => {
       const first = await stack.call(
         'POST',
