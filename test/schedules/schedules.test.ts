@@ -15,7 +15,13 @@ beforeAll(async () => {
   listId = first.body.list_id;
 });
 
+/** Schedules the tests made for themselves, deleted with the file's. */
+const ownSchedules: string[] = [];
+
 afterAll(async () => {
+  for (const id of [scheduleId, ...ownSchedules]) {
+    await stack?.call('DELETE', `/api/marketing/schedules/${id}`);
+  }
   await stack?.stop();
 });
 
@@ -25,6 +31,19 @@ const scheduleBody = {
   note: 'New users into the newsletter list',
   sync: { platform: 'resend', list_id: '', sync_type: 'new' },
 };
+
+/** A schedule of the test's own, like the file's: `new` runs into the newsletter list. */
+async function createOwnSchedule(prefix: string): Promise<string> {
+  const id = uniqueName(prefix).replaceAll('_', '-');
+  const answer = await stack.call('POST', '/api/marketing/schedules', {
+    ...scheduleBody,
+    scheduleId: id,
+    sync: { ...scheduleBody.sync, list_id: listId },
+  });
+  expect(answer.status).toBe(201);
+  ownSchedules.push(id);
+  return id;
+}
 
 describe('/api/marketing/schedules', () => {
   it('creates a schedule with its spec and next run times', async () => {
@@ -45,8 +64,10 @@ describe('/api/marketing/schedules', () => {
   });
 
   it('refuses a second schedule with the same id', async () => {
+    const scheduleId = await createOwnSchedule('twice');
     const answer = await stack.call('POST', '/api/marketing/schedules', {
       ...scheduleBody,
+      scheduleId,
       sync: { ...scheduleBody.sync, list_id: listId },
     });
     expect(answer.status).toBe(409);
@@ -84,6 +105,7 @@ describe('/api/marketing/schedules', () => {
   });
 
   it('lists it', async () => {
+    const scheduleId = await createOwnSchedule('listed');
     const answer = await stack.call('GET', '/api/marketing/schedules');
     expect(answer.status).toBe(200);
     expect(
@@ -92,6 +114,7 @@ describe('/api/marketing/schedules', () => {
   });
 
   it('runs an ordinary sync when triggered, visible in the status endpoint and the describe', async () => {
+    const scheduleId = await createOwnSchedule('triggered');
     await stack.db.sql`
       insert into users (id, email, first_name, last_name, full_name, last_active_at)
       select 7000 + g, 'scheduled.' || g || '@example.org', 'Sched', 'Uled', 'Sched Uled', now()
@@ -150,6 +173,7 @@ describe('/api/marketing/schedules', () => {
   });
 
   it('pauses and unpauses', async () => {
+    const scheduleId = await createOwnSchedule('paused');
     const paused = await stack.call('POST', `/api/marketing/schedules/${scheduleId}/pause`, {
       note: 'holiday',
     });
@@ -159,6 +183,7 @@ describe('/api/marketing/schedules', () => {
   });
 
   it('deletes it', async () => {
+    const scheduleId = await createOwnSchedule('deleted');
     const deleted = await stack.call('DELETE', `/api/marketing/schedules/${scheduleId}`);
     expect(deleted.status).toBe(200);
     const gone = await stack.call('GET', `/api/marketing/schedules/${scheduleId}`);
