@@ -78,6 +78,10 @@ describe('a sync over contacts that already exist in Resend', () => {
   });
 
   it('also spares contacts that appeared in Resend after an earlier run', async () => {
+    const earlier = await stack.call('POST', '/api/marketing/sync-users', {
+      audienceName: 'Returning earlier',
+    });
+    expect(earlier.status).toBe(200);
     const seeded = existingContactsFor(await usersBetween(201, 260)).map((contact) => ({
       ...contact,
       email: `late.${contact.email}`,
