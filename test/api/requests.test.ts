@@ -119,6 +119,22 @@ describe('bad input', () => {
   });
 
   it('creates nothing for refused requests', async () => {
+    const refused = await Promise.all([
+      stack.call('POST', '/api/marketing/sync-users', { audienceName: 'Refused', activeDays: 0 }),
+      stack.call('POST', '/api/marketing/sync', { platform: 'mailchimp', list_name: 'Refused' }),
+      stack.call('POST', '/api/marketing/sync', {
+        platform: 'resend',
+        list_name: 'Refused',
+        sync_type: 'specific',
+      }),
+      stack.call(
+        'POST',
+        '/api/marketing/sync-users',
+        { audienceName: 'Refused' },
+        { authorization: `Bearer ${TEST_SECRET.slice(0, -1)}x` },
+      ),
+    ]);
+    expect(refused.map((answer) => answer.status)).toEqual([400, 400, 400, 401]);
     const segments = await emulatorAdmin<{ data: unknown[] }>(stack.emulator, '/segments');
     expect(segments.data).toEqual([]);
   });
