@@ -1,5 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  ApplicationFailureCategory,
+  CancelledFailure,
+} from '@temporalio/common';
 import { describeTemporalRun } from '../client/sync-runs.js';
 import type { SyncProgress, SyncRequest } from '../common/sync.js';
 import {
@@ -91,6 +95,10 @@ const translated =
     try {
       return await activity(...args);
     } catch (error) {
+      // Cancelled, paused from the Web UI or reset: whatever the last error was, it is that.
+      if (Context.current().cancellationSignal.aborted && !(error instanceof CancelledFailure)) {
+        throw new CancelledFailure('The attempt stopped as asked; its recorded users stay');
+      }
       throw asActivityFailure(error);
     }
   };

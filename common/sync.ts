@@ -72,6 +72,8 @@ export interface SyncRunState {
   progress: SyncProgress;
   /** Paused through the pause update: no batch starts until it is resumed. */
   paused?: boolean;
+  /** True while the run holds between two batches because it is paused. */
+  holding?: boolean;
   /** Executions of this run so far (1 + continue-as-new count). */
   execution: number;
   startedAt: string;

@@ -121,18 +121,21 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
   const stillRuns = () => {
     if (state.phase === 'finished') throw new Error('The run already ended');
   };
+  // Each update answers once it took effect: paused between two batches, or going again.
   setHandler(
     pauseUpdate,
-    () => {
+    async () => {
       state.paused = true;
+      await condition(() => state.holding === true || state.phase === 'finished');
       return { runId, ...state };
     },
     { validator: stillRuns, description: 'Stop after the batch in flight, keeping the list' },
   );
   setHandler(
     resumeUpdate,
-    () => {
+    async () => {
       state.paused = false;
+      await condition(() => state.holding !== true);
       return { runId, ...state };
     },
     { validator: stillRuns, description: 'Continue a paused run from its checkpoint' },
@@ -205,6 +208,8 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
   state.phase = 'finished';
   state.progress = progress;
   setCurrentDetails(`Finished · ${describeProgress(state)}`);
+  // A pause asked for as the last batch ended answers now, with the finished run.
+  await condition(allHandlersFinished);
   return { status: 'completed', runId, listId: state.listId, listName: state.listName, progress };
 }
 
@@ -268,8 +273,13 @@ async function syncBatches(
  */
 async function waitWhilePaused(runId: string, state: SyncRunState): Promise<void> {
   await CancellationScope.nonCancellable(() => setup.markRunPaused({ runId, paused: true }));
+  state.holding = true;
   setCurrentDetails(`Paused after batch ${state.batchNo} · ${describeProgress(state)}`);
-  await condition(() => !state.paused);
+  try {
+    await condition(() => !state.paused);
+  } finally {
+    state.holding = false;
+  }
   await CancellationScope.nonCancellable(() => setup.markRunPaused({ runId, paused: false }));
   setCurrentDetails(`Resumed after batch ${state.batchNo} · ${describeProgress(state)}`);
 }
