@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Two projects:
@@ -22,7 +22,7 @@ export default defineConfig({
         test: {
           name: 'stack',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/unit/**', '**/node_modules/**'],
+          exclude: [...configDefaults.exclude, 'test/unit/**'],
           globalSetup: ['test/support/keep-exit-code.ts', 'test/global-setup.ts'],
           // One file at a time: the suite shares one Postgres and one Temporal dev server on 2
           // cores, and Temporal's native worker is happiest in forked processes.
