@@ -32,13 +32,18 @@ export interface TemporalCli {
 export class TemporalCliUnavailableError extends Error {
   override readonly name = 'TemporalCliUnavailableError';
 
-  constructor(
-    message: string,
-    /** Why each way of getting a CLI failed, for a caller that tries one more. */
-    readonly reasons: string[],
-  ) {
+  // Private, so test runners that print an error's own properties print the message alone.
+  readonly #reasons: string[];
+
+  constructor(message: string, reasons: string[]) {
     super(message);
     this.stack = `${this.name}: ${message}`;
+    this.#reasons = reasons;
+  }
+
+  /** Why each way of getting a CLI failed, for a caller that tries one more. */
+  get reasons(): string[] {
+    return this.#reasons;
   }
 }
 

@@ -30,10 +30,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     postgresUrl = postgres.url;
   }
 
+  // Without a Temporal CLI this installs the pinned one (saying so), or fails with one message;
+  // Postgres is stopped then, so the failed run ends at once.
   const temporal = await startTemporalDevServer({
     searchAttributes: SEARCH_ATTRIBUTES,
     // Runs continue as new every few batches here, so every test exercises it.
     extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=60'],
+  }).catch(async (error: unknown) => {
+    await postgres?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
   });
 
   const workflowBundlePath = path.join(dataDir, 'workflow-bundle.js');
