@@ -45,6 +45,18 @@ const fields = {
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  // Worker Versioning: the Worker Deployment this worker belongs to and the build it runs.
+  // Temporal builds ids from both (with room for a prefix), so each stays short.
+  TEMPORAL_DEPLOYMENT_NAME: z
+    .string()
+    .max(100, 'must be at most 100 characters')
+    .regex(/^(?!__)[^.:]+$/, "must not contain '.' or ':' nor start with '__'")
+    .optional(),
+  TEMPORAL_WORKER_BUILD_ID: z
+    .string()
+    .max(100, 'must be at most 100 characters')
+    .regex(/^(?!__)/, "must not start with '__'")
+    .optional(),
   PORT: intFromEnv(0, 65_535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
@@ -72,6 +84,17 @@ const mtlsPairMessage = {
   when: () => true,
 };
 
+const versioningPairIsComplete = (env: {
+  TEMPORAL_DEPLOYMENT_NAME?: string | undefined;
+  TEMPORAL_WORKER_BUILD_ID?: string | undefined;
+}) => !env.TEMPORAL_DEPLOYMENT_NAME === !env.TEMPORAL_WORKER_BUILD_ID;
+const versioningPairMessage = {
+  message:
+    'must be set together with TEMPORAL_DEPLOYMENT_NAME (Worker Versioning needs both), or neither',
+  path: ['TEMPORAL_WORKER_BUILD_ID'],
+  when: () => true,
+};
+
 export const apiConfigSchema = z
   .object({
     MARKETING_API_SECRET: fields.MARKETING_API_SECRET,
@@ -93,10 +116,13 @@ export const workerConfigSchema = z
     RESEND_RATE_LIMIT: fields.RESEND_RATE_LIMIT,
     SYNC_BATCH_SIZE: fields.SYNC_BATCH_SIZE,
     WORKFLOW_BUNDLE_PATH: fields.WORKFLOW_BUNDLE_PATH,
+    TEMPORAL_DEPLOYMENT_NAME: fields.TEMPORAL_DEPLOYMENT_NAME,
+    TEMPORAL_WORKER_BUILD_ID: fields.TEMPORAL_WORKER_BUILD_ID,
     LOG_LEVEL: fields.LOG_LEVEL,
     ...temporalFields,
   })
-  .refine(mtlsPairIsComplete, mtlsPairMessage);
+  .refine(mtlsPairIsComplete, mtlsPairMessage)
+  .refine(versioningPairIsComplete, versioningPairMessage);
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate.js';
 import { createSql } from '../db/sql.js';
 import { createLogger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
+import { describeWorkerVersion } from './options.js';
 import { createSyncWorker } from './worker.js';
 
 /** The worker process: runs SyncUsersWorkflow and its activities until SIGINT or SIGTERM. */
@@ -30,7 +31,11 @@ async function main(): Promise<void> {
     await client.connection.close();
     const worker = await createSyncWorker({ config, sql });
     logger.info(
-      { taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE },
+      {
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        namespace: config.TEMPORAL_NAMESPACE,
+        version: describeWorkerVersion(config),
+      },
       'worker started',
     );
     await worker.run();

@@ -8,6 +8,7 @@ import { builtInPlatforms, createPlatformRegistry } from '../activities/platform
 import { temporalConnectionOptions } from '../client/temporal.js';
 import type { WorkerConfig } from '../config/env.js';
 import type { Sql } from '../db/sql.js';
+import { syncWorkerOptions } from './options.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -68,17 +69,12 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Work
     options.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config)));
   return Worker.create({
     connection,
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...syncWorkerOptions(config),
     ...workflowCode(options.workflowBundlePath ?? config.WORKFLOW_BUNDLE_PATH),
     activities: buildActivities(
       config,
       options.sql,
       options.platforms ?? configuredPlatforms(config),
     ),
-    // Batches are sequential per run; this bounds batches of different runs per process.
-    maxConcurrentActivityTaskExecutions: 8,
-    // Let the batch in flight finish on shutdown; it is resumable anyway.
-    shutdownGraceTime: '30 seconds',
   });
 }
