@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
   type RequestLogEntry,
   type StartedResendEmulator,
@@ -107,6 +107,9 @@ describe('the admin API', () => {
   });
 
   it('logs requests with their subject, filtered and kept as a ring', async () => {
+    // An emulator of its own: sequence numbers outlive a reset, and the seqs below count from 1.
+    const emulator = await startResendEmulator({ rateLimit: 1000, requestLogLimit: 5 });
+    onTestFinished(() => emulator.close());
     const { id: segmentId } = await callAdmin<{ id: string }>(emulator, 'POST', '/segments', {
       name: 'S',
     });
