@@ -46,6 +46,7 @@ const countRequests: RequestHandler = (req, res, next) => {
 /** The HTTP API, without listening: the server, the dev stack and tests mount it. */
 export function createApp(deps: ApiServerDeps): express.Express {
   const { config, sql, temporal } = deps;
+  const now = deps.now ?? (() => new Date());
   const launcher = createSyncLauncher({
     sql,
     temporal,
@@ -84,8 +85,8 @@ export function createApp(deps: ApiServerDeps): express.Express {
   const marketing = express.Router();
   marketing.use(requireBearerSecret(config.MARKETING_API_SECRET));
   marketing.use(requireJsonBody, express.json({ limit: '64kb', strict: true }));
-  marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers }));
-  marketing.use('/sync', syncRouter({ launcher }));
+  marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
+  marketing.use('/sync', syncRouter({ launcher, now }));
   marketing.use(
     '/schedules',
     schedulesRouter({

@@ -16,6 +16,8 @@ export interface ApiServerDeps {
   sql: Sql;
   temporal: Client;
   logger: Logger;
+  /** The clock for request defaults that depend on the day; the system clock unless set. */
+  now?: () => Date;
 }
 
 /** Listens on config.PORT (0: any free port) on all interfaces and resolves once it accepts. */

@@ -25,6 +25,11 @@ import { ApiError } from './errors.js';
 export interface LaunchOptions {
   /** First part of the run id, e.g. `sync-users`. */
   kind: string;
+  /**
+   * The body as the client sent it (validated), not the run request derived from it: the request
+   * holds defaults such as the audience name dated by the day, which a repeat must not depend on.
+   */
+  body: unknown;
   idempotencyKey?: string | undefined;
   /** `Prefer: respond-async`: answer at once. */
   respondAsync: boolean;
@@ -47,9 +52,9 @@ export interface RunStatusView {
   rejected: RejectedUser[];
 }
 
-const requestHash = (kind: string, request: SyncRequest): string =>
+const requestHash = (kind: string, body: unknown): string =>
   createHash('sha256')
-    .update(JSON.stringify([kind, request]))
+    .update(JSON.stringify([kind, body]))
     .digest('hex');
 
 /**
@@ -81,7 +86,7 @@ export function createSyncLauncher(deps: {
     }
     let runId = newRunId(options.kind);
     if (options.idempotencyKey) {
-      const hash = requestHash(options.kind, request);
+      const hash = requestHash(options.kind, options.body);
       const claim = await claimIdempotencyKey(sql, options.idempotencyKey, hash, runId);
       if (!claim.claimed && claim.requestHash !== hash) {
         throw new ApiError(

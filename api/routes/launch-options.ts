@@ -4,8 +4,11 @@ import type { LaunchOptions } from '../sync-launcher.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** Reads `Idempotency-Key` and `Prefer: respond-async` from a sync request. */
-export function launchOptions(req: Request, kind: string): LaunchOptions {
+/**
+ * Reads `Idempotency-Key` and `Prefer: respond-async` from a sync request. `body` is the body the
+ * client sent (validated), which a repeat of the key must match.
+ */
+export function launchOptions(req: Request, kind: string, body: unknown): LaunchOptions {
   const idempotencyKey = req.get('idempotency-key');
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
     throw new ApiError(
@@ -18,6 +21,7 @@ export function launchOptions(req: Request, kind: string): LaunchOptions {
   const prefer = req.get('prefer') ?? '';
   return {
     kind,
+    body,
     idempotencyKey,
     respondAsync: prefer.split(',').some((token) => token.trim().toLowerCase() === 'respond-async'),
   };

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
+import { DEFAULT_PLATFORM } from '../../activities/platforms/registry.js';
 import type { PreviewInput, PreviewOutput } from '../../activities/preview.js';
 import { cancelRun } from '../../client/sync-runs.js';
 import type { SyncRequest } from '../../common/sync.js';
@@ -17,6 +18,8 @@ export interface SyncUsersRouteDeps {
   launcher: SyncLauncher;
   temporal: Client;
   previewUsers(input: PreviewInput): Promise<PreviewOutput>;
+  /** The clock for defaults that depend on the day (the audience name). */
+  now: () => Date;
 }
 
 /** SPEC's /api/marketing/sync-users: preview, sync into a new audience, status, cancel. */
@@ -37,8 +40,8 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
   router.post('/', async (req, res) => {
     const body = parseInput(syncUsersBodySchema, req.body ?? {}, 'body');
     const request: SyncRequest = {
-      platform: 'resend',
-      listName: body.audienceName ?? defaultAudienceName(new Date()),
+      platform: DEFAULT_PLATFORM,
+      listName: body.audienceName ?? defaultAudienceName(deps.now()),
       ...(body.audienceDescription !== undefined ? { description: body.audienceDescription } : {}),
       syncType: 'all',
       tags: [],
@@ -46,7 +49,7 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       activeDays: body.activeDays,
       trigger: 'api',
     };
-    const launch = await deps.launcher.launch(request, launchOptions(req, 'sync-users'));
+    const launch = await deps.launcher.launch(request, launchOptions(req, 'sync-users', body));
     await answerLaunch(res, deps.launcher, launch, (result) => ({
       success: true,
       audience: { id: result.listId, name: result.listName },

@@ -1,5 +1,7 @@
 import { Router } from 'express';
-import { PLATFORMS, type Platform, type SyncRequest } from '../../common/sync.js';
+import type { z } from 'zod';
+import { DEFAULT_PLATFORM, PLATFORM_NAMES } from '../../activities/platforms/registry.js';
+import type { Platform, SyncRequest } from '../../common/sync.js';
 import { answerLaunch } from '../answers.js';
 import { ApiError } from '../errors.js';
 import { syncBodySchema } from '../schemas.js';
@@ -9,24 +11,35 @@ import { launchOptions } from './launch-options.js';
 import { defaultAudienceName } from './sync-users.js';
 
 const isPlatform = (value: string): value is Platform =>
-  (PLATFORMS as readonly string[]).includes(value);
+  (PLATFORM_NAMES as readonly string[]).includes(value);
 
-/** Turns a POST /sync body into a run request; schedules store the same body. */
-export function syncRequestFromBody(body: unknown, trigger: SyncRequest['trigger']): SyncRequest {
+/** A validated POST /sync body, its platform one this service supports. */
+export type SyncBody = Omit<z.infer<typeof syncBodySchema>, 'platform'> & { platform: Platform };
+
+/** Validates a POST /sync body; schedules store the same body. */
+export function parseSyncBody(body: unknown): SyncBody {
   const parsed = parseInput(syncBodySchema, body ?? {}, 'body');
   if (!isPlatform(parsed.platform)) {
     throw new ApiError(
       400,
       'unsupported_platform',
-      `Platform "${parsed.platform}" is not supported; use "resend"`,
-      [{ field: 'platform', message: `must be one of ${PLATFORMS.join(', ')}` }],
+      `Platform "${parsed.platform}" is not supported; use "${DEFAULT_PLATFORM}"`,
+      [{ field: 'platform', message: `must be one of ${PLATFORM_NAMES.join(', ')}` }],
     );
   }
+  return { ...parsed, platform: parsed.platform };
+}
+
+/** Turns a validated POST /sync body into a run request. */
+export function syncRequestFromParsedBody(
+  parsed: SyncBody,
+  trigger: SyncRequest['trigger'],
+  now: Date,
+): SyncRequest {
   return {
     platform: parsed.platform,
     ...(parsed.list_id !== undefined ? { listId: parsed.list_id } : {}),
-    listName:
-      parsed.list_name ?? (parsed.list_id ? parsed.list_id : defaultAudienceName(new Date())),
+    listName: parsed.list_name ?? (parsed.list_id ? parsed.list_id : defaultAudienceName(now)),
     syncType: parsed.sync_type,
     ...(parsed.user_ids ? { userIds: [...new Set(parsed.user_ids)] } : {}),
     tags: [...new Set(parsed.tags ?? [])],
@@ -36,14 +49,24 @@ export function syncRequestFromBody(body: unknown, trigger: SyncRequest['trigger
   };
 }
 
+/** Turns a POST /sync body into a run request; schedules store the same body. */
+export function syncRequestFromBody(
+  body: unknown,
+  trigger: SyncRequest['trigger'],
+  now: Date = new Date(),
+): SyncRequest {
+  return syncRequestFromParsedBody(parseSyncBody(body), trigger, now);
+}
+
 /** SPEC's POST /api/marketing/sync: any platform, list, sync type and tags. */
-export function syncRouter(deps: { launcher: SyncLauncher }): Router {
+export function syncRouter(deps: { launcher: SyncLauncher; now: () => Date }): Router {
   const router = Router();
   router.post('/', async (req, res) => {
-    const request = syncRequestFromBody(req.body, 'api');
+    const body = parseSyncBody(req.body);
+    const request = syncRequestFromParsedBody(body, 'api', deps.now());
     const launch = await deps.launcher.launch(
       request,
-      launchOptions(req, `sync-${request.syncType}`),
+      launchOptions(req, `sync-${request.syncType}`, body),
     );
     await answerLaunch(res, deps.launcher, launch, (result) => ({
       success: true,
