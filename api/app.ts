@@ -15,6 +15,12 @@ import { createSyncLauncher } from './sync-launcher.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
+/** SPEC's body limits: 64 KiB, except POST /sync, where 10,000 user ids (UUIDs) must fit. */
+const BODY_LIMIT = '64kb';
+const SYNC_BODY_LIMIT = '1mb';
+
+const jsonBody = (limit: string) => express.json({ limit, strict: true });
+
 /** JSON only: a request that carries a body must say it is JSON. */
 const requireJsonBody: RequestHandler = (req, _res, next) => {
   const hasBody =
@@ -84,7 +90,10 @@ export function createApp(deps: ApiServerDeps): express.Express {
 
   const marketing = express.Router();
   marketing.use(requireBearerSecret(config.MARKETING_API_SECRET));
-  marketing.use(requireJsonBody, express.json({ limit: '64kb', strict: true }));
+  marketing.use(requireJsonBody);
+  // Parsed here first, so the general parser below finds the body read and leaves it alone.
+  marketing.post('/sync', jsonBody(SYNC_BODY_LIMIT));
+  marketing.use(jsonBody(BODY_LIMIT));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
   marketing.use('/sync', syncRouter({ launcher, now }));
   marketing.use(

@@ -30,12 +30,25 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(new ApiError(404, 'not_found', `There is no ${req.method} ${req.path}`));
 };
 
+const MIB = 1024 * 1024;
+const sizeText = (bytes: number): string =>
+  bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${Math.round(bytes / 1024)} KiB`;
+
 /** Body-parser failures carry a `type`; they become clear client errors. */
 const fromBodyParser = (error: unknown): ApiError | undefined => {
   if (typeof error !== 'object' || error === null || !('type' in error)) return undefined;
   switch (error.type) {
-    case 'entity.too.large':
-      return new ApiError(413, 'payload_too_large', 'The request body is over the 64 KiB limit');
+    case 'entity.too.large': {
+      // Routes have different limits; the parser says which one this body went over.
+      const limit = 'limit' in error && typeof error.limit === 'number' ? error.limit : undefined;
+      return new ApiError(
+        413,
+        'payload_too_large',
+        limit === undefined
+          ? 'The request body is too large'
+          : `The request body is over the ${sizeText(limit)} limit`,
+      );
+    }
     case 'entity.parse.failed':
       return new ApiError(400, 'invalid_json', 'The request body is not valid JSON');
     case 'encoding.unsupported':

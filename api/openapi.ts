@@ -101,6 +101,7 @@ export function openApiDocument() {
             '200': { description: 'Finished within the wait window', ...json(syncAnswerSchema) },
             ...running,
             ...errors(400, 401, 404, 409, 413, 415, 422, 500),
+            '413': { description: 'Body over 1 MiB', ...json(errorSchema) },
           },
         },
       },
