@@ -7,6 +7,20 @@ import { SYNC_TYPES } from '../common/sync.js';
  * the documentation cannot drift from what the API accepts.
  */
 
+const NO_NUL = 'must not contain a NUL character (\\u0000)';
+const withoutNul = (value: string): boolean => !value.includes('\u0000');
+
+/**
+ * Every free-form string the API accepts (strings held to a pattern exclude NUL by it). Postgres
+ * text cannot hold NUL (U+0000), so such a value is refused here, naming its field, before
+ * anything starts, instead of failing a run later.
+ */
+export const storableString = (error = 'must be a string') =>
+  z
+    .string({ error })
+    // Abort: the other checks of such a value (length, pattern) would only add noise.
+    .refine(withoutNul, { message: NO_NUL, abort: true });
+
 const activeDays = z
   .int({ error: 'must be a whole number from 1 to 3650' })
   .min(1, 'must be a whole number from 1 to 3650')
@@ -36,15 +50,13 @@ export const previewQuerySchema = z
 
 export const syncUsersBodySchema = z
   .strictObject({
-    audienceName: z
-      .string({ error: 'must be a string' })
+    audienceName: storableString()
       .trim()
       .min(1, 'must be 1 to 120 characters')
       .max(120, 'must be 1 to 120 characters')
       .optional()
       .meta({ description: 'Defaults to "Audience [YYYY-MM-DD]" (UTC date of the request).' }),
-    audienceDescription: z
-      .string({ error: 'must be a string' })
+    audienceDescription: storableString()
       .max(1000, 'must be at most 1000 characters')
       .optional()
       .meta({ description: 'Kept with the run and in the workflow memo.' }),
@@ -57,22 +69,23 @@ const userId = z
   .union([z.string().trim().min(1).max(200), z.int()], {
     error: 'must be a user id (a string or an integer)',
   })
-  .transform(String);
+  .transform(String)
+  // Checked after the union: a branch refused inside it reads as "neither string nor integer".
+  .refine(withoutNul, NO_NUL);
 
 export const syncBodySchema = z
   .strictObject({
-    platform: z
-      .string({ error: 'is required: "resend"' })
-      .meta({ description: 'The marketing platform. Only "resend" for now.', example: 'resend' }),
-    list_id: z
-      .string({ error: 'must be a string' })
+    platform: storableString('is required: "resend"').meta({
+      description: 'The marketing platform. Only "resend" for now.',
+      example: 'resend',
+    }),
+    list_id: storableString()
       .trim()
       .min(1, 'must not be empty')
       .max(200, 'must be at most 200 characters')
       .optional()
       .meta({ description: 'An existing list (Resend segment) to sync into.' }),
-    list_name: z
-      .string({ error: 'must be a string' })
+    list_name: storableString()
       .trim()
       .min(1, 'must be 1 to 120 characters')
       .max(120, 'must be 1 to 120 characters')
@@ -91,8 +104,7 @@ export const syncBodySchema = z
       .optional(),
     tags: z
       .array(
-        z
-          .string({ error: 'must be a string' })
+        storableString()
           .trim()
           .min(1, 'must be 1 to 50 characters')
           .max(50, 'must be 1 to 50 characters'),

@@ -8,6 +8,7 @@ import {
 import { runOutcomes } from '../../db/runs.js';
 import type { Sql } from '../../db/sql.js';
 import { ApiError } from '../errors.js';
+import { storableString } from '../schemas.js';
 import { parseInput } from '../validation.js';
 import { syncRequestFromBody } from './sync.js';
 
@@ -19,7 +20,7 @@ export const scheduleBodySchema = z
         /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
         'must be 1 to 100 letters, digits, dots, dashes or underscores',
       ),
-    cron: z.string().trim().min(1, 'must not be empty').max(200).optional().meta({
+    cron: storableString().trim().min(1, 'must not be empty').max(200).optional().meta({
       description: 'A cron expression, e.g. "0 6 * * 1" (Mondays 06:00).',
     }),
     every: z
@@ -27,12 +28,11 @@ export const scheduleBodySchema = z
       .regex(/^\d{1,5}(s|m|h|d)$/, 'must be a number and a unit, like 30m, 6h or 1d')
       .optional()
       .meta({ description: 'An interval, like 6h.' }),
-    timezone: z
-      .string()
+    timezone: storableString()
       .refine(isTimeZone, 'must be an IANA time zone, like Europe/Paris')
       .optional(),
     paused: z.boolean({ error: 'must be true or false' }).default(false),
-    note: z.string().max(500, 'must be at most 500 characters').optional(),
+    note: storableString().max(500, 'must be at most 500 characters').optional(),
     sync: z.unknown().meta({ description: 'The body of POST /api/marketing/sync.' }),
   })
   .superRefine((body, context) => {
@@ -61,6 +61,9 @@ function isTimeZone(zone: string): boolean {
     return false;
   }
 }
+
+/** Pause and unpause take an optional note; longer ones are cut, anything but a string ignored. */
+const scheduleNoteSchema = z.object({ note: storableString() });
 
 export const scheduleIdParams = z.object({
   id: z
@@ -153,7 +156,10 @@ export function schedulesRouter(deps: { schedules: ScheduleService; sql: Sql }):
   for (const action of ['pause', 'unpause'] as const) {
     router.post(`/:id/${action}`, async (req, res) => {
       const { id } = parseInput(scheduleIdParams, req.params, 'query');
-      const note = typeof req.body?.note === 'string' ? req.body.note.slice(0, 500) : undefined;
+      const note =
+        typeof req.body?.note === 'string'
+          ? parseInput(scheduleNoteSchema, req.body, 'body').note.slice(0, 500)
+          : undefined;
       await scheduleCall(id, () => schedules[action](id, note));
       res.json({ success: true, schedule: await scheduleCall(id, () => schedules.describe(id)) });
     });
