@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from '@temporalio/worker';
+import { pino } from 'pino';
 import { ConfigError } from '../config/env.js';
 import { createLogger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
@@ -100,6 +101,7 @@ try {
   // startDevStack has stopped whatever started, and waited for what was still starting.
   if (!abort.signal.aborted) startFailure ??= { error };
   if (startFailure) {
+    flushLogs();
     process.stderr.write(`\n${describeStartFailure(startFailure.error, stackPorts(settings))}\n`);
     process.exit(1);
   }
@@ -132,4 +134,16 @@ function stackPorts(started: DevSettings): Record<string, number> {
     ...(started.externalResendApiKey ? {} : { RESEND_EMULATOR_PORT: started.RESEND_EMULATOR_PORT }),
     PORT: Number(started.env.PORT) || 3000,
   };
+}
+
+/**
+ * The logs go out asynchronously (and `flush(cb)` calls back after the write in progress only):
+ * written out now, so the failure message is the last line.
+ */
+function flushLogs(): void {
+  const stream: unknown = Reflect.get(logger, pino.symbols.streamSym);
+  if (stream && typeof stream === 'object' && 'flushSync' in stream) {
+    const flushSync = stream.flushSync;
+    if (typeof flushSync === 'function') flushSync.call(stream);
+  }
 }
