@@ -5,6 +5,7 @@ import {
   errorSchema,
   previewAnswerSchema,
   previewQuerySchema,
+  runControlAnswerSchema,
   runIdParamsSchema,
   runningAnswerSchema,
   runStatusSchema,
@@ -91,6 +92,26 @@ export function openApiDocument() {
           summary: 'Cancel a run after the batch in flight',
           requestParams: { path: runIdParamsSchema },
           responses: { '202': { description: 'Cancellation requested' }, ...errors(401, 404, 409) },
+        },
+      },
+      '/api/marketing/sync-users/{runId}/pause': {
+        post: {
+          summary: 'Pause a run after the batch in flight; it keeps its list',
+          requestParams: { path: runIdParamsSchema },
+          responses: {
+            '200': { description: 'The run is paused', ...json(runControlAnswerSchema) },
+            ...errors(401, 404, 409),
+          },
+        },
+      },
+      '/api/marketing/sync-users/{runId}/resume': {
+        post: {
+          summary: 'Resume a paused run from its checkpoint',
+          requestParams: { path: runIdParamsSchema },
+          responses: {
+            '200': { description: 'The run goes on', ...json(runControlAnswerSchema) },
+            ...errors(401, 404, 409),
+          },
         },
       },
       '/api/marketing/sync': {

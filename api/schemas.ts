@@ -232,13 +232,27 @@ export const runStatusSchema = z
   .object({
     success: z.literal(true),
     runId: z.string(),
-    status: z.enum(['running', 'completed', 'failed', 'cancelled']),
+    status: z.enum(['running', 'paused', 'completed', 'failed', 'cancelled']),
     audience: audienceSchema.nullable(),
     progress: progressSchema,
     startedAt: z.string(),
+    platformUnavailableSince: z
+      .string()
+      .optional()
+      .meta({ description: 'While the platform keeps failing the run: since when' }),
     finishedAt: z.string().optional(),
     result: z.record(z.string(), z.unknown()).optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     rejected: z.array(z.object({ userId: z.string(), reason: z.string() })),
   })
   .meta({ id: 'RunStatus' });
+
+export const runControlAnswerSchema = z
+  .object({
+    success: z.literal(true),
+    runId: z.string(),
+    status: z.enum(['paused', 'running']),
+    progress: progressSchema,
+    message: z.string(),
+  })
+  .meta({ id: 'RunControlAnswer' });

@@ -3,7 +3,6 @@ import type { Client } from '@temporalio/client';
 import {
   describeTemporalRun,
   newRunId,
-  queryRunProgress,
   type RunOutcome,
   startRun,
   waitForRun,
@@ -16,6 +15,7 @@ import {
   getRun,
   listRejectedUsers,
   markRunEndedOutside,
+  progressOf,
   type RejectedUser,
   type RunStatus,
 } from '../db/runs.js';
@@ -42,10 +42,13 @@ export interface Launch {
 
 export interface RunStatusView {
   runId: string;
-  status: RunStatus;
+  /** A paused run is `running` in its record (it keeps its list) and `paused` here. */
+  status: RunStatus | 'paused';
   audience: { id: string; name: string } | null;
   progress: SyncProgress;
   startedAt: string;
+  /** While the platform keeps failing the run's batches: since when. */
+  platformUnavailableSince?: string;
   finishedAt?: string;
   result?: { added: number; failed: number; skipped: number; listId: string | null };
   error?: { code: string; message: string };
@@ -109,7 +112,7 @@ export function createSyncLauncher(deps: {
     return { runId, outcome };
   }
 
-  /** The run record, reconciled with Temporal, with live progress while it runs. */
+  /** The run record (the one source of a run's progress), reconciled with Temporal. */
   async function status(runId: string): Promise<RunStatusView | undefined> {
     const [stored, temporalRun] = await Promise.all([
       getRun(sql, runId),
@@ -123,27 +126,18 @@ export function createSyncLauncher(deps: {
       record = await getRun(sql, runId);
     }
     const runStatus: RunStatus = record?.status ?? temporalRun?.status ?? 'running';
-    let progress: SyncProgress = record
-      ? {
-          total: record.total ?? 0,
-          processed: record.processed,
-          added: record.added,
-          failed: record.failed,
-          skipped: record.skipped,
-        }
-      : zeroProgress();
-    if (runStatus === 'running') {
-      const live = await queryRunProgress(temporal, runId);
-      if (live) progress = live.progress;
-    }
+    const progress: SyncProgress = record ? progressOf(record) : zeroProgress();
     const startedAt = record?.startedAt ?? temporalRun?.startedAt ?? new Date();
     const finishedAt = record?.finishedAt ?? temporalRun?.closedAt;
     return {
       runId,
-      status: runStatus,
+      status: runStatus === 'running' && record?.pausedAt ? 'paused' : runStatus,
       audience: record?.listId ? { id: record.listId, name: record.listName ?? '' } : null,
       progress,
       startedAt: startedAt.toISOString(),
+      ...(record?.platformUnavailableSince && runStatus === 'running'
+        ? { platformUnavailableSince: record.platformUnavailableSince.toISOString() }
+        : {}),
       ...(finishedAt && runStatus !== 'running' ? { finishedAt: finishedAt.toISOString() } : {}),
       ...(runStatus === 'completed'
         ? {

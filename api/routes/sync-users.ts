@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { DEFAULT_PLATFORM } from '../../activities/platforms/registry.js';
 import type { PreviewInput, PreviewOutput } from '../../activities/preview.js';
-import { cancelRun } from '../../client/sync-runs.js';
+import { cancelRun, setRunPause } from '../../client/sync-runs.js';
 import type { SyncRequest } from '../../common/sync.js';
 import { answerLaunch } from '../answers.js';
 import { ApiError } from '../errors.js';
@@ -72,7 +72,7 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
     const { runId } = parseInput(runIdParamsSchema, req.params, 'query');
     const view = await deps.launcher.status(runId);
     if (!view) throw new ApiError(404, 'run_not_found', `There is no run ${runId}`);
-    if (view.status !== 'running') {
+    if (view.status !== 'running' && view.status !== 'paused') {
       throw new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
     }
     await cancelRun(deps.temporal, runId);
@@ -83,6 +83,33 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       message: 'The run stops after the batch in flight; contacts already added stay',
     });
   });
+
+  // Pause and resume answer once the run took it in: paused between two batches, or going.
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    router.post(`/:runId/${action}`, async (req, res) => {
+      const { runId } = parseInput(runIdParamsSchema, req.params, 'query');
+      const view = await deps.launcher.status(runId);
+      if (!view) throw new ApiError(404, 'run_not_found', `There is no run ${runId}`);
+      const ended = () =>
+        new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
+      if (view.status !== 'running' && view.status !== 'paused') throw ended();
+      const outcome = await setRunPause(deps.temporal, runId, paused);
+      if (outcome.state === 'ended' || outcome.view.phase === 'finished') throw ended();
+      const after = await deps.launcher.status(runId);
+      res.json({
+        success: true,
+        runId,
+        status: paused ? 'paused' : 'running',
+        progress: after?.progress ?? view.progress,
+        message: paused
+          ? 'The run is paused after its last batch; it keeps its list until resumed or cancelled'
+          : 'The run goes on from its checkpoint',
+      });
+    });
+  }
 
   return router;
 }
