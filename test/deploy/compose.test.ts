@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { apiConfigSchema, parseConfig, workerConfigSchema } from '../../config/env.js';
 import { WORKER_NODE_FLAGS } from '../../dev/worker-process.js';
+import { syncWorkerOptions } from '../../worker/options.js';
 
 /**
  * docker-compose.yml and the Dockerfile cannot run in CI (no Docker engine there), so their
@@ -18,16 +20,20 @@ type Environment = Record<string, string>;
 interface Service {
   image?: string;
   build?: unknown;
+  entrypoint?: string[] | string;
   command?: string[] | string;
   environment?: Environment | string[];
   ports?: (string | { published?: string | number; host_ip?: string })[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string[] | string; disable?: boolean };
   profiles?: string[];
+  restart?: string;
+  configs?: (string | { source: string; target?: string })[];
 }
 
 interface ComposeFile {
   services: Record<string, Service>;
+  configs?: Record<string, { content?: string; file?: string }>;
 }
 
 const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), {
@@ -50,6 +56,21 @@ const environmentOf = (service: Service): Environment => {
 
 const commandOf = (service: Service): string[] =>
   Array.isArray(service.command) ? service.command : (service.command?.split(/\s+/) ?? []);
+
+/** What a one-shot service runs: its command, with Compose's `$$` escape undone. */
+const scriptOf = (service: Service): string => commandOf(service).join('\n').replaceAll('$$', '$');
+
+/** `1.32.0` → [1, 32, 0], from an image's tag. */
+const versionOf = (image: string | undefined): number[] =>
+  (/:(\d+)\.(\d+)\.(\d+)$/.exec(image ?? '')?.slice(1) ?? []).map(Number);
+
+const atLeast = (version: number[], minimum: number[]): boolean => {
+  for (const [index, part] of minimum.entries()) {
+    const actual = version[index] ?? -1;
+    if (actual !== part) return actual > part;
+  }
+  return true;
+};
 
 const hasHealthcheck = (service: Service): boolean =>
   Boolean(service.healthcheck?.test) && service.healthcheck?.disable !== true;
@@ -81,7 +102,16 @@ const USER_ENV: Environment = {
 describe('docker-compose.yml', () => {
   it('has the services it promises', () => {
     expect(Object.keys(compose.services)).toEqual(
-      expect.arrayContaining(['postgres', 'temporal', 'temporal-ui', 'api', 'worker']),
+      expect.arrayContaining([
+        'postgres',
+        'temporal-schema',
+        'temporal',
+        'temporal-namespace',
+        'temporal-ui',
+        'api',
+        'worker',
+        'worker-current-version',
+      ]),
     );
   });
 
@@ -211,6 +241,179 @@ describe('docker-compose.yml', () => {
   it('keeps Temporal and its Web UI on the ports the docs give', () => {
     expect(compose.services.temporal?.environment).toMatchObject({ DB: 'postgres12' });
     expect(compose.services['temporal-ui']?.ports).toContain('127.0.0.1:8233:8080');
+  });
+});
+
+describe('docker-compose.yml: Temporal', () => {
+  const server = compose.services.temporal ?? {};
+  const schema = compose.services['temporal-schema'] ?? {};
+  const namespace = compose.services['temporal-namespace'] ?? {};
+  const ui = compose.services['temporal-ui'] ?? {};
+  const oneShots = ['temporal-schema', 'temporal-namespace', 'worker-current-version'];
+
+  it('runs the server image, not the deprecated auto-setup one, at a version with Worker Versioning', () => {
+    for (const [name, service] of services) {
+      expect(service.image ?? '', `${name} uses auto-setup`).not.toMatch(/auto-setup/);
+    }
+    expect(server.image).toMatch(/^temporalio\/server:\d+\.\d+\.\d+$/);
+    // Activity pause and Worker Versioning need 1.28; a pinned run moving to the current version
+    // when it continues as new (initialVersioningBehavior) needs 1.30.
+    expect(atLeast(versionOf(server.image), [1, 30, 0]), `${server.image}`).toBe(true);
+  });
+
+  it('prepares the schemas with the admin tools of the same version, before the server starts', () => {
+    const adminTools = `temporalio/admin-tools:${versionOf(server.image).join('.')}`;
+    for (const name of ['temporal-schema', 'temporal-namespace', 'worker-current-version']) {
+      expect(compose.services[name]?.image, name).toBe(adminTools);
+    }
+    expect(schema.depends_on).toMatchObject({ postgres: { condition: 'service_healthy' } });
+    expect(server.depends_on).toMatchObject({
+      'temporal-schema': { condition: 'service_completed_successfully' },
+    });
+    const script = scriptOf(schema);
+    expect(script).toMatch(/temporal-sql-tool --plugin postgres12 --ep postgres\b/);
+    for (const [database, directory] of [
+      ['temporal', 'temporal'],
+      ['temporal_visibility', 'visibility'],
+    ]) {
+      // Each database is created, set up and brought to the newest schema the image ships.
+      const steps = [
+        `--db ${database} create`,
+        `--db ${database} setup-schema -v 0.0`,
+        `--db ${database} update-schema -d "$schema/${directory}/versioned"`,
+      ];
+      const positions = steps.map((step) => script.indexOf(step));
+      expect(
+        positions.every((position) => position >= 0),
+        `${database}: ${steps}`,
+      ).toBe(true);
+      expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+    }
+    expect(script).toContain('schema=/etc/temporal/schema/postgresql/v12');
+    expect(script).toMatch(/^set -eu$/m);
+  });
+
+  it('connects the server and the schema job to the Postgres of this file', () => {
+    const postgres = environmentOf(compose.services.postgres ?? {});
+    const environment = environmentOf(server);
+    expect(environment).toMatchObject({
+      DB: 'postgres12',
+      DB_PORT: '5432',
+      POSTGRES_SEEDS: 'postgres',
+      POSTGRES_USER: postgres.POSTGRES_USER,
+      POSTGRES_PWD: postgres.POSTGRES_PASSWORD,
+    });
+    expect(scriptOf(schema)).toContain(`-u ${postgres.POSTGRES_USER}`);
+    expect(environmentOf(schema).SQL_PASSWORD).toBe(postgres.POSTGRES_PASSWORD);
+  });
+
+  it('gives the server a dynamic config file it mounts', () => {
+    const file = environmentOf(server).DYNAMIC_CONFIG_FILE_PATH;
+    expect(file).toMatch(/^\/etc\/temporal\/config\/dynamicconfig\/.+\.yaml$/);
+    const mounted = (server.configs ?? []).find(
+      (config) => typeof config !== 'string' && config.target === file,
+    );
+    expect(mounted, `a config mounted at ${file}`).toBeDefined();
+    const source = typeof mounted === 'string' ? mounted : mounted?.source;
+    const content = compose.configs?.[source ?? '']?.content ?? '';
+    expect(parse(content)).toMatchObject({ 'limit.maxIDLength': [{ value: 255 }] });
+  });
+
+  it('creates the namespace the apps use and registers every search attribute of the runs', () => {
+    expect(namespace.depends_on).toMatchObject({ temporal: { condition: 'service_healthy' } });
+    const script = scriptOf(namespace);
+    const appNamespace = environmentOf(compose.services.worker ?? {}).TEMPORAL_NAMESPACE;
+    expect(environmentOf(namespace)).toMatchObject({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      TEMPORAL_NAMESPACE: appNamespace,
+    });
+    expect(script).toContain('temporal operator cluster health');
+    expect(script).toContain(`temporal operator namespace create --namespace ${appNamespace}`);
+    expect(SEARCH_ATTRIBUTES.map((key) => key.name)).toEqual([
+      'SyncType',
+      'SyncPlatform',
+      'SyncListId',
+      'SyncTrigger',
+    ]);
+    for (const key of SEARCH_ATTRIBUTES) {
+      const type = key.type.charAt(0) + key.type.slice(1).toLowerCase();
+      expect(script).toContain(
+        `temporal operator search-attribute create --namespace ${appNamespace} --name ${key.name} --type ${type}`,
+      );
+    }
+  });
+
+  it('starts the API, the worker and the UI once the namespace is ready', () => {
+    for (const name of ['api', 'worker', 'temporal-ui']) {
+      expect(compose.services[name]?.depends_on, name).toMatchObject({
+        'temporal-namespace': { condition: 'service_completed_successfully' },
+      });
+    }
+  });
+
+  it('runs its one-shot jobs once: no restart policy brings them back', () => {
+    for (const name of oneShots) {
+      const service = compose.services[name] ?? {};
+      expect(['no', undefined], name).toContain(service.restart);
+      expect(service.entrypoint, name).toEqual(['/bin/sh', '-c']);
+      expect(scriptOf(service), name).toMatch(/^set -eu$/m);
+    }
+  });
+
+  it('runs a Web UI that can pause activities (2.47 or later)', () => {
+    expect(ui.image).toMatch(/^temporalio\/ui:\d+\.\d+\.\d+$/);
+    expect(atLeast(versionOf(ui.image), [2, 47, 0]), `${ui.image}`).toBe(true);
+    expect(environmentOf(ui).TEMPORAL_ADDRESS).toBe('temporal:7233');
+  });
+});
+
+describe('docker-compose.yml: Worker Versioning', () => {
+  const worker = compose.services.worker ?? {};
+  const currentVersion = compose.services['worker-current-version'] ?? {};
+  const workerConfig = (userEnv: Environment) =>
+    parseConfig(
+      workerConfigSchema,
+      Object.fromEntries(
+        Object.entries(environmentOf(worker)).map(([key, value]) => [
+          key,
+          interpolate(value, userEnv),
+        ]),
+      ),
+    );
+
+  it('runs the worker as a Deployment Version, with defaults the user can override', () => {
+    const environment = environmentOf(worker);
+    expect(environment.TEMPORAL_DEPLOYMENT_NAME).toMatch(/^\$\{TEMPORAL_DEPLOYMENT_NAME:-.+\}$/);
+    expect(environment.TEMPORAL_WORKER_BUILD_ID).toMatch(/^\$\{TEMPORAL_WORKER_BUILD_ID:-.+\}$/);
+    expect(syncWorkerOptions(workerConfig(USER_ENV)).workerDeploymentOptions).toMatchObject({
+      version: { deploymentName: 'audience-sync' },
+      useWorkerVersioning: true,
+      defaultVersioningBehavior: 'PINNED',
+    });
+    const next = workerConfig({ ...USER_ENV, TEMPORAL_WORKER_BUILD_ID: 'v2' });
+    expect(syncWorkerOptions(next).workerDeploymentOptions?.version).toEqual({
+      deploymentName: 'audience-sync',
+      buildId: 'v2',
+    });
+  });
+
+  it("makes the worker's version current once the worker runs", () => {
+    expect(currentVersion.depends_on).toMatchObject({ worker: { condition: 'service_started' } });
+    const environment = environmentOf(currentVersion);
+    const workerEnvironment = environmentOf(worker);
+    for (const name of [
+      'TEMPORAL_DEPLOYMENT_NAME',
+      'TEMPORAL_WORKER_BUILD_ID',
+      'TEMPORAL_NAMESPACE',
+    ]) {
+      expect(environment[name], name).toBe(workerEnvironment[name]);
+    }
+    expect(environment.TEMPORAL_ADDRESS).toBe(workerEnvironment.TEMPORAL_ADDRESS);
+    const script = scriptOf(currentVersion).replace(/\\\n\s*/g, '');
+    expect(script).toContain(
+      'temporal worker deployment set-current-version --yes ' +
+        '--deployment-name "$TEMPORAL_DEPLOYMENT_NAME" --build-id "$TEMPORAL_WORKER_BUILD_ID"',
+    );
   });
 });
 
