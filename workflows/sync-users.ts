@@ -5,8 +5,8 @@ import {
   CancellationScope,
   CancelledFailure,
   condition,
-  continueAsNew,
   isCancellation,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -171,10 +171,11 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
   if (outcome === 'continue') {
     await condition(allHandlersFinished);
     const { userIds: _persistedByBeginRun, ...request } = input.request;
-    return continueAsNew<typeof SyncUsersWorkflow>({
-      request,
-      state: { ...state, execution: state.execution + 1 },
-    });
+    // A versioned run is pinned to its worker's build until here; the next execution starts on
+    // the deployment's current build. Unversioned runs ignore the option.
+    return makeContinueAsNewFunc<typeof SyncUsersWorkflow>({
+      initialVersioningBehavior: 'AUTO_UPGRADE',
+    })({ request, state: { ...state, execution: state.execution + 1 } });
   }
   if (outcome === 'busy') {
     await CancellationScope.nonCancellable(() =>
@@ -260,7 +261,9 @@ async function syncBatches(
     if (result.done) return 'finished';
     if (
       batchesThisExecution >= MAX_BATCHES_PER_EXECUTION ||
-      workflowInfo().continueAsNewSuggested
+      workflowInfo().continueAsNewSuggested ||
+      // A new build became current: move there at the next checkpoint.
+      workflowInfo().targetWorkerDeploymentVersionChanged
     ) {
       return 'continue';
     }

@@ -28,6 +28,8 @@ export const SHAPES = {
   'specific-tags': 'POST /sync with sync_type specific and two tags, unknown ids included',
   'list-busy':
     'sync_type specific with tags into a list another run is syncing into: the list_busy outcome',
+  'paused-resumed':
+    'POST /sync-users paused through the API after its first batch, then resumed: two Workflow Updates',
 } as const;
 
 export type Shape = keyof typeof SHAPES;
@@ -39,6 +41,7 @@ export const REQUIRED_SHAPES: readonly Shape[] = [
   'continued-as-new',
   'cancelled',
   'scheduled',
+  'paused-resumed',
 ];
 
 export interface ManifestEntry {
@@ -50,6 +53,8 @@ export interface ManifestEntry {
   executions: string[];
   /** Events per execution, as recorded. */
   events: number[];
+  /** When this shape was recorded, if not with the whole manifest. */
+  recordedAt?: string;
 }
 
 export interface Manifest {
@@ -135,6 +140,8 @@ interface RunFacts {
   resultStatus: string | undefined;
   scheduledBy: boolean;
   retried: Set<string>;
+  /** Names of the Workflow Updates the run accepted, in order. */
+  updates: string[];
 }
 
 export function runFacts(histories: History[]): RunFacts {
@@ -158,6 +165,13 @@ export function runFacts(histories: History[]): RunFacts {
     resultStatus: result?.status,
     scheduledBy: Boolean(first?.searchAttributes?.indexedFields?.TemporalScheduledById),
     retried: retriedActivities(histories),
+    updates: histories.flatMap((history) =>
+      (history.events ?? []).flatMap((event) => {
+        const name =
+          event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name;
+        return name ? [name] : [];
+      }),
+    ),
   };
 }
 
@@ -198,6 +212,13 @@ export function shapeProblems(shape: Shape, histories: History[]): string[] {
       expect(facts.scheduledBy, 'was not started by a schedule');
       expect(facts.request?.trigger === 'schedule', 'its request is not a scheduled one');
       expect(facts.closedAs === COMPLETED, `closed as ${facts.closedAs}`);
+      break;
+    case 'paused-resumed':
+      expect(facts.closedAs === COMPLETED, `closed as ${facts.closedAs}`);
+      expect(
+        facts.updates.join(',') === 'pause,resume',
+        `accepted the updates ${facts.updates.join(',') || 'none'}`,
+      );
       break;
     case 'specific-tags':
     case 'list-busy':

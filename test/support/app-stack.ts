@@ -223,7 +223,8 @@ export async function waitForRunEnd(stack: AppStack, runId: string, timeoutMs = 
         'GET',
         `/api/marketing/sync-users/${encodeURIComponent(runId)}`,
       );
-      return status.status === 200 && status.body.status !== 'running' && status.body;
+      const { status: state } = status.body;
+      return status.status === 200 && state !== 'running' && state !== 'paused' && status.body;
     },
     { timeoutMs, intervalMs: 200, what: `run ${runId} to end` },
   );
