@@ -181,6 +181,30 @@ export function repeatedCreates(log: LoggedRequest[]): Map<string, number> {
   return new Map([...creates].filter(([, count]) => count > 1));
 }
 
+/** Emails that `POST /contacts` created (answered 201), with how many times each. */
+export function successfulCreates(log: LoggedRequest[]): Map<string, number> {
+  const creates = new Map<string, number>();
+  for (const entry of log) {
+    if (entry.method !== 'POST' || entry.path !== '/contacts' || entry.status !== 201) continue;
+    creates.set(entry.key ?? '', (creates.get(entry.key ?? '') ?? 0) + 1);
+  }
+  return creates;
+}
+
+/** A segment made in the emulator directly, as someone would in Resend's dashboard. */
+export async function createEmulatorSegment(
+  emulator: StartedResendEmulator,
+  name: string,
+): Promise<string> {
+  const response = await fetch(`${emulator.url}/_emulator/segments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  if (!response.ok) throw new Error(`creating a segment answered ${response.status}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
 export interface SeedContact {
   email: string;
   first_name?: string | null;

@@ -3,11 +3,13 @@ import { cancelRun, newRunId, startRun, waitForRun } from '../../client/sync-run
 import type { SyncRequest } from '../../common/sync.js';
 import {
   type AppStack,
+  createEmulatorSegment,
   eligibleEmails,
   emulatedContacts,
   emulatorAdmin,
   requestLog,
   startAppStack,
+  successfulCreates,
   waitForRunEnd,
 } from '../support/app-stack.js';
 import { startTestWorker, TEST_RESEND_KEY, waitFor } from '../support/stack.js';
@@ -34,16 +36,6 @@ const request = (overrides: Partial<SyncRequest> = {}): SyncRequest => ({
   ...overrides,
 });
 
-async function createSegment(current: AppStack, name: string): Promise<string> {
-  const response = await fetch(`${current.emulator.url}/_emulator/segments`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  expect(response.ok).toBe(true);
-  return ((await response.json()) as { id: string }).id;
-}
-
 describe('a platform that refuses the account', () => {
   it('fails the run with platform_auth_failed, marks no user failed and frees the list', async () => {
     stack = await startAppStack({
@@ -53,7 +45,7 @@ describe('a platform that refuses the account', () => {
       emulator: { apiKeys: [TEST_RESEND_KEY] },
       worker: { RESEND_API_KEY: 're_revoked_key_of_this_team' },
     });
-    const listId = await createSegment(stack, 'Refused');
+    const listId = await createEmulatorSegment(stack.emulator, 'Refused');
     const body = { platform: 'resend', list_id: listId };
 
     const first = await stack.call('POST', '/api/marketing/sync', body);
@@ -135,11 +127,7 @@ describe('a batch attempt that fails', () => {
     const ended = await waitForRunEnd(stack, answer.body.runId, 280_000);
     expect(ended.status).toBe('completed');
 
-    const created = new Map<string, number>();
-    for (const entry of await requestLog(stack.emulator)) {
-      if (entry.method !== 'POST' || entry.path !== '/contacts' || entry.status !== 201) continue;
-      created.set(entry.key ?? '', (created.get(entry.key ?? '') ?? 0) + 1);
-    }
+    const created = successfulCreates(await requestLog(stack.emulator));
     const expected = await eligibleEmails(stack);
     expect([...created.keys()].sort()).toEqual(expected);
     expect([...created.values()].filter((count) => count !== 1)).toEqual([]);

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AppStack,
+  createEmulatorSegment,
   eligibleEmails,
   emulatedContacts,
   requestLog,
   startAppStack,
+  successfulCreates,
   waitForRunEnd,
 } from '../support/app-stack.js';
 import { waitFor } from '../support/stack.js';
@@ -30,23 +32,9 @@ async function expectEveryoneOnce(current: AppStack, listId: string): Promise<vo
   const expected = await eligibleEmails(current);
   const members = await emulatedContacts(current.emulator, `&segment_id=${listId}`);
   expect(members.map((contact) => contact.email.toLowerCase()).sort()).toEqual(expected);
-  const creates = new Map<string, number>();
-  for (const entry of await requestLog(current.emulator)) {
-    if (entry.method !== 'POST' || entry.path !== '/contacts' || entry.status !== 201) continue;
-    creates.set(entry.key ?? '', (creates.get(entry.key ?? '') ?? 0) + 1);
-  }
+  const creates = successfulCreates(await requestLog(current.emulator));
   expect([...creates.keys()].sort()).toEqual(expected);
   expect([...creates.values()].filter((count) => count !== 1)).toEqual([]);
-}
-
-async function createSegment(current: AppStack, name: string): Promise<string> {
-  const response = await fetch(`${current.emulator.url}/_emulator/segments`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  expect(response.ok).toBe(true);
-  return ((await response.json()) as { id: string }).id;
 }
 
 describe('pause and resume through the API', () => {
@@ -58,7 +46,7 @@ describe('pause and resume through the API', () => {
       worker: { SYNC_BATCH_SIZE: '20' },
     });
     const current = stack;
-    const listId = await createSegment(current, 'Paused list');
+    const listId = await createEmulatorSegment(current.emulator, 'Paused list');
     const started = await current.call(
       'POST',
       '/api/marketing/sync',
