@@ -64,6 +64,8 @@ export function createApp(deps: ApiServerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Whose word req.ip takes (the failed-auth limit counts per address): the socket's by default.
+  app.set('trust proxy', config.TRUST_PROXY);
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -89,7 +91,13 @@ export function createApp(deps: ApiServerDeps): express.Express {
   app.use(operationsRouter({ sql, temporal }));
 
   const marketing = express.Router();
-  marketing.use(requireBearerSecret(config.MARKETING_API_SECRET));
+  marketing.use(
+    requireBearerSecret({
+      secret: config.MARKETING_API_SECRET,
+      failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+      logger: deps.logger,
+    }),
+  );
   marketing.use(requireJsonBody);
   // Parsed here first, so the general parser below finds the body read and leaves it alone.
   marketing.post('/sync', jsonBody(SYNC_BODY_LIMIT));

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -21,6 +22,43 @@ const relationName = z
     /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/,
     'must be a table or view name, optionally schema-qualified (letters, digits, underscores)',
   );
+
+/** Names Express (proxy-addr) knows for address ranges, besides addresses and subnets. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+const isProxyAddress = (item: string): boolean => {
+  if (PROXY_RANGE_NAMES.includes(item)) return true;
+  const [address = '', prefix, ...rest] = item.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
+};
+
+/**
+ * Which proxies in front of the API Express believes about the client's address
+ * (X-Forwarded-For): unset or `false` trusts none (the socket's address is the client's), a
+ * number trusts that many hops, a comma-separated list trusts those addresses, subnets or
+ * ranges. `true` (trust everyone) is refused: any client could then pick its own address.
+ */
+const trustProxy = z.string().transform((value, context): false | number | string[] => {
+  const setting = value.trim();
+  if (setting === 'false' || setting === '0') return false;
+  if (/^\d+$/.test(setting)) {
+    const hops = Number(setting);
+    if (hops <= 10) return hops;
+  }
+  const items = setting.split(',').map((item) => item.trim());
+  if (setting !== 'true' && items.every(isProxyAddress)) return items;
+  context.addIssue({
+    code: 'custom',
+    message:
+      setting === 'true'
+        ? 'must not be true (any client could then choose its address): give the number of proxies in front of the API (1..10) or their addresses'
+        : 'must be false, a number of proxies (1..10), or a comma-separated list of addresses, subnets (10.0.0.0/8) or loopback, linklocal, uniquelocal',
+  });
+  return z.NEVER;
+});
 
 const fields = {
   MARKETING_API_SECRET: z.string().min(32, 'must be at least 32 characters long'),
@@ -59,6 +97,8 @@ const fields = {
     .regex(/^(?!__)/, "must not start with '__'")
     .optional(),
   PORT: intFromEnv(0, 65_535).default(3000),
+  AUTH_FAILURES_PER_MINUTE: intFromEnv(1, 1_000_000).default(20),
+  TRUST_PROXY: trustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
 
@@ -104,6 +144,8 @@ export const apiConfigSchema = z
     SYNC_WAIT_SECONDS: fields.SYNC_WAIT_SECONDS,
     MAX_CONCURRENT_RUNS: fields.MAX_CONCURRENT_RUNS,
     PORT: fields.PORT,
+    AUTH_FAILURES_PER_MINUTE: fields.AUTH_FAILURES_PER_MINUTE,
+    TRUST_PROXY: fields.TRUST_PROXY,
     LOG_LEVEL: fields.LOG_LEVEL,
     ...temporalFields,
   })

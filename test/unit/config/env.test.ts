@@ -28,7 +28,10 @@ describe('the API configuration', () => {
       DATABASE_URL: 'postgres://db.internal/app',
       USERS_SOURCE: 'users',
       SYNC_WAIT_SECONDS: 20,
+      MAX_CONCURRENT_RUNS: 10,
       PORT: 3000,
+      AUTH_FAILURES_PER_MINUTE: 20,
+      TRUST_PROXY: false,
       LOG_LEVEL: 'info',
       TEMPORAL_ADDRESS: 'localhost:7233',
       TEMPORAL_NAMESPACE: 'default',
@@ -53,7 +56,10 @@ describe('the API configuration', () => {
       DATABASE_URL: 'postgresql://db.internal/app',
       USERS_SOURCE: 'app.active_users',
       SYNC_WAIT_SECONDS: 0,
+      MAX_CONCURRENT_RUNS: 10,
       PORT: 3000,
+      AUTH_FAILURES_PER_MINUTE: 20,
+      TRUST_PROXY: false,
       LOG_LEVEL: 'info',
       TEMPORAL_ADDRESS: 'localhost:7233',
       TEMPORAL_NAMESPACE: 'default',
@@ -96,6 +102,49 @@ describe('the API configuration', () => {
       }
     }
   });
+
+  it('reads AUTH_FAILURES_PER_MINUTE from 1 up and refuses 0', () => {
+    expect(
+      parseConfig(apiConfigSchema, { ...API_MINIMUM, AUTH_FAILURES_PER_MINUTE: '1' }),
+    ).toMatchObject({ AUTH_FAILURES_PER_MINUTE: 1 });
+    expect(
+      problemsOf(() =>
+        parseConfig(apiConfigSchema, { ...API_MINIMUM, AUTH_FAILURES_PER_MINUTE: '0' }),
+      ),
+    ).toEqual(['AUTH_FAILURES_PER_MINUTE must be a whole number from 1 to 1000000']);
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['1', 1],
+    ['10', 10],
+    ['loopback', ['loopback']],
+    ['10.0.0.0/8, 192.0.2.7,fd00::/8', ['10.0.0.0/8', '192.0.2.7', 'fd00::/8']],
+  ])('reads TRUST_PROXY=%s as %j', (value, expected) => {
+    expect(
+      parseConfig(apiConfigSchema, { ...API_MINIMUM, TRUST_PROXY: value }).TRUST_PROXY,
+    ).toEqual(expected);
+  });
+
+  it('refuses TRUST_PROXY=true, which would let any client choose its address', () => {
+    expect(
+      problemsOf(() => parseConfig(apiConfigSchema, { ...API_MINIMUM, TRUST_PROXY: 'true' })),
+    ).toEqual([
+      'TRUST_PROXY must not be true (any client could then choose its address): give the number of proxies in front of the API (1..10) or their addresses',
+    ]);
+  });
+
+  it.each(['11', 'proxy.internal', '10.0.0.0/33', '10.0.0.1/8/8', 'loopback,'])(
+    'refuses TRUST_PROXY=%s',
+    (value) => {
+      expect(
+        problemsOf(() => parseConfig(apiConfigSchema, { ...API_MINIMUM, TRUST_PROXY: value })),
+      ).toEqual([
+        'TRUST_PROXY must be false, a number of proxies (1..10), or a comma-separated list of addresses, subnets (10.0.0.0/8) or loopback, linklocal, uniquelocal',
+      ]);
+    },
+  );
 
   it('names the two required values when nothing is set', () => {
     expect(problemsOf(() => parseConfig(apiConfigSchema, {}))).toEqual([
