@@ -1,4 +1,11 @@
-import type { Platform, RunTrigger, SyncCounts, SyncProgress, SyncType } from '../common/sync.js';
+import {
+  emptyCounts,
+  type Platform,
+  type RunTrigger,
+  type SyncCounts,
+  type SyncProgress,
+  type SyncType,
+} from '../common/sync.js';
 import type { Sql } from './sql.js';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -160,12 +167,12 @@ export async function checkpointBatch(
       values (${runId}, ${batchNo}, ${cursorAfter})
       on conflict do nothing
       returning batch_no`;
+    // A repeated checkpoint (a retried batch) adds nothing, but still answers the progress.
+    const add = inserted.length > 0 ? counts : emptyCounts();
     const [run] = await tx<RunRecord[]>`
       update audience_sync.runs set
-        processed = processed + ${inserted.length > 0 ? counts.processed : 0},
-        added = added + ${inserted.length > 0 ? counts.added : 0},
-        failed = failed + ${inserted.length > 0 ? counts.failed : 0},
-        skipped = skipped + ${inserted.length > 0 ? counts.skipped : 0},
+        processed = processed + ${add.processed}, added = added + ${add.added},
+        failed = failed + ${add.failed}, skipped = skipped + ${add.skipped},
         platform_unavailable_since = null
       where run_id = ${runId}
       returning ${tx.unsafe(RUN_COLUMNS)}`;
@@ -291,4 +298,97 @@ export async function setRunPaused(sql: Sql, runId: string, paused: boolean): Pr
     update audience_sync.runs
     set paused_at = ${paused ? sql`coalesce(paused_at, now())` : null}
     where run_id = ${runId} and status = 'running'`;
+}
+
+/** Any constant shared by every API process: the advisory lock that serialises run starts. */
+const RUN_STARTS_LOCK_ID = 7_302_117_002;
+
+export type RunReservation =
+  | { reserved: true; existing: boolean }
+  | { reserved: false; running: number };
+
+/**
+ * Records a run the API is about to start in Temporal, unless `maxRunning` runs are running
+ * already (paused runs too: their status stays `running`). Counting and inserting happen in one
+ * transaction under an advisory lock, so concurrent requests, from any number of API processes,
+ * are counted one after the other and never start more than the limit between them. A run that
+ * has a record already (a repeated Idempotency-Key) is not a new run and is not counted again.
+ * The record is the one the run's first activity would insert (it keeps this one), so the run
+ * counts from before its start.
+ */
+export async function reserveRun(
+  sql: Sql,
+  run: NewRun,
+  requestedUserIds: string[],
+  maxRunning: number,
+): Promise<RunReservation> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${RUN_STARTS_LOCK_ID})`;
+    const [existing] = await tx`select 1 from audience_sync.runs where run_id = ${run.runId}`;
+    if (existing) return { reserved: true, existing: true };
+    const [counted] = await tx<{ running: number }[]>`
+      select count(*)::int as running from audience_sync.runs where status = 'running'`;
+    const running = counted?.running ?? 0;
+    if (running >= maxRunning) return { reserved: false, running };
+    await tx`
+      insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
+        description, tags, filter_active, active_days, active_since)
+      values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
+        ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
+        ${run.activeSince})`;
+    if (requestedUserIds.length > 0) {
+      await tx`
+        insert into audience_sync.run_requested_users (run_id, user_id)
+        select ${run.runId}, unnest(${requestedUserIds}::text[])
+        on conflict do nothing`;
+    }
+    return { reserved: true, existing: false };
+  });
+}
+
+/**
+ * Removes the record `reserveRun` made for a run whose start did not reach Temporal, so it does
+ * not hold a place. A run that began after all (it has a list, a total or a batch) keeps it.
+ */
+export async function releaseUnstartedRun(sql: Sql, runId: string): Promise<void> {
+  await sql`
+    delete from audience_sync.runs r
+    where r.run_id = ${runId} and r.status = 'running' and r.list_id is null and r.total is null
+      and r.processed = 0
+      and not exists (select 1 from audience_sync.run_batches b where b.run_id = r.run_id)`;
+}
+
+/** Ids of the runs recorded as running that started before `startedBefore`, oldest first. */
+export async function listRunningRunIds(sql: Sql, startedBefore: Date): Promise<string[]> {
+  const rows = await sql<{ runId: string }[]>`
+    select run_id as "runId" from audience_sync.runs
+    where status = 'running' and started_at < ${startedBefore}
+    order by started_at`;
+  return rows.map((row) => row.runId);
+}
+
+// Errors of the driver (node's socket errors and postgres.js's own) that mean no connection.
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
+// SQLSTATEs of a server that is going away or not taking connections.
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/** True when a database call failed because Postgres could not be reached or is shutting down. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  if (error instanceof AggregateError) return error.errors.some(isDatabaseUnavailable);
+  const code = 'code' in error ? String(error.code) : '';
+  return CONNECTION_ERRORS.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith('08');
 }
