@@ -14,7 +14,13 @@ import { TEST_RESEND_KEY, TEST_SECRET } from '../support/stack.js';
 let stack: AppStack;
 
 beforeAll(async () => {
-  stack = await startAppStack({ users: 2400, emulator: { rateLimit: 400 } });
+  // The API waits longer than its 20 s default here: a run of 2,400 users on a busy machine can
+  // take longer, and the tests below read the answer of a finished run.
+  stack = await startAppStack({
+    users: 2400,
+    emulator: { rateLimit: 400 },
+    api: { SYNC_WAIT_SECONDS: '100' },
+  });
 });
 
 afterAll(async () => {
