@@ -4,8 +4,8 @@ import {
   isGrpcCancelledError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
-  WorkflowUpdateFailedError,
   type WorkflowHandle,
+  WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import {
   ActivityFailure,
@@ -39,8 +39,22 @@ export function newRunId(kind: string, now: Date = new Date()): string {
   return `${kind}-${time}-${randomBytes(2).toString('hex')}`;
 }
 
-const truncate = (text: string, max: number): string =>
-  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/** At most `max` characters (code points, so no emoji is cut in half), ending in `…` if cut. */
+const truncate = (text: string, max: number): string => {
+  const characters = Array.from(text);
+  return characters.length <= max ? text : `${characters.slice(0, max - 1).join('')}…`;
+};
+
+/** At most `maxBytes` bytes of UTF-8, cut at a character, ending in `…` (3 bytes) if cut. */
+const truncateBytes = (text: string, maxBytes: number): string => {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let kept = '';
+  for (const character of text) {
+    if (Buffer.byteLength(kept + character) + 3 > maxBytes) break;
+    kept += character;
+  }
+  return `${kept}…`;
+};
 
 /** One line for the Web UI's run list (≤ 200 bytes). */
 export function runSummary(request: SyncRequest): string {
@@ -52,7 +66,8 @@ export function runSummary(request: SyncRequest): string {
     ? `list ${request.listId}`
     : `new ${request.platform} audience "${truncate(request.listName, 60)}"`;
   const tags = request.tags.length > 0 ? ` (+${request.tags.length} tags)` : '';
-  return truncate(`Sync ${who} into ${where}${tags}`, 190);
+  // Temporal keeps summaries of at most 200 bytes.
+  return truncateBytes(truncate(`Sync ${who} into ${where}${tags}`, 190), 200);
 }
 
 /** The start options every run uses, from the API and from schedules alike. */

@@ -99,6 +99,18 @@ describe('runSummary', () => {
     expect(summary).toBe(`Sync all users into list ${'l'.repeat(164)}…`);
     expect(summary).toHaveLength(190);
   });
+
+  it('keeps the line within 200 bytes and never cuts a character in half', () => {
+    const accented = runSummary(request({ listName: 'ü'.repeat(60), tags: ['vip'] }));
+    expect(Buffer.byteLength(accented)).toBeLessThanOrEqual(200);
+    expect(accented).toBe(`Sync all users into new resend audience "${'ü'.repeat(60)}" (+1 tags)`);
+    const long = runSummary(request({ listId: 'é'.repeat(300) }));
+    expect(long).toBe(`Sync all users into list ${'é'.repeat(86)}…`);
+    expect(Buffer.byteLength(long)).toBe(200);
+    const emoji = runSummary(request({ listName: '😀'.repeat(61) }));
+    expect(emoji).toBe(`Sync all users into new resend audience "${'😀'.repeat(39)}…`);
+    expect(Buffer.byteLength(emoji)).toBeLessThanOrEqual(200);
+  });
 });
 
 describe('runStartOptions', () => {
