@@ -9,6 +9,7 @@ import {
 } from '@temporalio/client';
 import type { SyncRequest } from '../common/sync.js';
 import { runStartOptions, WORKFLOW_TYPE } from './sync-runs.js';
+import { TEMPORAL_DEADLINES, withTemporalDeadline } from './temporal.js';
 
 /**
  * Recurring syncs as Temporal Schedules. Each action starts an ordinary SyncUsersWorkflow whose
@@ -79,10 +80,18 @@ const toView = (summary: ScheduleSummary | ScheduleDescription): ScheduleView =>
   recentRuns: recentRuns(summary),
 });
 
+/**
+ * Every call has a gRPC deadline, so a Temporal that is down fails it in seconds (then
+ * `isTemporalUnavailable` is true of the error) instead of after the SDK's retries.
+ */
 export function createScheduleService(client: Client, taskQueue: string) {
   const handle = (scheduleId: string) => client.schedule.getHandle(scheduleId);
+  const bounded =
+    <Args extends unknown[], T>(work: (...args: Args) => Promise<T>) =>
+    (...args: Args): Promise<T> =>
+      withTemporalDeadline(client, TEMPORAL_DEADLINES.callMs, () => work(...args));
 
-  return {
+  const service = {
     async create(input: ScheduleInput): Promise<ScheduleView> {
       const request: SyncRequest = {
         ...input.request,
@@ -138,6 +147,15 @@ export function createScheduleService(client: Client, taskQueue: string) {
     pause: (scheduleId: string, note?: string) => handle(scheduleId).pause(note),
     unpause: (scheduleId: string, note?: string) => handle(scheduleId).unpause(note),
     remove: (scheduleId: string) => handle(scheduleId).delete(),
+  };
+  return {
+    create: bounded(service.create),
+    list: bounded(service.list),
+    describe: bounded(service.describe),
+    trigger: bounded(service.trigger),
+    pause: bounded(service.pause),
+    unpause: bounded(service.unpause),
+    remove: bounded(service.remove),
   };
 }
 

@@ -74,3 +74,63 @@ export async function registerSearchAttributes(
     return { registered: false, reason: error instanceof Error ? error.message : String(error) };
   }
 }
+
+/**
+ * gRPC deadlines for the API's calls. Without one, a call to a Temporal that is down keeps
+ * retrying for about 20 s (the SDK's retry of UNAVAILABLE); with one, it fails at the deadline
+ * and the API can say that Temporal is unavailable.
+ */
+export const TEMPORAL_DEADLINES = {
+  /** Starting a run, cancelling one, a schedule call. */
+  callMs: 3000,
+  /** Reading a run's state for the status route, which answers from the record without it. */
+  describeMs: 600,
+} as const;
+
+/** A Temporal call that had not answered by its deadline. */
+export class TemporalDeadlineError extends Error {
+  override readonly name = 'TemporalDeadlineError';
+}
+
+/**
+ * Runs `work` with a gRPC deadline `ms` from now on every Temporal call it makes, and settles by
+ * then: the SDK's retry backoff can hold a failed call past its deadline, so the answer does not
+ * wait for it (the deadline still ends the call's retries).
+ */
+export function withTemporalDeadline<T>(
+  client: Client,
+  ms: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new TemporalDeadlineError(`Temporal did not answer within ${ms} ms`)),
+      ms,
+    );
+  });
+  const call = client.withDeadline(Date.now() + ms, work);
+  // Its failure after the deadline has nobody waiting for it.
+  call.catch(() => {});
+  return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
+}
+
+// gRPC status codes that mean the server did not answer (in time).
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/**
+ * True when a Temporal call failed because the server could not be reached or did not answer by
+ * the deadline (the SDK wraps the gRPC error in a ServiceError; its cause says why).
+ */
+export function isTemporalUnavailable(error: unknown): boolean {
+  if (error instanceof TemporalDeadlineError) return true;
+  for (let cause = error, depth = 0; cause && depth < 5; depth += 1) {
+    if (typeof cause !== 'object') return false;
+    if ('code' in cause && 'details' in cause && 'metadata' in cause) {
+      return cause.code === GRPC_UNAVAILABLE || cause.code === GRPC_DEADLINE_EXCEEDED;
+    }
+    cause = 'cause' in cause ? cause.cause : undefined;
+  }
+  return false;
+}
