@@ -1,10 +1,54 @@
 import type { Response } from 'express';
+import { isTemporalUnavailable } from '../client/temporal.js';
 import type { SyncRunResult } from '../common/sync.js';
+import { isDatabaseUnavailable } from '../db/runs.js';
 import { ApiError } from './errors.js';
 import type { Launch, SyncLauncher } from './sync-launcher.js';
 
 export const statusUrl = (runId: string): string =>
   `/api/marketing/sync-users/${encodeURIComponent(runId)}`;
+
+/** What a 503 tells the client to wait before trying again. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+export type UnavailablePart = 'database' | 'temporal';
+
+const unavailableMessages: Record<UnavailablePart, string> = {
+  database: 'The database is unavailable; try again shortly',
+  temporal: 'Temporal is unavailable; try again shortly',
+};
+
+/** `503 database_unavailable` or `503 temporal_unavailable`, naming the part, with Retry-After. */
+export function unavailableError(part: UnavailablePart, message?: string): ApiError {
+  return new ApiError(
+    503,
+    `${part}_unavailable`,
+    message ?? unavailableMessages[part],
+    [{ part }],
+    { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+  );
+}
+
+/**
+ * The 503 for an error that says Postgres or Temporal cannot be reached (or did not answer by the
+ * call's deadline); undefined for any other error. Routes map their failures through it:
+ * `throw serviceUnavailable(error) ?? error`.
+ */
+export function serviceUnavailable(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return undefined;
+  if (isDatabaseUnavailable(error)) return unavailableError('database');
+  if (isTemporalUnavailable(error)) return unavailableError('temporal');
+  return undefined;
+}
+
+/** Runs a database call; an unreachable database becomes `503 database_unavailable`. */
+export async function databaseCall<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw isDatabaseUnavailable(error) ? unavailableError('database') : error;
+  }
+}
 
 /**
  * Answers a started run the same way for every sync endpoint: the endpoint's own 200 body when it
@@ -22,7 +66,9 @@ export async function answerLaunch(
       res.status(200).json(completedBody(outcome.result));
       return;
     case 'running': {
-      const view = await launcher.status(runId);
+      // The run started: a database or Temporal that stopped answering since must not turn that
+      // into an error the client would retry (and start a second run). It gets the run id.
+      const view = await launcher.status(runId).catch(() => undefined);
       res
         .status(202)
         .location(statusUrl(runId))

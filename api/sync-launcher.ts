@@ -8,19 +8,39 @@ import {
   waitForRun,
   zeroProgress,
 } from '../client/sync-runs.js';
+import {
+  isTemporalUnavailable,
+  TEMPORAL_DEADLINES,
+  withTemporalDeadline,
+} from '../client/temporal.js';
 import type { SyncProgress, SyncRequest } from '../common/sync.js';
 import {
   claimIdempotencyKey,
   findRunningRunForList,
   getRun,
   listRejectedUsers,
+  listRunningRunIds,
   markRunEndedOutside,
+  type NewRun,
   progressOf,
   type RejectedUser,
   type RunStatus,
+  releaseUnstartedRun,
+  reserveRun,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
+import { databaseCall, unavailableError } from './answers.js';
 import { ApiError } from './errors.js';
+
+/** SPEC's default for MAX_CONCURRENT_RUNS. */
+export const DEFAULT_MAX_CONCURRENT_RUNS = 10;
+/** What a `429 too_many_runs` tells the client to wait: runs take minutes, not seconds. */
+const TOO_MANY_RUNS_RETRY_AFTER_SECONDS = 30;
+/** A record this old that Temporal does not run (terminated from outside) is let go at the limit. */
+const STALE_RECORD_MS = 60_000;
+/** At most one look at stale records per this long, however many requests meet the limit. */
+const RECONCILE_EVERY_MS = 30_000;
+const DAY_MS = 86_400_000;
 
 export interface LaunchOptions {
   /** First part of the run id, e.g. `sync-users`. */
@@ -50,6 +70,8 @@ export interface RunStatusView {
   /** While the platform keeps failing the run's batches: since when. */
   platformUnavailableSince?: string;
   finishedAt?: string;
+  /** Present when Temporal could not be asked: the view is the run record's alone. */
+  temporal?: 'unavailable';
   result?: { added: number; failed: number; skipped: number; listId: string | null };
   error?: { code: string; message: string };
   rejected: RejectedUser[];
@@ -60,37 +82,114 @@ const requestHash = (kind: string, body: unknown): string =>
     .update(JSON.stringify([kind, body]))
     .digest('hex');
 
+/** The record a run starts with; its first activity keeps it (the filters are fixed here). */
+const newRunRecord = (runId: string, request: SyncRequest): NewRun => ({
+  runId,
+  platform: request.platform,
+  syncType: request.syncType,
+  trigger: request.trigger,
+  scheduleId: request.scheduleId ?? null,
+  listName: request.listName,
+  description: request.description ?? null,
+  tags: request.tags,
+  filterActive: request.filterActive,
+  activeDays: request.activeDays,
+  activeSince: new Date(Date.now() - request.activeDays * DAY_MS),
+});
+
 /**
  * Starts runs for the API and tells how they went within the wait window. Knows the rules that
- * sit between HTTP and Temporal: one run per list at a time, one run per Idempotency-Key.
+ * sit between HTTP and Temporal: one run per list at a time, one run per Idempotency-Key, at most
+ * `maxConcurrentRuns` runs at once. Everything that needs Postgres happens before the start in
+ * Temporal, so a database outage starts nothing (503), and every Temporal call has a deadline, so
+ * a Temporal outage answers 503 in seconds.
  */
 export function createSyncLauncher(deps: {
   sql: Sql;
   temporal: Client;
   taskQueue: string;
   waitMs: number;
+  /** MAX_CONCURRENT_RUNS. */
+  maxConcurrentRuns?: number;
 }) {
   const { sql, temporal } = deps;
+  const maxConcurrentRuns = deps.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS;
+  let reconciledAt = 0;
+
+  /** Temporal's view of a run within the call deadline; a 503 when Temporal does not answer. */
+  const describe = (runId: string, ms: number = TEMPORAL_DEADLINES.callMs) =>
+    withTemporalDeadline(temporal, ms, () => describeTemporalRun(temporal, runId)).catch(
+      (error: unknown) => {
+        throw isTemporalUnavailable(error) ? unavailableError('temporal') : error;
+      },
+    );
 
   /** True when Temporal still runs it; a run ended from outside is recorded as ended. */
   async function stillRunning(runId: string): Promise<boolean> {
-    const temporalRun = await describeTemporalRun(temporal, runId);
+    const temporalRun = await describe(runId);
     if (temporalRun?.status === 'running') return true;
-    await markRunEndedOutside(sql, runId, temporalRun?.status ?? 'unknown');
+    await databaseCall(() => markRunEndedOutside(sql, runId, temporalRun?.status ?? 'unknown'));
     return false;
+  }
+
+  /**
+   * Records of runs Temporal no longer runs (terminated from outside, or whose start never got
+   * through while the database was down too) stop counting. Returns how many were let go.
+   */
+  async function releaseStaleRuns(): Promise<number> {
+    if (Date.now() - reconciledAt < RECONCILE_EVERY_MS) return 0;
+    reconciledAt = Date.now();
+    const runIds = await databaseCall(() =>
+      listRunningRunIds(sql, new Date(Date.now() - STALE_RECORD_MS)),
+    );
+    const released = await Promise.all(
+      runIds.map((runId) =>
+        stillRunning(runId).then(
+          (running) => !running,
+          () => false,
+        ),
+      ),
+    );
+    return released.filter(Boolean).length;
+  }
+
+  /** Records the run, unless the limit is reached: then `429 too_many_runs`, and nothing starts. */
+  async function reserve(runId: string, request: SyncRequest): Promise<{ existing: boolean }> {
+    const attempt = () =>
+      databaseCall(() =>
+        reserveRun(sql, newRunRecord(runId, request), request.userIds ?? [], maxConcurrentRuns),
+      );
+    let reservation = await attempt();
+    if (!reservation.reserved && (await releaseStaleRuns()) > 0) reservation = await attempt();
+    if (!reservation.reserved) {
+      throw new ApiError(
+        429,
+        'too_many_runs',
+        `${reservation.running} runs are running or paused, as many as MAX_CONCURRENT_RUNS (${maxConcurrentRuns}) allows; try again when one has ended`,
+        [{ running: reservation.running, limit: maxConcurrentRuns }],
+        { 'retry-after': String(TOO_MANY_RUNS_RETRY_AFTER_SECONDS) },
+      );
+    }
+    return reservation;
   }
 
   async function launch(request: SyncRequest, options: LaunchOptions): Promise<Launch> {
     if (request.listId) {
-      const activeRunId = await findRunningRunForList(sql, request.platform, request.listId);
+      const listId = request.listId;
+      const activeRunId = await databaseCall(() =>
+        findRunningRunForList(sql, request.platform, listId),
+      );
+      // Joining the list's run is not a new run: the limit does not apply.
       if (activeRunId && (await stillRunning(activeRunId))) {
         return { runId: activeRunId, outcome: { state: 'running' } };
       }
     }
     let runId = newRunId(options.kind);
+    let hasRecord = false;
     if (options.idempotencyKey) {
+      const key = options.idempotencyKey;
       const hash = requestHash(options.kind, options.body);
-      const claim = await claimIdempotencyKey(sql, options.idempotencyKey, hash, runId);
+      const claim = await databaseCall(() => claimIdempotencyKey(sql, key, hash, runId));
       if (!claim.claimed && claim.requestHash !== hash) {
         throw new ApiError(
           422,
@@ -100,11 +199,32 @@ export function createSyncLauncher(deps: {
         );
       }
       runId = claim.runId;
+      // The key's run exists: this is a repeat, not a new run. Its start below attaches to it.
+      if (!claim.claimed)
+        hasRecord = (await databaseCall(() => getRun(sql, claim.runId))) !== undefined;
     }
-    await startRun(temporal, deps.taskQueue, runId, request);
+    const reservedHere = hasRecord ? false : !(await reserve(runId, request)).existing;
+    try {
+      await withTemporalDeadline(temporal, TEMPORAL_DEADLINES.callMs, () =>
+        startRun(temporal, deps.taskQueue, runId, request),
+      );
+    } catch (error) {
+      // Nothing started: the record must not hold a place (a run that began after all keeps it).
+      if (reservedHere) await releaseUnstartedRun(sql, runId).catch(() => {});
+      throw isTemporalUnavailable(error)
+        ? unavailableError(
+            'temporal',
+            'Temporal is unavailable; nothing was started, try again shortly',
+          )
+        : error;
+    }
     const outcome = options.respondAsync
       ? ({ state: 'running' } as const)
-      : await waitForRun(temporal, runId, deps.waitMs);
+      : await waitForRun(temporal, runId, deps.waitMs).catch((error: unknown) => {
+          // The run started; Temporal stopped answering while we waited for it.
+          if (isTemporalUnavailable(error)) return { state: 'running' } as const;
+          throw error;
+        });
     // Another run took the list between our check and the start: answer with that run.
     if (outcome.state === 'completed' && outcome.result.status === 'list_busy') {
       return { runId: outcome.result.activeRunId ?? runId, outcome: { state: 'running' } };
@@ -112,18 +232,36 @@ export function createSyncLauncher(deps: {
     return { runId, outcome };
   }
 
-  /** The run record (the one source of a run's progress), reconciled with Temporal. */
+  /**
+   * The run record (the one source of a run's progress), reconciled with Temporal. When Temporal
+   * does not answer within a moment, the record alone answers and says so.
+   */
   async function status(runId: string): Promise<RunStatusView | undefined> {
-    const [stored, temporalRun] = await Promise.all([
-      getRun(sql, runId),
-      describeTemporalRun(temporal, runId),
+    const [stored, live] = await Promise.all([
+      databaseCall(() => getRun(sql, runId)),
+      withTemporalDeadline(temporal, TEMPORAL_DEADLINES.describeMs, () =>
+        describeTemporalRun(temporal, runId),
+      ).then(
+        (run) => ({ reachable: true as const, run }),
+        (error: unknown) => {
+          if (isTemporalUnavailable(error)) return { reachable: false as const, run: undefined };
+          throw error;
+        },
+      ),
     ]);
+    const temporalRun = live.run;
+    if (!stored && !live.reachable) {
+      throw unavailableError(
+        'temporal',
+        'Temporal is unavailable and this run has no record yet; try again shortly',
+      );
+    }
     if (!stored && !temporalRun) return undefined;
     let record = stored;
     // A run terminated from outside never wrote its end; Temporal knows, and the record learns it.
     if (record?.status === 'running' && temporalRun && temporalRun.status !== 'running') {
-      await markRunEndedOutside(sql, runId, temporalRun.status);
-      record = await getRun(sql, runId);
+      await databaseCall(() => markRunEndedOutside(sql, runId, temporalRun.status));
+      record = await databaseCall(() => getRun(sql, runId));
     }
     const runStatus: RunStatus = record?.status ?? temporalRun?.status ?? 'running';
     const progress: SyncProgress = record ? progressOf(record) : zeroProgress();
@@ -139,6 +277,7 @@ export function createSyncLauncher(deps: {
         ? { platformUnavailableSince: record.platformUnavailableSince.toISOString() }
         : {}),
       ...(finishedAt && runStatus !== 'running' ? { finishedAt: finishedAt.toISOString() } : {}),
+      ...(live.reachable ? {} : { temporal: 'unavailable' as const }),
       ...(runStatus === 'completed'
         ? {
             result: {
@@ -152,7 +291,7 @@ export function createSyncLauncher(deps: {
       ...(record?.errorCode && runStatus !== 'completed'
         ? { error: { code: record.errorCode, message: record.errorMessage ?? '' } }
         : {}),
-      rejected: await listRejectedUsers(sql, runId),
+      rejected: await databaseCall(() => listRejectedUsers(sql, runId)),
     };
   }
 

@@ -3,8 +3,9 @@ import { Router } from 'express';
 import { DEFAULT_PLATFORM } from '../../activities/platforms/registry.js';
 import type { PreviewInput, PreviewOutput } from '../../activities/preview.js';
 import { cancelRun, setRunPause } from '../../client/sync-runs.js';
+import { TEMPORAL_DEADLINES, withTemporalDeadline } from '../../client/temporal.js';
 import type { SyncRequest } from '../../common/sync.js';
-import { answerLaunch } from '../answers.js';
+import { answerLaunch, serviceUnavailable, unavailableError } from '../answers.js';
 import { ApiError } from '../errors.js';
 import { previewQuerySchema, runIdParamsSchema, syncUsersBodySchema } from '../schemas.js';
 import type { SyncLauncher } from '../sync-launcher.js';
@@ -75,7 +76,12 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
     if (view.status !== 'running' && view.status !== 'paused') {
       throw new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
     }
-    await cancelRun(deps.temporal, runId);
+    if (view.temporal === 'unavailable') throw unavailableError('temporal');
+    await withTemporalDeadline(deps.temporal, TEMPORAL_DEADLINES.callMs, () =>
+      cancelRun(deps.temporal, runId),
+    ).catch((error: unknown) => {
+      throw serviceUnavailable(error) ?? error;
+    });
     res.status(202).json({
       success: true,
       runId,
@@ -96,7 +102,11 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       const ended = () =>
         new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
       if (view.status !== 'running' && view.status !== 'paused') throw ended();
-      const outcome = await setRunPause(deps.temporal, runId, paused);
+      if (view.temporal === 'unavailable') throw unavailableError('temporal');
+      // No deadline: the update answers once the batch in flight has ended, which takes a while.
+      const outcome = await setRunPause(deps.temporal, runId, paused).catch((error: unknown) => {
+        throw serviceUnavailable(error) ?? error;
+      });
       if (outcome.state === 'ended' || outcome.view.phase === 'finished') throw ended();
       const after = await deps.launcher.status(runId);
       res.json({

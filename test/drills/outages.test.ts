@@ -1,0 +1,251 @@
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type StartedApi, startApiServer } from '../../api/server.js';
+import { finishRun, insertRun, type NewRun } from '../../db/runs.js';
+import { createSql, type Sql } from '../../db/sql.js';
+import { createLogger } from '../../telemetry/logger.js';
+import {
+  connectTestClient,
+  TEST_SECRET,
+  type TestDatabase,
+  testApiConfig,
+  uniqueName,
+} from '../support/stack.js';
+import { createDatabaseOn, freePort } from './support.js';
+
+/**
+ * The API while Postgres or Temporal is down: it starts nothing it cannot record, answers 503
+ * naming the part with Retry-After in seconds, the status answers from the run record, and
+ * /readyz says which part is down.
+ */
+interface Answer {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: answers are asserted field by field
+  body: any;
+  ms: number;
+}
+
+async function call(
+  api: StartedApi,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const started = performance.now();
+  const response = await fetch(`${api.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${TEST_SECRET}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+    ms: Math.round(performance.now() - started),
+  };
+}
+
+const expectUnavailable = (answer: Answer, part: 'database' | 'temporal') => {
+  expect(answer.status).toBe(503);
+  expect(answer.body).toMatchObject({
+    success: false,
+    error: { code: `${part}_unavailable`, details: [{ part }] },
+  });
+  expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+};
+
+const runRecord = (runId: string): NewRun => ({
+  runId,
+  platform: 'resend',
+  syncType: 'all',
+  trigger: 'api',
+  scheduleId: null,
+  listName: 'Outage drill',
+  description: null,
+  tags: [],
+  filterActive: false,
+  activeDays: 30,
+  activeSince: new Date(),
+});
+
+describe('with Postgres down', () => {
+  let temporal: Client;
+  let sql: Sql;
+  let api: StartedApi;
+  const queue = uniqueName('queue');
+
+  beforeAll(async () => {
+    // Nothing listens there: every query fails to connect, as with a stopped server.
+    const deadUrl = `postgres://audience_sync:audience_sync@127.0.0.1:${await freePort()}/gone`;
+    sql = createSql(deadUrl);
+    temporal = await connectTestClient();
+    const config = testApiConfig({ DATABASE_URL: deadUrl, TEMPORAL_TASK_QUEUE: queue });
+    api = await startApiServer({ config, sql, temporal, logger: createLogger('silent') });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await sql?.end({ timeout: 1 });
+    await temporal?.connection.close();
+  });
+
+  const startedOnQueue = async () =>
+    (await temporal.workflow.count(`TaskQueue = "${queue}"`)).count;
+
+  it.each([
+    [
+      'POST /sync-users, respond-async',
+      '/api/marketing/sync-users',
+      {},
+      { prefer: 'respond-async' },
+    ],
+    ['POST /sync-users, waiting', '/api/marketing/sync-users', {}, {}],
+    [
+      'POST /sync with a key',
+      '/api/marketing/sync',
+      { platform: 'resend' },
+      { 'idempotency-key': 'k-1' },
+    ],
+  ])(
+    '%s answers 503 database_unavailable and starts nothing in Temporal',
+    async (_case, path, body, headers) => {
+      const answer = await call(api, 'POST', path, body, headers);
+      expectUnavailable(answer, 'database');
+      expect(await startedOnQueue()).toBe(0);
+    },
+  );
+
+  it('answers the status route with 503 database_unavailable', async () => {
+    const answer = await call(api, 'GET', '/api/marketing/sync-users/sync-users-unknown');
+    expectUnavailable(answer, 'database');
+  });
+
+  it('says at /readyz that the database is down', async () => {
+    const answer = await call(api, 'GET', '/readyz');
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({
+      success: false,
+      error: { code: 'not_ready', details: [{ part: 'database', status: 'unreachable' }] },
+      status: 'not_ready',
+      checks: { database: 'unreachable', temporal: 'ok' },
+    });
+  });
+});
+
+describe('with Temporal down', () => {
+  let db: TestDatabase;
+  let temporal: Client;
+  let api: StartedApi;
+  const completedRunId = uniqueName('sync-users-completed');
+  const runningRunId = uniqueName('sync-users-running');
+
+  beforeAll(async () => {
+    db = await createDatabaseOn(inject('postgresUrl'));
+    await insertRun(db.sql, runRecord(completedRunId), []);
+    await db.sql`update audience_sync.runs set processed = 3, added = 2, skipped = 1, total = 3
+      where run_id = ${completedRunId}`;
+    await finishRun(db.sql, completedRunId, 'completed');
+    await insertRun(db.sql, runRecord(runningRunId), []);
+    await db.sql`update audience_sync.runs set list_id = 'seg-held', processed = 1, added = 1
+      where run_id = ${runningRunId}`;
+    // A connection that never reached a server: every call fails as with a Temporal that is down.
+    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    temporal = new Client({ connection, namespace: 'default' });
+    const config = testApiConfig({ DATABASE_URL: db.url });
+    api = await startApiServer({ config, sql: db.sql, temporal, logger: createLogger('silent') });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await temporal?.connection.close();
+    await db?.drop();
+  });
+
+  const runCount = async () =>
+    (await db.sql<{ count: number }[]>`select count(*)::int as count from audience_sync.runs`)[0]
+      ?.count;
+
+  it('answers the status route from the run record within a second, saying Temporal is unavailable', async () => {
+    const completed = await call(api, 'GET', `/api/marketing/sync-users/${completedRunId}`);
+    expect(completed.status).toBe(200);
+    expect(completed.ms).toBeLessThan(1000);
+    expect(completed.body).toMatchObject({
+      success: true,
+      runId: completedRunId,
+      status: 'completed',
+      temporal: 'unavailable',
+      progress: { total: 3, processed: 3, added: 2, skipped: 1, failed: 0 },
+      result: { added: 2, skipped: 1, failed: 0 },
+    });
+    const running = await call(api, 'GET', `/api/marketing/sync-users/${runningRunId}`);
+    expect(running.status).toBe(200);
+    expect(running.ms).toBeLessThan(1000);
+    expect(running.body).toMatchObject({
+      status: 'running',
+      temporal: 'unavailable',
+      audience: { id: 'seg-held' },
+    });
+  });
+
+  it('answers 503 temporal_unavailable for a run it has no record of, within a second', async () => {
+    const answer = await call(api, 'GET', '/api/marketing/sync-users/sync-users-not-recorded');
+    expectUnavailable(answer, 'temporal');
+    expect(answer.ms).toBeLessThan(1000);
+  });
+
+  it.each([
+    ['POST /sync-users', '/api/marketing/sync-users', {}, { prefer: 'respond-async' }],
+    ['POST /sync-users, waiting', '/api/marketing/sync-users', {}, {}],
+    [
+      'POST /sync into a held list',
+      '/api/marketing/sync',
+      { platform: 'resend', list_id: 'seg-held' },
+      {},
+    ],
+  ])(
+    '%s answers 503 temporal_unavailable in seconds and keeps no record',
+    async (_case, path, body, headers) => {
+      const before = await runCount();
+      const answer = await call(api, 'POST', path, body, headers);
+      expectUnavailable(answer, 'temporal');
+      expect(answer.ms).toBeLessThan(5000);
+      expect(await runCount()).toBe(before);
+    },
+  );
+
+  it('answers cancel, pause and resume with 503 temporal_unavailable within a second', async () => {
+    for (const [method, suffix] of [
+      ['DELETE', ''],
+      ['POST', '/pause'],
+      ['POST', '/resume'],
+    ] as const) {
+      const answer = await call(api, method, `/api/marketing/sync-users/${runningRunId}${suffix}`);
+      expectUnavailable(answer, 'temporal');
+      expect(answer.ms).toBeLessThan(1000);
+    }
+  });
+
+  it('answers the schedule routes in seconds, not after the SDK retries for 20 s', async () => {
+    // 503 once the schedule routes map their failures through serviceUnavailable (api/answers.ts).
+    const answer = await call(api, 'GET', '/api/marketing/schedules');
+    expect([500, 503]).toContain(answer.status);
+    expect(answer.ms).toBeLessThan(5000);
+  });
+
+  it('says at /readyz that Temporal is down', async () => {
+    const answer = await call(api, 'GET', '/readyz');
+    expect(answer.status).toBe(503);
+    expect(answer.ms).toBeLessThan(3000);
+    expect(answer.body).toMatchObject({
+      error: { code: 'not_ready', details: [{ part: 'temporal', status: 'unreachable' }] },
+      checks: { database: 'ok', temporal: 'unreachable' },
+    });
+  });
+});

@@ -1,0 +1,229 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { expect, inject } from 'vitest';
+import { startApiServer } from '../../api/server.js';
+import type { ApiConfig, WorkerConfig } from '../../config/env.js';
+import { type DemoMix, seedDemoUsers } from '../../db/demo-users.js';
+import { migrate } from '../../db/migrate.js';
+import { createSql } from '../../db/sql.js';
+import { withDatabase } from '../../dev/postgres.js';
+import { type ResendEmulatorOptions, startResendEmulator } from '../../emulator/resend/index.js';
+import { createLogger } from '../../telemetry/logger.js';
+import {
+  type AppStack,
+  eligibleEmails,
+  emulatedContacts,
+  emulatorAdmin,
+  type LoggedRequest,
+} from '../support/app-stack.js';
+import {
+  startTestWorker,
+  TEST_SECRET,
+  type TestDatabase,
+  testApiConfig,
+  testWorkerConfig,
+  uniqueName,
+} from '../support/stack.js';
+
+/** A free TCP port on 127.0.0.1, for a server that must come back on the same address. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh database with the service's schema on the Postgres at `maintenanceUrl`. */
+export async function createDatabaseOn(maintenanceUrl: string): Promise<TestDatabase> {
+  const name = uniqueName('drill');
+  const admin = createSql(maintenanceUrl, { max: 1 });
+  await admin`create database ${admin(name)}`;
+  const url = withDatabase(maintenanceUrl, name);
+  const sql = createSql(url, { max: 20, applicationName: 'audience-sync-drill-worker' });
+  await migrate(sql);
+  return {
+    url,
+    sql,
+    async drop() {
+      await sql.end({ timeout: 5 });
+      await admin`drop database if exists ${admin(name)} with (force)`;
+      await admin.end({ timeout: 5 });
+    },
+  };
+}
+
+export interface DrillStackOptions {
+  /** Maintenance URL of the Postgres to use; the suite's shared one when absent. */
+  postgresUrl?: string;
+  /** The Temporal frontend to use; the suite's shared dev server when absent. */
+  temporalAddress?: string;
+  users?: number;
+  mix?: DemoMix;
+  emulator?: ResendEmulatorOptions;
+  worker?: Partial<Record<keyof WorkerConfig, string>>;
+  api?: Partial<Record<keyof ApiConfig, string>>;
+  /** Start a worker in this process (default true). */
+  inProcessWorker?: boolean;
+}
+
+export type DrillStack = AppStack & {
+  /** The API's own pool, as the API process has it (10 connections). */
+  apiSql: ReturnType<typeof createSql>;
+};
+
+/**
+ * The product wired as in production, like the suite's app stack, but on a Postgres and a Temporal
+ * the drill may stop; the API has a pool of its own, as a separate process would.
+ */
+export async function startDrillStack(options: DrillStackOptions = {}): Promise<DrillStack> {
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
+  const db = await createDatabaseOn(options.postgresUrl ?? inject('postgresUrl'));
+  if (options.users) {
+    await seedDemoUsers(db.sql, { count: options.users, mix: options.mix ?? 'eligible' });
+  }
+  const emulator = await startResendEmulator({ rateLimit: 200, ...options.emulator });
+  const workerConfig = testWorkerConfig({
+    DATABASE_URL: db.url,
+    RESEND_BASE_URL: emulator.url,
+    TEMPORAL_ADDRESS: temporalAddress,
+    ...options.worker,
+  });
+  const worker =
+    options.inProcessWorker === false ? undefined : await startTestWorker(workerConfig, db.sql);
+  const apiConfig = testApiConfig({
+    DATABASE_URL: db.url,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_TASK_QUEUE: workerConfig.TEMPORAL_TASK_QUEUE,
+    ...options.api,
+  });
+  const apiSql = createSql(db.url, { applicationName: 'audience-sync-drill-api' });
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection, namespace: 'default' });
+  const api = await startApiServer({
+    config: apiConfig,
+    sql: apiSql,
+    temporal: client,
+    logger: createLogger('silent'),
+  });
+
+  return {
+    db,
+    apiSql,
+    emulator,
+    workerConfig,
+    apiConfig,
+    worker,
+    api,
+    client,
+    async call(method, path, body, headers = {}) {
+      const response = await fetch(`${api.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${TEST_SECRET}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: text ? JSON.parse(text) : undefined,
+      };
+    },
+    async stop() {
+      await api.close();
+      await worker?.stop();
+      await client.connection.close();
+      await apiSql.end({ timeout: 5 });
+      await emulator.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Checkpointed batches of a run, from the service's own table. */
+export async function checkpoints(stack: AppStack, runId: string): Promise<number> {
+  const [row] = await stack.db.sql<{ count: number }[]>`
+    select count(*)::int as count from audience_sync.run_batches where run_id = ${runId}`;
+  return row?.count ?? 0;
+}
+
+/**
+ * What every drill ends with, for one finished run of all users into a new audience: completed,
+ * counts that add up to the population, every eligible user in the audience (0 lost), no email
+ * twice among the contacts (0 duplicated) and exactly one segment with the audience's name.
+ */
+export async function expectRunWhole(
+  stack: AppStack,
+  ended: {
+    status: string;
+    audience: { id: string; name: string };
+    progress: { processed: number; added: number; skipped: number; failed: number };
+  },
+  audienceName: string,
+): Promise<{ population: number; members: number }> {
+  expect(ended.status).toBe('completed');
+  const [row] = await stack.db.sql<{ count: number }[]>`
+    select count(*)::int as count from users where deleted_at is null`;
+  const population = row?.count ?? -1;
+  const { processed, added, skipped, failed } = ended.progress;
+  expect(added + skipped + failed).toBe(processed);
+  expect(processed).toBe(population);
+
+  const members = await emulatedContacts(stack.emulator, `&segment_id=${ended.audience.id}`);
+  expect(members.map((contact) => contact.email.toLowerCase()).sort()).toEqual(
+    await eligibleEmails(stack),
+  );
+  const everyone = await emulatedContacts(stack.emulator);
+  const emails = everyone.map((contact) => contact.email.toLowerCase());
+  expect(new Set(emails).size).toBe(emails.length);
+
+  const segments = await emulatorAdmin<{ data: { id: string; name: string }[] }>(
+    stack.emulator,
+    '/segments',
+  );
+  expect(segments.data.filter((segment) => segment.name === audienceName)).toEqual([
+    expect.objectContaining({ id: ended.audience.id }),
+  ]);
+  return { population, members: members.length };
+}
+
+/** Requests per fixed one-second window of the emulator's clock (its limiter's windows). */
+export function requestsPerSecond(
+  log: LoggedRequest[],
+  include: (entry: LoggedRequest) => boolean = () => true,
+): Map<number, number> {
+  const windows = new Map<number, number>();
+  for (const entry of log) {
+    if (!include(entry)) continue;
+    const second = Math.floor(Date.parse(entry.at) / 1000);
+    windows.set(second, (windows.get(second) ?? 0) + 1);
+  }
+  return windows;
+}
+
+/** The pid of the process whose command line holds all of `parts` (e.g. a server's port). */
+export function findProcess(parts: string[]): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (parts.every((part) => args.includes(part))) return Number(entry);
+  }
+  return undefined;
+}
+
+/** Milliseconds since `start`, rounded. */
+export const since = (start: number): number => Math.round(performance.now() - start);
