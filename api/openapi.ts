@@ -1,14 +1,28 @@
-import type { z } from 'zod';
-import { createDocument, type ZodOpenApiResponsesObject } from 'zod-openapi';
+import { z } from 'zod';
+import {
+  createDocument,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiResponseObject,
+  type ZodOpenApiResponsesObject,
+} from 'zod-openapi';
 import { scheduleBodySchema, scheduleIdParams } from './routes/schedules.js';
 import {
+  cancelAnswerSchema,
   errorSchema,
+  healthSchema,
+  notReadySchema,
   previewAnswerSchema,
   previewQuerySchema,
+  readySchema,
   runControlAnswerSchema,
   runIdParamsSchema,
   runningAnswerSchema,
   runStatusSchema,
+  scheduleAnswerSchema,
+  scheduleDeletedSchema,
+  scheduleListSchema,
+  scheduleNoteSchema,
+  scheduleTriggeredSchema,
   syncAnswerSchema,
   syncBodySchema,
   syncUsersAnswerSchema,
@@ -17,28 +31,96 @@ import {
 
 const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
 
-const errors = (...statuses: number[]): ZodOpenApiResponsesObject =>
+const retryAfter = z.object({
+  'Retry-After': z.string().meta({ description: 'Seconds to wait before trying again' }),
+});
+
+const ERRORS: Record<number, ZodOpenApiResponseObject> = {
+  400: {
+    description:
+      'Invalid request (body, query, path parameter or header): the details name each field and the reason',
+  },
+  401: {
+    description: 'Missing or wrong Bearer secret',
+    headers: z.object({
+      'WWW-Authenticate': z.string().meta({ example: 'Bearer realm="audience-sync"' }),
+    }),
+  },
+  404: { description: 'Not found' },
+  409: { description: 'Conflict with the state of the run or schedule' },
+  413: { description: 'Body over 64 KiB' },
+  415: { description: 'Body is not JSON' },
+  422: { description: 'Idempotency-Key reused with another request' },
+  429: {
+    description:
+      'Too many failed Bearer checks from this address (too_many_auth_failures), or, when starting a run, MAX_CONCURRENT_RUNS runs already run (too_many_runs)',
+    headers: retryAfter,
+  },
+  500: { description: 'The run failed, or the server did' },
+  503: { description: 'Postgres or Temporal cannot be reached', headers: retryAfter },
+};
+
+/** Error answers in SPEC's body; `overrides` replaces the description of some. */
+const errors = (
+  statuses: number[],
+  overrides: Record<number, string> = {},
+): ZodOpenApiResponsesObject =>
   Object.fromEntries(
     statuses.map((status) => [
       String(status),
-      { description: ERROR_TEXT[status] ?? 'Error', ...json(errorSchema) },
+      {
+        ...ERRORS[status],
+        description: overrides[status] ?? ERRORS[status]?.description ?? 'Error',
+        ...json(errorSchema),
+      },
     ]),
   );
 
-const ERROR_TEXT: Record<number, string> = {
-  400: 'Invalid request: the details name each field and the reason',
-  401: 'Missing or wrong Bearer secret',
-  404: 'Not found',
-  409: 'Conflict with the run state',
-  413: 'Body over 64 KiB',
-  415: 'Body is not JSON',
-  422: 'Idempotency-Key reused with another request',
-  500: 'The run failed, or the server did',
-};
+/**
+ * Every route under /api/marketing can answer these: the Bearer check (401, 429), the body
+ * checks that run before any route (400 invalid JSON, 413, 415), and failures of the server or
+ * of what it depends on (500, 503).
+ */
+const MARKETING_ERRORS = [400, 401, 413, 415, 429, 500, 503];
+
+/** An operation under /api/marketing: its own answers plus the ones every route has. */
+const marketing = (
+  operation: ZodOpenApiOperationObject,
+  statuses: number[] = [],
+  overrides: Record<number, string> = {},
+): ZodOpenApiOperationObject => ({
+  ...operation,
+  responses: {
+    ...operation.responses,
+    ...errors(
+      [...new Set([...MARKETING_ERRORS, ...statuses])].sort((a, b) => a - b),
+      overrides,
+    ),
+  },
+});
 
 const running = {
-  '202': { description: 'Still running (or Prefer: respond-async)', ...json(runningAnswerSchema) },
+  '202': {
+    description: 'Still running (or Prefer: respond-async); Location is the status URL',
+    headers: z.object({ Location: z.string().meta({ description: 'The run status URL' }) }),
+    ...json(runningAnswerSchema),
+  },
 };
+
+const runPath = { path: runIdParamsSchema };
+const schedulePath = { path: scheduleIdParams };
+
+const syncHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/)
+    .optional()
+    .meta({ description: 'A repeat with the same key and body answers with the first run' }),
+  prefer: z
+    .string()
+    .optional()
+    .meta({ description: '`respond-async`: answer 202 at once instead of waiting' }),
+});
 
 /** The API described as OpenAPI 3.1, generated from the schemas that validate requests. */
 export function openApiDocument() {
@@ -58,109 +140,143 @@ export function openApiDocument() {
     security: [{ marketingSecret: [] }],
     paths: {
       '/api/marketing/sync-users': {
-        get: {
+        get: marketing({
           summary: 'Preview: how many users a sync would add now, and a sample',
           requestParams: { query: previewQuerySchema },
-          responses: {
-            '200': { description: 'Count and sample', ...json(previewAnswerSchema) },
-            ...errors(400, 401, 500),
-          },
-        },
-        post: {
-          summary: 'Create a new audience and add the filtered users',
-          requestBody: { ...json(syncUsersBodySchema) },
-          responses: {
-            '200': {
-              description: 'Finished within the wait window',
-              ...json(syncUsersAnswerSchema),
+          responses: { '200': { description: 'Count and sample', ...json(previewAnswerSchema) } },
+        }),
+        post: marketing(
+          {
+            summary: 'Create a new audience and add the filtered users',
+            requestParams: { header: syncHeaders },
+            requestBody: { ...json(syncUsersBodySchema) },
+            responses: {
+              '200': {
+                description: 'Finished within the wait window',
+                ...json(syncUsersAnswerSchema),
+              },
+              ...running,
             },
-            ...running,
-            ...errors(400, 401, 409, 413, 415, 422, 500),
           },
-        },
+          [409, 422],
+        ),
       },
       '/api/marketing/sync-users/{runId}': {
-        get: {
-          summary: 'Status and progress of a run',
-          requestParams: { path: runIdParamsSchema },
-          responses: {
-            '200': { description: 'The run', ...json(runStatusSchema) },
-            ...errors(401, 404),
+        get: marketing(
+          {
+            summary: 'Status and progress of a run',
+            requestParams: runPath,
+            responses: { '200': { description: 'The run', ...json(runStatusSchema) } },
           },
-        },
-        delete: {
-          summary: 'Cancel a run after the batch in flight',
-          requestParams: { path: runIdParamsSchema },
-          responses: { '202': { description: 'Cancellation requested' }, ...errors(401, 404, 409) },
-        },
+          [404],
+        ),
+        delete: marketing(
+          {
+            summary: 'Cancel a run after the batch in flight',
+            requestParams: runPath,
+            responses: {
+              '202': { description: 'Cancellation requested', ...json(cancelAnswerSchema) },
+            },
+          },
+          [404, 409],
+        ),
       },
       '/api/marketing/sync-users/{runId}/pause': {
-        post: {
-          summary: 'Pause a run after the batch in flight; it keeps its list',
-          requestParams: { path: runIdParamsSchema },
-          responses: {
-            '200': { description: 'The run is paused', ...json(runControlAnswerSchema) },
-            ...errors(401, 404, 409),
+        post: marketing(
+          {
+            summary: 'Pause a run after the batch in flight; it keeps its list',
+            requestParams: runPath,
+            responses: {
+              '200': { description: 'The run is paused', ...json(runControlAnswerSchema) },
+            },
           },
-        },
+          [404, 409],
+        ),
       },
       '/api/marketing/sync-users/{runId}/resume': {
-        post: {
-          summary: 'Resume a paused run from its checkpoint',
-          requestParams: { path: runIdParamsSchema },
-          responses: {
-            '200': { description: 'The run goes on', ...json(runControlAnswerSchema) },
-            ...errors(401, 404, 409),
+        post: marketing(
+          {
+            summary: 'Resume a paused run from its checkpoint',
+            requestParams: runPath,
+            responses: {
+              '200': { description: 'The run goes on', ...json(runControlAnswerSchema) },
+            },
           },
-        },
+          [404, 409],
+        ),
       },
       '/api/marketing/sync': {
-        post: {
-          summary: 'General sync: platform, list, sync type, tags',
-          requestBody: { ...json(syncBodySchema) },
-          responses: {
-            '200': { description: 'Finished within the wait window', ...json(syncAnswerSchema) },
-            ...running,
-            ...errors(400, 401, 404, 409, 413, 415, 422, 500),
-            '413': { description: 'Body over 1 MiB', ...json(errorSchema) },
+        post: marketing(
+          {
+            summary: 'General sync: platform, list, sync type, tags',
+            requestParams: { header: syncHeaders },
+            requestBody: { ...json(syncBodySchema) },
+            responses: {
+              '200': { description: 'Finished within the wait window', ...json(syncAnswerSchema) },
+              ...running,
+            },
           },
-        },
+          [404, 409, 422],
+          { 404: 'list_id names no list', 413: 'Body over 1 MiB' },
+        ),
       },
       '/api/marketing/schedules': {
-        post: {
-          summary: 'Create a recurring sync (a Temporal Schedule)',
-          requestBody: { ...json(scheduleBodySchema) },
-          responses: { '201': { description: 'The schedule' }, ...errors(400, 401, 409) },
-        },
-        get: {
+        post: marketing(
+          {
+            summary: 'Create a recurring sync (a Temporal Schedule)',
+            requestBody: { ...json(scheduleBodySchema) },
+            responses: { '201': { description: 'The schedule', ...json(scheduleAnswerSchema) } },
+          },
+          [409],
+        ),
+        get: marketing({
           summary: 'List schedules',
-          responses: { '200': { description: 'Schedules' }, ...errors(401) },
-        },
+          responses: { '200': { description: 'Schedules', ...json(scheduleListSchema) } },
+        }),
       },
       '/api/marketing/schedules/{id}': {
-        get: {
-          summary: 'A schedule: spec, next run times, recent runs and their outcome',
-          requestParams: { path: scheduleIdParams },
-          responses: { '200': { description: 'The schedule' }, ...errors(401, 404) },
-        },
-        delete: {
-          summary: 'Delete a schedule (runs already started go on)',
-          requestParams: { path: scheduleIdParams },
-          responses: { '200': { description: 'Deleted' }, ...errors(401, 404) },
-        },
+        get: marketing(
+          {
+            summary: 'A schedule: spec, next run times, recent runs and their outcome',
+            requestParams: schedulePath,
+            responses: { '200': { description: 'The schedule', ...json(scheduleAnswerSchema) } },
+          },
+          [404],
+        ),
+        delete: marketing(
+          {
+            summary: 'Delete a schedule (runs already started go on)',
+            requestParams: schedulePath,
+            responses: { '200': { description: 'Deleted', ...json(scheduleDeletedSchema) } },
+          },
+          [404],
+        ),
+      },
+      '/api/marketing/schedules/{id}/trigger': {
+        post: marketing(
+          {
+            summary: 'Trigger a schedule: a run starts now unless one is running',
+            requestParams: schedulePath,
+            responses: { '202': { description: 'Triggered', ...json(scheduleTriggeredSchema) } },
+          },
+          [404],
+        ),
       },
       ...Object.fromEntries(
-        (['trigger', 'pause', 'unpause'] as const).map((action) => [
+        (['pause', 'unpause'] as const).map((action) => [
           `/api/marketing/schedules/{id}/${action}`,
           {
-            post: {
-              summary: `${action[0]?.toUpperCase()}${action.slice(1)} a schedule`,
-              requestParams: { path: scheduleIdParams },
-              responses: {
-                [action === 'trigger' ? '202' : '200']: { description: 'Done' },
-                ...errors(401, 404),
+            post: marketing(
+              {
+                summary: `${action === 'pause' ? 'Pause' : 'Unpause'} a schedule`,
+                requestParams: schedulePath,
+                requestBody: { required: false, ...json(scheduleNoteSchema) },
+                responses: {
+                  '200': { description: 'The schedule', ...json(scheduleAnswerSchema) },
+                },
               },
-            },
+              [404],
+            ),
           },
         ]),
       ),
@@ -168,21 +284,41 @@ export function openApiDocument() {
         get: {
           summary: 'Process alive',
           security: [],
-          responses: { '200': { description: 'Alive' } },
+          responses: { '200': { description: 'Alive', ...json(healthSchema) } },
         },
       },
       '/readyz': {
         get: {
           summary: 'Database and Temporal reachable',
           security: [],
-          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+          responses: {
+            '200': { description: 'Ready', ...json(readySchema) },
+            '503': { description: 'Not ready', headers: retryAfter, ...json(notReadySchema) },
+          },
         },
       },
       '/metrics': {
         get: {
           summary: 'Prometheus metrics',
           security: [],
-          responses: { '200': { description: 'Metrics' } },
+          responses: {
+            '200': {
+              description: 'Metrics in Prometheus text format',
+              content: { 'text/plain': { schema: z.string() } },
+            },
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          summary: 'This document',
+          security: [],
+          responses: {
+            '200': {
+              description: 'OpenAPI 3.1',
+              ...json(z.record(z.string(), z.unknown())),
+            },
+          },
         },
       },
     },

@@ -1,5 +1,6 @@
-import 'zod-openapi';
 import { z } from 'zod';
+import type { ZodOpenApiOverrideMetaContext } from 'zod-openapi';
+import { PLATFORM_NAMES } from '../activities/platforms/registry.js';
 import { SYNC_TYPES } from '../common/sync.js';
 
 /**
@@ -8,7 +9,9 @@ import { SYNC_TYPES } from '../common/sync.js';
  */
 
 const NO_NUL = 'must not contain a NUL character (\\u0000)';
-const withoutNul = (value: string): boolean => !value.includes('\u0000');
+/** A pattern rather than a function, so that /openapi.json says it too. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the character it refuses
+const WITHOUT_NUL = /^[^\u0000]*$/;
 
 /**
  * Every free-form string the API accepts (strings held to a pattern exclude NUL by it). Postgres
@@ -19,12 +22,128 @@ export const storableString = (error = 'must be a string') =>
   z
     .string({ error })
     // Abort: the other checks of such a value (length, pattern) would only add noise.
-    .refine(withoutNul, { message: NO_NUL, abort: true });
+    .regex(WITHOUT_NUL, { message: NO_NUL, abort: true });
+
+// --- Rules across fields -----------------------------------------------------------------
+
+/** A JSON Schema (2020-12, the dialect of OpenAPI 3.1) fragment. */
+type JsonSchema = Record<string, unknown>;
+
+interface RuleIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * A rule across the fields of a body, stated once: the same definition checks a parsed body
+ * (after defaults) and writes the rule into /openapi.json as JSON Schema, so the two cannot
+ * disagree. The JSON Schema sees the body as sent, so a rule on a field with a default reads a
+ * missing field as that default.
+ */
+export interface BodyRule {
+  /** The rule in a sentence, for the schema's description. */
+  description: string;
+  jsonSchema: JsonSchema;
+  check(body: Record<string, unknown>): RuleIssue | undefined;
+}
+
+/** Exactly one of two fields. */
+export const exactlyOneOf = (first: string, second: string, message: string): BodyRule => ({
+  description: `Exactly one of \`${first}\` and \`${second}\`.`,
+  jsonSchema: { oneOf: [{ required: [first] }, { required: [second] }] },
+  check: (body) =>
+    (body[first] === undefined) === (body[second] === undefined)
+      ? { path: first, message }
+      : undefined,
+});
+
+/** Two fields that exclude each other; the issue names the second. */
+export const notBoth = (first: string, second: string, message: string): BodyRule => ({
+  description: `\`${first}\` and \`${second}\` exclude each other.`,
+  jsonSchema: { not: { required: [first, second] } },
+  check: (body) =>
+    body[first] !== undefined && body[second] !== undefined ? { path: second, message } : undefined,
+});
+
+/**
+ * A list that is required, and not empty, exactly when another field has a given value (which is
+ * not that field's default), and absent otherwise.
+ */
+export const listExactlyWhen = (
+  list: string,
+  when: { field: string; equals: string },
+  messages: { required: string; unused: string },
+): BodyRule => ({
+  description: `\`${list}\` is required and not empty when \`${when.field}\` is \`${when.equals}\`, and absent otherwise.`,
+  jsonSchema: {
+    if: { properties: { [when.field]: { const: when.equals } }, required: [when.field] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else, never awaited
+    then: { properties: { [list]: { minItems: 1 } }, required: [list] },
+    else: { not: { required: [list] } },
+  },
+  check: (body) => {
+    const value = body[list];
+    if (body[when.field] === when.equals) {
+      return Array.isArray(value) && value.length > 0
+        ? undefined
+        : { path: list, message: messages.required };
+    }
+    return value === undefined ? undefined : { path: list, message: messages.unused };
+  },
+});
+
+/**
+ * An object schema with rules across its fields: zod checks them after the fields' own checks,
+ * and the component `id` in /openapi.json carries them (`allOf`) and says them (`description`).
+ */
+export function withRules<Shape extends z.ZodRawShape>(
+  schema: z.ZodObject<Shape, z.core.$strict>,
+  id: string,
+  rules: BodyRule[],
+) {
+  return schema
+    .superRefine((body, context) => {
+      for (const rule of rules) {
+        const issue = rule.check(body);
+        if (issue) context.addIssue({ code: 'custom', path: [issue.path], message: issue.message });
+      }
+    })
+    .meta({
+      id,
+      description: rules.map((rule) => rule.description).join(' '),
+      override: ({ jsonSchema }: ZodOpenApiOverrideMetaContext) => {
+        jsonSchema.allOf = rules.map((rule) => rule.jsonSchema);
+      },
+    });
+}
+
+// --- Fields ---------------------------------------------------------------------------------
+
+/**
+ * A character `String.prototype.trim` keeps: ECMAScript's white space and line terminators,
+ * spelled out so that every regex engine reading the document (JSON Schema patterns are
+ * ECMA-262, tools in other languages read them too) agrees on it.
+ */
+const NOT_BLANK = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+
+/**
+ * A name or id: at most `max` characters as sent, at least one of them not blank (so it is not
+ * empty once trimmed), trimmed once accepted. Both limits are on what the client sent, which is
+ * what the document's `maxLength` and `pattern` say.
+ */
+export const trimmedText = (max: number, messages: { blank: string; long: string }) =>
+  storableString()
+    .max(max, { message: messages.long, abort: true })
+    .regex(NOT_BLANK, { message: messages.blank, abort: true })
+    .trim();
+
+const ACTIVE_DAYS = { minimum: 1, maximum: 3650 };
+const ACTIVE_DAYS_MESSAGE = `must be a whole number from ${ACTIVE_DAYS.minimum} to ${ACTIVE_DAYS.maximum}`;
 
 const activeDays = z
-  .int({ error: 'must be a whole number from 1 to 3650' })
-  .min(1, 'must be a whole number from 1 to 3650')
-  .max(3650, 'must be a whole number from 1 to 3650')
+  .int({ error: ACTIVE_DAYS_MESSAGE })
+  .min(ACTIVE_DAYS.minimum, ACTIVE_DAYS_MESSAGE)
+  .max(ACTIVE_DAYS.maximum, ACTIVE_DAYS_MESSAGE)
   .meta({ description: 'Activity window in days, used when filterActive is true.', example: 30 });
 
 const filterActive = z
@@ -39,21 +158,28 @@ export const previewQuerySchema = z
       .default(false)
       .meta({ description: 'Only users active within activeDays.' }),
     activeDays: z
-      .string({ error: 'must be a whole number from 1 to 3650' })
-      .regex(/^\d{1,4}$/, 'must be a whole number from 1 to 3650')
+      .string({ error: ACTIVE_DAYS_MESSAGE })
+      .regex(/^\d{1,4}$/, ACTIVE_DAYS_MESSAGE)
       .transform(Number)
       .pipe(activeDays)
       .default(30)
-      .meta({ description: 'Activity window in days (1..3650).' }),
+      .meta({
+        description: 'Activity window in days (1..3650), used when filterActive is true.',
+        // A query value is text; the document says what the text must spell: the body's integer.
+        override: ({ jsonSchema }: ZodOpenApiOverrideMetaContext) => {
+          delete jsonSchema.pattern;
+          Object.assign(jsonSchema, { type: 'integer', ...ACTIVE_DAYS, default: 30 });
+        },
+      }),
   })
   .meta({ id: 'PreviewQuery' });
 
 export const syncUsersBodySchema = z
   .strictObject({
-    audienceName: storableString()
-      .trim()
-      .min(1, 'must be 1 to 120 characters')
-      .max(120, 'must be 1 to 120 characters')
+    audienceName: trimmedText(120, {
+      blank: 'must be 1 to 120 characters',
+      long: 'must be 1 to 120 characters',
+    })
       .optional()
       .meta({ description: 'Defaults to "Audience [YYYY-MM-DD]" (UTC date of the request).' }),
     audienceDescription: storableString()
@@ -66,29 +192,33 @@ export const syncUsersBodySchema = z
   .meta({ id: 'SyncUsersRequest' });
 
 const userId = z
-  .union([z.string().trim().min(1).max(200), z.int()], {
-    error: 'must be a user id (a string or an integer)',
+  .union([trimmedText(200, { blank: 'must not be blank', long: 'is too long' }), z.int()], {
+    // A NUL is all that is wrong with such a string: say that, not "neither string nor integer".
+    error: (issue) =>
+      typeof issue.input === 'string' && !WITHOUT_NUL.test(issue.input)
+        ? NO_NUL
+        : 'must be a user id (a string or an integer)',
   })
-  .transform(String)
-  // Checked after the union: a branch refused inside it reads as "neither string nor integer".
-  .refine(withoutNul, NO_NUL);
+  .transform(String);
 
-export const syncBodySchema = z
-  .strictObject({
+export const syncBodySchema = withRules(
+  z.strictObject({
     platform: storableString('is required: "resend"').meta({
       description: 'The marketing platform. Only "resend" for now.',
       example: 'resend',
+      // The route refuses other names with 400 unsupported_platform (checked there).
+      override: { enum: [...PLATFORM_NAMES] },
     }),
-    list_id: storableString()
-      .trim()
-      .min(1, 'must not be empty')
-      .max(200, 'must be at most 200 characters')
+    list_id: trimmedText(200, {
+      blank: 'must not be empty',
+      long: 'must be at most 200 characters',
+    })
       .optional()
       .meta({ description: 'An existing list (Resend segment) to sync into.' }),
-    list_name: storableString()
-      .trim()
-      .min(1, 'must be 1 to 120 characters')
-      .max(120, 'must be 1 to 120 characters')
+    list_name: trimmedText(120, {
+      blank: 'must be 1 to 120 characters',
+      long: 'must be 1 to 120 characters',
+    })
       .optional()
       .meta({ description: 'Name of the new list when list_id is absent.' }),
     sync_type: z
@@ -104,10 +234,10 @@ export const syncBodySchema = z
       .optional(),
     tags: z
       .array(
-        storableString()
-          .trim()
-          .min(1, 'must be 1 to 50 characters')
-          .max(50, 'must be 1 to 50 characters'),
+        trimmedText(50, {
+          blank: 'must be 1 to 50 characters',
+          long: 'must be 1 to 50 characters',
+        }),
         { error: 'must be a list of names' },
       )
       .max(20, 'must have at most 20 tags')
@@ -117,31 +247,20 @@ export const syncBodySchema = z
       }),
     filterActive: filterActive.default(false),
     activeDays: activeDays.default(30),
-  })
-  .superRefine((body, context) => {
-    if (body.sync_type === 'specific' && (body.user_ids?.length ?? 0) === 0) {
-      context.addIssue({
-        code: 'custom',
-        path: ['user_ids'],
-        message: 'is required and must not be empty when sync_type is specific',
-      });
-    }
-    if (body.sync_type !== 'specific' && body.user_ids !== undefined) {
-      context.addIssue({
-        code: 'custom',
-        path: ['user_ids'],
-        message: 'is only used when sync_type is specific',
-      });
-    }
-    if (body.list_id !== undefined && body.list_name !== undefined) {
-      context.addIssue({
-        code: 'custom',
-        path: ['list_name'],
-        message: 'names a new list; leave it out when list_id is given',
-      });
-    }
-  })
-  .meta({ id: 'SyncRequest' });
+  }),
+  'SyncRequest',
+  [
+    listExactlyWhen(
+      'user_ids',
+      { field: 'sync_type', equals: 'specific' },
+      {
+        required: 'is required and must not be empty when sync_type is specific',
+        unused: 'is only used when sync_type is specific',
+      },
+    ),
+    notBoth('list_id', 'list_name', 'names a new list; leave it out when list_id is given'),
+  ],
+);
 
 export const runIdParamsSchema = z.object({
   runId: z
@@ -256,3 +375,84 @@ export const runControlAnswerSchema = z
     message: z.string(),
   })
   .meta({ id: 'RunControlAnswer' });
+
+export const cancelAnswerSchema = z
+  .object({
+    success: z.literal(true),
+    runId: z.string(),
+    status: z.literal('cancelling'),
+    message: z.string(),
+  })
+  .meta({ id: 'CancelAnswer' });
+
+const scheduleSchema = z
+  .object({
+    scheduleId: z.string(),
+    paused: z.boolean(),
+    note: z.string().optional(),
+    spec: z.object({
+      cron: z.array(z.string()),
+      every: z.array(z.string()),
+      timezone: z.string().optional(),
+    }),
+    nextRunTimes: z.array(z.string()),
+    recentRuns: z.array(
+      z.object({
+        runId: z.string(),
+        scheduledAt: z.string(),
+        startedAt: z.string(),
+        status: z
+          .string()
+          .optional()
+          .meta({ description: 'Described schedules: the run status, with its counts.' }),
+        added: z.int().optional(),
+        failed: z.int().optional(),
+        skipped: z.int().optional(),
+      }),
+    ),
+    sync: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: 'Described schedules: the run request each action starts.' }),
+  })
+  .meta({ id: 'Schedule' });
+
+export const scheduleAnswerSchema = z
+  .object({ success: z.literal(true), schedule: scheduleSchema })
+  .meta({ id: 'ScheduleAnswer' });
+
+export const scheduleListSchema = z
+  .object({ success: z.literal(true), schedules: z.array(scheduleSchema) })
+  .meta({ id: 'ScheduleList' });
+
+export const scheduleTriggeredSchema = z
+  .object({ success: z.literal(true), scheduleId: z.string(), message: z.string() })
+  .meta({ id: 'ScheduleTriggered' });
+
+export const scheduleDeletedSchema = z
+  .object({ success: z.literal(true), scheduleId: z.string(), deleted: z.literal(true) })
+  .meta({ id: 'ScheduleDeleted' });
+
+/** Pause and unpause take an optional note (at most 500 characters are kept). */
+export const scheduleNoteSchema = z
+  .object({
+    note: storableString()
+      .optional()
+      .meta({ description: 'Why; longer notes are cut to 500 characters.' }),
+  })
+  .meta({ id: 'ScheduleNote' });
+
+const checksSchema = z.object({
+  database: z.enum(['ok', 'unreachable']),
+  temporal: z.enum(['ok', 'unreachable']),
+});
+
+export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });
+
+export const readySchema = z
+  .object({ status: z.literal('ready'), checks: checksSchema })
+  .meta({ id: 'Ready' });
+
+export const notReadySchema = z
+  .object({ status: z.literal('not_ready'), checks: checksSchema })
+  .meta({ id: 'NotReady' });

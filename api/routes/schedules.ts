@@ -8,21 +8,30 @@ import {
 import { runOutcomes } from '../../db/runs.js';
 import type { Sql } from '../../db/sql.js';
 import { ApiError } from '../errors.js';
-import { storableString } from '../schemas.js';
+import {
+  exactlyOneOf,
+  scheduleNoteSchema,
+  storableString,
+  trimmedText,
+  withRules,
+} from '../schemas.js';
 import { parseInput } from '../validation.js';
 import { syncRequestFromBody } from './sync.js';
 
-export const scheduleBodySchema = z
-  .strictObject({
+export const scheduleBodySchema = withRules(
+  z.strictObject({
     scheduleId: z
       .string({ error: 'is required' })
       .regex(
         /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
         'must be 1 to 100 letters, digits, dots, dashes or underscores',
       ),
-    cron: storableString().trim().min(1, 'must not be empty').max(200).optional().meta({
-      description: 'A cron expression, e.g. "0 6 * * 1" (Mondays 06:00).',
-    }),
+    cron: trimmedText(200, {
+      blank: 'must not be empty',
+      long: 'must be at most 200 characters',
+    })
+      .optional()
+      .meta({ description: 'A cron expression, e.g. "0 6 * * 1" (Mondays 06:00).' }),
     every: z
       .string()
       .regex(/^\d{1,5}(s|m|h|d)$/, 'must be a number and a unit, like 30m, 6h or 1d')
@@ -30,28 +39,30 @@ export const scheduleBodySchema = z
       .meta({ description: 'An interval, like 6h.' }),
     timezone: storableString()
       .refine(isTimeZone, 'must be an IANA time zone, like Europe/Paris')
-      .optional(),
+      .optional()
+      .meta({ description: 'An IANA time zone for cron, like Europe/Paris (default UTC).' }),
     paused: z.boolean({ error: 'must be true or false' }).default(false),
     note: storableString().max(500, 'must be at most 500 characters').optional(),
-    sync: z.unknown().meta({ description: 'The body of POST /api/marketing/sync.' }),
-  })
-  .superRefine((body, context) => {
-    if ((body.cron === undefined) === (body.every === undefined)) {
-      context.addIssue({
-        code: 'custom',
-        path: ['cron'],
-        message: 'give either cron or every (exactly one)',
-      });
-    }
-    if (body.sync === undefined) {
-      context.addIssue({
-        code: 'custom',
-        path: ['sync'],
-        message: 'is required: the body of POST /sync',
-      });
-    }
-  })
-  .meta({ id: 'ScheduleRequest' });
+    // Checked by the rules of POST /sync (its 400s name the fields inside it), so the document
+    // points at that schema.
+    sync: z.unknown().meta({
+      description: 'The body of POST /api/marketing/sync.',
+      override: { $ref: '#/components/schemas/SyncRequest' },
+    }),
+  }),
+  'ScheduleRequest',
+  [
+    exactlyOneOf('cron', 'every', 'give either cron or every (exactly one)'),
+    {
+      description: '`sync` is required.',
+      jsonSchema: { required: ['sync'] },
+      check: (body) =>
+        body.sync === undefined
+          ? { path: 'sync', message: 'is required: the body of POST /sync' }
+          : undefined,
+    },
+  ],
+);
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -61,9 +72,6 @@ function isTimeZone(zone: string): boolean {
     return false;
   }
 }
-
-/** Pause and unpause take an optional note; longer ones are cut, anything but a string ignored. */
-const scheduleNoteSchema = z.object({ note: storableString() });
 
 export const scheduleIdParams = z.object({
   id: z
@@ -156,9 +164,10 @@ export function schedulesRouter(deps: { schedules: ScheduleService; sql: Sql }):
   for (const action of ['pause', 'unpause'] as const) {
     router.post(`/:id/${action}`, async (req, res) => {
       const { id } = parseInput(scheduleIdParams, req.params, 'query');
+      // An optional note; longer ones are cut, anything but a string ignored.
       const note =
         typeof req.body?.note === 'string'
-          ? parseInput(scheduleNoteSchema, req.body, 'body').note.slice(0, 500)
+          ? parseInput(scheduleNoteSchema, req.body, 'body').note?.slice(0, 500)
           : undefined;
       await scheduleCall(id, () => schedules[action](id, note));
       res.json({ success: true, schedule: await scheduleCall(id, () => schedules.describe(id)) });
