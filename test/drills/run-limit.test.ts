@@ -9,8 +9,8 @@ import { syncUsersRouter } from '../../api/routes/sync-users.js';
 import { createSyncLauncher } from '../../api/sync-launcher.js';
 import { createSql, type Sql } from '../../db/sql.js';
 import { waitForRunEnd } from '../support/app-stack.js';
-import { startTestWorker, waitFor } from '../support/stack.js';
-import { type DrillStack, expectRunWhole, startDrillStack } from './support.js';
+import { waitFor } from '../support/stack.js';
+import { type DrillStack, expectRunWhole, startDrillStack, startDrillWorker } from './support.js';
 
 /**
  * MAX_CONCURRENT_RUNS through the sync routes, with a limit of 3 and two API processes (two
@@ -163,7 +163,7 @@ describe('MAX_CONCURRENT_RUNS', () => {
     const path = `/api/marketing/sync-users/${pausedRunId}/pause`;
     // Paused before its first batch: the update is taken as soon as a worker runs the run.
     const pausing = fetch(`${urls[0]}${path}`, { method: 'POST' });
-    const worker = await startTestWorker(stack.workerConfig, stack.db.sql);
+    const worker = await startDrillWorker(stack.workerConfig, stack.db.sql);
     stack.worker = worker;
     expect((await pausing).status).toBe(200);
     for (const runId of others)

@@ -1,15 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { expect, inject } from 'vitest';
 import { startApiServer } from '../../api/server.js';
 import type { ApiConfig, WorkerConfig } from '../../config/env.js';
 import { type DemoMix, seedDemoUsers } from '../../db/demo-users.js';
 import { migrate } from '../../db/migrate.js';
-import { createSql } from '../../db/sql.js';
+import { createSql, type Sql } from '../../db/sql.js';
 import { withDatabase } from '../../dev/postgres.js';
 import { type ResendEmulatorOptions, startResendEmulator } from '../../emulator/resend/index.js';
 import { createLogger } from '../../telemetry/logger.js';
+import { createSyncWorker } from '../../worker/worker.js';
 import {
   type AppStack,
   eligibleEmails,
@@ -18,7 +20,7 @@ import {
   type LoggedRequest,
 } from '../support/app-stack.js';
 import {
-  startTestWorker,
+  type RunningWorker,
   TEST_SECRET,
   type TestDatabase,
   testApiConfig,
@@ -37,6 +39,34 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+let runtimeInstalled = false;
+
+/**
+ * Temporal's native runtime, quiet, installed once per test file. A drill that starts its own
+ * Temporal server calls this first: the server's start would otherwise make the default one.
+ */
+export function installDrillRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  runtimeInstalled = true;
+}
+
+/** A real worker in this process on the config's queue and Temporal, running until stopped. */
+export async function startDrillWorker(config: WorkerConfig, sql: Sql): Promise<RunningWorker> {
+  installDrillRuntime();
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const worker = await createSyncWorker({ config, sql, connection });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
 }
 
 /** A fresh database with the service's schema on the Postgres at `maintenanceUrl`. */
@@ -95,7 +125,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
     ...options.worker,
   });
   const worker =
-    options.inProcessWorker === false ? undefined : await startTestWorker(workerConfig, db.sql);
+    options.inProcessWorker === false ? undefined : await startDrillWorker(workerConfig, db.sql);
   const apiConfig = testApiConfig({
     DATABASE_URL: db.url,
     TEMPORAL_ADDRESS: temporalAddress,
