@@ -263,6 +263,16 @@ export function createSyncLauncher(deps: {
       await databaseCall(() => markRunEndedOutside(sql, runId, temporalRun.status));
       record = await databaseCall(() => getRun(sql, runId));
     }
+    // A record Temporal has never heard of for a while: its start did not get through.
+    if (
+      record?.status === 'running' &&
+      live.reachable &&
+      !temporalRun &&
+      record.startedAt.getTime() < Date.now() - STALE_RECORD_MS
+    ) {
+      await databaseCall(() => markRunEndedOutside(sql, runId, 'unknown'));
+      record = await databaseCall(() => getRun(sql, runId));
+    }
     const runStatus: RunStatus = record?.status ?? temporalRun?.status ?? 'running';
     const progress: SyncProgress = record ? progressOf(record) : zeroProgress();
     const startedAt = record?.startedAt ?? temporalRun?.startedAt ?? new Date();
