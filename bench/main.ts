@@ -296,30 +296,32 @@ async function main(): Promise<void> {
   const dataDir = path.resolve('.data', 'bench', `run-${process.pid}`);
   await mkdir(dataDir, { recursive: true });
   log(`starting Postgres, Temporal and the Resend emulator (${RATE} requests/s)`);
-  const postgres = await startEmbeddedPostgres({
-    dataDir: path.join(dataDir, 'postgres'),
-    port: 57_000 + (process.pid % 1000),
-    persistent: false,
-  });
-  // Without a Temporal CLI this installs the pinned one (saying so), or fails with one message.
-  const temporal = await startTemporalDevServer({ searchAttributes: SEARCH_ATTRIBUTES }).catch(
-    async (error: unknown) => {
-      await postgres.stop();
-      throw error;
-    },
-  );
-  const emulator = await startEmulatorProcess(RATE);
-  log('building (npm run build)');
-  execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const adminSql = createSql(postgres.url, { max: 1 });
-  await adminSql`create database bench`;
-  await adminSql.end();
-  const databaseUrl = withDatabase(postgres.url, 'bench');
-  const sql = createSql(databaseUrl, { max: 10 });
-  const client = new Client({
-    connection: await Connection.connect({ address: temporal.address }),
-  });
+  // Whatever has started is stopped, newest first, however the benchmark ends.
+  const stops: (() => Promise<unknown> | unknown)[] = [];
   try {
+    const postgres = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, 'postgres'),
+      port: 57_000 + (process.pid % 1000),
+      persistent: false,
+    });
+    stops.push(() => postgres.stop());
+    // Without a Temporal CLI this installs the pinned one (saying so), or fails with one message.
+    const temporal = await startTemporalDevServer({ searchAttributes: SEARCH_ATTRIBUTES });
+    stops.push(() => temporal.stop());
+    const emulator = await startEmulatorProcess(RATE);
+    stops.push(() => emulator.child.kill('SIGTERM'));
+    log('building (npm run build)');
+    execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const adminSql = createSql(postgres.url, { max: 1 });
+    await adminSql`create database bench`;
+    await adminSql.end();
+    const databaseUrl = withDatabase(postgres.url, 'bench');
+    const sql = createSql(databaseUrl, { max: 10 });
+    stops.push(() => sql.end());
+    const client = new Client({
+      connection: await Connection.connect({ address: temporal.address }),
+    });
+    stops.push(() => client.connection.close());
     await migrate(sql);
     log(`seeding ${USERS} users`);
     await seedDemoUsers(sql, { count: USERS, mix: values.preview ? 'demo' : 'eligible' });
@@ -356,11 +358,7 @@ async function main(): Promise<void> {
       console.table(rows);
     }
   } finally {
-    await client.connection.close();
-    await sql.end();
-    emulator.child.kill('SIGTERM');
-    await temporal.stop();
-    await postgres.stop();
+    for (const stop of stops.reverse()) await stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
