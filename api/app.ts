@@ -58,6 +58,7 @@ export function createApp(deps: ApiServerDeps): express.Express {
     temporal,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     waitMs: config.SYNC_WAIT_SECONDS * 1000,
+    maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
   });
   const { previewUsers } = createPreviewActivities({ sql, usersSource: config.USERS_SOURCE });
 
