@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPreviewActivities } from '../../activities/preview.js';
 import { errorHandler } from '../../api/errors.js';
 import { syncRouter } from '../../api/routes/sync.js';
@@ -48,7 +48,8 @@ async function serve(sql: Sql): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-beforeAll(async () => {
+// Each test gets its own stack (database, task queue, emulator) and its own two API processes.
+beforeEach(async () => {
   stack = await startDrillStack({
     users: 20,
     emulator: { rateLimit: 10 },
@@ -59,11 +60,12 @@ beforeAll(async () => {
   urls.push(await serve(stack.apiSql), await serve(otherPool));
 });
 
-afterAll(async () => {
-  for (const server of servers) {
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
+  urls.splice(0);
   await otherPool?.end({ timeout: 5 });
   await stack?.stop();
 });
@@ -111,15 +113,26 @@ async function startedInTemporal(): Promise<number> {
   return ids.size;
 }
 
-describe('MAX_CONCURRENT_RUNS', () => {
+/** 20 concurrent requests with Idempotency-Keys, no worker yet: the limit's worth start. */
+async function fillToLimit() {
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => syncUsers(i, { 'idempotency-key': `limited-${i}` })),
+  );
   const started: string[] = [];
   const keyOf = new Map<string, string>();
   let refusedKey = '';
+  answers.forEach((answer, i) => {
+    if (answer.status === 202) {
+      started.push(answer.body.runId);
+      keyOf.set(answer.body.runId, `limited-${i}`);
+    } else refusedKey = `limited-${i}`;
+  });
+  return { answers, started, keyOf, refusedKey };
+}
 
+describe('MAX_CONCURRENT_RUNS', () => {
   it('starts exactly the limit of 20 concurrent requests to two API processes; the rest get 429 too_many_runs', async () => {
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => syncUsers(i, { 'idempotency-key': `limited-${i}` })),
-    );
+    const { answers } = await fillToLimit();
     const accepted = answers.filter((answer) => answer.status === 202);
     const refused = answers.filter((answer) => answer.status === 429);
     expect(accepted).toHaveLength(LIMIT);
@@ -135,17 +148,12 @@ describe('MAX_CONCURRENT_RUNS', () => {
       });
       expect(answer.retryAfter).toBe('30');
     }
-    answers.forEach((answer, i) => {
-      if (answer.status === 202) {
-        started.push(answer.body.runId);
-        keyOf.set(answer.body.runId, `limited-${i}`);
-      } else refusedKey = `limited-${i}`;
-    });
     expect(await runningRecords()).toBe(LIMIT);
     expect(await startedInTemporal()).toBe(LIMIT);
   });
 
   it('answers a repeated Idempotency-Key of a started run with that run, at the limit too', async () => {
+    const { started, keyOf, refusedKey } = await fillToLimit();
     const runId = started[0] ?? '';
     const index = Number(keyOf.get(runId)?.split('-')[1]);
     const repeat = await syncUsers(index, { 'idempotency-key': keyOf.get(runId) ?? '' });
@@ -159,6 +167,8 @@ describe('MAX_CONCURRENT_RUNS', () => {
   });
 
   it('counts a paused run, lets a request join a running list, and starts again once runs end', async () => {
+    const { started } = await fillToLimit();
+    expect(started).toHaveLength(LIMIT);
     const [pausedRunId, ...others] = started;
     const path = `/api/marketing/sync-users/${pausedRunId}/pause`;
     // Paused before its first batch: the update is taken as soon as a worker runs the run.
