@@ -99,11 +99,33 @@ const marketing = (
   },
 });
 
+/** Links from an answer with a run id to the operations on that run (stateful tests follow them). */
+const runLinks = {
+  links: Object.fromEntries(
+    ['getRun', 'cancelRun', 'pauseRun', 'resumeRun'].map((operationId) => [
+      operationId,
+      { operationId, parameters: { runId: '$response.body#/runId' } },
+    ]),
+  ),
+};
+
+const scheduleLinks = {
+  links: Object.fromEntries(
+    ['getSchedule', 'triggerSchedule', 'pauseSchedule', 'unpauseSchedule', 'deleteSchedule'].map(
+      (operationId) => [
+        operationId,
+        { operationId, parameters: { id: '$response.body#/schedule/scheduleId' } },
+      ],
+    ),
+  ),
+};
+
 const running = {
   '202': {
     description: 'Still running (or Prefer: respond-async); Location is the status URL',
     headers: z.object({ Location: z.string().meta({ description: 'The run status URL' }) }),
     ...json(runningAnswerSchema),
+    ...runLinks,
   },
 };
 
@@ -141,12 +163,14 @@ export function openApiDocument() {
     paths: {
       '/api/marketing/sync-users': {
         get: marketing({
+          operationId: 'previewUsers',
           summary: 'Preview: how many users a sync would add now, and a sample',
           requestParams: { query: previewQuerySchema },
           responses: { '200': { description: 'Count and sample', ...json(previewAnswerSchema) } },
         }),
         post: marketing(
           {
+            operationId: 'syncUsers',
             summary: 'Create a new audience and add the filtered users',
             requestParams: { header: syncHeaders },
             requestBody: { ...json(syncUsersBodySchema) },
@@ -154,6 +178,7 @@ export function openApiDocument() {
               '200': {
                 description: 'Finished within the wait window',
                 ...json(syncUsersAnswerSchema),
+                ...runLinks,
               },
               ...running,
             },
@@ -164,6 +189,7 @@ export function openApiDocument() {
       '/api/marketing/sync-users/{runId}': {
         get: marketing(
           {
+            operationId: 'getRun',
             summary: 'Status and progress of a run',
             requestParams: runPath,
             responses: { '200': { description: 'The run', ...json(runStatusSchema) } },
@@ -172,6 +198,7 @@ export function openApiDocument() {
         ),
         delete: marketing(
           {
+            operationId: 'cancelRun',
             summary: 'Cancel a run after the batch in flight',
             requestParams: runPath,
             responses: {
@@ -184,6 +211,7 @@ export function openApiDocument() {
       '/api/marketing/sync-users/{runId}/pause': {
         post: marketing(
           {
+            operationId: 'pauseRun',
             summary: 'Pause a run after the batch in flight; it keeps its list',
             requestParams: runPath,
             responses: {
@@ -196,6 +224,7 @@ export function openApiDocument() {
       '/api/marketing/sync-users/{runId}/resume': {
         post: marketing(
           {
+            operationId: 'resumeRun',
             summary: 'Resume a paused run from its checkpoint',
             requestParams: runPath,
             responses: {
@@ -208,11 +237,16 @@ export function openApiDocument() {
       '/api/marketing/sync': {
         post: marketing(
           {
+            operationId: 'sync',
             summary: 'General sync: platform, list, sync type, tags',
             requestParams: { header: syncHeaders },
-            requestBody: { ...json(syncBodySchema) },
+            requestBody: { required: true, ...json(syncBodySchema) },
             responses: {
-              '200': { description: 'Finished within the wait window', ...json(syncAnswerSchema) },
+              '200': {
+                description: 'Finished within the wait window',
+                ...json(syncAnswerSchema),
+                ...runLinks,
+              },
               ...running,
             },
           },
@@ -223,13 +257,21 @@ export function openApiDocument() {
       '/api/marketing/schedules': {
         post: marketing(
           {
+            operationId: 'createSchedule',
             summary: 'Create a recurring sync (a Temporal Schedule)',
-            requestBody: { ...json(scheduleBodySchema) },
-            responses: { '201': { description: 'The schedule', ...json(scheduleAnswerSchema) } },
+            requestBody: { required: true, ...json(scheduleBodySchema) },
+            responses: {
+              '201': {
+                description: 'The schedule',
+                ...json(scheduleAnswerSchema),
+                ...scheduleLinks,
+              },
+            },
           },
           [409],
         ),
         get: marketing({
+          operationId: 'listSchedules',
           summary: 'List schedules',
           responses: { '200': { description: 'Schedules', ...json(scheduleListSchema) } },
         }),
@@ -237,6 +279,7 @@ export function openApiDocument() {
       '/api/marketing/schedules/{id}': {
         get: marketing(
           {
+            operationId: 'getSchedule',
             summary: 'A schedule: spec, next run times, recent runs and their outcome',
             requestParams: schedulePath,
             responses: { '200': { description: 'The schedule', ...json(scheduleAnswerSchema) } },
@@ -245,6 +288,7 @@ export function openApiDocument() {
         ),
         delete: marketing(
           {
+            operationId: 'deleteSchedule',
             summary: 'Delete a schedule (runs already started go on)',
             requestParams: schedulePath,
             responses: { '200': { description: 'Deleted', ...json(scheduleDeletedSchema) } },
@@ -255,6 +299,7 @@ export function openApiDocument() {
       '/api/marketing/schedules/{id}/trigger': {
         post: marketing(
           {
+            operationId: 'triggerSchedule',
             summary: 'Trigger a schedule: a run starts now unless one is running',
             requestParams: schedulePath,
             responses: { '202': { description: 'Triggered', ...json(scheduleTriggeredSchema) } },
@@ -268,6 +313,7 @@ export function openApiDocument() {
           {
             post: marketing(
               {
+                operationId: `${action}Schedule`,
                 summary: `${action === 'pause' ? 'Pause' : 'Unpause'} a schedule`,
                 requestParams: schedulePath,
                 requestBody: { required: false, ...json(scheduleNoteSchema) },
@@ -282,6 +328,7 @@ export function openApiDocument() {
       ),
       '/healthz': {
         get: {
+          operationId: 'health',
           summary: 'Process alive',
           security: [],
           responses: { '200': { description: 'Alive', ...json(healthSchema) } },
@@ -289,6 +336,7 @@ export function openApiDocument() {
       },
       '/readyz': {
         get: {
+          operationId: 'ready',
           summary: 'Database and Temporal reachable',
           security: [],
           responses: {
@@ -299,6 +347,7 @@ export function openApiDocument() {
       },
       '/metrics': {
         get: {
+          operationId: 'metrics',
           summary: 'Prometheus metrics',
           security: [],
           responses: {
@@ -311,6 +360,7 @@ export function openApiDocument() {
       },
       '/openapi.json': {
         get: {
+          operationId: 'openApiDocument',
           summary: 'This document',
           security: [],
           responses: {

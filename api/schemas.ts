@@ -124,7 +124,20 @@ export function withRules<Shape extends z.ZodRawShape>(
  * spelled out so that every regex engine reading the document (JSON Schema patterns are
  * ECMA-262, tools in other languages read them too) agrees on it.
  */
-const NOT_BLANK = /[^\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+const TRIMMED_CHARACTERS =
+  '\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+const NOT_BLANK = new RegExp(`[^${TRIMMED_CHARACTERS}]`);
+
+/**
+ * A list id: what a platform calls its lists by (Resend: a segment id, a UUID), limited to the
+ * characters ids are made of, so that it always names one path segment of the platform's API
+ * (no `/`, `?`, `#`, `%` or `..`); with the white space around it that trimming takes off.
+ */
+const LIST_ID = new RegExp(
+  `^[${TRIMMED_CHARACTERS}]*[A-Za-z0-9][A-Za-z0-9._:-]{0,199}[${TRIMMED_CHARACTERS}]*$`,
+);
+const LIST_ID_MESSAGE =
+  'must be a list id: 1 to 200 letters, digits, dots, colons, dashes or underscores';
 
 /**
  * A name or id: at most `max` characters as sent, at least one of them not blank (so it is not
@@ -209,12 +222,11 @@ export const syncBodySchema = withRules(
       // The route refuses other names with 400 unsupported_platform (checked there).
       override: { enum: [...PLATFORM_NAMES] },
     }),
-    list_id: trimmedText(200, {
-      blank: 'must not be empty',
-      long: 'must be at most 200 characters',
-    })
+    list_id: storableString()
+      .regex(LIST_ID, LIST_ID_MESSAGE)
+      .trim()
       .optional()
-      .meta({ description: 'An existing list (Resend segment) to sync into.' }),
+      .meta({ description: 'An existing list to sync into (for Resend: a segment id).' }),
     list_name: trimmedText(120, {
       blank: 'must be 1 to 120 characters',
       long: 'must be 1 to 120 characters',
@@ -435,7 +447,7 @@ export const scheduleDeletedSchema = z
 
 /** Pause and unpause take an optional note (at most 500 characters are kept). */
 export const scheduleNoteSchema = z
-  .object({
+  .strictObject({
     note: storableString()
       .optional()
       .meta({ description: 'Why; longer notes are cut to 500 characters.' }),

@@ -164,11 +164,8 @@ export function schedulesRouter(deps: { schedules: ScheduleService; sql: Sql }):
   for (const action of ['pause', 'unpause'] as const) {
     router.post(`/:id/${action}`, async (req, res) => {
       const { id } = parseInput(scheduleIdParams, req.params, 'query');
-      // An optional note; longer ones are cut, anything but a string ignored.
-      const note =
-        typeof req.body?.note === 'string'
-          ? parseInput(scheduleNoteSchema, req.body, 'body').note?.slice(0, 500)
-          : undefined;
+      // An optional body with an optional note; longer notes are cut.
+      const note = parseInput(scheduleNoteSchema, req.body ?? {}, 'body').note?.slice(0, 500);
       await scheduleCall(id, () => schedules[action](id, note));
       res.json({ success: true, schedule: await scheduleCall(id, () => schedules.describe(id)) });
     });

@@ -120,7 +120,8 @@ describe('activeDays', () => {
  * Bodies the API refuses with 400 and the document's schema refuses too; the schema's own
  * rules, and zod's, are one definition (api/schemas.ts `withRules`).
  */
-const SCHEDULE_SYNC = { platform: 'resend', sync_type: 'new', list_id: 'seg_weekly' };
+const SEGMENT = '3f2b6f9e-0000-4000-8000-000000000000';
+const SCHEDULE_SYNC = { platform: 'resend', sync_type: 'new', list_id: SEGMENT };
 
 describe('a schedule: exactly one of cron and every', () => {
   it('is stated in the document', () => {
@@ -188,7 +189,8 @@ describe('POST /sync: the rules across its fields', () => {
     ['user_ids without sync_type', { user_ids: ['1'] }, 'user_ids'],
     ['user_ids with sync_type all', { sync_type: 'all', user_ids: ['1'] }, 'user_ids'],
     ['user_ids with sync_type new', { sync_type: 'new', user_ids: [1] }, 'user_ids'],
-    ['list_id with list_name', { list_id: 'seg_1', list_name: 'News' }, 'list_name'],
+    ['list_id with list_name', { list_id: SEGMENT, list_name: 'News' }, 'list_name'],
+    ['a list id that is a path', { list_id: '../contacts' }, 'list_id'],
     ['a blank list name', { list_name: ' \t ' }, 'list_name'],
     ['a NUL in a tag', { tags: ['v\u0000ip'] }, 'tags.0'],
   ])('refuses %s, in the document and in the API', async (_case, fields, field) => {
@@ -205,11 +207,32 @@ describe('POST /sync: the rules across its fields', () => {
     ['specific with user_ids', { sync_type: 'specific', user_ids: ['1', 2] }],
     ['all without user_ids', { sync_type: 'all' }],
     ['no sync_type', {}],
-    ['a list id alone', { list_id: 'seg_1', sync_type: 'new' }],
+    ['a list id alone', { list_id: SEGMENT, sync_type: 'new' }],
     ['a list name alone', { list_name: ' News ' }],
   ])('accepts %s, in the document and in the schema that validates', (_case, fields) => {
     const body = { platform: 'resend', ...fields };
     expect(valid('SyncRequest', body)).toBe(true);
     expect(syncBodySchema.safeParse(body).success).toBe(true);
+  });
+});
+
+describe('pausing a schedule: the optional note', () => {
+  it.each<[string, unknown, string]>([
+    ['a note that is not a string', { note: 5 }, 'note'],
+    ['a field the document does not name', { reason: 'holiday' }, 'reason'],
+  ])('refuses %s, in the document and in the API', async (_case, body, field) => {
+    expect(valid('ScheduleNote', body)).toBe(false);
+    for (const action of ['pause', 'unpause']) {
+      const answer = await stack.call('POST', `/api/marketing/schedules/doc-note/${action}`, body);
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.details.map((detail: { field: string }) => detail.field)).toEqual([
+        field,
+      ]);
+    }
+  });
+
+  it('accepts a string note or none at all, in the document', () => {
+    expect(valid('ScheduleNote', { note: 'holiday' })).toBe(true);
+    expect(valid('ScheduleNote', {})).toBe(true);
   });
 });

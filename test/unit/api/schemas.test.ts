@@ -225,11 +225,25 @@ describe('the POST /sync body', () => {
       ['tags.1: must be 1 to 50 characters', 'tags.2: must be 1 to 50 characters'],
     ],
     ['tags as a string', { tags: 'vip' }, ['tags: must be a list of names']],
-    ['a blank list id', { list_id: '  ' }, ['list_id: must not be empty']],
+    [
+      'a blank list id',
+      { list_id: '  ' },
+      ['list_id: must be a list id: 1 to 200 letters, digits, dots, colons, dashes or underscores'],
+    ],
     [
       'a 201-character list id',
       { list_id: 'x'.repeat(201) },
-      ['list_id: must be at most 200 characters'],
+      ['list_id: must be a list id: 1 to 200 letters, digits, dots, colons, dashes or underscores'],
+    ],
+    [
+      'a list id that would change the platform request path',
+      { list_id: '3f2b6f9e-0000-4000-8000-000000000000/../contacts' },
+      ['list_id: must be a list id: 1 to 200 letters, digits, dots, colons, dashes or underscores'],
+    ],
+    [
+      'a list id that would end the platform request path',
+      { list_id: '#segments' },
+      ['list_id: must be a list id: 1 to 200 letters, digits, dots, colons, dashes or underscores'],
     ],
     [
       'a 121-character list name',
@@ -238,7 +252,7 @@ describe('the POST /sync body', () => {
     ],
     [
       'a list id and a list name',
-      { list_id: 'a', list_name: 'b' },
+      { list_id: '3f2b6f9e-0000-4000-8000-000000000000', list_name: 'b' },
       ['list_name: names a new list; leave it out when list_id is given'],
     ],
     [
