@@ -215,7 +215,12 @@ export function openApiDocument() {
             summary: 'Pause a run after the batch in flight; it keeps its list',
             requestParams: runPath,
             responses: {
-              '200': { description: 'The run is paused', ...json(runControlAnswerSchema) },
+              '200': { description: 'The run took the pause', ...json(runControlAnswerSchema) },
+              '202': {
+                description:
+                  'Its batch in flight is still running; the pause takes effect after it',
+                ...json(runControlAnswerSchema),
+              },
             },
           },
           [404, 409],
@@ -229,6 +234,10 @@ export function openApiDocument() {
             requestParams: runPath,
             responses: {
               '200': { description: 'The run goes on', ...json(runControlAnswerSchema) },
+              '202': {
+                description: 'The run has not taken the resume yet; it goes on once it does',
+                ...json(runControlAnswerSchema),
+              },
             },
           },
           [404, 409],

@@ -126,7 +126,8 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
     pauseUpdate,
     async () => {
       state.paused = true;
-      await condition(() => state.holding === true || state.phase === 'finished');
+      // Before the first batch there is nothing in flight to wait for: it holds before it.
+      await condition(() => state.holding === true || state.phase !== 'syncing');
       return { runId, ...state };
     },
     { validator: stillRuns, description: 'Stop after the batch in flight, keeping the list' },

@@ -3,7 +3,11 @@ import { Router } from 'express';
 import { DEFAULT_PLATFORM } from '../../activities/platforms/registry.js';
 import type { PreviewInput, PreviewOutput } from '../../activities/preview.js';
 import { cancelRun, setRunPause } from '../../client/sync-runs.js';
-import { TEMPORAL_DEADLINES, withTemporalDeadline } from '../../client/temporal.js';
+import {
+  TEMPORAL_DEADLINES,
+  TemporalDeadlineError,
+  withTemporalDeadline,
+} from '../../client/temporal.js';
 import type { SyncRequest } from '../../common/sync.js';
 import { answerLaunch, serviceUnavailable, unavailableError } from '../answers.js';
 import { ApiError } from '../errors.js';
@@ -11,6 +15,9 @@ import { previewQuerySchema, runIdParamsSchema, syncUsersBodySchema } from '../s
 import type { SyncLauncher } from '../sync-launcher.js';
 import { parseInput } from '../validation.js';
 import { launchOptions } from './launch-options.js';
+
+/** How long a pause or resume waits for the run to take it before answering 202. */
+const PAUSE_WAIT_MS = 30_000;
 
 export const defaultAudienceName = (now: Date): string =>
   `Audience [${now.toISOString().slice(0, 10)}]`;
@@ -103,20 +110,28 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
         new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
       if (view.status !== 'running' && view.status !== 'paused') throw ended();
       if (view.temporal === 'unavailable') throw unavailableError('temporal');
-      // No deadline: the update answers once the batch in flight has ended, which takes a while.
-      const outcome = await setRunPause(deps.temporal, runId, paused).catch((error: unknown) => {
+      // The update answers once the batch in flight has ended; a batch that keeps retrying may
+      // take longer than a client waits, and the pause then takes effect when it ends.
+      const outcome = await withTemporalDeadline(deps.temporal, PAUSE_WAIT_MS, () =>
+        setRunPause(deps.temporal, runId, paused),
+      ).catch((error: unknown) => {
+        if (error instanceof TemporalDeadlineError) return { state: 'waiting' } as const;
         throw serviceUnavailable(error) ?? error;
       });
-      if (outcome.state === 'ended' || outcome.view.phase === 'finished') throw ended();
+      if (outcome.state === 'ended') throw ended();
+      if (outcome.state === 'updated' && outcome.view.phase === 'finished') throw ended();
       const after = await deps.launcher.status(runId);
-      res.json({
+      const taken = outcome.state === 'updated';
+      res.status(taken ? 200 : 202).json({
         success: true,
         runId,
-        status: paused ? 'paused' : 'running',
+        status: paused && after?.status === 'paused' ? 'paused' : 'running',
         progress: after?.progress ?? view.progress,
-        message: paused
-          ? 'The run is paused after its last batch; it keeps its list until resumed or cancelled'
-          : 'The run goes on from its checkpoint',
+        message: !paused
+          ? 'The run goes on from its checkpoint'
+          : taken && after?.status === 'paused'
+            ? 'The run is paused after its last batch; it keeps its list until resumed or cancelled'
+            : 'The run pauses before its next batch; it keeps its list until resumed or cancelled',
       });
     });
   }

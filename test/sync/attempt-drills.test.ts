@@ -158,6 +158,18 @@ describe('a batch attempt that fails', () => {
 });
 
 describe('the edges of a run', () => {
+  it('answers 404 list_not_found at once for a list id that is no segment id at all', async () => {
+    stack = await startAppStack({ users: 5, mix: 'eligible' });
+    // Resend answers 422 (not a UUID) rather than 404 for such an id.
+    const answer = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'resend',
+      list_id: 'not-a-segment-id',
+    });
+    expect(answer.status).toBe(404);
+    expect(answer.body.error.code).toBe('list_not_found');
+    expect(await emulatedContacts(stack.emulator)).toEqual([]);
+  });
+
   it('fails at once with invalid_data when Postgres cannot store a value of the run', async () => {
     stack = await startAppStack({ users: 5, mix: 'eligible' });
     const runId = newRunId('drill');

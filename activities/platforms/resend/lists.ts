@@ -81,7 +81,8 @@ export function createSegments(sql: Sql, client: ResendClient, account: string) 
       const { answer, kind } = await client.idempotent('segments.get', (signal) =>
         client.sdk.segments.get(listId, { signal }),
       );
-      if (kind === 'not_found') return null;
+      // Resend answers 422 for an id that is not a segment id at all: no such list either.
+      if (kind === 'not_found' || kind === 'rejected') return null;
       if (answer.error || !answer.data) {
         throw platformUnavailable(`Resend segments.get answered ${answer.error?.name}`);
       }
