@@ -7,6 +7,7 @@ import {
 } from '../../client/schedules.js';
 import { runOutcomes } from '../../db/runs.js';
 import type { Sql } from '../../db/sql.js';
+import { serviceUnavailable } from '../answers.js';
 import { ApiError } from '../errors.js';
 import {
   exactlyOneOf,
@@ -97,7 +98,8 @@ async function scheduleCall<T>(id: string, work: () => Promise<T>): Promise<T> {
     if (isRefusedSpec(error)) {
       throw new ApiError(400, 'invalid_schedule', `The schedule was refused: ${error.message}`);
     }
-    throw error;
+    // Temporal (or the database) not answering is a 503 with Retry-After, not a 500.
+    throw serviceUnavailable(error) ?? error;
   }
 }
 
@@ -124,7 +126,7 @@ export function schedulesRouter(deps: { schedules: ScheduleService; sql: Sql }):
   });
 
   router.get('/', async (_req, res) => {
-    res.json({ success: true, schedules: await schedules.list() });
+    res.json({ success: true, schedules: await scheduleCall('', () => schedules.list()) });
   });
 
   router.get('/:id', async (req, res) => {
