@@ -14,6 +14,7 @@ import {
   insertRun,
   markPlatformUnavailable,
   markRunEndedOutside,
+  newRunRecord,
   progressOf,
   type RunRecord,
   type RunStatus,
@@ -168,19 +169,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       async ({ runId, request, activeSince }: BeginRunInput): Promise<BeginRunOutput> => {
         await insertRun(
           sql,
-          {
-            runId,
-            platform: request.platform,
-            syncType: request.syncType,
-            trigger: request.trigger,
-            scheduleId: request.scheduleId ?? null,
-            listName: request.listName,
-            description: request.description ?? null,
-            tags: request.tags,
-            filterActive: request.filterActive,
-            activeDays: request.activeDays,
-            activeSince: new Date(activeSince),
-          },
+          newRunRecord(runId, request, new Date(activeSince)),
           request.userIds ?? [],
         );
         if (!request.listId) return { started: true };

@@ -21,7 +21,7 @@ import {
   listRejectedUsers,
   listRunningRunIds,
   markRunEndedOutside,
-  type NewRun,
+  newRunRecord,
   progressOf,
   type RejectedUser,
   type RunStatus,
@@ -83,19 +83,8 @@ const requestHash = (kind: string, body: unknown): string =>
     .digest('hex');
 
 /** The record a run starts with; its first activity keeps it (the filters are fixed here). */
-const newRunRecord = (runId: string, request: SyncRequest): NewRun => ({
-  runId,
-  platform: request.platform,
-  syncType: request.syncType,
-  trigger: request.trigger,
-  scheduleId: request.scheduleId ?? null,
-  listName: request.listName,
-  description: request.description ?? null,
-  tags: request.tags,
-  filterActive: request.filterActive,
-  activeDays: request.activeDays,
-  activeSince: new Date(Date.now() - request.activeDays * DAY_MS),
-});
+const runRecordOf = (runId: string, request: SyncRequest) =>
+  newRunRecord(runId, request, new Date(Date.now() - request.activeDays * DAY_MS));
 
 /**
  * Starts runs for the API and tells how they went within the wait window. Knows the rules that
@@ -157,7 +146,7 @@ export function createSyncLauncher(deps: {
   async function reserve(runId: string, request: SyncRequest): Promise<{ existing: boolean }> {
     const attempt = () =>
       databaseCall(() =>
-        reserveRun(sql, newRunRecord(runId, request), request.userIds ?? [], maxConcurrentRuns),
+        reserveRun(sql, runRecordOf(runId, request), request.userIds ?? [], maxConcurrentRuns),
       );
     let reservation = await attempt();
     if (!reservation.reserved && (await releaseStaleRuns()) > 0) reservation = await attempt();

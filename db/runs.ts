@@ -4,6 +4,7 @@ import {
   type RunTrigger,
   type SyncCounts,
   type SyncProgress,
+  type SyncRequest,
   type SyncType,
 } from '../common/sync.js';
 import type { Sql } from './sql.js';
@@ -62,6 +63,21 @@ export type NewRun = Pick<
   | 'activeDays'
   | 'activeSince'
 >;
+
+/** The record a run starts with, from its request and the moment its filters are fixed. */
+export const newRunRecord = (runId: string, request: SyncRequest, activeSince: Date): NewRun => ({
+  runId,
+  platform: request.platform,
+  syncType: request.syncType,
+  trigger: request.trigger,
+  scheduleId: request.scheduleId ?? null,
+  listName: request.listName,
+  description: request.description ?? null,
+  tags: request.tags,
+  filterActive: request.filterActive,
+  activeDays: request.activeDays,
+  activeSince,
+});
 
 const UNIQUE_VIOLATION = '23505';
 const isUniqueViolation = (error: unknown, constraint: string): boolean =>
