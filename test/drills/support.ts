@@ -1,31 +1,29 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { expect, inject } from 'vitest';
 import { startApiServer } from '../../api/server.js';
 import type { ApiConfig, WorkerConfig } from '../../config/env.js';
 import { type DemoMix, seedDemoUsers } from '../../db/demo-users.js';
-import { migrate } from '../../db/migrate.js';
 import { createSql, type Sql } from '../../db/sql.js';
-import { withDatabase } from '../../dev/postgres.js';
 import { type ResendEmulatorOptions, startResendEmulator } from '../../emulator/resend/index.js';
 import { createLogger } from '../../telemetry/logger.js';
-import { createSyncWorker } from '../../worker/worker.js';
 import {
   type AppStack,
+  apiCaller,
   eligibleEmails,
   emulatedContacts,
   emulatorAdmin,
   type LoggedRequest,
 } from '../support/app-stack.js';
 import {
+  createTestDatabase,
+  installQuietRuntime,
   type RunningWorker,
-  TEST_SECRET,
+  startTestWorker,
   type TestDatabase,
   testApiConfig,
   testWorkerConfig,
-  uniqueName,
 } from '../support/stack.js';
 
 /** A free TCP port on 127.0.0.1, for a server that must come back on the same address. */
@@ -41,52 +39,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-let runtimeInstalled = false;
-
-/**
- * Temporal's native runtime, quiet, installed once per test file. A drill that starts its own
- * Temporal server calls this first: the server's start would otherwise make the default one.
- */
-export function installDrillRuntime(): void {
-  if (runtimeInstalled) return;
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  runtimeInstalled = true;
-}
+/** Before a drill starts its own Temporal server: the quiet runtime the test workers use. */
+export const installDrillRuntime = installQuietRuntime;
 
 /** A real worker in this process on the config's queue and Temporal, running until stopped. */
-export async function startDrillWorker(config: WorkerConfig, sql: Sql): Promise<RunningWorker> {
-  installDrillRuntime();
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const worker = await createSyncWorker({ config, sql, connection });
-  const running = worker.run();
-  return {
-    worker,
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-      await connection.close();
-    },
-  };
-}
+export const startDrillWorker = (config: WorkerConfig, sql: Sql): Promise<RunningWorker> =>
+  startTestWorker(config, sql);
 
 /** A fresh database with the service's schema on the Postgres at `maintenanceUrl`. */
-export async function createDatabaseOn(maintenanceUrl: string): Promise<TestDatabase> {
-  const name = uniqueName('drill');
-  const admin = createSql(maintenanceUrl, { max: 1 });
-  await admin`create database ${admin(name)}`;
-  const url = withDatabase(maintenanceUrl, name);
-  const sql = createSql(url, { max: 20, applicationName: 'audience-sync-drill-worker' });
-  await migrate(sql);
-  return {
-    url,
-    sql,
-    async drop() {
-      await sql.end({ timeout: 5 });
-      await admin`drop database if exists ${admin(name)} with (force)`;
-      await admin.end({ timeout: 5 });
-    },
-  };
-}
+export const createDatabaseOn = (maintenanceUrl: string): Promise<TestDatabase> =>
+  createTestDatabase(maintenanceUrl, 'audience-sync-drill-worker');
 
 export interface DrillStackOptions {
   /** Maintenance URL of the Postgres to use; the suite's shared one when absent. */
@@ -151,23 +113,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
     worker,
     api,
     client,
-    async call(method, path, body, headers = {}) {
-      const response = await fetch(`${api.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${TEST_SECRET}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        headers: response.headers,
-        body: text ? JSON.parse(text) : undefined,
-      };
-    },
+    call: apiCaller(api.url),
     async stop() {
       await api.close();
       await worker?.stop();

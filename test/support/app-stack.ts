@@ -94,25 +94,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
     worker,
     api,
     client,
-    async call(method, path, body, headers = {}) {
-      const response = await fetch(`${api.url}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${TEST_SECRET}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-        ...(body === undefined
-          ? {}
-          : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        headers: response.headers,
-        body: text ? JSON.parse(text) : undefined,
-      };
-    },
+    call: apiCaller(api.url),
     async stop() {
       await api.close();
       await worker?.stop();
@@ -120,6 +102,29 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
       await emulator.close();
       await db.drop();
     },
+  };
+}
+
+/** Calls an API at `apiUrl` with the Bearer secret (unless headers override it). */
+export function apiCaller(apiUrl: string): AppStack['call'] {
+  return async (method, path, body, headers = {}) => {
+    const response = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${TEST_SECRET}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      ...(body === undefined
+        ? {}
+        : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
   };
 }
 

@@ -24,13 +24,15 @@ export interface TestDatabase {
 
 export const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const maintenanceUrl = inject('postgresUrl');
+export async function createTestDatabase(
+  maintenanceUrl: string = inject('postgresUrl'),
+  applicationName?: string,
+): Promise<TestDatabase> {
   const name = uniqueName('test');
   const admin = createSql(maintenanceUrl, { max: 1 });
   await admin`create database ${admin(name)}`;
   const url = withDatabase(maintenanceUrl, name);
-  const sql = createSql(url, { max: 20 });
+  const sql = createSql(url, { max: 20, ...(applicationName ? { applicationName } : {}) });
   await migrate(sql);
   return {
     url,
@@ -72,7 +74,11 @@ export function testApiConfig(
 }
 
 let runtimeInstalled = false;
-const installQuietRuntime = () => {
+/**
+ * Temporal's native runtime, quiet, installed once per test file. A test that starts its own
+ * Temporal server calls this first: the server's start would otherwise make the default one.
+ */
+export const installQuietRuntime = () => {
   if (runtimeInstalled) return;
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   runtimeInstalled = true;
