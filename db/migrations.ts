@@ -207,4 +207,50 @@ export const migrations: Migration[] = [
       alter table audience_sync.runs add column paused_at timestamptz;
     `,
   },
+  {
+    version: 4,
+    name: 'platform consent, processed webhook deliveries, the opt-outs feed',
+    sql: /* sql */ `
+      -- What a platform says about a contact's consent: unsubscribed there, deleted there (never
+      -- to be re-created), or suppressed (bounced or complained). Learned from webhooks and from
+      -- the platform's own lists. account '' holds facts from a webhook about a contact no
+      -- directory of the platform knew yet; they count for every account of the platform.
+      create table audience_sync.platform_consent (
+        platform text not null,
+        account text not null,
+        email_hash text not null,
+        contact_id text,
+        unsubscribed boolean not null default false,
+        deleted_at timestamptz,
+        suppressed_at timestamptz,
+        updated_at timestamptz not null default now(),
+        primary key (platform, account, email_hash)
+      );
+      create index platform_consent_contact
+        on audience_sync.platform_consent (platform, contact_id) where contact_id is not null;
+
+      -- Webhook deliveries already processed (by svix-id), so a redelivery changes nothing.
+      create table audience_sync.webhook_deliveries (
+        svix_id text primary key,
+        received_at timestamptz not null default now()
+      );
+      create index webhook_deliveries_received_at on audience_sync.webhook_deliveries (received_at);
+
+      -- The feed of GET /api/marketing/opt-outs; its cursor is seq. Writers take the feed's lock
+      -- (db/consent.ts) so rows become visible in seq order and a cursor never skips one.
+      create sequence audience_sync.opt_out_seq;
+      create table audience_sync.opt_outs (
+        seq bigint primary key default nextval('audience_sync.opt_out_seq'),
+        user_id text not null,
+        origin text not null check (origin in ('unsubscribed', 'deleted', 'suppressed')),
+        at timestamptz not null default now()
+      );
+      create index opt_outs_user on audience_sync.opt_outs (user_id, origin);
+
+      -- A platform's fact about a contact finds the users it stands for by contact id or hash.
+      create index list_members_contact on audience_sync.list_members (platform, contact_id)
+        where contact_id is not null;
+      create index run_emails_email_hash on audience_sync.run_emails (email_hash);
+    `,
+  },
 ];
