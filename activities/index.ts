@@ -1,5 +1,12 @@
 /** What the worker and the workflows use from activities/. */
 export {
+  createErasureActivities,
+  type EraseBatchOutput,
+  type ErasureActivities,
+  type ErasureActivityDeps,
+  type ErasureProgress,
+} from './erasure-activities.js';
+export {
   type BeginRunInput,
   type BeginRunOutput,
   createSyncActivities,

@@ -235,7 +235,7 @@ export async function countPopulation(
 }
 
 /** Ids that can be compared with the id column without a cast error. */
-function castableIds(idType: string, ids: string[]): string[] {
+export function castableIds(idType: string, ids: string[]): string[] {
   if (/^(smallint|integer|bigint)$/.test(idType))
     return ids.filter((id) => /^-?\d{1,18}$/.test(id));
   if (idType === 'uuid') {

@@ -6,6 +6,7 @@ import { createScheduleService } from '../client/schedules.js';
 import { metrics } from '../telemetry/metrics.js';
 import { requireBearerSecret } from './auth.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { erasuresRouter } from './routes/erasures.js';
 import { operationsRouter } from './routes/operations.js';
 import { schedulesRouter } from './routes/schedules.js';
 import { syncRouter } from './routes/sync.js';
@@ -15,7 +16,10 @@ import { createSyncLauncher } from './sync-launcher.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
-/** SPEC's body limits: 64 KiB, except POST /sync, where 10,000 user ids (UUIDs) must fit. */
+/**
+ * SPEC's body limits: 64 KiB, except POST /sync and POST /erasures, where 10,000 user ids (UUIDs)
+ * must fit.
+ */
 const BODY_LIMIT = '64kb';
 const SYNC_BODY_LIMIT = '1mb';
 
@@ -102,6 +106,7 @@ export function createApp(deps: ApiServerDeps): express.Express {
   marketing.use(requireJsonBody);
   // Parsed here first, so the general parser below finds the body read and leaves it alone.
   marketing.post('/sync', jsonBody(SYNC_BODY_LIMIT));
+  marketing.post('/erasures', jsonBody(SYNC_BODY_LIMIT));
   marketing.use(jsonBody(BODY_LIMIT));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
   marketing.use('/sync', syncRouter({ launcher, now }));
@@ -111,6 +116,10 @@ export function createApp(deps: ApiServerDeps): express.Express {
       schedules: createScheduleService(temporal, config.TEMPORAL_TASK_QUEUE),
       sql,
     }),
+  );
+  marketing.use(
+    '/erasures',
+    erasuresRouter({ sql, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }),
   );
   app.use('/api/marketing', marketing);
 

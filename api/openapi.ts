@@ -8,6 +8,10 @@ import {
 import { scheduleBodySchema, scheduleIdParams } from './routes/schedules.js';
 import {
   cancelAnswerSchema,
+  erasureBodySchema,
+  erasureIdParamsSchema,
+  erasureStartedSchema,
+  erasureStatusSchema,
   errorSchema,
   healthSchema,
   notReadySchema,
@@ -261,6 +265,44 @@ export function openApiDocument() {
           },
           [404, 409, 422],
           { 404: 'list_id names no list', 413: 'Body over 1 MiB' },
+        ),
+      },
+      '/api/marketing/erasures': {
+        post: marketing(
+          {
+            operationId: 'startErasure',
+            summary:
+              'Erase users: delete their contacts on the platform and every row naming them (a tombstone stays)',
+            requestBody: { required: true, ...json(erasureBodySchema) },
+            responses: {
+              '202': {
+                description: 'The erasure started; Location is its status URL',
+                headers: z.object({
+                  Location: z.string().meta({ description: 'The erasure status URL' }),
+                }),
+                ...json(erasureStartedSchema),
+                links: {
+                  getErasure: {
+                    operationId: 'getErasure',
+                    parameters: { erasureId: '$response.body#/erasureId' },
+                  },
+                },
+              },
+            },
+          },
+          [],
+          { 413: 'Body over 1 MiB' },
+        ),
+      },
+      '/api/marketing/erasures/{erasureId}': {
+        get: marketing(
+          {
+            operationId: 'getErasure',
+            summary: 'Status and counts of an erasure',
+            requestParams: { path: erasureIdParamsSchema },
+            responses: { '200': { description: 'The erasure', ...json(erasureStatusSchema) } },
+          },
+          [404],
         ),
       },
       '/api/marketing/schedules': {

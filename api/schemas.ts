@@ -274,6 +274,23 @@ export const syncBodySchema = withRules(
   ],
 );
 
+export const erasureBodySchema = z
+  .strictObject({
+    user_ids: z
+      .array(userId, { error: 'must be a list of user ids' })
+      .min(1, 'must name at least one user')
+      .max(10_000, 'must have at most 10000 ids')
+      .meta({ description: 'The users to erase: their contacts and every row naming them.' }),
+  })
+  .meta({ id: 'ErasureRequest' });
+
+export const erasureIdParamsSchema = z.object({
+  erasureId: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'is not an erasure id')
+    .meta({ description: 'The erasure id returned when the erasure started.' }),
+});
+
 export const runIdParamsSchema = z.object({
   runId: z
     .string()
@@ -468,3 +485,38 @@ export const readySchema = z
 export const notReadySchema = z
   .object({ status: z.literal('not_ready'), checks: checksSchema })
   .meta({ id: 'NotReady' });
+
+const erasureProgressSchema = z
+  .object({
+    requested: z.int().meta({ description: 'Distinct users asked for' }),
+    erased: z.int().meta({ description: 'Users whose data is gone (tombstone only)' }),
+    contactsDeleted: z.int().meta({ description: 'Contacts deleted on the platform' }),
+    failed: z.int().meta({
+      description: 'Erased users of whom the platform refused to delete a contact',
+    }),
+    pending: z.int().meta({ description: 'Users not erased yet' }),
+  })
+  .meta({ id: 'ErasureProgress' });
+
+export const erasureStartedSchema = z
+  .object({
+    success: z.literal(true),
+    erasureId: z.string(),
+    status: z.literal('running'),
+    progress: erasureProgressSchema,
+    statusUrl: z.string(),
+  })
+  .meta({ id: 'ErasureStarted' });
+
+export const erasureStatusSchema = z
+  .object({
+    success: z.literal(true),
+    erasureId: z.string(),
+    status: z.enum(['running', 'completed', 'failed']),
+    trigger: z.enum(['api', 'reconciliation']),
+    progress: erasureProgressSchema,
+    startedAt: z.string(),
+    finishedAt: z.string().optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })
+  .meta({ id: 'ErasureStatus' });

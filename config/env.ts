@@ -74,6 +74,10 @@ const fields = {
   SYNC_BATCH_SIZE: intFromEnv(1, 1000).default(100),
   SYNC_WAIT_SECONDS: intFromEnv(0, 600).default(20),
   MAX_CONCURRENT_RUNS: intFromEnv(1, 10_000).default(10),
+  // Per-user outcomes, idempotency keys and processed webhook ids are deleted after this many days.
+  RUN_RETENTION_DAYS: intFromEnv(1, 36_500).default(30),
+  // The daily reconciliation erases users whose deleted_at is set.
+  ERASE_DELETED_USERS: booleanFromEnv.default(false),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('audience-sync'),
@@ -159,6 +163,8 @@ export const workerConfigSchema = z
     RESEND_BASE_URL: fields.RESEND_BASE_URL,
     RESEND_RATE_LIMIT: fields.RESEND_RATE_LIMIT,
     SYNC_BATCH_SIZE: fields.SYNC_BATCH_SIZE,
+    RUN_RETENTION_DAYS: fields.RUN_RETENTION_DAYS,
+    ERASE_DELETED_USERS: fields.ERASE_DELETED_USERS,
     WORKFLOW_BUNDLE_PATH: fields.WORKFLOW_BUNDLE_PATH,
     TEMPORAL_DEPLOYMENT_NAME: fields.TEMPORAL_DEPLOYMENT_NAME,
     TEMPORAL_WORKER_BUILD_ID: fields.TEMPORAL_WORKER_BUILD_ID,

@@ -237,12 +237,20 @@ export async function consentOf(
   emailHashes: string[],
 ): Promise<Map<string, ConsentState>> {
   if (emailHashes.length === 0) return new Map();
+  // An erased user's email counts as deleted on every platform: no sync re-creates the contact.
   const rows = await sql<({ emailHash: string } & ConsentState)[]>`
     select email_hash as "emailHash", bool_or(unsubscribed) as unsubscribed,
-      bool_or(deleted_at is not null) as deleted, bool_or(suppressed_at is not null) as suppressed
-    from audience_sync.platform_consent
-    where platform = ${platform} and account in (${account}, ${ANY_ACCOUNT})
-      and email_hash = any(${emailHashes}::text[])
+      bool_or(deleted) as deleted, bool_or(suppressed) as suppressed
+    from (
+      select email_hash, unsubscribed, deleted_at is not null as deleted,
+        suppressed_at is not null as suppressed
+      from audience_sync.platform_consent
+      where platform = ${platform} and account in (${account}, ${ANY_ACCOUNT})
+        and email_hash = any(${emailHashes}::text[])
+      union all
+      select email_hash, false, true, false from audience_sync.erasure_tombstones
+      where email_hash = any(${emailHashes}::text[])
+    ) as facts
     group by email_hash`;
   return new Map(
     rows
@@ -258,10 +266,20 @@ export interface OptOut {
   seq: string;
 }
 
-/** The feed after `after` (a seq; '0' from the start), oldest first. */
+/**
+ * The feed after `after` (a seq; '0' from the start), oldest first: the opt-outs and the erased
+ * users (their first tombstone, origin `erased`), which share one sequence.
+ */
 export async function readOptOuts(sql: Sql, after: string, limit: number): Promise<OptOut[]> {
   return sql<OptOut[]>`
-    select user_id as "userId", origin, at, seq::text as seq from audience_sync.opt_outs
-    where seq > ${after}::bigint
-    order by seq limit ${limit}`;
+    select "userId", origin, at, seq::text as seq from (
+      select user_id as "userId", origin, at, seq from audience_sync.opt_outs
+      where seq > ${after}::bigint
+      union all
+      select t.user_id, 'erased', t.erased_at, t.seq from audience_sync.erasure_tombstones t
+      where t.seq > ${after}::bigint and not exists (
+        select 1 from audience_sync.erasure_tombstones e
+        where e.user_id = t.user_id and e.seq < t.seq)
+    ) as feed
+    order by feed.seq limit ${limit}`;
 }

@@ -253,4 +253,50 @@ export const migrations: Migration[] = [
       create index run_emails_email_hash on audience_sync.run_emails (email_hash);
     `,
   },
+  {
+    version: 5,
+    name: 'erasures, erasure tombstones, retention indexes',
+    sql: /* sql */ `
+      -- One row per erasure run (a Temporal workflow id); its counts stay after its users are gone.
+      create table audience_sync.erasures (
+        erasure_id text primary key,
+        trigger text not null check (trigger in ('api', 'reconciliation')),
+        status text not null default 'running' check (status in ('running', 'completed', 'failed')),
+        requested integer not null,
+        erased integer not null default 0,
+        contacts_deleted integer not null default 0,
+        failed integer not null default 0,
+        error_code text,
+        error_message text,
+        started_at timestamptz not null default now(),
+        finished_at timestamptz
+      );
+
+      -- The users an erasure still has to erase. A user's row goes in the transaction that erases
+      -- the user's data, so what remains is the erasure's checkpoint.
+      create table audience_sync.erasure_users (
+        erasure_id text not null references audience_sync.erasures (erasure_id) on delete cascade,
+        position integer not null,
+        user_id text not null,
+        primary key (erasure_id, user_id)
+      );
+      create index erasure_users_order on audience_sync.erasure_users (erasure_id, position);
+
+      -- What remains of an erased user: enough to keep later syncs from re-creating the contact and
+      -- to tell the application (the opt-outs feed, origin 'erased', shares the feed's sequence).
+      create table audience_sync.erasure_tombstones (
+        seq bigint primary key default nextval('audience_sync.opt_out_seq'),
+        user_id text not null,
+        email_hash text,
+        erased_at timestamptz not null default now(),
+        unique nulls not distinct (user_id, email_hash)
+      );
+      create index erasure_tombstones_email on audience_sync.erasure_tombstones (email_hash)
+        where email_hash is not null;
+
+      -- Retention deletes per-user rows by age.
+      create index run_users_recorded_at on audience_sync.run_users (recorded_at);
+      create index idempotency_keys_created_at on audience_sync.idempotency_keys (created_at);
+    `,
+  },
 ];

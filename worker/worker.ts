@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createSyncActivities } from '../activities/index.js';
+import { createErasureActivities, createSyncActivities } from '../activities/index.js';
 import type { PlatformModule } from '../activities/platforms/platform.js';
 import { builtInPlatforms, createPlatformRegistry } from '../activities/platforms/registry.js';
 import { temporalConnectionOptions } from '../client/temporal.js';
@@ -45,12 +45,16 @@ export const configuredPlatforms = (config: WorkerConfig): PlatformModule[] =>
 
 /** The composition root of the activities: the platform registry and the database. */
 export function buildActivities(config: WorkerConfig, sql: Sql, platforms: PlatformModule[]) {
-  return createSyncActivities({
-    sql,
-    usersSource: config.USERS_SOURCE,
-    batchSize: config.SYNC_BATCH_SIZE,
-    platforms: createPlatformRegistry(sql, platforms),
-  });
+  const registry = createPlatformRegistry(sql, platforms);
+  return {
+    ...createSyncActivities({
+      sql,
+      usersSource: config.USERS_SOURCE,
+      batchSize: config.SYNC_BATCH_SIZE,
+      platforms: registry,
+    }),
+    ...createErasureActivities({ sql, usersSource: config.USERS_SOURCE, platforms: registry }),
+  };
 }
 
 export interface SyncWorkerOptions {

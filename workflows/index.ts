@@ -1,2 +1,3 @@
 export { progressQuery } from './definitions.js';
+export { EraseUsersWorkflow } from './erase-users.js';
 export { SyncUsersWorkflow } from './sync-users.js';

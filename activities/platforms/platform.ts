@@ -50,6 +50,15 @@ export interface MarketingPlatform {
   markUnsubscribed(contacts: ContactRef[], onOutcome: OutcomeSink<ChangeOutcome>): Promise<void>;
   /** Deletes contacts from the account (every list). */
   deleteContacts(contacts: ContactRef[], onOutcome: OutcomeSink<ChangeOutcome>): Promise<void>;
+
+  /**
+   * Platforms that keep a directory of the account's contacts (hashes of emails → contact ids):
+   * the contacts it knows for these hashes, so an erasure finds contacts of users whose email the
+   * service no longer has. Absent: the platform keeps no directory.
+   */
+  knownContacts?(emailHashes: string[]): Promise<Map<string, string>>;
+  /** Drops these hashes from the directory (their contacts were deleted). */
+  forgetContacts?(emailHashes: string[]): Promise<void>;
 }
 
 /** Called once per contact of a batch call, awaited, so outcomes are stored as they happen. */

@@ -46,13 +46,15 @@ function operationsWithPathParameters(): string[] {
 describe('the answers of the routes with a path parameter', () => {
   const RUN = '/api/marketing/sync-users/{runId}';
   const SCHEDULE = '/api/marketing/schedules/{id}';
+  const ERASURE = '/api/marketing/erasures/{erasureId}';
 
-  it('are the nine operations on a run or a schedule, each documenting its 400', () => {
+  it('are the ten operations on a run, an erasure or a schedule, each documenting its 400', () => {
     expect(operationsWithPathParameters()).toEqual([
       `GET ${RUN}`,
       `DELETE ${RUN}`,
       `POST ${RUN}/pause`,
       `POST ${RUN}/resume`,
+      `GET ${ERASURE}`,
       `GET ${SCHEDULE}`,
       `DELETE ${SCHEDULE}`,
       `POST ${SCHEDULE}/trigger`,
@@ -70,10 +72,14 @@ describe('the answers of the routes with a path parameter', () => {
   });
 
   it('answer that 400 to an id the path parameter refuses', async () => {
-    const badIds: Record<string, string> = { '{runId}': 'not a run id', '{id}': '-not-an-id' };
+    const badIds: Record<string, string> = {
+      '{runId}': 'not a run id',
+      '{id}': '-not-an-id',
+      '{erasureId}': 'not an erasure id',
+    };
     for (const operation of operationsWithPathParameters()) {
       const [method = '', template = ''] = operation.split(' ');
-      const path = template.replace(/\{(runId|id)\}/, (parameter) =>
+      const path = template.replace(/\{(runId|id|erasureId)\}/, (parameter) =>
         encodeURIComponent(badIds[parameter] ?? ''),
       );
       const answer = await stack.call(method, path);

@@ -41,6 +41,9 @@ export interface ContactDirectory {
   lookup(emails: string[]): Promise<Map<string, string>>;
   remember(email: string, contactId: string): Promise<void>;
   forget(email: string): Promise<void>;
+  /** Contact ids by email hash, for callers that only have hashes (erasure). */
+  lookupHashes(emailHashes: string[]): Promise<Map<string, string>>;
+  forgetHashes(emailHashes: string[]): Promise<void>;
 }
 
 const newest = (contacts: Contact[]): Contact | undefined =>
@@ -208,6 +211,22 @@ export function createContactDirectory(
 
     async remember(email, contactId) {
       await store([{ id: contactId, email }]);
+    },
+
+    async lookupHashes(emailHashes) {
+      if (emailHashes.length === 0) return new Map();
+      const rows = await sql<{ emailHash: string; contactId: string }[]>`
+        select email_hash as "emailHash", contact_id as "contactId"
+        from audience_sync.contact_directory
+        where account = ${account} and email_hash = any(${emailHashes}::text[])`;
+      return new Map(rows.map((row) => [row.emailHash, row.contactId]));
+    },
+
+    async forgetHashes(emailHashes) {
+      if (emailHashes.length === 0) return;
+      await sql`
+        delete from audience_sync.contact_directory
+        where account = ${account} and email_hash = any(${emailHashes}::text[])`;
     },
 
     async forget(email) {

@@ -203,5 +203,8 @@ function connectResend(
           client.sdk.contacts.remove(contactKey(ref), { signal }),
         ),
       ),
+
+    knownContacts: (emailHashes) => directory.lookupHashes(emailHashes),
+    forgetContacts: (emailHashes) => directory.forgetHashes(emailHashes),
   };
 }

@@ -217,6 +217,8 @@ describe('the worker configuration', () => {
       RESEND_API_KEY: 're_abc123',
       RESEND_BASE_URL: 'https://api.resend.com',
       SYNC_BATCH_SIZE: 100,
+      RUN_RETENTION_DAYS: 30,
+      ERASE_DELETED_USERS: false,
       LOG_LEVEL: 'info',
       TEMPORAL_ADDRESS: 'localhost:7233',
       TEMPORAL_NAMESPACE: 'default',

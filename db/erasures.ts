@@ -1,0 +1,229 @@
+import { lockOptOutFeed } from './consent.js';
+import type { Sql } from './sql.js';
+
+/**
+ * Erasures: each asked-for user's contacts deleted from the platforms, then every row of the
+ * service's schema that names the user deleted, leaving only a tombstone (user id, hashed email,
+ * time). `erasures` keeps each erasure's counts; `erasure_users` holds the users it still has to
+ * erase, so it is the erasure's checkpoint and is empty once the erasure is done.
+ */
+
+export type ErasureTrigger = 'api' | 'reconciliation';
+export type ErasureStatus = 'running' | 'completed' | 'failed';
+
+export interface ErasureRecord {
+  erasureId: string;
+  trigger: ErasureTrigger;
+  status: ErasureStatus;
+  requested: number;
+  erased: number;
+  contactsDeleted: number;
+  failed: number;
+  /** Users not erased yet. */
+  pending: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+/** What the workflow and the status learn of an erasure: counts only. */
+export interface ErasureProgress {
+  requested: number;
+  erased: number;
+  contactsDeleted: number;
+  failed: number;
+  pending: number;
+}
+
+export const erasureProgressOf = (record: ErasureRecord): ErasureProgress => ({
+  requested: record.requested,
+  erased: record.erased,
+  contactsDeleted: record.contactsDeleted,
+  failed: record.failed,
+  pending: record.pending,
+});
+
+/** Tables whose rows are the erasure's own bookkeeping, not data about the user. */
+const KEPT_TABLES = ['erasure_tombstones', 'erasure_users'];
+
+/** Records an erasure and the users it is to erase (in the order given, without repeats). */
+export async function insertErasure(
+  sql: Sql,
+  erasureId: string,
+  trigger: ErasureTrigger,
+  userIds: string[],
+): Promise<void> {
+  const unique = [...new Set(userIds)];
+  await sql.begin(async (tx) => {
+    const inserted = await tx`
+      insert into audience_sync.erasures (erasure_id, trigger, requested)
+      values (${erasureId}, ${trigger}, ${unique.length})
+      on conflict (erasure_id) do nothing
+      returning erasure_id`;
+    if (inserted.length === 0 || unique.length === 0) return;
+    await tx`
+      insert into audience_sync.erasure_users (erasure_id, position, user_id)
+      select ${erasureId}, requested.position, requested.user_id
+      from unnest(${unique}::text[]) with ordinality as requested(user_id, position)
+      on conflict do nothing`;
+  });
+}
+
+/** Removes an erasure whose workflow could not be started, so it does not show as running. */
+export async function deleteUnstartedErasure(sql: Sql, erasureId: string): Promise<void> {
+  await sql`
+    delete from audience_sync.erasures
+    where erasure_id = ${erasureId} and status = 'running' and erased = 0 and failed = 0`;
+}
+
+export async function getErasure(sql: Sql, erasureId: string): Promise<ErasureRecord | undefined> {
+  const [record] = await sql<ErasureRecord[]>`
+    select e.erasure_id as "erasureId", e.trigger, e.status, e.requested, e.erased,
+      e.contacts_deleted as "contactsDeleted", e.failed,
+      (select count(*)::int from audience_sync.erasure_users u
+        where u.erasure_id = e.erasure_id) as pending,
+      e.error_code as "errorCode", e.error_message as "errorMessage",
+      e.started_at as "startedAt", e.finished_at as "finishedAt"
+    from audience_sync.erasures e where e.erasure_id = ${erasureId}`;
+  return record;
+}
+
+/** The next users the erasure has still to erase, in the order they were asked for. */
+export async function pendingErasureUsers(
+  sql: Sql,
+  erasureId: string,
+  limit: number,
+): Promise<string[]> {
+  const rows = await sql<{ userId: string }[]>`
+    select user_id as "userId" from audience_sync.erasure_users
+    where erasure_id = ${erasureId} order by position limit ${limit}`;
+  return rows.map((row) => row.userId);
+}
+
+/** Every email hash the service has seen for each user: the runs' claims and the tombstones. */
+export async function knownEmailHashes(
+  sql: Sql,
+  userIds: string[],
+): Promise<Map<string, Set<string>>> {
+  const rows = await sql<{ userId: string; emailHash: string }[]>`
+    select distinct user_id as "userId", email_hash as "emailHash"
+    from audience_sync.run_emails where user_id = any(${userIds}::text[])
+    union
+    select user_id, email_hash from audience_sync.erasure_tombstones
+    where user_id = any(${userIds}::text[]) and email_hash is not null`;
+  const byUser = new Map<string, Set<string>>();
+  for (const row of rows) {
+    const hashes = byUser.get(row.userId) ?? new Set<string>();
+    hashes.add(row.emailHash);
+    byUser.set(row.userId, hashes);
+  }
+  return byUser;
+}
+
+/** Contact ids the ledger has for each user on a platform (one per list it was put into). */
+export async function ledgerContactIds(
+  sql: Sql,
+  platform: string,
+  userIds: string[],
+): Promise<Map<string, Set<string>>> {
+  const rows = await sql<{ userId: string; contactId: string }[]>`
+    select distinct user_id as "userId", contact_id as "contactId"
+    from audience_sync.list_members
+    where platform = ${platform} and user_id = any(${userIds}::text[]) and contact_id is not null`;
+  const byUser = new Map<string, Set<string>>();
+  for (const row of rows) {
+    const ids = byUser.get(row.userId) ?? new Set<string>();
+    ids.add(row.contactId);
+    byUser.set(row.userId, ids);
+  }
+  return byUser;
+}
+
+/** Tables of the schema with a `user_id` column, from the catalog (so later tables count too). */
+export async function tablesNamingUsers(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ name: string }[]>`
+    select c.relname as name
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    join pg_attribute a on a.attrelid = c.oid
+    where n.nspname = 'audience_sync' and c.relkind in ('r', 'p') and a.attname = 'user_id'
+      and a.attnum > 0 and not a.attisdropped and not c.relispartition
+    order by c.relname`;
+  return rows.map((row) => row.name).filter((name) => !KEPT_TABLES.includes(name));
+}
+
+export interface ErasedUser {
+  userId: string;
+  /** Hashes of the user's emails (may be none: a user this service never met). */
+  emailHashes: string[];
+  contactsDeleted: number;
+  /** The platform refused to delete a contact (the local data is erased all the same). */
+  failed: boolean;
+}
+
+/**
+ * Erases one user locally, once: writes the tombstones, deletes the user's rows from every table
+ * that names users, and counts the user in the erasure, in one transaction that also removes the
+ * user from the erasure's pending users. A repeat (a retried batch) finds the user gone and does
+ * nothing. Answers whether this call erased the user.
+ */
+export async function eraseUserRows(
+  sql: Sql,
+  erasureId: string,
+  tables: string[],
+  user: ErasedUser,
+): Promise<boolean> {
+  return sql.begin(async (tx) => {
+    const [pending] = await tx`
+      delete from audience_sync.erasure_users
+      where erasure_id = ${erasureId} and user_id = ${user.userId}
+      returning user_id`;
+    if (!pending) return false;
+    // Tombstones take their seq from the opt-outs feed, under the feed's lock.
+    await lockOptOutFeed(tx);
+    const hashes = user.emailHashes.length > 0 ? user.emailHashes : [null];
+    await tx`
+      insert into audience_sync.erasure_tombstones (user_id, email_hash)
+      select ${user.userId}, hash from unnest(${hashes}::text[]) as hash
+      on conflict do nothing`;
+    for (const table of tables) {
+      await tx`delete from ${tx(`audience_sync.${table}`)} where user_id::text = ${user.userId}`;
+    }
+    // A batch's checkpoint names the last user of the batch; nothing reads it after the batch.
+    await tx`
+      update audience_sync.run_batches set cursor_after = null
+      where cursor_after = ${user.userId}`;
+    await tx`
+      update audience_sync.erasures set
+        erased = erased + 1,
+        contacts_deleted = contacts_deleted + ${user.contactsDeleted},
+        failed = failed + ${user.failed ? 1 : 0}
+      where erasure_id = ${erasureId}`;
+    return true;
+  });
+}
+
+/** Records how an erasure ended (once). */
+export async function finishErasure(
+  sql: Sql,
+  erasureId: string,
+  status: Exclude<ErasureStatus, 'running'>,
+  error?: { code: string; message: string },
+): Promise<ErasureRecord | undefined> {
+  await sql`
+    update audience_sync.erasures set status = ${status},
+      error_code = ${error?.code ?? null}, error_message = ${error?.message ?? null},
+      finished_at = coalesce(finished_at, now())
+    where erasure_id = ${erasureId} and status = 'running'`;
+  return getErasure(sql, erasureId);
+}
+
+/** Which of these email hashes belong to erased users. */
+export async function tombstonedEmailHashes(sql: Sql, emailHashes: string[]): Promise<Set<string>> {
+  if (emailHashes.length === 0) return new Set();
+  const rows = await sql<{ emailHash: string }[]>`
+    select distinct email_hash as "emailHash" from audience_sync.erasure_tombstones
+    where email_hash = any(${emailHashes}::text[])`;
+  return new Set(rows.map((row) => row.emailHash));
+}
