@@ -1,5 +1,8 @@
+import { readKeptPreviewCount } from '../db/preview-counts.js';
 import type { Sql } from '../db/sql.js';
+import { useKeptCount } from './preview-counts.js';
 import {
+  type ActivityFilter,
   countEligibleEmails,
   type PreviewUser,
   sampleEligibleUsers,
@@ -15,18 +18,50 @@ export interface PreviewInput {
 
 export interface PreviewOutput {
   count: number;
+  /** When `count` was counted: now, or the kept count's time (at most 60 s ago). */
+  countedAt: string;
   sample: PreviewUser[];
   activeSince: string;
 }
 
 export const SAMPLE_SIZE = 5;
 
+export interface PreviewDeps {
+  sql: Sql;
+  usersSource: string;
+  /**
+   * Relations whose exact count reads at most this many eligible users are counted exactly; larger
+   * ones answer with the kept count while it is fresh. Infinity: always exact.
+   */
+  exactMaxUsers?: number;
+}
+
 /**
  * Counts and samples the users a sync would add now. The API calls this activity function
  * directly (no workflow): its sample holds names and emails, which never belong in Temporal.
+ * The sample is always exact; the count is exact for small relations and otherwise the one the
+ * keeper (preview-counts.ts) counted at `countedAt`, for the window activeDays before that.
  */
-export function createPreviewActivities(deps: { sql: Sql; usersSource: string }) {
+export function createPreviewActivities(deps: PreviewDeps) {
   const usersSource = usersSourceLoader(deps.sql, deps.usersSource);
+  const exactMaxUsers = deps.exactMaxUsers ?? Number.POSITIVE_INFINITY;
+
+  /** A caller asking about a given moment (`input.now`) gets an exact count for it. */
+  const count = async (input: PreviewInput, filter: ActivityFilter, now: Date) => {
+    const kept =
+      Number.isFinite(exactMaxUsers) && input.now === undefined
+        ? await readKeptPreviewCount(
+            deps.sql,
+            deps.usersSource,
+            input.filterActive ? input.activeDays : null,
+          )
+        : undefined;
+    if (useKeptCount(kept, now, exactMaxUsers)) {
+      return { count: kept.count, countedAt: kept.countedAt.toISOString() };
+    }
+    const exact = await countEligibleEmails(deps.sql, await usersSource(), filter);
+    return { count: exact, countedAt: now.toISOString() };
+  };
 
   return {
     async previewUsers(input: PreviewInput): Promise<PreviewOutput> {
@@ -34,11 +69,11 @@ export function createPreviewActivities(deps: { sql: Sql; usersSource: string })
       const activeSince = new Date(now.getTime() - input.activeDays * 86_400_000).toISOString();
       const filter = { filterActive: input.filterActive, activeSince };
       const users = await usersSource();
-      const [count, sample] = await Promise.all([
-        countEligibleEmails(deps.sql, users, filter),
+      const [counted, sample] = await Promise.all([
+        count(input, filter, now),
         sampleEligibleUsers(deps.sql, users, filter, SAMPLE_SIZE),
       ]);
-      return { count, sample, activeSince };
+      return { ...counted, sample, activeSince };
     },
   };
 }

@@ -64,7 +64,15 @@ export function createApp(deps: ApiServerDeps): express.Express {
     waitMs: config.SYNC_WAIT_SECONDS * 1000,
     maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
   });
-  const { previewUsers } = createPreviewActivities({ sql, usersSource: config.USERS_SOURCE });
+  const { previewUsers } = createPreviewActivities({
+    sql,
+    usersSource: config.USERS_SOURCE,
+    // Without a keeper there is no kept count to answer with.
+    exactMaxUsers:
+      config.PREVIEW_COUNT_REFRESH_SECONDS === 0
+        ? Number.POSITIVE_INFINITY
+        : config.PREVIEW_EXACT_MAX_USERS,
+  });
 
   const app = express();
   app.disable('x-powered-by');

@@ -328,7 +328,15 @@ export const audienceSchema = z
 export const previewAnswerSchema = z
   .object({
     success: z.literal(true),
-    count: z.int(),
+    count: z.int().meta({
+      description:
+        'Contacts a sync with these filters would add: eligible users, one per distinct email, as of countedAt.',
+    }),
+    countedAt: z.iso.datetime().meta({
+      description:
+        'When count was counted (ISO time). Small users relations are counted for each request (countedAt is the request time); large ones answer with a count kept ahead of time, at most 60 seconds old, of users active since countedAt minus activeDays. The sample is always as of the request.',
+      example: '2026-12-01T10:00:00.000Z',
+    }),
     sample: z.array(
       z.object({
         email: z.string(),

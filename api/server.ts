@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
+import { startPreviewCountKeeper } from '../activities/preview-counts.js';
 import type { ApiConfig } from '../config/env.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -20,9 +21,23 @@ export interface ApiServerDeps {
   now?: () => Date;
 }
 
-/** Listens on config.PORT (0: any free port) on all interfaces and resolves once it accepts. */
+/**
+ * Listens on config.PORT (0: any free port) on all interfaces and resolves once it accepts. The
+ * process also keeps the preview count (the process that answers previews is the one that needs
+ * it; API processes take turns through an advisory lock).
+ */
 export async function startApiServer(deps: ApiServerDeps): Promise<StartedApi> {
   const app = createApp(deps);
+  const refreshSeconds = deps.config.PREVIEW_COUNT_REFRESH_SECONDS;
+  const keeper =
+    refreshSeconds === 0
+      ? undefined
+      : startPreviewCountKeeper({
+          sql: deps.sql,
+          usersSource: deps.config.USERS_SOURCE,
+          intervalMs: refreshSeconds * 1000,
+          logger: deps.logger,
+        });
   const server: Server = await new Promise((resolve, reject) => {
     const listening = app.listen(deps.config.PORT, (error?: Error) =>
       error ? reject(error) : resolve(listening),
@@ -31,10 +46,12 @@ export async function startApiServer(deps: ApiServerDeps): Promise<StartedApi> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await keeper?.stop();
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPreviewActivities } from '../activities/preview.js';
+import { keepPreviewCount } from '../activities/preview-counts.js';
+import { inspectUsersSource } from '../activities/users-source.js';
 import { startApiServer } from '../api/server.js';
 import { runHistories } from '../client/histories.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
@@ -23,7 +25,8 @@ import { createLogger } from '../telemetry/logger.js';
  * Seeds N users, then syncs them into a new audience through the real stack (API, Temporal, a
  * worker process, Postgres) against the Resend emulator limited to R requests per second, and,
  * in the same run against the same emulator, the naive baselines. One row per system.
- * `--preview` also times the preview on the same users, with and without the recommended index.
+ * `--preview` times previews on N demo users instead: answering with the kept count and counting
+ * exactly, with and without the recommended index, and what keeping the count costs.
  */
 
 interface Row {
@@ -251,39 +254,79 @@ interface BenchContext {
   emails: Set<string>;
 }
 
+/** Filters a preview accepts, from the narrowest window to all users. */
+const PREVIEW_FILTERS = [
+  { filterActive: true, activeDays: 1 },
+  { filterActive: true, activeDays: 7 },
+  { filterActive: true, activeDays: 30 },
+  { filterActive: true, activeDays: 365 },
+  { filterActive: true, activeDays: 3650 },
+  { filterActive: false, activeDays: 30 },
+];
+
+const percentile = (samples: number[], q: number) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0, 1);
+};
+
+const emit = (line: Record<string, unknown>) =>
+  process.stdout.write(values.json ? `${JSON.stringify(line)}\n` : `${formatRecord(line)}\n`);
+
+/**
+ * Previews on the same users, side by side: answering with the kept count (what the API does for
+ * a relation this large) and counting exactly, with the recommended index and without it; and
+ * what keeping the count costs: the duration of one count, as the keeper runs it.
+ */
 async function benchPreview(sql: Sql): Promise<void> {
-  const { previewUsers } = createPreviewActivities({ sql, usersSource: 'users' });
-  const filters = [
-    { filterActive: false, activeDays: 30 },
-    { filterActive: true, activeDays: 7 },
-    { filterActive: true, activeDays: 30 },
-    { filterActive: true, activeDays: 365 },
-  ];
-  const time = async (label: string) => {
-    for (const filter of filters) {
+  const source = await inspectUsersSource(sql, 'users');
+  const kept = createPreviewActivities({ sql, usersSource: 'users', exactMaxUsers: 10_000 });
+  const exact = createPreviewActivities({ sql, usersSource: 'users' });
+  const keepCount = async (label: string, times: number) => {
+    const durations: number[] = [];
+    for (let i = 0; i < times; i += 1) {
+      const started = performance.now();
+      const count = await keepPreviewCount(sql, source, 0);
+      durations.push(performance.now() - started);
+      if (i === times - 1 && count) {
+        emit({
+          system: `keeping the count ${label}`,
+          users: USERS,
+          refreshes: times,
+          p50Ms: percentile(durations, 0.5),
+          maxMs: percentile(durations, 1),
+          eligibleUsers: count.eligibleUsers,
+          allEmails: count.allEmails,
+        });
+      }
+    }
+  };
+  const time = async (label: string, preview: typeof kept, calls: number) => {
+    for (const filter of PREVIEW_FILTERS) {
       const samples: number[] = [];
-      for (let i = 0; i < 20; i += 1) {
+      let answer: Awaited<ReturnType<typeof kept.previewUsers>> | undefined;
+      for (let i = 0; i < calls; i += 1) {
         const started = performance.now();
-        await previewUsers(filter);
+        answer = await preview.previewUsers(filter);
         samples.push(performance.now() - started);
       }
-      samples.sort((a, b) => a - b);
-      const p = (q: number) =>
-        round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? 0, 1);
-      const line = {
+      emit({
         system: `preview ${label}`,
         users: USERS,
         ...filter,
-        p50Ms: p(0.5),
-        p95Ms: p(0.95),
-      };
-      process.stdout.write(values.json ? `${JSON.stringify(line)}\n` : `${formatRecord(line)}\n`);
+        count: answer?.count,
+        p50Ms: percentile(samples, 0.5),
+        p95Ms: percentile(samples, 0.95),
+      });
     }
   };
-  await time('with the recommended index');
+  await keepCount('with the recommended index', 5);
+  await time('kept count, with the recommended index', kept, 100);
+  await time('exact count, with the recommended index', exact, 20);
   await sql`drop index users_eligible_by_activity`;
   await sql`analyze users`;
-  await time('without it');
+  await keepCount('without the index', 3);
+  await time('kept count, without the index', kept, 100);
+  await time('exact count, without the index', exact, 10);
 }
 
 const formatRecord = (record: Record<string, unknown>) =>

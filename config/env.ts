@@ -78,6 +78,9 @@ const fields = {
   RUN_RETENTION_DAYS: intFromEnv(1, 36_500).default(30),
   // The daily reconciliation erases users whose deleted_at is set.
   ERASE_DELETED_USERS: booleanFromEnv.default(false),
+  // At most 55, so a kept count (this old plus one count's duration) stays under SPEC's 60 s.
+  PREVIEW_COUNT_REFRESH_SECONDS: intFromEnv(0, 55).default(30),
+  PREVIEW_EXACT_MAX_USERS: intFromEnv(0, 1_000_000_000).default(10_000),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('audience-sync'),
@@ -147,6 +150,8 @@ export const apiConfigSchema = z
     USERS_SOURCE: fields.USERS_SOURCE,
     SYNC_WAIT_SECONDS: fields.SYNC_WAIT_SECONDS,
     MAX_CONCURRENT_RUNS: fields.MAX_CONCURRENT_RUNS,
+    PREVIEW_COUNT_REFRESH_SECONDS: fields.PREVIEW_COUNT_REFRESH_SECONDS,
+    PREVIEW_EXACT_MAX_USERS: fields.PREVIEW_EXACT_MAX_USERS,
     PORT: fields.PORT,
     AUTH_FAILURES_PER_MINUTE: fields.AUTH_FAILURES_PER_MINUTE,
     TRUST_PROXY: fields.TRUST_PROXY,

@@ -299,4 +299,24 @@ export const migrations: Migration[] = [
       create index idempotency_keys_created_at on audience_sync.idempotency_keys (created_at);
     `,
   },
+  {
+    version: 8,
+    name: 'preview counts kept ahead of time',
+    sql: /* sql */ `
+      -- One row per users relation: eligible distinct emails as of counted_at, by how many days
+      -- before counted_at their latest activity is. Previews of a large relation read it instead
+      -- of counting a million users; the keeper rewrites the row every PREVIEW_COUNT_REFRESH_SECONDS.
+      create table audience_sync.preview_counts (
+        relation text primary key,
+        counted_at timestamptz not null,
+        -- Eligible users read (rows, before one per email): how much an exact count would read.
+        eligible_users bigint not null,
+        all_emails bigint not null,
+        -- Element d (1..3650): emails whose latest activity is at or after counted_at - d days.
+        active_within bigint[] not null,
+        -- How long the count took, for operators weighing its cost.
+        duration_ms integer not null
+      );
+    `,
+  },
 ];

@@ -40,6 +40,7 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
     res.json({
       success: true,
       count: preview.count,
+      countedAt: preview.countedAt,
       sample: preview.sample,
       filters: { ...query, activeSince: preview.activeSince },
     });

@@ -239,6 +239,7 @@ describe('the client code marketing teams run', () => {
     expect(preview).toEqual({
       success: true,
       count: expect.any(Number),
+      countedAt: expect.any(String),
       sample: expect.any(Array),
       filters: { filterActive: true, activeDays: 7, activeSince: expect.any(String) },
     });
