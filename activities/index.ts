@@ -1,4 +1,6 @@
 /** What the worker and the workflows use from activities/. */
+
+export type { BulkChunkInput, BulkChunkOutput } from './bulk-chunk.js';
 export {
   createErasureActivities,
   type EraseBatchOutput,

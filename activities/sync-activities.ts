@@ -22,6 +22,7 @@ import {
   setRunTotal,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
+import { type BulkChunkInput, type BulkChunkOutput, processBulkChunk } from './bulk-chunk.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
 import type { PlatformRegistry } from './platforms/registry.js';
 import { type ProcessBatchInput, type ProcessBatchOutput, processBatch } from './sync-batch.js';
@@ -232,6 +233,23 @@ export function createSyncActivities(deps: SyncActivityDeps) {
               beat();
             },
           },
+          run,
+          input,
+        );
+      } catch (error) {
+        await noteOutage(input.runId, error);
+        throw error;
+      }
+    }),
+
+    /** One chunk of the bulk pass: new contacts created in one platform job, awaited. */
+    processBulkChunk: translated(async (input: BulkChunkInput): Promise<BulkChunkOutput> => {
+      const run = await requireRun(input.runId);
+      const context = Context.current();
+      const beat = () => context.heartbeat({ chunkNo: input.chunkNo });
+      try {
+        return await processBulkChunk(
+          { sql, source: await usersSource(), platform: connect(run, beat), onProgress: beat },
           run,
           input,
         );

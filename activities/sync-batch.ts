@@ -11,6 +11,7 @@ import {
 import { checkpointBatch, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { metrics } from '../telemetry/metrics.js';
+import { takeBulkCreated } from './bulk-chunk.js';
 import { decideLocally } from './eligibility.js';
 import { emailHash, normaliseEmail } from './emails.js';
 import {
@@ -152,8 +153,18 @@ async function syncUsers(
     candidates.map((c) => ({ emailHash: emailHash(c.email), userId: c.userId })),
   );
   const ownerOf = (c: ContactToSync) => owners.get(emailHash(c.email));
-  const sendable = candidates.filter((c) => ownerOf(c) === c.userId);
   const duplicates = candidates.filter((c) => ownerOf(c) !== c.userId);
+  // Contacts a bulk chunk already created are recorded without a request.
+  const sendable = await takeBulkCreated(
+    sql,
+    run.runId,
+    list,
+    candidates.filter((c) => ownerOf(c) === c.userId),
+    (count) => {
+      metrics.contacts.inc({ outcome: 'added' }, count);
+      ctx.onProgress(count);
+    },
+  );
 
   let unresolved = 0;
   await platform.syncContacts(

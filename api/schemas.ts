@@ -396,6 +396,13 @@ export const runStatusSchema = z
       .string()
       .optional()
       .meta({ description: 'While the platform keeps failing the run: since when' }),
+    bulk: z
+      .object({ mode: z.enum(['imports', 'per_contact']), message: z.string() })
+      .optional()
+      .meta({
+        description:
+          'How the run creates contacts new to the platform: in bulk imports, or one by one (and why)',
+      }),
     finishedAt: z.string().optional(),
     result: z.record(z.string(), z.unknown()).optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),

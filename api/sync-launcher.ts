@@ -14,6 +14,7 @@ import {
   withTemporalDeadline,
 } from '../client/temporal.js';
 import type { SyncProgress, SyncRequest } from '../common/sync.js';
+import { type BulkMode, runBulkMode } from '../db/bulk.js';
 import {
   claimIdempotencyKey,
   findRunningRunForList,
@@ -69,6 +70,8 @@ export interface RunStatusView {
   startedAt: string;
   /** While the platform keeps failing the run's batches: since when. */
   platformUnavailableSince?: string;
+  /** How the run creates contacts new to the platform: in bulk, or one by one (and why). */
+  bulk?: { mode: BulkMode; message: string };
   finishedAt?: string;
   /** Present when Temporal could not be asked: the view is the run record's alone. */
   temporal?: 'unavailable';
@@ -263,6 +266,7 @@ export function createSyncLauncher(deps: {
       record = await databaseCall(() => getRun(sql, runId));
     }
     const runStatus: RunStatus = record?.status ?? temporalRun?.status ?? 'running';
+    const bulk = record ? await databaseCall(() => runBulkMode(sql, runId)) : undefined;
     const progress: SyncProgress = record ? progressOf(record) : zeroProgress();
     const startedAt = record?.startedAt ?? temporalRun?.startedAt ?? new Date();
     const finishedAt = record?.finishedAt ?? temporalRun?.closedAt;
@@ -275,6 +279,7 @@ export function createSyncLauncher(deps: {
       ...(record?.platformUnavailableSince && runStatus === 'running'
         ? { platformUnavailableSince: record.platformUnavailableSince.toISOString() }
         : {}),
+      ...(bulk ? { bulk: { mode: bulk.mode, message: bulk.note } } : {}),
       ...(finishedAt && runStatus !== 'running' ? { finishedAt: finishedAt.toISOString() } : {}),
       ...(live.reachable ? {} : { temporal: 'unavailable' as const }),
       ...(runStatus === 'completed'

@@ -76,6 +76,8 @@ export interface SyncRunState {
   holding?: boolean;
   /** Executions of this run so far (1 + continue-as-new count). */
   execution: number;
+  /** The bulk pass before the batch pass: its cursor and chunks so far; absent before it. */
+  bulk?: { cursor: string | null; chunkNo: number; done: boolean };
   startedAt: string;
 }
 

@@ -72,6 +72,7 @@ const fields = {
     .default('https://api.resend.com'),
   RESEND_RATE_LIMIT: intFromEnv(1, 10_000).optional(),
   SYNC_BATCH_SIZE: intFromEnv(1, 1000).default(100),
+  RESEND_BULK: z.enum(['auto', 'off'], { error: 'must be auto or off' }).default('auto'),
   SYNC_WAIT_SECONDS: intFromEnv(0, 600).default(20),
   MAX_CONCURRENT_RUNS: intFromEnv(1, 10_000).default(10),
   // Per-user outcomes, idempotency keys and processed webhook ids are deleted after this many days.
@@ -170,6 +171,7 @@ export const workerConfigSchema = z
     SYNC_BATCH_SIZE: fields.SYNC_BATCH_SIZE,
     RUN_RETENTION_DAYS: fields.RUN_RETENTION_DAYS,
     ERASE_DELETED_USERS: fields.ERASE_DELETED_USERS,
+    RESEND_BULK: fields.RESEND_BULK,
     WORKFLOW_BUNDLE_PATH: fields.WORKFLOW_BUNDLE_PATH,
     TEMPORAL_DEPLOYMENT_NAME: fields.TEMPORAL_DEPLOYMENT_NAME,
     TEMPORAL_WORKER_BUILD_ID: fields.TEMPORAL_WORKER_BUILD_ID,

@@ -319,4 +319,49 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'bulk creation: chunks of a run, contacts they created, accounts that cannot use it',
+    sql: /* sql */ `
+      -- One row per chunk of a run's bulk pass. The users of the chunk are kept while its import
+      -- runs (user ids only), and the platform's import id is stored before it is awaited, so an
+      -- attempt that died resumes waiting on that import instead of importing again.
+      create table audience_sync.bulk_chunks (
+        run_id text not null,
+        chunk_no integer not null,
+        -- The last user id the chunk read, and whether the population ended within it.
+        cursor_after text,
+        population_done boolean not null,
+        user_ids text[] not null,
+        import_id text,
+        status text not null default 'prepared'
+          check (status in ('prepared', 'importing', 'settled')),
+        counts jsonb,
+        created_at timestamptz not null default now(),
+        settled_at timestamptz,
+        primary key (run_id, chunk_no)
+      );
+
+      -- Users whose contact a bulk chunk created (and put into the run's lists): the batch pass
+      -- records them as added without a request. Losing a row only costs the per-contact path.
+      create table audience_sync.bulk_created (
+        run_id text not null,
+        user_id text not null,
+        primary key (run_id, user_id)
+      );
+
+      -- Accounts whose platform refused bulk creation (e.g. Resend answering 403 or 404 on
+      -- imports), so runs go the per-contact way without asking every time.
+      create table audience_sync.bulk_unavailable (
+        platform text not null,
+        account text not null,
+        reason text not null,
+        since timestamptz not null default now(),
+        primary key (platform, account)
+      );
+
+      -- How a run created contacts: 'imports', 'per_contact' (with why), for its status.
+      alter table audience_sync.runs add column bulk_mode text, add column bulk_note text;
+    `,
+  },
 ];

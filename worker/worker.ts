@@ -40,6 +40,7 @@ export const configuredPlatforms = (config: WorkerConfig): PlatformModule[] =>
       apiKey: config.RESEND_API_KEY,
       baseUrl: config.RESEND_BASE_URL,
       rateLimit: config.RESEND_RATE_LIMIT,
+      bulk: config.RESEND_BULK,
     },
   });
 

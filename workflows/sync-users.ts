@@ -26,6 +26,7 @@ import {
   type SyncRunState,
   type SyncWorkflowInput,
 } from '../common/sync.js';
+import { bulkPassBeforeBatches } from './bulk-pass.js';
 import { pauseUpdate, progressQuery, resumeUpdate } from './definitions.js';
 
 /** A run continues as new at least this often, well before Temporal's history limits. */
@@ -158,7 +159,9 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
         await prepare(runId, state);
       }
     }
-    if (outcome !== 'busy') outcome = await syncBatches(runId, state);
+    if (outcome !== 'busy') {
+      outcome = (await bulkPassBeforeBatches(runId, state)) ?? (await syncBatches(runId, state));
+    }
   } catch (error) {
     const status = isCancellation(error) ? 'cancelled' : 'failed';
     const failure = status === 'failed' ? failureOf(error) : undefined;

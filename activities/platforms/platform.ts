@@ -59,6 +59,46 @@ export interface MarketingPlatform {
   knownContacts?(emailHashes: string[]): Promise<Map<string, string>>;
   /** Drops these hashes from the directory (their contacts were deleted). */
   forgetContacts?(emailHashes: string[]): Promise<void>;
+  /** Present when the platform can create many new contacts in one job (optional). */
+  readonly bulk?: BulkCreation;
+}
+
+/**
+ * Creating many contacts the platform does not have in one job (such as Resend's Contact
+ * Imports) instead of one request each. A job never changes a contact that exists: those are
+ * left for the per-contact path, as is every contact the job did not provably create.
+ */
+export interface BulkCreation {
+  /** Contacts one job takes at most. */
+  readonly maxContacts: number;
+  /**
+   * Of these normalised emails, those the platform is known to have (they join lists one by
+   * one instead). `learnNewest`: first learn the contacts created since the last look.
+   */
+  existing(emails: string[], options: { learnNewest: boolean }): Promise<Set<string>>;
+  /** Starts a job creating the contacts, each in every list of `listIds`. */
+  start(contacts: ContactToSync[], listIds: string[]): Promise<BulkStart>;
+  /** Waits until the job ended; `onPoll` is called after every look at it. */
+  wait(jobId: string, onPoll: () => void): Promise<BulkJobResult>;
+  /**
+   * The user ids of the job's contacts that it created and put into the lists, as far as the
+   * platform can tell; the others go the per-contact way.
+   */
+  created(contacts: ContactToSync[], result: BulkJobResult): Promise<Set<string>>;
+}
+
+/**
+ * `unavailable`: the account cannot use bulk creation at all (remembered for it). `refused`:
+ * this job was refused (e.g. too large); its contacts go the per-contact way.
+ */
+export type BulkStart =
+  | { kind: 'started'; jobId: string }
+  | { kind: 'unavailable'; reason: string }
+  | { kind: 'refused'; reason: string };
+
+export interface BulkJobResult {
+  status: 'completed' | 'failed';
+  counts: { total: number; created: number; updated: number; skipped: number; failed: number };
 }
 
 /** Called once per contact of a batch call, awaited, so outcomes are stored as they happen. */

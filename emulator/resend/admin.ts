@@ -16,6 +16,9 @@ const configSchema = z.strictObject({
   resetOmittedFieldsOnDuplicateCreate: z.boolean().optional(),
   requireDefinedProperties: z.boolean().optional(),
   importQueuedMs: z.number().int().min(0).optional(),
+  importRefusal: z.union([z.literal(403), z.literal(404), z.null()]).optional(),
+  importFailEmails: z.array(z.string().transform((email) => email.toLowerCase())).optional(),
+  importSkipEmails: z.array(z.string().transform((email) => email.toLowerCase())).optional(),
 });
 const segmentSeedSchema = z.strictObject({ name: z.string().min(1) });
 

@@ -33,6 +33,9 @@ export class EmulatorCore {
       requireDefinedProperties: options.requireDefinedProperties,
       importQueuedMs: options.importQueuedMs,
       importMaxBytes: options.importMaxBytes,
+      importRefusal: null,
+      importFailEmails: [],
+      importSkipEmails: [],
     };
     this.imports = new ImportJobs(this.clock, this.timers, () => this.settings.importQueuedMs);
     this.rateLimiter = new FixedWindowRateLimiter(options.rateLimit);

@@ -17,7 +17,12 @@ describe('contact imports', () => {
   afterAll(() => emulator.close());
   beforeEach(async () => {
     emulator.reset();
-    await callAdmin(emulator, 'PUT', '/config', { importQueuedMs: 25 });
+    await callAdmin(emulator, 'PUT', '/config', {
+      importQueuedMs: 25,
+      importRefusal: null,
+      importFailEmails: [],
+      importSkipEmails: [],
+    });
   });
 
   async function upload(csv: string, fields: Record<string, string> = {}) {
@@ -161,5 +166,47 @@ describe('contact imports', () => {
     const queued = await callApi(emulator, 'GET', '/contacts/imports?status=queued');
     expect(field(queued.body, 'data')).toEqual([]);
     expect((await callApi(emulator, 'GET', '/contacts/imports?status=done')).status).toBe(422);
+  });
+
+  it('refuses imports with 404 or 403 when told to, creating nothing', async () => {
+    await callAdmin(emulator, 'PUT', '/config', { importRefusal: 404 });
+    const missing = await upload('email\na@example.com\n');
+    expect(missing).toEqual({
+      status: 404,
+      body: {
+        statusCode: 404,
+        message: 'The requested endpoint does not exist.',
+        name: 'not_found',
+      },
+    });
+    await callAdmin(emulator, 'PUT', '/config', { importRefusal: 403 });
+    const forbidden = await upload('email\na@example.com\n');
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.body).toMatchObject({ statusCode: 403, name: 'invalid_access' });
+    expect((await callApi(emulator, 'GET', '/contacts/imports')).status).toBe(403);
+    expect((await callApi(emulator, 'GET', '/contacts/a@example.com')).status).toBe(404);
+    await callAdmin(emulator, 'PUT', '/config', { importRefusal: null });
+    expect((await upload('email\na@example.com\n')).status).toBe(201);
+  });
+
+  it('fails and skips the rows it was told to, writing nothing for them', async () => {
+    const segment = await callApi(emulator, 'POST', '/segments', { body: { name: 'Chosen' } });
+    const segmentId = stringField(segment.body, 'id');
+    await callAdmin(emulator, 'PUT', '/config', {
+      importFailEmails: ['Broken@Example.com'],
+      importSkipEmails: ['passed@example.com'],
+    });
+    const started = await upload(
+      'email\nbroken@example.com\npassed@example.com\nkept@example.com\n',
+      { segments: JSON.stringify([{ id: segmentId }]) },
+    );
+    const done = await finished(stringField(started.body, 'id'));
+    expect(done.counts).toEqual({ total: 3, created: 1, updated: 0, skipped: 1, failed: 1 });
+    const members = await callApi(emulator, 'GET', `/segments/${segmentId}/contacts`);
+    expect((field(members.body, 'data') as unknown[]).map((row) => field(row, 'email'))).toEqual([
+      'kept@example.com',
+    ]);
+    expect((await callApi(emulator, 'GET', '/contacts/broken@example.com')).status).toBe(404);
+    expect((await callApi(emulator, 'GET', '/contacts/passed@example.com')).status).toBe(404);
   });
 });

@@ -57,6 +57,8 @@ export function testWorkerConfig(
     TEMPORAL_TASK_QUEUE: uniqueName('queue'),
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     LOG_LEVEL: 'warn',
+    // Tests of the per-contact path keep to it; tests of bulk creation ask for `auto`.
+    RESEND_BULK: 'off',
     ...overrides,
   });
 }

@@ -88,8 +88,16 @@ export function createResendClient(options: ResendClientOptions) {
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
   const retries = options.transientRetries ?? 4;
 
-  /** One HTTP exchange: sends when the gate allows, waits out 429s without giving up. */
-  async function exchange<T>(operation: string, call: SdkCall<T>): Promise<SdkAnswer<T>> {
+  /**
+   * One HTTP exchange: sends when the gate allows, waits out 429s without giving up.
+   * `refusalIsAnswer`: a 403 is this endpoint's answer (e.g. a beta the account lacks), not a
+   * refused key, so it comes back as a rejection instead of ending the work.
+   */
+  async function exchange<T>(
+    operation: string,
+    call: SdkCall<T>,
+    refusalIsAnswer = false,
+  ): Promise<SdkAnswer<T>> {
     for (;;) {
       const answer = await gate.run(() => withTimeout(call, timeoutMs, signal), signal);
       signal.throwIfAborted();
@@ -102,6 +110,9 @@ export function createResendClient(options: ResendClientOptions) {
         await gate.windowSpent(limits.resetSeconds * 1000);
       }
       const kind = classifyAnswer(answer);
+      if (kind === 'auth_failed' && refusalIsAnswer && answer.error?.statusCode === 403) {
+        return answer;
+      }
       if (kind === 'auth_failed') {
         throw platformAuthFailed(
           `Resend refused the API key (${answer.error?.statusCode} ${answer.error?.name})`,
@@ -113,10 +124,11 @@ export function createResendClient(options: ResendClientOptions) {
     }
   }
 
-  const settled = <T>(answer: SdkAnswer<T>): Answer<T> => ({
-    answer,
-    kind: classifyAnswer(answer) as Answer<T>['kind'],
-  });
+  const settled = <T>(answer: SdkAnswer<T>): Answer<T> => {
+    const kind = classifyAnswer(answer);
+    // Only a refusal the caller asked to see gets here as auth_failed: it is this request's.
+    return { answer, kind: kind === 'auth_failed' ? 'rejected' : (kind as Answer<T>['kind']) };
+  };
 
   return {
     sdk,
@@ -156,8 +168,9 @@ export function createResendClient(options: ResendClientOptions) {
     async create<T>(
       operation: string,
       call: SdkCall<T>,
+      options: { refusalIsAnswer?: boolean } = {},
     ): Promise<Answer<T> | { kind: 'ambiguous'; code: string }> {
-      const answer = await exchange(operation, call);
+      const answer = await exchange(operation, call, options.refusalIsAnswer);
       if (classifyAnswer(answer) === 'transient') {
         return { kind: 'ambiguous', code: answer.error?.name ?? 'unknown' };
       }

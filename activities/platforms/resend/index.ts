@@ -13,6 +13,7 @@ import { forEachSettling } from '../pool.js';
 import type { Answer } from './client.js';
 import { createResendClient } from './client.js';
 import { type ContactDirectory, createContactDirectory } from './contact-directory.js';
+import { createContactImports } from './imports.js';
 import { createSegments } from './lists.js';
 
 export interface ResendSettings {
@@ -22,6 +23,8 @@ export interface ResendSettings {
   rateLimit?: number | undefined;
   requestTimeoutMs?: number;
   transientRetries?: number;
+  /** RESEND_BULK: `auto` creates new contacts through Contact Imports, `off` one by one. */
+  bulk?: 'auto' | 'off';
 }
 
 /** The account id used to key shared state: a hash, so the key itself is never stored. */
@@ -153,6 +156,9 @@ function connectResend(
   return {
     name: 'resend',
     account,
+    ...(settings.bulk === 'off'
+      ? {}
+      : { bulk: createContactImports(client, directory, { signal: context.signal }) }),
 
     async prepare(onProgress) {
       let pages = 0;

@@ -8,7 +8,7 @@ import { createRowReader, type ImportColumnMap, ImportLayoutError } from './row-
 
 export type ImportStatus = 'queued' | 'in_progress' | 'completed' | 'failed';
 export type OnConflict = 'upsert' | 'skip';
-export type RowOutcome = 'created' | 'updated' | 'skipped';
+export type RowOutcome = 'created' | 'updated' | 'skipped' | 'failed';
 
 export interface ImportCounts {
   total: number;

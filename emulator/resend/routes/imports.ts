@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  ApiError,
   invalidUuid,
   MESSAGES,
   missingRequiredField,
@@ -81,7 +82,13 @@ function checkPropertyKeys(context: RouteContext, columnMap: ImportColumnMap | u
  * contacts join the import's segments.
  */
 function rowWriter(context: RouteContext, segments: readonly SegmentRecord[]) {
+  const failing = new Set(context.settings.importFailEmails);
+  const skipping = new Set(context.settings.importSkipEmails);
   return (input: ContactInput, onConflict: OnConflict): RowOutcome => {
+    // Rows the admin API singled out, for tests of what a client does with such rows.
+    const email = input.email.toLowerCase();
+    if (failing.has(email)) return 'failed';
+    if (skipping.has(email)) return 'skipped';
     const existing = context.store.findContact(input.email);
     if (existing && onConflict === 'skip') return 'skipped';
     const { contact, created: isNew } = context.store.upsertContact(
@@ -96,8 +103,18 @@ function rowWriter(context: RouteContext, segments: readonly SegmentRecord[]) {
   };
 }
 
+/** An account without the imports beta: 404 as for an unknown endpoint, or 403. */
+function refuseWhenSwitchedOff(context: RouteContext): void {
+  const refusal = context.settings.importRefusal;
+  if (refusal === 404) throw notFound(MESSAGES.endpointNotFound);
+  if (refusal === 403) {
+    throw new ApiError(403, 'invalid_access', 'Contact Imports are not enabled for this account.');
+  }
+}
+
 export const importRoutes = [
   defineRoute('POST', '/contacts/imports', async (request, context) => {
+    refuseWhenSwitchedOff(context);
     const form = await readForm(request, context);
     if (!form.file) throw missingRequiredField('file');
     if (form.file.truncated) {
@@ -123,6 +140,7 @@ export const importRoutes = [
     return created({ object: 'contact_import', id: job.id });
   }),
   defineRoute('GET', '/contacts/imports', (request, context) => {
+    refuseWhenSwitchedOff(context);
     const status = request.query.get('status');
     if (status !== null && !STATUSES.has(status)) {
       throw validationError('The `status` must be one of queued, in_progress, completed, failed.');
@@ -143,6 +161,7 @@ export const importRoutes = [
     'GET',
     '/contacts/imports/:id',
     (request, context) => {
+      refuseWhenSwitchedOff(context);
       const id = request.params.id ?? '';
       if (!isUuid(id)) throw invalidUuid('id');
       const job = context.imports.byId.get(id.toLowerCase());

@@ -10,6 +10,12 @@ export interface EmulatorSettings {
   requireDefinedProperties: boolean;
   importQueuedMs: number;
   importMaxBytes: number;
+  /** Imports are refused with this status (an account without the beta); null: accepted. */
+  importRefusal: 403 | 404 | null;
+  /** Rows with these emails (lowercased) count as failed, and nothing is written for them. */
+  importFailEmails: string[];
+  /** Rows with these emails (lowercased) count as skipped, and nothing is written for them. */
+  importSkipEmails: string[];
 }
 
 export interface RouteContext {

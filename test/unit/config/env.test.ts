@@ -223,6 +223,7 @@ describe('the worker configuration', () => {
       SYNC_BATCH_SIZE: 100,
       RUN_RETENTION_DAYS: 30,
       ERASE_DELETED_USERS: false,
+      RESEND_BULK: 'auto',
       LOG_LEVEL: 'info',
       TEMPORAL_ADDRESS: 'localhost:7233',
       TEMPORAL_NAMESPACE: 'default',
@@ -260,6 +261,7 @@ describe('the worker configuration', () => {
           RESEND_BASE_URL: 'ftp://api.resend.com',
           RESEND_RATE_LIMIT: '0',
           SYNC_BATCH_SIZE: '1001',
+          RESEND_BULK: 'on',
         }),
       ),
     ).toEqual([
@@ -268,6 +270,7 @@ describe('the worker configuration', () => {
       'RESEND_BASE_URL must be an http:// or https:// URL',
       'RESEND_RATE_LIMIT must be a whole number from 1 to 10000',
       'SYNC_BATCH_SIZE must be a whole number from 1 to 1000',
+      'RESEND_BULK must be auto or off',
     ]);
   });
 

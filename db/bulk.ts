@@ -1,0 +1,176 @@
+import type { ListRef } from './outcomes.js';
+import type { Sql } from './sql.js';
+
+/**
+ * The bulk pass of a run: its chunks (`bulk_chunks`), the users whose contacts a chunk created
+ * (`bulk_created`), the accounts that cannot use bulk creation (`bulk_unavailable`), and what the
+ * run's record says about it (`runs.bulk_mode`, `runs.bulk_note`). User ids and counts only.
+ */
+
+export type BulkChunkStatus = 'prepared' | 'importing' | 'settled';
+
+export interface BulkChunk {
+  runId: string;
+  chunkNo: number;
+  cursorAfter: string | null;
+  populationDone: boolean;
+  userIds: string[];
+  importId: string | null;
+  status: BulkChunkStatus;
+  createdAt: Date;
+}
+
+export type BulkMode = 'imports' | 'per_contact';
+
+export async function getBulkChunk(
+  sql: Sql,
+  runId: string,
+  chunkNo: number,
+): Promise<BulkChunk | undefined> {
+  const [chunk] = await sql<BulkChunk[]>`
+    select run_id as "runId", chunk_no as "chunkNo", cursor_after as "cursorAfter",
+      population_done as "populationDone", user_ids as "userIds", import_id as "importId",
+      status, created_at as "createdAt"
+    from audience_sync.bulk_chunks where run_id = ${runId} and chunk_no = ${chunkNo}`;
+  return chunk;
+}
+
+/** The chunk as first read; a repeat (a retried attempt) keeps the first one's users. */
+export async function prepareBulkChunk(
+  sql: Sql,
+  chunk: Pick<BulkChunk, 'runId' | 'chunkNo' | 'cursorAfter' | 'populationDone' | 'userIds'>,
+): Promise<BulkChunk> {
+  await sql`
+    insert into audience_sync.bulk_chunks
+      (run_id, chunk_no, cursor_after, population_done, user_ids,
+       status)
+    values (${chunk.runId}, ${chunk.chunkNo}, ${chunk.cursorAfter}, ${chunk.populationDone},
+      ${chunk.userIds}::text[], ${chunk.userIds.length === 0 ? 'settled' : 'prepared'})
+    on conflict do nothing`;
+  const stored = await getBulkChunk(sql, chunk.runId, chunk.chunkNo);
+  if (!stored) throw new Error(`bulk chunk ${chunk.chunkNo} of run ${chunk.runId} vanished`);
+  return stored;
+}
+
+/** The platform accepted the chunk's import: its id is kept before anything waits on it. */
+export async function markBulkChunkImporting(
+  sql: Sql,
+  runId: string,
+  chunkNo: number,
+  importId: string,
+): Promise<void> {
+  await sql`
+    update audience_sync.bulk_chunks set import_id = ${importId}, status = 'importing'
+    where run_id = ${runId} and chunk_no = ${chunkNo}`;
+}
+
+/**
+ * The chunk's import ended: the users whose contacts it created are noted for the batch pass,
+ * and the chunk forgets its user list, in one transaction.
+ */
+export async function settleBulkChunk(
+  sql: Sql,
+  runId: string,
+  chunkNo: number,
+  counts: Record<string, number>,
+  createdUserIds: string[],
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    if (createdUserIds.length > 0) {
+      await tx`
+        insert into audience_sync.bulk_created (run_id, user_id)
+        select ${runId}, unnest(${createdUserIds}::text[])
+        on conflict do nothing`;
+    }
+    await tx`
+      update audience_sync.bulk_chunks
+      set status = 'settled', counts = ${tx.json(counts)}, user_ids = '{}', settled_at = now()
+      where run_id = ${runId} and chunk_no = ${chunkNo}`;
+  });
+}
+
+/** Of these users of the run, those whose contact a bulk chunk created. */
+export async function bulkCreatedAmong(
+  sql: Sql,
+  runId: string,
+  userIds: string[],
+): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await sql<{ userId: string }[]>`
+    select user_id as "userId" from audience_sync.bulk_created
+    where run_id = ${runId} and user_id = any(${userIds}::text[])`;
+  return new Set(rows.map((row) => row.userId));
+}
+
+/**
+ * Records users whose contacts a bulk chunk created as added, with the ledger, and drops their
+ * notes, in one transaction: what recordOutcome does for an added user, for many at once.
+ */
+export async function recordBulkCreated(
+  sql: Sql,
+  runId: string,
+  list: ListRef,
+  userIds: string[],
+): Promise<void> {
+  if (userIds.length === 0) return;
+  await sql.begin(async (tx) => {
+    await tx`
+      insert into audience_sync.run_users (run_id, user_id, outcome, reason)
+      select ${runId}, unnest(${userIds}::text[]), 'added', null
+      on conflict do nothing`;
+    await tx`
+      insert into audience_sync.list_members (platform, list_id, user_id, contact_id)
+      select ${list.platform}, ${list.listId}, unnest(${userIds}::text[]), null
+      on conflict (platform, list_id, user_id) do update set synced_at = now()`;
+    await tx`
+      delete from audience_sync.bulk_created
+      where run_id = ${runId} and user_id = any(${userIds}::text[])`;
+  });
+}
+
+/** Why the account cannot use bulk creation, when it was refused within `withinHours`. */
+export async function bulkUnavailableReason(
+  sql: Sql,
+  platform: string,
+  account: string,
+  withinHours: number,
+): Promise<string | undefined> {
+  const [row] = await sql<{ reason: string }[]>`
+    select reason from audience_sync.bulk_unavailable
+    where platform = ${platform} and account = ${account}
+      and since > now() - ${`${withinHours} hours`}::interval`;
+  return row?.reason;
+}
+
+export async function rememberBulkUnavailable(
+  sql: Sql,
+  platform: string,
+  account: string,
+  reason: string,
+): Promise<void> {
+  await sql`
+    insert into audience_sync.bulk_unavailable (platform, account, reason)
+    values (${platform}, ${account}, ${reason})
+    on conflict (platform, account) do update set reason = excluded.reason, since = now()`;
+}
+
+/** What the run's status says about how contacts were created. */
+export async function setRunBulkMode(
+  sql: Sql,
+  runId: string,
+  mode: BulkMode,
+  note: string,
+): Promise<void> {
+  await sql`
+    update audience_sync.runs set bulk_mode = ${mode}, bulk_note = ${note}
+    where run_id = ${runId}`;
+}
+
+export async function runBulkMode(
+  sql: Sql,
+  runId: string,
+): Promise<{ mode: BulkMode; note: string } | undefined> {
+  const [row] = await sql<{ mode: BulkMode | null; note: string | null }[]>`
+    select bulk_mode as mode, bulk_note as note from audience_sync.runs where run_id = ${runId}`;
+  return row?.mode ? { mode: row.mode, note: row.note ?? '' } : undefined;
+}
