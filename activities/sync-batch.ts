@@ -14,6 +14,7 @@ import { metrics } from '../telemetry/metrics.js';
 import { takeBulkCreated } from './bulk-chunk.js';
 import { decideLocally } from './eligibility.js';
 import { emailHash, normaliseEmail } from './emails.js';
+import { withoutPlatformOptOuts } from './platform-consent.js';
 import {
   type ChangeOutcome,
   type ContactOutcome,
@@ -155,7 +156,7 @@ async function syncUsers(
   const ownerOf = (c: ContactToSync) => owners.get(emailHash(c.email));
   const duplicates = candidates.filter((c) => ownerOf(c) !== c.userId);
   // Contacts a bulk chunk already created are recorded without a request.
-  const sendable = await takeBulkCreated(
+  const notYetCreated = await takeBulkCreated(
     sql,
     run.runId,
     list,
@@ -165,6 +166,7 @@ async function syncUsers(
       ctx.onProgress(count);
     },
   );
+  const sendable = await withoutPlatformOptOuts(sql, platform, notYetCreated, record);
 
   let unresolved = 0;
   await platform.syncContacts(

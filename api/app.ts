@@ -8,6 +8,8 @@ import { requireBearerSecret } from './auth.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { erasuresRouter } from './routes/erasures.js';
 import { operationsRouter } from './routes/operations.js';
+import { optOutsRouter } from './routes/opt-outs.js';
+import { resendWebhooksRouter } from './routes/resend-webhooks.js';
 import { schedulesRouter } from './routes/schedules.js';
 import { syncRouter } from './routes/sync.js';
 import { syncUsersRouter } from './routes/sync-users.js';
@@ -102,6 +104,8 @@ export function createApp(deps: ApiServerDeps): express.Express {
   );
   app.use(countRequests);
   app.use(operationsRouter({ sql, temporal }));
+  // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
+  app.use('/webhooks/resend', resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET }));
 
   const marketing = express.Router();
   marketing.use(
@@ -129,6 +133,7 @@ export function createApp(deps: ApiServerDeps): express.Express {
     '/erasures',
     erasuresRouter({ sql, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }),
   );
+  marketing.use('/opt-outs', optOutsRouter({ sql }));
   app.use('/api/marketing', marketing);
 
   app.use(notFoundHandler);

@@ -15,6 +15,8 @@ import {
   errorSchema,
   healthSchema,
   notReadySchema,
+  optOutsAnswerSchema,
+  optOutsQuerySchema,
   previewAnswerSchema,
   previewQuerySchema,
   readySchema,
@@ -31,6 +33,7 @@ import {
   syncBodySchema,
   syncUsersAnswerSchema,
   syncUsersBodySchema,
+  webhookAnswerSchema,
 } from './schemas.js';
 
 const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
@@ -377,6 +380,47 @@ export function openApiDocument() {
           },
         ]),
       ),
+      '/api/marketing/opt-outs': {
+        get: marketing({
+          operationId: 'listOptOuts',
+          summary:
+            'Opt-outs made on the platform (unsubscribed, deleted, suppressed) and erasures, oldest first, by cursor',
+          requestParams: { query: optOutsQuerySchema },
+          responses: { '200': { description: 'A page of the feed', ...json(optOutsAnswerSchema) } },
+        }),
+      },
+      '/webhooks/resend': {
+        post: {
+          operationId: 'resendWebhook',
+          summary:
+            "Resend's contact and suppression events, signed by Svix with RESEND_WEBHOOK_SECRET (no Bearer)",
+          security: [],
+          requestParams: {
+            header: z.object({
+              'svix-id': z
+                .string()
+                .meta({ description: 'The message id; a repeat is processed once' }),
+              'svix-timestamp': z.string().meta({ description: 'Seconds since the epoch' }),
+              'svix-signature': z.string().meta({ description: 'v1,<base64 HMAC-SHA256>' }),
+            }),
+          },
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: z.record(z.string(), z.unknown()) },
+            },
+          },
+          responses: {
+            '200': { description: 'Recorded (or a repeat)', ...json(webhookAnswerSchema) },
+            ...errors([400, 401, 413, 500, 503], {
+              400: 'A correctly signed body that is not a Resend event',
+              401: 'Unsigned, wrongly signed, or more than 5 minutes old',
+              413: 'Body over 256 KiB',
+              503: 'RESEND_WEBHOOK_SECRET is not set, or Postgres cannot be reached',
+            }),
+          },
+        },
+      },
       '/healthz': {
         get: {
           operationId: 'health',

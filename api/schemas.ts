@@ -535,3 +535,39 @@ export const erasureStatusSchema = z
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   })
   .meta({ id: 'ErasureStatus' });
+
+/** `POST /webhooks/resend`: whether this delivery id was new (a redelivery changes nothing). */
+export const webhookAnswerSchema = z
+  .object({ success: z.literal(true), processed: z.boolean() })
+  .meta({ id: 'WebhookReceived' });
+
+export const optOutsQuerySchema = z.strictObject({
+  after: z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,17})$/, 'must be a cursor from an earlier answer (`next`), or 0')
+    .default('0')
+    .meta({ description: 'The `next` of the previous page; 0 (the default) starts at the oldest' }),
+  limit: z.coerce
+    .number({ error: 'must be a whole number from 1 to 1000' })
+    .int('must be a whole number from 1 to 1000')
+    .min(1, 'must be a whole number from 1 to 1000')
+    .max(1000, 'must be a whole number from 1 to 1000')
+    .default(100),
+});
+
+export const optOutsAnswerSchema = z
+  .object({
+    success: z.literal(true),
+    data: z.array(
+      z.object({
+        userId: z.string(),
+        origin: z.enum(['unsubscribed', 'deleted', 'suppressed', 'erased']),
+        at: z.iso.datetime(),
+      }),
+    ),
+    next: z.string().meta({
+      description:
+        'Pass as `after` to read what follows; the same cursor when nothing new has come yet',
+    }),
+  })
+  .meta({ id: 'OptOuts' });

@@ -107,6 +107,15 @@ const fields = {
   PORT: intFromEnv(0, 65_535).default(3000),
   AUTH_FAILURES_PER_MINUTE: intFromEnv(1, 1_000_000).default(20),
   TRUST_PROXY: trustProxy.default(false),
+  // The signing secret of the endpoint Resend sends webhooks to; without it, /webhooks/resend
+  // answers 503 and consent is learned by the directory refresh only.
+  RESEND_WEBHOOK_SECRET: z
+    .string()
+    .regex(
+      /^whsec_[A-Za-z0-9+/]+={0,2}$/,
+      "must be the endpoint's signing secret from Resend (whsec_ followed by base64)",
+    )
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };
 
@@ -156,6 +165,7 @@ export const apiConfigSchema = z
     PORT: fields.PORT,
     AUTH_FAILURES_PER_MINUTE: fields.AUTH_FAILURES_PER_MINUTE,
     TRUST_PROXY: fields.TRUST_PROXY,
+    RESEND_WEBHOOK_SECRET: fields.RESEND_WEBHOOK_SECRET,
     LOG_LEVEL: fields.LOG_LEVEL,
     ...temporalFields,
   })

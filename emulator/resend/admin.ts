@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AdminError } from './admin-error.js';
@@ -6,6 +7,8 @@ import { contactsView, membershipsView, requestsView, segmentsView } from './adm
 import type { EmulatorCore } from './core.js';
 import { describeIssues, faultUpdateSchema } from './fault-config-schema.js';
 import { BodyTooLargeError, readBody, sendJson } from './http.js';
+import { suppress } from './routes/suppressions.js';
+import { contactEventData } from './webhooks.js';
 
 /** The admin API lives under this prefix: no auth, no rate limit, no faults. */
 export const ADMIN_PREFIX = '/_emulator';
@@ -21,6 +24,49 @@ const configSchema = z.strictObject({
   importSkipEmails: z.array(z.string().transform((email) => email.toLowerCase())).optional(),
 });
 const segmentSeedSchema = z.strictObject({ name: z.string().min(1) });
+const webhookEventSchema = z.enum([
+  'contact.created',
+  'contact.updated',
+  'contact.deleted',
+  'suppression.added',
+  'suppression.removed',
+]);
+const webhookEndpointSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  secret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')
+    .optional(),
+  events: z.array(webhookEventSchema).optional(),
+});
+const webhookSettingsSchema = z.strictObject({
+  retryDelaysMs: z.array(z.number().int().min(0).max(86_400_000)).max(20),
+});
+const contactActionSchema = z.strictObject({ email: z.string().min(1) });
+const suppressionSeedSchema = z.strictObject({
+  email: z.email(),
+  origin: z.enum(['bounce', 'complaint', 'manual']).default('bounce'),
+});
+
+/** What a person does to their own contact, outside the API: each emits its webhook event. */
+function contactAction(
+  core: EmulatorCore,
+  action: 'unsubscribe' | 'resubscribe' | 'delete',
+  email: string,
+) {
+  const store = core.store;
+  const contact = store.contactsByEmail.get(email.toLowerCase());
+  if (!contact) throw new AdminError(404, 'No contact has this email.');
+  if (action === 'delete') {
+    const data = contactEventData(store, contact);
+    store.deleteContact(contact);
+    core.webhooks.emit('contact.deleted', () => data);
+    return { id: contact.id, deleted: true };
+  }
+  store.updateContact(contact, { unsubscribed: action === 'unsubscribe' });
+  core.webhooks.emit('contact.updated', () => contactEventData(store, contact));
+  return { id: contact.id, unsubscribed: contact.unsubscribed };
+}
 
 function parse<T>(schema: z.ZodType<T>, body: Buffer): T {
   let value: unknown;
@@ -62,6 +108,56 @@ async function route(
         memberships: store.membershipCount,
         requests: core.log.total,
         rateLimit: core.rateLimiter.requestsPerSecond,
+      };
+    case 'GET /webhooks':
+      return { endpoints: core.webhooks.endpoints, retryDelaysMs: core.webhooks.retryDelaysMs };
+    case 'POST /webhooks':
+      return core.webhooks.addEndpoint(parse(webhookEndpointSchema, await body()));
+    case 'DELETE /webhooks': {
+      const removed = core.webhooks.endpoints.length;
+      for (const endpoint of [...core.webhooks.endpoints])
+        core.webhooks.removeEndpoint(endpoint.id);
+      return { removed };
+    }
+    case 'PUT /webhooks/settings': {
+      const { retryDelaysMs } = parse(webhookSettingsSchema, await body());
+      core.webhooks.retryDelaysMs = retryDelaysMs;
+      return { retryDelaysMs };
+    }
+    case 'GET /webhooks/deliveries':
+      return { deliveries: core.webhooks.deliveries };
+    case 'POST /webhooks/replay': {
+      const { id } = parse(z.strictObject({ id: z.string() }), await body());
+      const delivery = core.webhooks.replay(id);
+      if (!delivery)
+        throw new AdminError(404, 'No delivery (to a configured endpoint) has this id.');
+      return { id: delivery.id };
+    }
+    case 'POST /contacts/unsubscribe':
+      return contactAction(core, 'unsubscribe', parse(contactActionSchema, await body()).email);
+    case 'POST /contacts/resubscribe':
+      return contactAction(core, 'resubscribe', parse(contactActionSchema, await body()).email);
+    case 'POST /contacts/delete':
+      return contactAction(core, 'delete', parse(contactActionSchema, await body()).email);
+    case 'POST /suppressions': {
+      const { email, origin } = parse(suppressionSeedSchema, await body());
+      const suppression = suppress(
+        core.context,
+        email,
+        origin,
+        origin === 'manual' ? null : randomUUID(),
+      );
+      return { id: suppression.id };
+    }
+    case 'GET /suppressions':
+      return {
+        suppressions: (core.suppressions.list.page({ limit: undefined })?.items ?? []).map(
+          (entry) => ({
+            id: entry.id,
+            email: entry.email,
+            origin: entry.origin,
+          }),
+        ),
       };
     case 'GET /requests':
       return requestsView(core.log, query);

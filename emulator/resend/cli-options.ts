@@ -19,6 +19,8 @@ export const USAGE = `Usage: npm run emulator:resend -- [options]
   --latency-jitter-ms <n>     extra random latency
   --hang-rate <f>             fraction of requests never answered
   --request-log-limit <n>     requests kept in the admin request log (default 100000)
+  --webhook-url <url>         send Svix-signed webhook events there (RESEND_EMULATOR_WEBHOOK_URL)
+  --webhook-secret <whsec_…>  their signing secret (RESEND_EMULATOR_WEBHOOK_SECRET; generated when unset)
   --help                      show this text`;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -41,6 +43,11 @@ const settingsSchema = z.object({
   latencyJitterMs: int(0, 600_000).optional(),
   hangRate: fraction.optional(),
   requestLogLimit: int(1, 100_000_000).optional(),
+  webhookUrl: z.url({ protocol: /^https?$/ }).optional(),
+  webhookSecret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')
+    .optional(),
 });
 
 export class CliUsageError extends Error {}
@@ -81,6 +88,8 @@ export function readCliOptions(
       'latency-jitter-ms': { type: 'string' },
       'hang-rate': { type: 'string' },
       'request-log-limit': { type: 'string' },
+      'webhook-url': { type: 'string' },
+      'webhook-secret': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -99,10 +108,25 @@ export function readCliOptions(
     latencyJitterMs: values['latency-jitter-ms'],
     hangRate: values['hang-rate'],
     requestLogLimit: values['request-log-limit'],
+    webhookUrl: values['webhook-url'] ?? env.RESEND_EMULATOR_WEBHOOK_URL,
+    webhookSecret: values['webhook-secret'] ?? env.RESEND_EMULATOR_WEBHOOK_SECRET,
   });
   if (!parsed.success) throw new CliUsageError(describeIssues(parsed.error));
-  const { apiKeys, faults, port, host, rateLimit, seed, requestLogLimit, ...faultFlags } =
-    parsed.data;
+  const {
+    apiKeys,
+    faults,
+    port,
+    host,
+    rateLimit,
+    seed,
+    requestLogLimit,
+    webhookUrl,
+    webhookSecret,
+    ...faultFlags
+  } = parsed.data;
+  if (webhookSecret !== undefined && webhookUrl === undefined) {
+    throw new CliUsageError('--webhook-secret needs --webhook-url.');
+  }
   const definedFlags = Object.fromEntries(
     Object.entries(faultFlags).filter(([, value]) => value !== undefined),
   );
@@ -117,6 +141,9 @@ export function readCliOptions(
     ...(seed === undefined ? {} : { seed }),
     ...(requestLogLimit === undefined ? {} : { requestLogLimit }),
     ...(keys && keys.length > 0 ? { apiKeys: keys } : {}),
+    ...(webhookUrl
+      ? { webhooks: [{ url: webhookUrl, ...(webhookSecret ? { secret: webhookSecret } : {}) }] }
+      : {}),
     resetOmittedFieldsOnDuplicateCreate: !values['keep-omitted-fields'],
     faults: { ...readFaults(faults), ...definedFlags },
   };

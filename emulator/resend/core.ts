@@ -9,7 +9,9 @@ import { RequestLog } from './request-log.js';
 import type { EmulatorSettings, RouteContext } from './routes/types.js';
 import { ContactStore } from './store/contact-store.js';
 import { DefinitionStore } from './store/definition-store.js';
+import { SuppressionStore } from './store/suppression-store.js';
 import { TimerRegistry } from './timers.js';
+import { WebhookSender } from './webhooks.js';
 
 /** Everything one emulator instance holds: state, limits, faults, log and pending work. */
 export class EmulatorCore {
@@ -17,6 +19,8 @@ export class EmulatorCore {
   readonly timers = new TimerRegistry();
   readonly store = new ContactStore(this.clock);
   readonly definitions = new DefinitionStore(this.clock);
+  readonly suppressions = new SuppressionStore(this.clock);
+  readonly webhooks = new WebhookSender(this.timers);
   readonly settings: EmulatorSettings;
   readonly imports: ImportJobs;
   readonly rateLimiter: FixedWindowRateLimiter;
@@ -51,19 +55,29 @@ export class EmulatorCore {
       definitions: this.definitions,
       imports: this.imports,
       settings: this.settings,
+      suppressions: this.suppressions,
+      webhooks: this.webhooks,
     };
+    for (const endpoint of options.webhooks) this.webhooks.addEndpoint(endpoint);
+    if (options.webhookRetryDelaysMs)
+      this.webhooks.retryDelaysMs = [...options.webhookRetryDelaysMs];
   }
 
   setFaults(faults: FaultConfig, seed?: number): void {
     this.faults.set(faults, Date.now(), seed);
   }
 
-  /** Clears state, log, faults and pending work; keeps the rate limit, keys and switches. */
+  /**
+   * Clears state, log, faults and pending work (webhook deliveries included); keeps the rate
+   * limit, keys, switches and webhook endpoints.
+   */
   reset(): void {
     this.timers.clear();
     this.releaseHanging();
     this.store.clear();
     this.definitions.clear();
+    this.suppressions.clear();
+    this.webhooks.clear();
     this.imports.clear();
     this.log.clear();
     this.rateLimiter.reset();

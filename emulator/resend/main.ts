@@ -17,6 +17,11 @@ async function main(): Promise<void> {
   }
   const emulator = await startResendEmulator(options);
   console.log(`Resend emulator listening on ${emulator.url}`);
+  for (const endpoint of emulator.webhookEndpoints()) {
+    console.log(
+      `Resend emulator: webhook events go to ${endpoint.url} (signing secret ${endpoint.secret})`,
+    );
+  }
   const stop = () => {
     emulator.close().then(
       () => process.exit(0),

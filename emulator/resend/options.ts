@@ -64,6 +64,10 @@ export interface ResendEmulatorOptions {
   importQueuedMs?: number;
   /** Largest CSV accepted by `POST /contacts/imports`, default 50 MB. */
   importMaxBytes?: number;
+  /** Webhook endpoints configured at start (a secret is generated when omitted). */
+  webhooks?: { url: string; secret?: string }[];
+  /** Waits between delivery attempts of a webhook; see {@link DEFAULT_RETRY_DELAYS_MS}. */
+  webhookRetryDelaysMs?: number[];
 }
 
 /** Options with every default applied. */
@@ -80,6 +84,8 @@ export interface ResolvedOptions {
   requireDefinedProperties: boolean;
   importQueuedMs: number;
   importMaxBytes: number;
+  webhooks: readonly { url: string; secret?: string }[];
+  webhookRetryDelaysMs: readonly number[] | undefined;
 }
 
 export const DEFAULT_RATE_LIMIT = 10;
@@ -99,5 +105,7 @@ export function resolveOptions(options: ResendEmulatorOptions = {}): ResolvedOpt
     requireDefinedProperties: options.requireDefinedProperties ?? true,
     importQueuedMs: options.importQueuedMs ?? 25,
     importMaxBytes: options.importMaxBytes ?? 50 * 1024 * 1024,
+    webhooks: options.webhooks ?? [],
+    webhookRetryDelaysMs: options.webhookRetryDelaysMs,
   };
 }

@@ -13,6 +13,8 @@ export interface StartedResendEmulator {
   /** Replaces the faults; re-seeds the fault randomness if `seed` is given. */
   setFaults(faults: FaultConfig, seed?: number): void;
   setRateLimit(rps: number): void;
+  /** The configured webhook endpoints (their secrets included: this is a local test double). */
+  webhookEndpoints(): { id: string; url: string; secret: string }[];
   /** Clears all state, the log and the faults (keeps the rate limit and the keys). */
   reset(): void;
   close(): Promise<void>;
@@ -59,6 +61,8 @@ export async function startResendEmulator(
     port: address.port,
     setFaults: (faults, seed) => core.setFaults(faults, seed),
     setRateLimit: (rps) => core.rateLimiter.setLimit(rps),
+    webhookEndpoints: () =>
+      core.webhooks.endpoints.map(({ id, url, secret }) => ({ id, url, secret })),
     reset: () => core.reset(),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {

@@ -60,6 +60,11 @@ export interface PlatformUnderTest {
   faultsSince(since: number): Promise<string[]>;
   /** The kinds `injectFaults` must have produced in a run of a few hundred contacts. */
   readonly expectedFaults: readonly string[];
+  /**
+   * The platform's module reads contacts' `unsubscribed` flags (Resend's contact directory), so
+   * a sync skips users whose contact is unsubscribed there (`unsubscribed_in_platform`).
+   */
+  readonly skipsUnsubscribedContacts: boolean;
 }
 
 const byEmail = (a: ContactView, b: ContactView) =>
@@ -147,6 +152,7 @@ export function resendUnderTest(app: AppStack): PlatformUnderTest {
       return [...new Set(outcomes)].filter((outcome) => outcome !== 'ok').sort();
     },
     expectedFaults: ['accept_then_fail', 'server_error'],
+    skipsUnsubscribedContacts: true,
   };
 }
 
@@ -223,6 +229,7 @@ export function memoryUnderTest(module: MemoryPlatformModule): PlatformUnderTest
       return [...kinds].sort();
     },
     expectedFaults: ['batch_failed', 'lost_answer', 'outage'],
+    skipsUnsubscribedContacts: false,
   };
 }
 

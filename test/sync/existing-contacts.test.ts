@@ -52,7 +52,9 @@ async function expectUntouched(
   seeded.forEach((contact, index) => {
     const now = after.get(contact.email.toLowerCase());
     expect(now?.id).toBe(ids[index]);
-    expect(now?.segment_ids).toContain(listId);
+    // Unsubscribed in Resend: the user is skipped (unsubscribed_in_platform), the contact stays out.
+    if (contact.unsubscribed) expect(now?.segment_ids).not.toContain(listId);
+    else expect(now?.segment_ids).toContain(listId);
     expect(now?.unsubscribed).toBe(contact.unsubscribed);
     expect([now?.first_name, now?.last_name]).toEqual([contact.first_name, contact.last_name]);
   });
@@ -71,7 +73,14 @@ describe('a sync over contacts that already exist in Resend', () => {
       audienceName: 'Returning',
     });
     expect(answer.status).toBe(200);
-    expect(answer.body.contactsAdded).toBe(300);
+    expect(answer.body.contactsAdded).toBe(270);
+    expect(answer.body.contactsSkipped).toBe(30);
+    const skipped = await stack.db.sql<{ reason: string; count: number }[]>`
+      select reason, count(*)::int as count from audience_sync.run_users
+      where run_id = ${answer.body.runId} and outcome = 'skipped' group by reason`;
+    expect(skipped.map((row) => ({ ...row }))).toEqual([
+      { reason: 'unsubscribed_in_platform', count: 30 },
+    ]);
     await expectUntouched(seeded, ids, answer.body.audience.id);
     const contacts = await emulatedContacts(stack.emulator);
     expect(contacts).toHaveLength(300);
@@ -96,7 +105,9 @@ describe('a sync over contacts that already exist in Resend', () => {
       list_name: 'Returning later',
     });
     expect(answer.status).toBe(200);
-    expect(answer.body.synced).toBe(360);
+    // 30 of the first test's contacts and 20 of these are unsubscribed in Resend: skipped.
+    expect(answer.body.synced).toBe(310);
+    expect(answer.body.skipped).toBe(50);
     await expectUntouched(seeded, ids, answer.body.list_id);
   });
 });

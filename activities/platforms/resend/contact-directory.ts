@@ -1,3 +1,4 @@
+import { recordUnsubscribedFlags } from '../../../db/consent.js';
 import type { Sql } from '../../../db/sql.js';
 import { emailHash, normaliseEmail } from '../../emails.js';
 import { platformUnavailable } from '../platform.js';
@@ -20,7 +21,7 @@ interface DirectoryState {
   watermarkId: string | null;
 }
 
-type Contact = { id: string; email: string; createdAt: string };
+type Contact = { id: string; email: string; createdAt: string; unsubscribed: boolean };
 
 /** From the newest, older than `after`, or newer than `before`. */
 type ContactCursor = { after: string } | { before: string };
@@ -38,6 +39,12 @@ export interface ContactDirectory {
    * never was).
    */
   refresh(): Promise<{ pages: number }>;
+  /**
+   * Re-reads up to `maxPages` pages of older contacts, going on from where the last sweep of
+   * this process stopped and starting over at the end, so `unsubscribed` flags changed on old
+   * contacts are learned without webhooks.
+   */
+  sweep(maxPages: number): Promise<{ pages: number }>;
   lookup(emails: string[]): Promise<Map<string, string>>;
   remember(email: string, contactId: string): Promise<void>;
   forget(email: string): Promise<void>;
@@ -53,10 +60,14 @@ const newest = (contacts: Contact[]): Contact | undefined =>
     undefined,
   );
 
+/** Where an account's sweep goes on (a contact id; null: from the newest). Per process. */
+export type SweepPositions = Map<string, string | null>;
+
 export function createContactDirectory(
   sql: Sql,
   client: ResendClient,
   account: string,
+  sweepPositions: SweepPositions = new Map(),
 ): ContactDirectory {
   /** A page of contacts, newest first; undefined when Resend no longer knows the cursor. */
   const listContacts = async (cursor?: ContactCursor): Promise<ContactPage | undefined> => {
@@ -77,6 +88,7 @@ export function createContactDirectory(
         id: contact.id,
         email: contact.email,
         createdAt: contact.created_at,
+        unsubscribed: contact.unsubscribed,
       })),
       hasMore: answer.data.has_more,
     };
@@ -89,8 +101,30 @@ export function createContactDirectory(
     return state ?? { complete: false, resumeAfter: null, watermark: null, watermarkId: null };
   };
 
-  const store = async (contacts: { id: string; email: string }[]): Promise<void> => {
+  /**
+   * Remembers the contacts, and what their `unsubscribed` flags say (so unsubscribes made in
+   * Resend are learned without webhooks, for the contacts a page shows).
+   */
+  const store = async (
+    contacts: { id: string; email: string; unsubscribed?: boolean }[],
+  ): Promise<void> => {
     if (contacts.length === 0) return;
+    await recordUnsubscribedFlags(
+      sql,
+      'resend',
+      account,
+      contacts.flatMap((contact) =>
+        contact.unsubscribed === undefined
+          ? []
+          : [
+              {
+                emailHash: emailHash(contact.email),
+                contactId: contact.id,
+                unsubscribed: contact.unsubscribed,
+              },
+            ],
+      ),
+    );
     const rows = contacts.map((contact) => ({
       account,
       email_hash: emailHash(contact.email),
@@ -191,6 +225,26 @@ export function createContactDirectory(
         return { pages: scanned.pages + 1 };
       }
       return scanFromNewest(state.watermark);
+    },
+
+    async sweep(maxPages) {
+      let pages = 0;
+      while (pages < maxPages) {
+        const after = sweepPositions.get(account) ?? null;
+        const found = await listContacts(after ? { after } : undefined);
+        pages += 1;
+        if (!found) {
+          // The contact the sweep stopped at was deleted meanwhile: start over.
+          sweepPositions.set(account, null);
+          continue;
+        }
+        await store(found.contacts);
+        const last = found.contacts.at(-1);
+        const more = found.hasMore && last !== undefined;
+        sweepPositions.set(account, more ? last.id : null);
+        if (!more) break;
+      }
+      return { pages };
     },
 
     async lookup(emails) {

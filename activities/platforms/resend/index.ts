@@ -12,7 +12,11 @@ import type {
 import { forEachSettling } from '../pool.js';
 import type { Answer } from './client.js';
 import { createResendClient } from './client.js';
-import { type ContactDirectory, createContactDirectory } from './contact-directory.js';
+import {
+  type ContactDirectory,
+  createContactDirectory,
+  type SweepPositions,
+} from './contact-directory.js';
 import { createContactImports } from './imports.js';
 import { createSegments } from './lists.js';
 
@@ -26,6 +30,9 @@ export interface ResendSettings {
   /** RESEND_BULK: `auto` creates new contacts through Contact Imports, `off` one by one. */
   bulk?: 'auto' | 'off';
 }
+
+/** Pages of older contacts (100 each) each run re-reads before its first batch. */
+export const SWEEP_PAGES_PER_RUN = 10;
 
 /** The account id used to key shared state: a hash, so the key itself is never stored. */
 export const resendAccountId = (apiKey: string): string =>
@@ -53,12 +60,13 @@ const contactKey = (ref: ContactRef): { id: string } | { email: string } =>
  */
 export function resendPlatform(settings: ResendSettings): PlatformModule {
   const account = resendAccountId(settings.apiKey);
+  const sweepPositions: SweepPositions = new Map();
   return {
     name: 'resend',
     account,
     // 2 is the lowest limit Resend has given an account; the headers teach the real one.
     limit: { kind: 'requests_per_second', initial: 2, upperBound: settings.rateLimit },
-    connect: (context) => connectResend(settings, account, context),
+    connect: (context) => connectResend(settings, account, context, sweepPositions),
   };
 }
 
@@ -66,6 +74,7 @@ function connectResend(
   settings: ResendSettings,
   account: string,
   context: PlatformContext,
+  sweepPositions: SweepPositions,
 ): MarketingPlatform {
   const { gate } = context;
   const client = createResendClient({
@@ -79,7 +88,7 @@ function connectResend(
       ? { transientRetries: settings.transientRetries }
       : {}),
   });
-  const directory = createContactDirectory(context.sql, client, account);
+  const directory = createContactDirectory(context.sql, client, account, sweepPositions);
   const segments = createSegments(context.sql, client, account);
 
   /** Adds an existing contact (by id or email) to every list; never changes the contact. */
@@ -163,6 +172,9 @@ function connectResend(
     async prepare(onProgress) {
       let pages = 0;
       await directory.load(() => onProgress(++pages));
+      // A few requests per run keep the directory's unsubscribe flags fresh without webhooks.
+      const swept = await directory.sweep(SWEEP_PAGES_PER_RUN);
+      onProgress(pages + swept.pages);
     },
 
     getList: (listId) => segments.get(listId),

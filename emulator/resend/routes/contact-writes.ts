@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MESSAGES, notFound, validationError } from '../errors.js';
 import type { ContactFields, ContactRecord, SegmentRecord } from '../store/records.js';
+import { contactEventData } from '../webhooks.js';
 import { findSegmentOr404 } from './lookup.js';
 import { parseWith, requireFields } from './request-body.js';
 import type { RouteContext } from './types.js';
@@ -92,10 +93,13 @@ export function upsertFromCreate(
   segments: readonly SegmentRecord[],
 ): ContactRecord {
   const fields = toContactFields(context, body);
-  const { contact } = context.store.upsertContact(
+  const { contact, created } = context.store.upsertContact(
     { email: body.email, ...fields },
     context.settings.resetOmittedFieldsOnDuplicateCreate,
   );
   for (const segment of segments) context.store.addMembership(contact, segment);
+  context.webhooks.emit(created ? 'contact.created' : 'contact.updated', () =>
+    contactEventData(context.store, contact),
+  );
   return contact;
 }

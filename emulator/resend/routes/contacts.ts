@@ -1,4 +1,5 @@
 import { validationError } from '../errors.js';
+import { contactEventData } from '../webhooks.js';
 import {
   checkTopics,
   contactUpdateSchema,
@@ -57,6 +58,7 @@ export const contactRoutes = [
         throw validationError('The `email` of a contact cannot be changed.');
       }
       context.store.updateContact(contact, toContactFields(context, body));
+      context.webhooks.emit('contact.updated', () => contactEventData(context.store, contact));
       return ok({ object: 'contact', id: contact.id });
     },
     identifierKey,
@@ -66,7 +68,9 @@ export const contactRoutes = [
     '/contacts/:contact',
     (request, context) => {
       const contact = findContactOr404(context, request.params.contact ?? '');
+      const data = contactEventData(context.store, contact);
       context.store.deleteContact(contact);
+      context.webhooks.emit('contact.deleted', () => data);
       return ok({ object: 'contact', contact: contact.id, deleted: true });
     },
     identifierKey,

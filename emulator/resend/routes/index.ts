@@ -4,6 +4,7 @@ import { definitionRoutes } from './definitions.js';
 import { importRoutes } from './imports.js';
 import { membershipRoutes } from './memberships.js';
 import { segmentRoutes } from './segments.js';
+import { suppressionRoutes } from './suppressions.js';
 import type { RouteDefinition } from './types.js';
 
 /** Literal paths first: `/contacts/imports` must win over `/contacts/:contact`. */
@@ -14,6 +15,7 @@ const ROUTES: readonly RouteDefinition[] = [
   ...segmentRoutes,
   ...audienceRoutes,
   ...definitionRoutes,
+  ...suppressionRoutes,
 ];
 
 export type RouteMatch =

@@ -3,6 +3,8 @@ import type { ImportJobs } from '../imports/import-jobs.js';
 import { compilePathPattern, type PathPattern } from '../route-pattern.js';
 import type { ContactStore } from '../store/contact-store.js';
 import type { DefinitionStore } from '../store/definition-store.js';
+import type { SuppressionStore } from '../store/suppression-store.js';
+import type { WebhookSender } from '../webhooks.js';
 
 /** Behaviour switches that can change while the emulator runs. */
 export interface EmulatorSettings {
@@ -23,6 +25,8 @@ export interface RouteContext {
   definitions: DefinitionStore;
   imports: ImportJobs;
   settings: EmulatorSettings;
+  suppressions: SuppressionStore;
+  webhooks: WebhookSender;
 }
 
 export interface RouteRequest {
