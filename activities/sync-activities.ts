@@ -5,7 +5,7 @@ import {
   CancelledFailure,
 } from '@temporalio/common';
 import { describeTemporalRun } from '../client/sync-runs.js';
-import type { SyncProgress, SyncRequest } from '../common/sync.js';
+import { emptyCounts, type SyncProgress, type SyncRequest } from '../common/sync.js';
 import {
   assignRunList,
   countRequestedUsers,
@@ -23,6 +23,7 @@ import {
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { type BulkChunkInput, type BulkChunkOutput, processBulkChunk } from './bulk-chunk.js';
+import { createLeaverActivities } from './mirror-leavers.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
 import type { PlatformRegistry } from './platforms/registry.js';
 import { type ProcessBatchInput, type ProcessBatchOutput, processBatch } from './sync-batch.js';
@@ -164,7 +165,24 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     }
   });
 
+  const leavers = createLeaverActivities({
+    sql,
+    usersSource,
+    batchSize: deps.batchSize,
+    connect: (run, onAnswer) => connect(run, onAnswer),
+  });
+
   return {
+    planLeavers: translated(leavers.planLeavers),
+    removeLeavers: translated(async (input: Parameters<typeof leavers.removeLeavers>[0]) => {
+      try {
+        return await leavers.removeLeavers(input);
+      } catch (error) {
+        await noteOutage(input.runId, error);
+        throw error;
+      }
+    }),
+
     /** Records the run (once) and claims an existing destination list, if one was named. */
     beginRun: translated(
       async ({ runId, request, activeSince }: BeginRunInput): Promise<BeginRunOutput> => {
@@ -268,7 +286,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     finishRun: translated(
       async ({ runId, status, error }: FinishRunInput): Promise<SyncProgress> => {
         const run = await finishRun(sql, runId, status, error);
-        return run ? progressOf(run) : { total: 0, processed: 0, added: 0, failed: 0, skipped: 0 };
+        return run ? progressOf(run) : { total: 0, ...emptyCounts() };
       },
     ),
   };

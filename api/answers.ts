@@ -1,6 +1,7 @@
 import type { Response } from 'express';
+import { zeroProgress } from '../client/sync-runs.js';
 import { isTemporalUnavailable } from '../client/temporal.js';
-import type { SyncRunResult } from '../common/sync.js';
+import { REMOVAL_GUARD_TRIPPED, type SyncRunResult } from '../common/sync.js';
 import { isDatabaseUnavailable } from '../db/runs.js';
 import { ApiError } from './errors.js';
 import type { Launch, SyncLauncher } from './sync-launcher.js';
@@ -77,7 +78,7 @@ export async function answerLaunch(
           status: 'running',
           runId,
           ...(view?.audience ? { audience: view.audience } : {}),
-          progress: view?.progress ?? { total: 0, processed: 0, added: 0, failed: 0, skipped: 0 },
+          progress: view?.progress ?? zeroProgress(),
           statusUrl: statusUrl(runId),
         });
       return;
@@ -87,6 +88,10 @@ export async function answerLaunch(
         { runId },
       ]);
     case 'failed':
+      if (outcome.code === REMOVAL_GUARD_TRIPPED) {
+        // The guard's message says how many the run would have removed; its adds stay.
+        throw new ApiError(409, REMOVAL_GUARD_TRIPPED, outcome.message, [{ runId }]);
+      }
       if (outcome.code === 'ListNotFound') {
         throw new ApiError(404, 'list_not_found', outcome.message, [{ runId }]);
       }

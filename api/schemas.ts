@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiOverrideMetaContext } from 'zod-openapi';
 import { PLATFORM_NAMES } from '../activities/platforms/registry.js';
-import { SYNC_TYPES } from '../common/sync.js';
+import { SYNC_MODES, SYNC_TYPES } from '../common/sync.js';
 
 /**
  * Request and answer schemas. The same objects validate requests and generate /openapi.json, so
@@ -117,6 +117,34 @@ export function withRules<Shape extends z.ZodRawShape>(
     });
 }
 
+/** `mode: "mirror"` is only for `sync_type: "all"` (the default). */
+const mirrorNeedsAll: BodyRule = {
+  description: '`mode` `mirror` needs `sync_type` `all`.',
+  jsonSchema: {
+    if: { properties: { mode: { const: 'mirror' } }, required: ['mode'] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else, never awaited
+    then: { properties: { sync_type: { const: 'all' } } },
+  },
+  check: (body) =>
+    body.mode === 'mirror' && body.sync_type !== 'all'
+      ? { path: 'mode', message: 'mirror needs sync_type all' }
+      : undefined,
+};
+
+/** A field that means something only for mirror runs. */
+const onlyWhenMirror = (field: string): BodyRule => ({
+  description: `\`${field}\` is only for \`mode\` \`mirror\`.`,
+  jsonSchema: {
+    if: { required: [field] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else, never awaited
+    then: { properties: { mode: { const: 'mirror' } }, required: ['mode'] },
+  },
+  check: (body) =>
+    body[field] !== undefined && body.mode !== 'mirror'
+      ? { path: field, message: 'is only used when mode is mirror' }
+      : undefined,
+});
+
 // --- Fields ---------------------------------------------------------------------------------
 
 /**
@@ -162,6 +190,23 @@ const activeDays = z
 const filterActive = z
   .boolean({ error: 'must be true or false' })
   .meta({ description: 'Only users active within activeDays.', example: true });
+
+const MAX_REMOVALS_MESSAGE =
+  'must be a whole number of contacts (0 to 10000000) or a share of the list like "20%" (0% to 100%)';
+const maxRemovals = z
+  .union(
+    [
+      z.int().min(0, MAX_REMOVALS_MESSAGE).max(10_000_000, MAX_REMOVALS_MESSAGE),
+      z.string().regex(/^(100|[1-9]?[0-9])%$/, MAX_REMOVALS_MESSAGE),
+    ],
+    { error: MAX_REMOVALS_MESSAGE },
+  )
+  .optional()
+  .meta({
+    description:
+      'mirror: the most contacts the run may take out of the list, as a number or a share of its tracked members; a run that would remove more removes none and fails with removal_guard_tripped. Default "50%".',
+    example: '20%',
+  });
 
 export const previewQuerySchema = z
   .object({
@@ -259,6 +304,11 @@ export const syncBodySchema = withRules(
       }),
     filterActive: filterActive.default(false),
     activeDays: activeDays.default(30),
+    mode: z.enum(SYNC_MODES, { error: 'must be add or mirror' }).default('add').meta({
+      description:
+        'add: only put users into the list. mirror (sync_type all only): also take out the contacts this service added whose user left the population.',
+    }),
+    max_removals: maxRemovals,
   }),
   'SyncRequest',
   [
@@ -271,6 +321,8 @@ export const syncBodySchema = withRules(
       },
     ),
     notBoth('list_id', 'list_name', 'names a new list; leave it out when list_id is given'),
+    mirrorNeedsAll,
+    onlyWhenMirror('max_removals'),
   ],
 );
 
@@ -318,6 +370,10 @@ export const progressSchema = z
     added: z.int(),
     failed: z.int(),
     skipped: z.int(),
+    removed: z.int().meta({ description: 'Contacts taken out of the list (mirror leavers).' }),
+    unsubscribed: z
+      .int()
+      .meta({ description: 'Contacts marked unsubscribed (users who opted out).' }),
   })
   .meta({ id: 'Progress' });
 
@@ -368,6 +424,8 @@ export const syncAnswerSchema = z
     synced: z.int(),
     failed: z.int(),
     skipped: z.int(),
+    removed: z.int(),
+    unsubscribed: z.int(),
     list_id: z.string(),
     runId: z.string(),
   })
@@ -452,6 +510,8 @@ const scheduleSchema = z
         added: z.int().optional(),
         failed: z.int().optional(),
         skipped: z.int().optional(),
+        removed: z.int().optional(),
+        unsubscribed: z.int().optional(),
       }),
     ),
     sync: z

@@ -75,7 +75,14 @@ export interface RunStatusView {
   finishedAt?: string;
   /** Present when Temporal could not be asked: the view is the run record's alone. */
   temporal?: 'unavailable';
-  result?: { added: number; failed: number; skipped: number; listId: string | null };
+  result?: {
+    added: number;
+    failed: number;
+    skipped: number;
+    removed: number;
+    unsubscribed: number;
+    listId: string | null;
+  };
   error?: { code: string; message: string };
   rejected: RejectedUser[];
 }
@@ -288,6 +295,8 @@ export function createSyncLauncher(deps: {
               added: progress.added,
               failed: progress.failed,
               skipped: progress.skipped,
+              removed: progress.removed,
+              unsubscribed: progress.unsubscribed,
               listId: record?.listId ?? null,
             },
           }

@@ -19,7 +19,12 @@ import {
   SyncTriggerKey,
   SyncTypeKey,
 } from '../common/search-attributes.js';
-import type { SyncProgress, SyncRequest, SyncRunResult } from '../common/sync.js';
+import {
+  emptyCounts,
+  type SyncProgress,
+  type SyncRequest,
+  type SyncRunResult,
+} from '../common/sync.js';
 import {
   pauseUpdate,
   progressQuery,
@@ -225,10 +230,4 @@ export async function setRunPause(
   }
 }
 
-export const zeroProgress = (): SyncProgress => ({
-  total: 0,
-  processed: 0,
-  added: 0,
-  failed: 0,
-  skipped: 0,
-});
+export const zeroProgress = (): SyncProgress => ({ total: 0, ...emptyCounts() });

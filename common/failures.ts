@@ -11,4 +11,5 @@ export const NON_RETRYABLE_FAILURES = [
   'list_refused',
   'platform_auth_failed',
   'invalid_data',
+  'removal_guard_tripped',
 ];

@@ -11,6 +11,17 @@ export type SyncType = (typeof SYNC_TYPES)[number];
 
 export type RunTrigger = 'api' | 'schedule';
 
+/** `add`: a run only puts users into the list. `mirror`: it also takes out the ones who left. */
+export const SYNC_MODES = ['add', 'mirror'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+
+/**
+ * The most contacts a mirror run may take out of the list: a whole number, or a share like
+ * `"20%"` of the list's tracked members.
+ */
+export type MaxRemovals = number | `${number}%`;
+export const DEFAULT_MAX_REMOVALS: MaxRemovals = '50%';
+
 /** What a run was asked to do. It is the workflow's input. */
 export interface SyncRequest {
   platform: Platform;
@@ -27,13 +38,26 @@ export interface SyncRequest {
   activeDays: number;
   trigger: RunTrigger;
   scheduleId?: string;
+  /** Absent in runs started before modes existed: `add`. */
+  mode?: SyncMode;
+  /** For `mirror`; absent: DEFAULT_MAX_REMOVALS. */
+  maxRemovals?: MaxRemovals;
+  /** Plan only: no write to the platform, no list created or held. */
+  dryRun?: boolean;
 }
 
+/**
+ * `processed = added + skipped + failed` over the users a run read (its population). `removed`
+ * and `unsubscribed` count contacts: taken out of the list (mirror leavers), marked unsubscribed
+ * (the opt-out rule), beside that arithmetic.
+ */
 export interface SyncCounts {
   processed: number;
   added: number;
   failed: number;
   skipped: number;
+  removed: number;
+  unsubscribed: number;
 }
 
 export interface SyncProgress extends SyncCounts {
@@ -41,13 +65,23 @@ export interface SyncProgress extends SyncCounts {
   total: number;
 }
 
-export const emptyCounts = (): SyncCounts => ({ processed: 0, added: 0, failed: 0, skipped: 0 });
+export const emptyCounts = (): SyncCounts => ({
+  processed: 0,
+  added: 0,
+  failed: 0,
+  skipped: 0,
+  removed: 0,
+  unsubscribed: 0,
+});
 
+/** Counts recorded before `removed` and `unsubscribed` existed read them as 0. */
 export const addCounts = (a: SyncCounts, b: SyncCounts): SyncCounts => ({
   processed: a.processed + b.processed,
   added: a.added + b.added,
   failed: a.failed + b.failed,
   skipped: a.skipped + b.skipped,
+  removed: (a.removed ?? 0) + (b.removed ?? 0),
+  unsubscribed: (a.unsubscribed ?? 0) + (b.unsubscribed ?? 0),
 });
 
 /** `loading-directory` is what runs recorded before platforms had their own step called it. */
@@ -56,6 +90,7 @@ export type RunPhase =
   | 'preparing-platform'
   | 'loading-directory'
   | 'syncing'
+  | 'removing'
   | 'finished';
 
 /** The run's state; carried across continue-as-new and answered by the progress query. */
@@ -74,6 +109,8 @@ export interface SyncRunState {
   paused?: boolean;
   /** True while the run holds between two batches because it is paused. */
   holding?: boolean;
+  /** Mirror runs: the leavers found after the population pass (set once they are planned). */
+  leavers?: { planned: number; batchNo: number };
   /** Executions of this run so far (1 + continue-as-new count). */
   execution: number;
   /** The bulk pass before the batch pass: its cursor and chunks so far; absent before it. */
@@ -88,6 +125,9 @@ export interface SyncWorkflowInput {
 }
 
 export type SyncRunStatus = 'completed' | 'list_busy';
+
+/** The failure type of a mirror run that would remove more than `maxRemovals` allows. */
+export const REMOVAL_GUARD_TRIPPED = 'removal_guard_tripped';
 
 export interface SyncRunResult {
   status: SyncRunStatus;

@@ -300,6 +300,55 @@ export const migrations: Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: 'mirror mode, removal guard, dry runs; removed and unsubscribed counts',
+    sql: /* sql */ `
+      alter table audience_sync.runs
+        add column mode text not null default 'add',
+        -- A whole number or a share like '20%' of the list's tracked members.
+        add column max_removals text,
+        add column dry_run boolean not null default false,
+        -- Contacts taken out of the list (mirror leavers) and marked unsubscribed (opt-outs).
+        add column removed integer not null default 0,
+        add column unsubscribed integer not null default 0;
+
+      -- The user's contact was marked unsubscribed by this outcome (the opt-out rule).
+      alter table audience_sync.run_users add column unsubscribed boolean not null default false;
+
+      -- A dry run's class for each user it looked at: create, join, unchanged (already in the
+      -- list), update. Dry runs write outcomes but never the ledger.
+      alter table audience_sync.run_users add column planned text;
+
+      -- The leavers of a mirror run: ledger members whose user left the population, found once
+      -- after the population pass. Each is handled once (outcome set), so a retried batch or a
+      -- resumed worker takes up only the rest.
+      create table audience_sync.run_leavers (
+        run_id text not null references audience_sync.runs (run_id) on delete cascade,
+        user_id text not null,
+        contact_id text,
+        -- An opted-out user whose contact is not marked unsubscribed yet.
+        unsubscribe boolean not null,
+        -- removed | gone (not on the platform any more) | shared (another member holds the
+        -- contact) | failed; null: still to do.
+        outcome text,
+        reason text,
+        handled_at timestamptz,
+        primary key (run_id, user_id)
+      );
+      create index run_leavers_pending on audience_sync.run_leavers (run_id, user_id)
+        where outcome is null;
+      -- Set once a run's leavers are found (with the guard's numbers), so a retry finds the same.
+      create table audience_sync.run_leaver_plans (
+        run_id text primary key references audience_sync.runs (run_id) on delete cascade,
+        tracked integer not null,
+        would_remove integer not null,
+        would_unsubscribe integer not null,
+        max_removals integer not null,
+        planned_at timestamptz not null default now()
+      );
+    `,
+  },
+  {
     version: 8,
     name: 'preview counts kept ahead of time',
     sql: /* sql */ `

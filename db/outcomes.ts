@@ -1,4 +1,4 @@
-import type { SyncCounts } from '../common/sync.js';
+import { emptyCounts, type SyncCounts } from '../common/sync.js';
 import type { Sql } from './sql.js';
 
 /**
@@ -62,10 +62,11 @@ export async function recordOutcome(
   result: UserOutcome,
 ): Promise<void> {
   const reason = result.outcome === 'added' ? null : result.reason;
+  const unsubscribed = result.outcome === 'skipped' && result.unsubscribed === true;
   await sql.begin(async (tx) => {
     await tx`
-      insert into audience_sync.run_users (run_id, user_id, outcome, reason)
-      values (${runId}, ${userId}, ${result.outcome}, ${reason})
+      insert into audience_sync.run_users (run_id, user_id, outcome, reason, unsubscribed)
+      values (${runId}, ${userId}, ${result.outcome}, ${reason}, ${unsubscribed})
       on conflict do nothing`;
     if (result.outcome === 'added') {
       await tx`
@@ -113,14 +114,18 @@ export async function countOutcomes(
   runId: string,
   userIds: string[],
 ): Promise<SyncCounts> {
-  const rows = await sql<{ outcome: 'added' | 'skipped' | 'failed'; count: number }[]>`
-    select outcome, count(*)::int as count from audience_sync.run_users
+  const rows = await sql<
+    { outcome: 'added' | 'skipped' | 'failed'; count: number; unsubscribed: number }[]
+  >`
+    select outcome, count(*)::int as count, count(*) filter (where unsubscribed)::int as unsubscribed
+    from audience_sync.run_users
     where run_id = ${runId} and user_id = any(${userIds}::text[])
     group by outcome`;
-  const counts = { processed: 0, added: 0, failed: 0, skipped: 0 };
+  const counts = emptyCounts();
   for (const row of rows) {
     counts[row.outcome] = row.count;
     counts.processed += row.count;
+    counts.unsubscribed += row.unsubscribed;
   }
   return counts;
 }

@@ -1,8 +1,11 @@
 import {
+  DEFAULT_MAX_REMOVALS,
   emptyCounts,
+  type MaxRemovals,
   type Platform,
   type RunTrigger,
   type SyncCounts,
+  type SyncMode,
   type SyncProgress,
   type SyncRequest,
   type SyncType,
@@ -30,6 +33,12 @@ export interface RunRecord {
   added: number;
   failed: number;
   skipped: number;
+  removed: number;
+  unsubscribed: number;
+  mode: SyncMode;
+  /** As asked: a whole number or a share like "20%"; null: the default. */
+  maxRemovals: string | null;
+  dryRun: boolean;
   /** Since when the platform has kept failing this run's batches; null while it answers. */
   platformUnavailableSince: Date | null;
   /** Set while the run is paused (its status stays `running`: it keeps its list). */
@@ -44,7 +53,8 @@ const RUN_COLUMNS = `
   run_id as "runId", platform, sync_type as "syncType", trigger, schedule_id as "scheduleId",
   list_id as "listId", list_name as "listName", description, tags,
   filter_active as "filterActive", active_days as "activeDays", active_since as "activeSince",
-  status, total, processed, added, failed, skipped,
+  status, total, processed, added, failed, skipped, removed, unsubscribed, mode,
+  max_removals as "maxRemovals", dry_run as "dryRun",
   platform_unavailable_since as "platformUnavailableSince", paused_at as "pausedAt",
   error_code as "errorCode",
   error_message as "errorMessage", started_at as "startedAt", finished_at as "finishedAt"`;
@@ -62,6 +72,9 @@ export type NewRun = Pick<
   | 'filterActive'
   | 'activeDays'
   | 'activeSince'
+  | 'mode'
+  | 'maxRemovals'
+  | 'dryRun'
 >;
 
 /** The record a run starts with, from its request and the moment its filters are fixed. */
@@ -77,7 +90,17 @@ export const newRunRecord = (runId: string, request: SyncRequest, activeSince: D
   filterActive: request.filterActive,
   activeDays: request.activeDays,
   activeSince,
+  mode: request.mode ?? 'add',
+  maxRemovals: request.maxRemovals === undefined ? null : String(request.maxRemovals),
+  dryRun: request.dryRun ?? false,
 });
+
+/** The run's removal limit as asked; runs recorded without one have the default. */
+export const maxRemovalsOf = (run: Pick<RunRecord, 'maxRemovals'>): MaxRemovals => {
+  const value = run.maxRemovals;
+  if (value === null) return DEFAULT_MAX_REMOVALS;
+  return value.endsWith('%') ? (value as MaxRemovals) : Number(value);
+};
 
 const UNIQUE_VIOLATION = '23505';
 const isUniqueViolation = (error: unknown, constraint: string): boolean =>
@@ -99,10 +122,10 @@ export async function insertRun(sql: Sql, run: NewRun, requestedUserIds: string[
   await sql.begin(async (tx) => {
     const inserted = await tx`
       insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
-        description, tags, filter_active, active_days, active_since)
+        description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run)
       values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
         ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
-        ${run.activeSince})
+        ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun})
       on conflict (run_id) do nothing
       returning run_id`;
     if (inserted.length === 0 || requestedUserIds.length === 0) return;
@@ -163,6 +186,8 @@ export const progressOf = (run: RunRecord): SyncProgress => ({
   added: run.added,
   failed: run.failed,
   skipped: run.skipped,
+  removed: run.removed,
+  unsubscribed: run.unsubscribed,
 });
 
 /**
@@ -189,6 +214,7 @@ export async function checkpointBatch(
       update audience_sync.runs set
         processed = processed + ${add.processed}, added = added + ${add.added},
         failed = failed + ${add.failed}, skipped = skipped + ${add.skipped},
+        removed = removed + ${add.removed}, unsubscribed = unsubscribed + ${add.unsubscribed},
         platform_unavailable_since = null
       where run_id = ${runId}
       returning ${tx.unsafe(RUN_COLUMNS)}`;
@@ -291,13 +317,16 @@ export interface RunOutcomeSummary {
   added: number;
   failed: number;
   skipped: number;
+  removed: number;
+  unsubscribed: number;
 }
 
 /** Status and counts of the given runs that have a record (e.g. a schedule's recent runs). */
 export async function runOutcomes(sql: Sql, runIds: string[]): Promise<RunOutcomeSummary[]> {
   if (runIds.length === 0) return [];
   return sql<RunOutcomeSummary[]>`
-    select run_id as "runId", status, added, failed, skipped from audience_sync.runs
+    select run_id as "runId", status, added, failed, skipped, removed, unsubscribed
+    from audience_sync.runs
     where run_id = any(${runIds}::text[])`;
 }
 
@@ -348,10 +377,10 @@ export async function reserveRun(
     if (running >= maxRunning) return { reserved: false, running };
     await tx`
       insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
-        description, tags, filter_active, active_days, active_since)
+        description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run)
       values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
         ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
-        ${run.activeSince})`;
+        ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun})`;
     if (requestedUserIds.length > 0) {
       await tx`
         insert into audience_sync.run_requested_users (run_id, user_id)

@@ -27,6 +27,12 @@ export const metrics = {
     labelNames: ['outcome'] as const,
     registers: [registry],
   }),
+  leavers: new Counter({
+    name: 'audience_sync_leavers_total',
+    help: 'Contacts of mirror runs whose user left the population, by outcome (removed, gone, failed; unsubscribed also counts removed contacts of opted-out users).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
   platformResponses: new Counter({
     name: 'audience_sync_platform_responses_total',
     help: 'Answers from the marketing platform, by operation and HTTP status (0: no answer).',

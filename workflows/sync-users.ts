@@ -20,6 +20,7 @@ import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 import { SyncListIdKey } from '../common/search-attributes.js';
 import {
   addCounts,
+  emptyCounts,
   type SyncCounts,
   type SyncProgress,
   type SyncRunResult,
@@ -36,6 +37,8 @@ const DAY_MS = 86_400_000;
 
 /** Runs that began before platforms had their own preparation step called it by this name. */
 const PLATFORM_PREPARE_PATCH = 'platform-prepare-step';
+/** Mirror runs take the leavers out of the list after the population pass. */
+const MIRROR_LEAVERS_PATCH = 'mirror-leavers';
 
 const setup = proxyActivities<
   Pick<SyncActivities, 'beginRun' | 'prepareRun' | 'markRunPaused' | 'finishRun'>
@@ -76,6 +79,17 @@ const batches = proxyActivities<Pick<SyncActivities, 'processBatch'>>({
   },
 });
 
+const leaverSteps = proxyActivities<Pick<SyncActivities, 'planLeavers' | 'removeLeavers'>>({
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '15 seconds',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
+});
+
 const initialState = (input: SyncWorkflowInput): SyncRunState => ({
   phase: 'preparing',
   listId: input.request.listId ?? null,
@@ -85,14 +99,20 @@ const initialState = (input: SyncWorkflowInput): SyncRunState => ({
   cursor: null,
   batchNo: 0,
   batchSize: 0,
-  progress: { total: 0, processed: 0, added: 0, failed: 0, skipped: 0 },
+  progress: { total: 0, ...emptyCounts() },
   execution: 1,
   startedAt: new Date().toISOString(),
 });
 
 const describeProgress = (state: SyncRunState): string => {
   const { total, processed, added, failed, skipped } = state.progress;
-  return `${processed} of ${total} users: ${added} added, ${skipped} skipped, ${failed} failed · batch ${state.batchNo}`;
+  const population = `${processed} of ${total} users: ${added} added, ${skipped} skipped, ${failed} failed · batch ${state.batchNo}`;
+  return state.leavers ? `${population} · ${describeLeavers(state)}` : population;
+};
+
+const describeLeavers = (state: SyncRunState): string => {
+  const { removed = 0, unsubscribed = 0 } = state.progress;
+  return `leavers: ${removed} of ${state.leavers?.planned ?? 0} removed, ${unsubscribed} unsubscribed`;
 };
 
 /** A failure's type and message, for the run record; both are ours, without personal data. */
@@ -128,7 +148,9 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
     async () => {
       state.paused = true;
       // Before the first batch there is nothing in flight to wait for: it holds before it.
-      await condition(() => state.holding === true || state.phase !== 'syncing');
+      await condition(
+        () => state.holding === true || (state.phase !== 'syncing' && state.phase !== 'removing'),
+      );
       return { runId, ...state };
     },
     { validator: stillRuns, description: 'Stop after the batch in flight, keeping the list' },
@@ -159,8 +181,15 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
         await prepare(runId, state);
       }
     }
-    if (outcome !== 'busy') {
+    if (outcome !== 'busy' && state.phase !== 'removing') {
       outcome = (await bulkPassBeforeBatches(runId, state)) ?? (await syncBatches(runId, state));
+    }
+    if (
+      (outcome === 'finished' || state.phase === 'removing') &&
+      input.request.mode === 'mirror' &&
+      patched(MIRROR_LEAVERS_PATCH)
+    ) {
+      outcome = await removeLeavers(runId, state);
     }
   } catch (error) {
     const status = isCancellation(error) ? 'cancelled' : 'failed';
@@ -267,6 +296,50 @@ async function syncBatches(
       batchesThisExecution >= MAX_BATCHES_PER_EXECUTION ||
       workflowInfo().continueAsNewSuggested ||
       // A new build became current: move there at the next checkpoint.
+      workflowInfo().targetWorkerDeploymentVersionChanged
+    ) {
+      return 'continue';
+    }
+  }
+}
+
+/**
+ * A mirror run's last phase: the leavers are found once (the guard fails the run before anything
+ * is removed), then taken out of the list a checkpointed batch at a time.
+ */
+async function removeLeavers(
+  runId: string,
+  state: SyncRunState,
+): Promise<'finished' | 'cancelled' | 'continue'> {
+  const listId = state.listId;
+  if (!listId) throw ApplicationFailure.nonRetryable('The run has no list', 'RunMissing');
+  state.phase = 'removing';
+  if (!state.leavers) {
+    const plan = await leaverSteps.planLeavers.executeWithOptions(
+      { summary: 'find the leavers: list members who left the population' },
+      [{ runId, listId }],
+    );
+    state.leavers = { planned: plan.wouldRemove, batchNo: 0 };
+    setCurrentDetails(`Removing leavers · ${describeProgress(state)}`);
+  }
+  for (let batchesThisExecution = 1; ; batchesThisExecution += 1) {
+    if (state.paused) await waitWhilePaused(runId, state);
+    if (CancellationScope.current().consideredCancelled) return 'cancelled';
+    const leavers = state.leavers;
+    const batchNo = leavers.batchNo + 1;
+    const result = await CancellationScope.nonCancellable(() =>
+      leaverSteps.removeLeavers.executeWithOptions(
+        { summary: `leavers batch ${batchNo} · up to ${state.batchSize} contacts out of the list` },
+        [{ runId, listId, batchNo }],
+      ),
+    );
+    leavers.batchNo = batchNo;
+    state.progress = result.progress;
+    setCurrentDetails(`leavers batch ${batchNo} · ${describeProgress(state)}`);
+    if (result.done) return 'finished';
+    if (
+      batchesThisExecution >= MAX_BATCHES_PER_EXECUTION ||
+      workflowInfo().continueAsNewSuggested ||
       workflowInfo().targetWorkerDeploymentVersionChanged
     ) {
       return 'continue';

@@ -145,7 +145,13 @@ export function schedulesRouter(deps: { schedules: ScheduleService; sql: Sql }):
             ...run,
             status: outcome?.status ?? 'running',
             ...(outcome
-              ? { added: outcome.added, failed: outcome.failed, skipped: outcome.skipped }
+              ? {
+                  added: outcome.added,
+                  failed: outcome.failed,
+                  skipped: outcome.skipped,
+                  removed: outcome.removed,
+                  unsubscribed: outcome.unsubscribed,
+                }
               : {}),
           };
         }),

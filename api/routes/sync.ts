@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { z } from 'zod';
 import { DEFAULT_PLATFORM, PLATFORM_NAMES } from '../../activities/platforms/registry.js';
-import type { Platform, SyncRequest } from '../../common/sync.js';
+import type { MaxRemovals, Platform, SyncRequest } from '../../common/sync.js';
 import { answerLaunch } from '../answers.js';
 import { ApiError } from '../errors.js';
 import { syncBodySchema } from '../schemas.js';
@@ -46,6 +46,11 @@ export function syncRequestFromParsedBody(
     filterActive: parsed.filterActive,
     activeDays: parsed.activeDays,
     trigger,
+    // Only what was asked for, so requests without these options stay as they were.
+    ...(parsed.mode !== 'add' ? { mode: parsed.mode } : {}),
+    ...(parsed.max_removals !== undefined
+      ? { maxRemovals: parsed.max_removals as MaxRemovals }
+      : {}),
   };
 }
 
@@ -74,6 +79,8 @@ export function syncRouter(deps: { launcher: SyncLauncher; now: () => Date }): R
       synced: result.progress.added,
       failed: result.progress.failed,
       skipped: result.progress.skipped,
+      removed: result.progress.removed ?? 0,
+      unsubscribed: result.progress.unsubscribed ?? 0,
       list_id: result.listId,
       runId: result.runId,
     }));

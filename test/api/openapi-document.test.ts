@@ -175,7 +175,7 @@ describe('POST /sync: the rules across its fields', () => {
   it('are stated in the document', () => {
     const schema = document.components.schemas.SyncRequest;
     expect(schema.description).toBe(
-      '`user_ids` is required and not empty when `sync_type` is `specific`, and absent otherwise. `list_id` and `list_name` exclude each other.',
+      '`user_ids` is required and not empty when `sync_type` is `specific`, and absent otherwise. `list_id` and `list_name` exclude each other. `mode` `mirror` needs `sync_type` `all`. `max_removals` is only for `mode` `mirror`.',
     );
     expect(schema.allOf).toEqual([
       {
@@ -185,6 +185,16 @@ describe('POST /sync: the rules across its fields', () => {
         else: { not: { required: ['user_ids'] } },
       },
       { not: { required: ['list_id', 'list_name'] } },
+      {
+        if: { properties: { mode: { const: 'mirror' } }, required: ['mode'] },
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else
+        then: { properties: { sync_type: { const: 'all' } } },
+      },
+      {
+        if: { required: ['max_removals'] },
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else
+        then: { properties: { mode: { const: 'mirror' } }, required: ['mode'] },
+      },
     ]);
     expect(schema.properties.platform.enum).toEqual(['resend']);
   });
@@ -199,6 +209,9 @@ describe('POST /sync: the rules across its fields', () => {
     ['a list id that is a path', { list_id: '../contacts' }, 'list_id'],
     ['a blank list name', { list_name: ' \t ' }, 'list_name'],
     ['a NUL in a tag', { tags: ['v\u0000ip'] }, 'tags.0'],
+    ['mirror with sync_type new', { mode: 'mirror', sync_type: 'new' }, 'mode'],
+    ['max_removals without mirror', { max_removals: '20%' }, 'max_removals'],
+    ['a share over 100%', { mode: 'mirror', max_removals: '101%' }, 'max_removals'],
   ])('refuses %s, in the document and in the API', async (_case, fields, field) => {
     const body = { platform: 'resend', ...fields };
     expect(valid('SyncRequest', body)).toBe(false);

@@ -79,6 +79,8 @@ describe('POST /api/marketing/sync', () => {
       synced: expect.any(Number),
       failed: expect.any(Number),
       skipped: expect.any(Number),
+      removed: 0,
+      unsubscribed: 0,
       list_id: expect.any(String),
       runId: expect.stringMatching(/^sync-all-/),
     });

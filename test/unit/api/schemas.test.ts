@@ -137,6 +137,7 @@ describe('the POST /sync body', () => {
       sync_type: 'all',
       filterActive: false,
       activeDays: 30,
+      mode: 'add',
     });
   });
 
@@ -162,6 +163,7 @@ describe('the POST /sync body', () => {
       sync_type: 'specific',
       user_ids: ['42', '7', 'user-9'],
       tags: ['vip', 'newsletter'],
+      mode: 'add',
       filterActive: true,
       activeDays: 90,
     });
@@ -256,12 +258,40 @@ describe('the POST /sync body', () => {
       ['list_name: names a new list; leave it out when list_id is given'],
     ],
     [
+      'mirror with sync_type new',
+      { mode: 'mirror', sync_type: 'new' },
+      ['mode: mirror needs sync_type all'],
+    ],
+    ['an unknown mode', { mode: 'delete' }, ['mode: must be add or mirror']],
+    [
+      'max_removals without mirror',
+      { max_removals: 10 },
+      ['max_removals: is only used when mode is mirror'],
+    ],
+    ...['101%', '-1', '5.5%', 'ten', '20 %'].map(
+      (value): [string, Record<string, unknown>, string[]] => [
+        `max_removals ${value}`,
+        { mode: 'mirror', max_removals: value },
+        [
+          'max_removals: must be a whole number of contacts (0 to 10000000) or a share of the list like "20%" (0% to 100%)',
+        ],
+      ],
+    ),
+    [
       'unknown fields',
-      { listId: 'a', dry_run: true },
-      ['(root) [listId, dry_run]: Unrecognized keys: "listId", "dry_run"'],
+      { listId: 'a', dryRun: true },
+      ['(root) [listId, dryRun]: Unrecognized keys: "listId", "dryRun"'],
     ],
   ])('refuses %s', (_case, body, issues) => {
     expect(issuesOf(syncBodySchema, { platform: 'resend', ...body })).toEqual(issues);
+  });
+
+  it('reads mirror runs with their removal limit', () => {
+    for (const max_removals of [0, 250, '0%', '20%', '100%']) {
+      expect(
+        syncBodySchema.parse({ platform: 'resend', mode: 'mirror', max_removals }),
+      ).toMatchObject({ mode: 'mirror', sync_type: 'all', max_removals });
+    }
   });
 
   it('accepts 20 tags of 50 characters and 10,000 user ids', () => {

@@ -1,0 +1,148 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { type MaxRemovals, REMOVAL_GUARD_TRIPPED, type SyncProgress } from '../common/sync.js';
+import {
+  dropSharedLeavers,
+  type LeaverOutcome,
+  type LeaverPlan,
+  pendingLeavers,
+  planLeavers,
+  recordLeaver,
+} from '../db/leavers.js';
+import type { ListRef } from '../db/outcomes.js';
+import { getRun, maxRemovalsOf, progressOf, type RunRecord } from '../db/runs.js';
+import type { Sql } from '../db/sql.js';
+import { metrics } from '../telemetry/metrics.js';
+import { normaliseEmail } from './emails.js';
+import type { ChangeOutcome, ContactRef, MarketingPlatform } from './platforms/platform.js';
+import type { UsersSource } from './users-source.js';
+
+/** The most contacts a run may remove, out of `tracked` members of the list. */
+export function removalLimit(max: MaxRemovals, tracked: number): number {
+  if (typeof max === 'number') return max;
+  const share = Number(max.slice(0, -1));
+  return Math.floor((tracked * share) / 100);
+}
+
+/** True when a run would remove more than its limit: it then removes nothing. */
+export const guardTrips = (plan: LeaverPlan): boolean => plan.wouldRemove > plan.maxRemovals;
+
+export const guardMessage = (plan: LeaverPlan): string =>
+  `The run would remove ${plan.wouldRemove} contacts from the list, more than max_removals allows (${plan.maxRemovals} of ${plan.tracked} tracked members); it removed none`;
+
+/** How a leaver ended after its removal (and its unsubscribe, when it opted out). */
+export function leaverOutcome(
+  removal: ChangeOutcome,
+  unsubscribe: ChangeOutcome | undefined,
+): LeaverOutcome {
+  if (unsubscribe?.kind === 'rejected') return { outcome: 'failed', reason: unsubscribe.reason };
+  if (removal.kind === 'rejected') return { outcome: 'failed', reason: removal.reason };
+  if (removal.kind === 'not_found') return { outcome: 'gone' };
+  return { outcome: 'removed', unsubscribed: unsubscribe?.kind === 'done' };
+}
+
+export interface LeaverDeps {
+  sql: Sql;
+  usersSource: () => Promise<UsersSource>;
+  batchSize: number;
+  connect(run: RunRecord, onAnswer: () => void): MarketingPlatform;
+}
+
+export interface PlanLeaversInput {
+  runId: string;
+  listId: string;
+}
+
+export interface RemoveLeaversInput {
+  runId: string;
+  listId: string;
+  batchNo: number;
+}
+
+export interface RemoveLeaversOutput {
+  done: boolean;
+  progress: SyncProgress;
+}
+
+/**
+ * The activities of a mirror run's last phase: find the leavers once (and trip the guard before
+ * anything is removed), then take them out of the list a batch at a time.
+ */
+export function createLeaverActivities(deps: LeaverDeps) {
+  const { sql } = deps;
+  const requireRun = async (runId: string): Promise<RunRecord> => {
+    const run = await getRun(sql, runId);
+    if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} has no record`, 'RunMissing');
+    return run;
+  };
+
+  return {
+    /** Finds the leavers; fails with removal_guard_tripped when there are too many. */
+    async planLeavers({ runId, listId }: PlanLeaversInput): Promise<LeaverPlan> {
+      const run = await requireRun(runId);
+      const list: ListRef = { platform: run.platform, listId };
+      const plan = await planLeavers(sql, runId, list, await deps.usersSource(), (tracked) =>
+        removalLimit(maxRemovalsOf(run), tracked),
+      );
+      if (guardTrips(plan)) {
+        throw ApplicationFailure.create({
+          type: REMOVAL_GUARD_TRIPPED,
+          message: guardMessage(plan),
+          nonRetryable: true,
+          details: [plan],
+        });
+      }
+      if (!run.dryRun) await dropSharedLeavers(sql, runId, list);
+      return plan;
+    },
+
+    /** Takes the next batch of leavers out of the list; each is recorded as it is answered. */
+    async removeLeavers({ runId, listId }: RemoveLeaversInput): Promise<RemoveLeaversOutput> {
+      const run = await requireRun(runId);
+      const context = Context.current();
+      const list: ListRef = { platform: run.platform, listId };
+      const leavers = await pendingLeavers(sql, runId, await deps.usersSource(), deps.batchSize);
+      if (leavers.length > 0) {
+        const platform = deps.connect(run, () => context.heartbeat());
+        const refs: ContactRef[] = leavers.map((leaver) => ({
+          userId: leaver.userId,
+          contactId: leaver.contactId,
+          email: leaver.email ? normaliseEmail(leaver.email) : null,
+        }));
+        // Opted-out users are marked unsubscribed before they leave the list.
+        const unsubscribes = new Map<string, ChangeOutcome>();
+        const toUnsubscribe = refs.filter(
+          (ref) => leavers.find((leaver) => leaver.userId === ref.userId)?.unsubscribe,
+        );
+        await platform.markUnsubscribed(toUnsubscribe, async (userId, outcome) => {
+          unsubscribes.set(userId, outcome);
+          context.heartbeat();
+        });
+        // A leaver without a contact id or email cannot be named to the platform.
+        const nameable = refs.filter((ref) => ref.contactId || ref.email);
+        for (const ref of refs) {
+          if (!ref.contactId && !ref.email) {
+            await recordLeaver(sql, runId, list, ref.userId, {
+              outcome: 'failed',
+              reason: 'contact_unknown',
+            });
+          }
+        }
+        await platform.removeFromList(nameable, listId, async (userId, removal) => {
+          const result = leaverOutcome(removal, unsubscribes.get(userId));
+          if (await recordLeaver(sql, runId, list, userId, result)) {
+            metrics.leavers.inc({ outcome: result.outcome });
+            if (result.outcome === 'removed' && result.unsubscribed) {
+              metrics.leavers.inc({ outcome: 'unsubscribed' });
+            }
+          }
+          context.heartbeat();
+        });
+      }
+      const after = await requireRun(runId);
+      return { done: leavers.length < deps.batchSize, progress: progressOf(after) };
+    },
+  };
+}
+
+export type LeaverActivities = ReturnType<typeof createLeaverActivities>;
