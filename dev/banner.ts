@@ -28,6 +28,7 @@ export function renderBanner({ info, secret, startupMs, cwd }: BannerInput): str
     ['API', `${info.apiUrl}  (OpenAPI ${info.apiUrl}/openapi.json, metrics /metrics)`],
     ...temporalRows(info, shown),
     ['Resend', describeResend(info)],
+    ['Webhooks', describeWebhooks(info)],
     ['Postgres', describeDatabase(info, shown)],
     ['Data', describeData(info, shown)],
     [
@@ -46,7 +47,11 @@ export function renderBanner({ info, secret, startupMs, cwd }: BannerInput): str
     '',
     'Try it (paste into a shell):',
     '',
-    ...curlExamples(info.apiUrl, secret),
+    ...curlExamples(
+      info.apiUrl,
+      secret,
+      info.resend.kind === 'emulator' ? info.resend.url : undefined,
+    ),
     'Stop everything with Ctrl-C (data is kept).',
     READY_LINE,
     '',
@@ -75,6 +80,21 @@ function describeResend(info: DevStackInfo): string {
   );
 }
 
+function describeWebhooks(info: DevStackInfo): string {
+  const route = `${info.apiUrl}/webhooks/resend`;
+  if (info.resend.kind === 'resend') {
+    return (
+      `Resend can send contact and suppression events to ${route} once it is reachable from the ` +
+      'internet: add the endpoint in Resend (Webhooks), put its signing secret in RESEND_WEBHOOK_SECRET'
+    );
+  }
+  return (
+    `the emulator sends contact.updated, contact.deleted and suppression.added to ${route}, ` +
+    'signed with a dev secret (RESEND_WEBHOOK_SECRET); its admin API lists them at ' +
+    `${info.resend.url}/_emulator/webhooks/deliveries`
+  );
+}
+
 function describeDatabase(info: DevStackInfo, shown: (file: string) => string): string {
   const { database } = info;
   if (database.kind === 'external') return `${database.where} (DATABASE_URL; no demo users seeded)`;
@@ -94,7 +114,11 @@ function describeData(info: DevStackInfo, shown: (file: string) => string): stri
   return `${places.join(' and ')} (kept across restarts; delete to start afresh)`;
 }
 
-function curlExamples(apiUrl: string, secret: BannerSecret): string[] {
+function curlExamples(
+  apiUrl: string,
+  secret: BannerSecret,
+  emulatorUrl: string | undefined,
+): string[] {
   const auth = secret.generated
     ? `-H 'Authorization: Bearer ${secret.value}'`
     : `-H "Authorization: Bearer $MARKETING_API_SECRET"`;
@@ -135,6 +159,19 @@ function curlExamples(apiUrl: string, secret: BannerSecret): string[] {
       `curl -sS -X POST '${base}/schedules'`,
       `${auth} ${json}`,
       `-d '{"scheduleId":"newsletter-new-users","every":"6h","sync":{"platform":"resend","list_id":"<list_id>","sync_type":"new"}}'`,
+    ),
+    ...(emulatorUrl
+      ? example(
+          'A contact unsubscribes from a preference page (emulator): its webhook reaches the API',
+          `curl -sS -X POST '${emulatorUrl}/_emulator/contacts/unsubscribe'`,
+          json,
+          `-d '{"email":"<an email the sync added>"}'`,
+        )
+      : []),
+    ...example(
+      'Opt-outs made in Resend (unsubscribed, deleted, suppressed), oldest first',
+      `curl -sS '${base}/opt-outs?after=0&limit=100'`,
+      auth,
     ),
   ];
 }

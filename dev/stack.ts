@@ -37,7 +37,14 @@ export type TemporalInfo =
   | { kind: 'external'; address: string };
 
 export type ResendInfo =
-  | { kind: 'emulator'; url: string; rateLimit: number; apiKey: string }
+  | {
+      kind: 'emulator';
+      url: string;
+      rateLimit: number;
+      apiKey: string;
+      /** The emulator sends its webhooks, signed with this, to the API's /webhooks/resend. */
+      webhookSecret: string;
+    }
   | { kind: 'resend'; baseUrl: string };
 
 export interface DevStackInfo {
@@ -204,6 +211,9 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   const api = await startApiServer({ config: apiConfig, sql, temporal: client, logger });
   teardown.add('api', () => api.close());
   await timed('api', () => waitUntilHealthy(api.url, signal));
+  if (resendInfo.kind === 'emulator') {
+    await pointEmulatorWebhooksAt(resendInfo, `${api.url}/webhooks/resend`);
+  }
 
   return {
     info: {
@@ -346,6 +356,7 @@ async function startResend(settings: DevSettings): Promise<Started<ResendInfo>> 
     };
   }
   const { startResendEmulator } = await import('../emulator/resend/index.js');
+  const { newWebhookSecret } = await import('../emulator/resend/webhooks.js');
   const emulator = await startResendEmulator({
     port: settings.RESEND_EMULATOR_PORT,
     rateLimit: settings.RESEND_EMULATOR_RATE_LIMIT,
@@ -356,9 +367,23 @@ async function startResend(settings: DevSettings): Promise<Started<ResendInfo>> 
       url: emulator.url,
       rateLimit: settings.RESEND_EMULATOR_RATE_LIMIT,
       apiKey: DEV_RESEND_API_KEY,
+      webhookSecret: settings.env.RESEND_WEBHOOK_SECRET || newWebhookSecret(),
     },
     stop: () => emulator.close(),
   };
+}
+
+/** The emulator's contact and suppression events go to the local API, signed with the dev secret. */
+async function pointEmulatorWebhooksAt(
+  resend: Extract<ResendInfo, { kind: 'emulator' }>,
+  url: string,
+): Promise<void> {
+  const answer = await fetch(`${resend.url}/_emulator/webhooks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ url, secret: resend.webhookSecret }),
+  });
+  if (!answer.ok) throw new Error(`the emulator refused the webhook endpoint (${answer.status})`);
 }
 
 /** The environment the API and the worker are configured from: the user's, plus what runs here. */
@@ -382,6 +407,7 @@ function serviceEnvironment(
   if (resend.kind === 'emulator') {
     env.RESEND_API_KEY = resend.apiKey;
     env.RESEND_BASE_URL = resend.url;
+    env.RESEND_WEBHOOK_SECRET = resend.webhookSecret;
   }
   return env;
 }

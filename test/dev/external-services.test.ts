@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { READY_LINE } from '../../dev/banner.js';
 import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
-import { createTestDatabase, type TestDatabase, uniqueName } from '../support/stack.js';
+import { createTestDatabase, type TestDatabase, uniqueName, waitFor } from '../support/stack.js';
 import {
   type DevProcess,
   freePorts,
@@ -70,6 +70,77 @@ describe('npm run dev with external Postgres, Temporal and Resend', () => {
         .sort(),
     ).toEqual(['api', 'migrations', 'postgres', 'resend', 'temporal', 'workflow-bundle']);
     expect(await isListening(Number(api))).toBe(false);
+    expect(leftoverProcesses(dev.marker)).toEqual([]);
+  });
+});
+
+/** `npm run dev` running its own Resend emulator: its webhooks reach the local API, signed. */
+describe('npm run dev with its own Resend emulator', () => {
+  let database: TestDatabase;
+  let scratch: string;
+  let dev: DevProcess | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    scratch = await mkdtemp(path.join(tmpdir(), 'dev-webhooks-'));
+  });
+  afterAll(async () => {
+    if (dev && dev.child.exitCode === null) dev.child.kill('SIGKILL');
+    await database.drop();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('points the emulator webhooks at the API with a dev secret and says so', async () => {
+    const [api, emulatorPort] = await freePorts(2);
+    dev = startDevProcess(
+      {
+        DATABASE_URL: database.url,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: uniqueName('dev-webhooks'),
+        PORT: String(api),
+        RESEND_EMULATOR_PORT: String(emulatorPort),
+      },
+      path.join(scratch, '.data'),
+    );
+    await dev.waitForOutput(new RegExp(`^${READY_LINE}$`, 'm'));
+    const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+    expect(dev.stdout()).toContain(
+      `the emulator sends contact.updated, contact.deleted and suppression.added to http://127.0.0.1:${api}/webhooks/resend`,
+    );
+    expect(dev.stdout()).toContain(
+      `curl -sS -X POST '${emulatorUrl}/_emulator/contacts/unsubscribe'`,
+    );
+
+    const admin = (route: string, body: unknown) =>
+      fetch(`${emulatorUrl}/_emulator${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect(
+      (await admin('/contacts/bulk', { contacts: [{ email: 'dev.webhook@example.com' }] })).status,
+    ).toBe(200);
+    expect(
+      (await admin('/contacts/unsubscribe', { email: 'dev.webhook@example.com' })).status,
+    ).toBe(200);
+    const delivered = await waitFor(
+      async () => {
+        const answer = await fetch(`${emulatorUrl}/_emulator/webhooks/deliveries`);
+        const { deliveries } = (await answer.json()) as {
+          deliveries: { type: string; statuses: number[] }[];
+        };
+        return deliveries.find((delivery) => delivery.statuses.length > 0);
+      },
+      { what: 'the webhook delivered' },
+    );
+    expect(delivered).toMatchObject({ type: 'contact.updated', statuses: [200] });
+    const [recorded] = await database.sql`
+      select count(*)::int as count from audience_sync.webhook_deliveries`;
+    expect(recorded?.count).toBe(1);
+
+    dev.child.kill('SIGINT');
+    expect(await dev.exited).toBe(0);
+    expect(dev.stdout()).not.toContain('dev.webhook@example.com');
     expect(leftoverProcesses(dev.marker)).toEqual([]);
   });
 });
