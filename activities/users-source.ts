@@ -125,7 +125,8 @@ export async function sampleEligibleUsers(
 ): Promise<PreviewUser[]> {
   const f = userFragments(sql, source);
   const sample = new Map<string, PreviewUser>();
-  const pageSize = size * 10;
+  // Small pages: a narrow window matches few users, and each page is read in id order.
+  const pageSize = size * 2;
   let after: string | null = null;
   for (;;) {
     const rows: (PreviewUser & { id: string })[] = await sql`
