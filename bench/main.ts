@@ -20,11 +20,12 @@ import { spawnWorkerProcess } from '../dev/worker-process.js';
 import { createLogger } from '../telemetry/logger.js';
 
 /**
- * `npm run bench -- --users N --rate R [--json] [--preview]`
+ * `npm run bench -- --users N --rate R [--json] [--preview] [--profile DIR]`
  *
  * Seeds N users, then syncs them into a new audience through the real stack (API, Temporal, a
  * worker process, Postgres) against the Resend emulator limited to R requests per second, and,
  * in the same run against the same emulator, the naive baselines. One row per system.
+ * `--profile DIR` writes the worker's CPU profile to DIR and shows Postgres's statement times.
  * `--preview` times previews on N demo users instead: answering with the kept count and counting
  * exactly, with and without the recommended index, and what keeping the count costs.
  */
@@ -49,6 +50,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     json: { type: 'boolean', default: false },
     preview: { type: 'boolean', default: false },
+    /** A folder: the worker's CPU profile goes there, and Postgres's statement times are shown. */
+    profile: { type: 'string' },
     'no-baselines': { type: 'boolean', default: false },
   },
 });
@@ -169,7 +172,12 @@ async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
     LOG_LEVEL: 'info',
   });
   // The compiled worker, as deployed: its memory is what operators will see.
-  const worker = spawnWorkerProcess(workerConfig, 'build');
+  const profileDir = values.profile ? path.resolve(values.profile) : undefined;
+  const worker = spawnWorkerProcess(
+    workerConfig,
+    'build',
+    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  );
   // The clock starts once the worker polls, as it would in a deployment that is already up.
   await waitUntil(() => worker.output().includes('"msg":"worker started"'), 60_000);
   const apiConfig = parseConfig(apiConfigSchema, {
@@ -187,6 +195,7 @@ async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
     logger: createLogger('silent'),
   });
   try {
+    if (profileDir) await ctx.sql`select pg_stat_statements_reset()`;
     const started = performance.now();
     const response = await fetch(`${api.url}/api/marketing/sync-users`, {
       method: 'POST',
@@ -207,12 +216,29 @@ async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
       0,
     );
     const found = await audit(ctx.emulatorUrl, result.listId ?? '', ctx.emails);
+    if (profileDir) await showStatementTimes(ctx.sql, wallSeconds);
     return row('audience-sync', wallSeconds, found, peakRssMb, historyEvents);
   } finally {
     await api.close();
     worker.child.kill('SIGTERM');
     await worker.exited;
   }
+}
+
+/** The statements of the run that took the database's time, most first. */
+async function showStatementTimes(sql: Sql, wallSeconds: number): Promise<void> {
+  const statements = await sql<
+    { query: string; calls: string; totalMs: number; meanMs: number; share: number }[]
+  >`
+    select regexp_replace(left(query, 110), '\s+', ' ', 'g') as query, calls,
+      round(total_exec_time::numeric, 1)::float8 as "totalMs",
+      round(mean_exec_time::numeric, 3)::float8 as "meanMs",
+      round((total_exec_time / 1000 / ${wallSeconds})::numeric, 3)::float8 as share
+    from pg_stat_statements
+    where dbid = (select oid from pg_database where datname = current_database())
+    order by total_exec_time desc limit 15`;
+  log('Postgres statements during the run (share: of the wall time, summed over connections)');
+  for (const statement of statements) log(formatRecord({ ...statement }));
 }
 
 async function benchNaive(ctx: BenchContext, mode: 'sequential' | 'parallel'): Promise<Row> {
@@ -321,12 +347,12 @@ async function benchPreview(sql: Sql): Promise<void> {
   };
   await keepCount('with the recommended index', 5);
   await time('kept count, with the recommended index', kept, 100);
-  await time('exact count, with the recommended index', exact, 20);
+  await time('exact count, with the recommended index', exact, 10);
   await sql`drop index users_eligible_by_activity`;
   await sql`analyze users`;
   await keepCount('without the index', 3);
   await time('kept count, without the index', kept, 100);
-  await time('exact count, without the index', exact, 10);
+  await time('exact count, without the index', exact, 3);
 }
 
 const formatRecord = (record: Record<string, unknown>) =>
@@ -346,6 +372,14 @@ async function main(): Promise<void> {
       dataDir: path.join(dataDir, 'postgres'),
       port: 57_000 + (process.pid % 1000),
       persistent: false,
+      ...(values.profile
+        ? {
+            settings: {
+              shared_preload_libraries: 'pg_stat_statements',
+              'pg_stat_statements.track': 'all',
+            },
+          }
+        : {}),
     });
     stops.push(() => postgres.stop());
     // Without a Temporal CLI this installs the pinned one (saying so), or fails with one message.
@@ -366,6 +400,7 @@ async function main(): Promise<void> {
     });
     stops.push(() => client.connection.close());
     await migrate(sql);
+    if (values.profile) await sql`create extension if not exists pg_stat_statements`;
     log(`seeding ${USERS} users`);
     await seedDemoUsers(sql, { count: USERS, mix: values.preview ? 'demo' : 'eligible' });
     if (values.preview) {

@@ -18,6 +18,8 @@ export interface EmbeddedPostgresOptions {
   /** Keep the data directory after stop (dev) or delete it (tests). */
   persistent: boolean;
   onLog?: (line: string) => void;
+  /** More server settings as `-c name=value` pairs (the benchmark's statement statistics). */
+  settings?: Record<string, string>;
 }
 
 const USER = 'audience_sync';
@@ -58,6 +60,10 @@ export async function startEmbeddedPostgres(
       'max_connections=200',
       // Throwaway clusters (tests) trade durability for speed; dev data stays durable.
       ...(options.persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => [
+        '-c',
+        `${name}=${value}`,
+      ]),
     ],
     onLog: (message) => log(String(message).trimEnd()),
     onError: (message) => log(String(message).trimEnd()),

@@ -25,6 +25,8 @@ export const WORKER_NODE_FLAGS = ['--max-old-space-size=96'];
 export function spawnWorkerProcess(
   config: WorkerConfig,
   entry: 'source' | 'build' = 'source',
+  /** More Node flags, e.g. the benchmark's --cpu-prof. */
+  nodeFlags: string[] = [],
 ): WorkerProcess {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -48,8 +50,8 @@ export function spawnWorkerProcess(
   };
   const args =
     entry === 'build'
-      ? [...WORKER_NODE_FLAGS, 'dist/worker/main.js']
-      : ['--import', 'tsx', 'worker/main.ts'];
+      ? [...WORKER_NODE_FLAGS, ...nodeFlags, 'dist/worker/main.js']
+      : [...nodeFlags, '--import', 'tsx', 'worker/main.ts'];
   const child = spawn(process.execPath, args, {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
