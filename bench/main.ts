@@ -170,6 +170,8 @@ async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
     TEMPORAL_ADDRESS: ctx.temporalAddress,
     TEMPORAL_TASK_QUEUE: 'bench',
     LOG_LEVEL: 'info',
+    // The per-contact path, which the rate-limit targets are about.
+    RESEND_BULK: 'off',
   });
   // The compiled worker, as deployed: its memory is what operators will see.
   const profileDir = values.profile ? path.resolve(values.profile) : undefined;
