@@ -3,9 +3,11 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer } from '../../api/server.js';
 import { spawnWorkerProcess, type WorkerProcess } from '../../dev/worker-process.js';
+import { newWebhookSecret } from '../../emulator/resend/webhooks.js';
 import { type AppStack, startAppStack } from '../support/app-stack.js';
 import { TEST_SECRET, waitFor } from '../support/stack.js';
 
+const WEBHOOK_SECRET = newWebhookSecret();
 let stack: AppStack;
 let worker: WorkerProcess;
 const apiLines: string[] = [];
@@ -22,7 +24,7 @@ beforeAll(async () => {
     },
   });
   const api = await startApiServer({
-    config: stack.apiConfig,
+    config: { ...stack.apiConfig, RESEND_WEBHOOK_SECRET: WEBHOOK_SECRET },
     sql: stack.db.sql,
     temporal: stack.client,
     logger: pino({ level: 'trace' }, sink),
@@ -59,6 +61,57 @@ describe('logs', () => {
       headers: { authorization: 'Bearer wrong' },
     });
     await waitFor(() => worker.output().includes('"msg"'), { what: 'worker log lines' });
+
+    // Consent from Resend: a signed webhook, a forged one, and a sync that skips the user.
+    const admin = (route: string, body: unknown) =>
+      fetch(`${stack.emulator.url}/_emulator${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await admin('/webhooks', { url: `${apiUrl}/webhooks/resend`, secret: WEBHOOK_SECRET });
+    const [unsubscriber] = await stack.db.sql<{ email: string }[]>`
+      select lower(email) as email from audience_sync.run_emails e
+      join users u on u.id::text = e.user_id order by e.user_id limit 1`;
+    expect((await admin('/contacts/unsubscribe', { email: unsubscriber?.email })).status).toBe(200);
+    await waitFor(
+      async () => {
+        const answer = await fetch(`${stack.emulator.url}/_emulator/webhooks/deliveries`);
+        const { deliveries } = (await answer.json()) as { deliveries: { statuses: number[] }[] };
+        return deliveries.some((delivery) => delivery.statuses.includes(200));
+      },
+      { what: 'the webhook delivered' },
+    );
+    const forged = await fetch(`${apiUrl}/webhooks/resend`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'svix-id': 'msg_forged',
+        'svix-timestamp': String(Math.floor(Date.now() / 1000)),
+        'svix-signature': 'v1,Zm9yZ2Vk',
+      },
+      body: JSON.stringify({ type: 'contact.updated', data: { email: unsubscriber?.email } }),
+    });
+    expect(forged.status).toBe(401);
+    const skipping = await fetch(`${apiUrl}/api/marketing/sync-users`, {
+      method: 'POST',
+      headers: { ...headers, prefer: 'respond-async' },
+      body: JSON.stringify({ audienceName: 'Logged after an unsubscribe' }),
+    });
+    expect(skipping.status).toBe(202);
+    const { runId } = (await skipping.json()) as { runId: string };
+    await waitFor(
+      async () => {
+        const [run] = await stack.db.sql`
+          select status from audience_sync.runs where run_id = ${runId}`;
+        return run?.status === 'completed';
+      },
+      { timeoutMs: 120_000, what: 'the run after the unsubscribe' },
+    );
+    const [skip] = await stack.db.sql`
+      select count(*)::int as count from audience_sync.run_users
+      where run_id = ${runId} and reason = 'unsubscribed_in_platform'`;
+    expect(skip?.count).toBe(1);
 
     const parsed = apiLines.map(
       (line) => JSON.parse(line) as { req?: { id?: string }; msg?: string },
