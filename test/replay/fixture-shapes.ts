@@ -30,6 +30,10 @@ export const SHAPES = {
     'sync_type specific with tags into a list another run is syncing into: the list_busy outcome',
   'paused-resumed':
     'POST /sync-users paused through the API after its first batch, then resumed: two Workflow Updates',
+  mirror:
+    'POST /sync with mode mirror into an existing list after some of its users became inactive: leavers found and removed',
+  'guard-tripped':
+    'POST /sync with mode mirror and max_removals 0 while a user left: the run fails with removal_guard_tripped',
 } as const;
 
 export type Shape = keyof typeof SHAPES;
@@ -136,7 +140,9 @@ interface RunFacts {
   chained: boolean;
   closedAs: string;
   cancelRequested: boolean;
-  request: { syncType?: string; tags?: string[]; trigger?: string } | undefined;
+  request: { syncType?: string; tags?: string[]; trigger?: string; mode?: string } | undefined;
+  /** Types of the activities the run scheduled. */
+  activities: Set<string>;
   resultStatus: string | undefined;
   scheduledBy: boolean;
   retried: Set<string>;
@@ -162,6 +168,14 @@ export function runFacts(histories: History[]): RunFacts {
       (event) => event.workflowExecutionCancelRequestedEventAttributes,
     ),
     request: input?.request,
+    activities: new Set(
+      histories.flatMap((history) =>
+        (history.events ?? []).flatMap((event) => {
+          const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+          return name ? [name] : [];
+        }),
+      ),
+    ),
     resultStatus: result?.status,
     scheduledBy: Boolean(first?.searchAttributes?.indexedFields?.TemporalScheduledById),
     retried: retriedActivities(histories),
@@ -219,6 +233,21 @@ export function shapeProblems(shape: Shape, histories: History[]): string[] {
         facts.updates.join(',') === 'pause,resume',
         `accepted the updates ${facts.updates.join(',') || 'none'}`,
       );
+      break;
+    case 'mirror':
+      expect(facts.request?.mode === 'mirror', 'is not a mirror run');
+      expect(facts.closedAs === COMPLETED, `closed as ${facts.closedAs}`);
+      expect(facts.activities.has('planLeavers'), 'never looked for leavers');
+      expect(facts.activities.has('removeLeavers'), 'removed no leavers');
+      break;
+    case 'guard-tripped':
+      expect(facts.request?.mode === 'mirror', 'is not a mirror run');
+      expect(
+        facts.closedAs === 'workflowExecutionFailedEventAttributes',
+        `closed as ${facts.closedAs}`,
+      );
+      expect(facts.activities.has('planLeavers'), 'never looked for leavers');
+      expect(!facts.activities.has('removeLeavers'), 'removed leavers');
       break;
     case 'specific-tags':
     case 'list-busy':
