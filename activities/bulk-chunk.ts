@@ -76,6 +76,7 @@ async function readChunk(
     filter: { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() },
     cursor: input.cursor,
     limit,
+    properties: run.properties,
   };
   return run.syncType === 'specific'
     ? readRequestedBatch(sql, source, { ...query, runId: run.runId })
@@ -87,6 +88,7 @@ const contactOf = (user: BatchUser): ContactToSync => ({
   email: normaliseEmail(user.email ?? ''),
   firstName: user.firstName,
   lastName: user.lastName,
+  properties: user.properties,
 });
 
 /**

@@ -4,8 +4,10 @@ import { useKeptCount } from './preview-counts.js';
 import {
   type ActivityFilter,
   countEligibleEmails,
+  inspectUsersSource,
   type PreviewUser,
   sampleEligibleUsers,
+  unknownColumns,
   usersSourceLoader,
 } from './users-source.js';
 
@@ -74,6 +76,11 @@ export function createPreviewActivities(deps: PreviewDeps) {
         sampleEligibleUsers(deps.sql, users, filter, SAMPLE_SIZE),
       ]);
       return { ...counted, sample, activeSince };
+    },
+
+    /** Columns the users relation does not have, read from the catalog now (columns change). */
+    async unknownColumns(columns: string[]): Promise<string[]> {
+      return unknownColumns(await inspectUsersSource(deps.sql, deps.usersSource), columns);
     },
   };
 }

@@ -27,7 +27,12 @@ import { createLeaverActivities } from './mirror-leavers.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
 import type { PlatformRegistry } from './platforms/registry.js';
 import { type ProcessBatchInput, type ProcessBatchOutput, processBatch } from './sync-batch.js';
-import { countPopulation, usersSourceLoader } from './users-source.js';
+import {
+  countPopulation,
+  inspectUsersSource,
+  propertyTypeOf,
+  usersSourceLoader,
+} from './users-source.js';
 
 export interface SyncActivityDeps {
   sql: Sql;
@@ -223,6 +228,14 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       await assignRunList(sql, runId, listId, listName);
       const tagListIds: string[] = [];
       for (const tag of run.tags) tagListIds.push((await platform.findOrCreateList(tag)).id);
+      const mapping = Object.entries(run.properties);
+      if (mapping.length > 0) {
+        // The catalog as it is now: the API checked these columns when the run was asked for.
+        const { columns } = await inspectUsersSource(sql, deps.usersSource);
+        await platform.defineProperties(
+          mapping.map(([key, column]) => ({ key, type: propertyTypeOf(columns[column] ?? '') })),
+        );
+      }
       const total = await countRunPopulation(run, listId);
       await setRunTotal(sql, runId, total);
       return { listId, listName, tagListIds, total, batchSize: deps.batchSize };

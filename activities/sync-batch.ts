@@ -1,5 +1,10 @@
 import type { SyncProgress } from '../common/sync.js';
 import {
+  lastSentFields,
+  listsHoldingOnlyThrough,
+  membersInEveryList,
+} from '../db/contact-fields.js';
+import {
   claimEmails,
   countOutcomes,
   type ListRef,
@@ -14,6 +19,16 @@ import { metrics } from '../telemetry/metrics.js';
 import { takeBulkCreated } from './bulk-chunk.js';
 import { decideLocally } from './eligibility.js';
 import { emailHash, normaliseEmail } from './emails.js';
+import {
+  type ContactFields,
+  type FieldHashes,
+  fieldsAfterSync,
+  fieldsToPatch,
+  isEmptyPatch,
+  nameFields,
+  patchOfFields,
+  propertyFields,
+} from './field-changes.js';
 import { withoutPlatformOptOuts } from './platform-consent.js';
 import {
   type ChangeOutcome,
@@ -61,6 +76,7 @@ async function readBatch(ctx: BatchContext, run: RunRecord, input: ProcessBatchI
     filter: { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() },
     cursor: input.cursor,
     limit: ctx.batchSize,
+    properties: run.properties,
   };
   return run.syncType === 'specific'
     ? readRequestedBatch(ctx.sql, ctx.source, { ...query, runId: run.runId })
@@ -111,6 +127,23 @@ export const outcomeOfUnsubscribe = (outcome: ChangeOutcome): UserOutcome =>
     ? { outcome: 'failed', reason: outcome.reason }
     : { outcome: 'skipped', reason: 'opted_out', unsubscribed: true };
 
+/** A sendable user's contact as the batch handles it. */
+interface Sendable {
+  contact: ContactToSync;
+  user: BatchUser;
+  emailHash: string;
+  current: ContactFields;
+  /** What was last sent or seen for this user and this email. */
+  lastSeen: FieldHashes | undefined;
+}
+
+/** An added user's contact whose fields need a patch. */
+interface PendingPatch {
+  item: Sendable;
+  contactId: string | null;
+  fields: ContactFields;
+}
+
 async function syncUsers(
   ctx: BatchContext,
   run: RunRecord,
@@ -126,23 +159,33 @@ async function syncUsers(
   const pending = users.filter((user) => !recorded.has(user.userId));
   if (pending.length === 0) return;
 
-  const list: ListRef = { platform: run.platform, listId: input.listId };
+  const list: ListRef = {
+    platform: run.platform,
+    listId: input.listId,
+    tagListIds: input.tagListIds,
+  };
+  const listIds = [input.listId, ...input.tagListIds];
   const record = async (userId: string, result: UserOutcome) => {
     await recordOutcome(sql, run.runId, list, userId, result);
     metrics.contacts.inc({ outcome: result.outcome });
+    if (result.outcome === 'added' && result.updated) metrics.contactsUpdated.inc();
     ctx.onProgress(1);
   };
 
-  const candidates: ContactToSync[] = [];
+  const candidates: { contact: ContactToSync; user: BatchUser }[] = [];
   const unsubscribes: BatchUser[] = [];
   for (const user of pending) {
     const decision = decideLocally(user);
     if (decision.action === 'send') {
       candidates.push({
-        userId: user.userId,
-        email: normaliseEmail(user.email ?? ''),
-        firstName: user.firstName,
-        lastName: user.lastName,
+        user,
+        contact: {
+          userId: user.userId,
+          email: normaliseEmail(user.email ?? ''),
+          firstName: user.firstName,
+          lastName: user.lastName,
+          properties: user.properties,
+        },
       });
     } else if (decision.action === 'unsubscribe') unsubscribes.push(user);
     else await record(user.userId, decision.outcome);
@@ -151,32 +194,142 @@ async function syncUsers(
   const owners = await claimEmails(
     sql,
     run.runId,
-    candidates.map((c) => ({ emailHash: emailHash(c.email), userId: c.userId })),
+    candidates.map(({ contact }) => ({
+      emailHash: emailHash(contact.email),
+      userId: contact.userId,
+    })),
   );
-  const ownerOf = (c: ContactToSync) => owners.get(emailHash(c.email));
-  const duplicates = candidates.filter((c) => ownerOf(c) !== c.userId);
+  const ownerOf = (contact: ContactToSync) => owners.get(emailHash(contact.email));
+  const duplicates = candidates.filter(({ contact }) => ownerOf(contact) !== contact.userId);
   // Contacts a bulk chunk already created are recorded without a request.
   const notYetCreated = await takeBulkCreated(
     sql,
     run.runId,
     list,
-    candidates.filter((c) => ownerOf(c) === c.userId),
+    candidates
+      .filter(({ contact }) => ownerOf(contact) === contact.userId)
+      .map(({ contact }) => contact),
     (count) => {
       metrics.contacts.inc({ outcome: 'added' }, count);
       ctx.onProgress(count);
     },
   );
-  const sendable = await withoutPlatformOptOuts(sql, platform, notYetCreated, record);
+  const allowed = new Set(
+    (await withoutPlatformOptOuts(sql, platform, notYetCreated, record)).map((c) => c.userId),
+  );
+  const owned = candidates.filter(({ contact }) => allowed.has(contact.userId));
+
+  const lastSent = await lastSentFields(
+    sql,
+    platform.account,
+    owned.map(({ contact }) => contact.userId),
+  );
+  const sendable: Sendable[] = owned.map(({ contact, user }) => {
+    const hash = emailHash(contact.email);
+    const sent = lastSent.get(contact.userId);
+    return {
+      contact,
+      user,
+      emailHash: hash,
+      current: {
+        ...nameFields(contact.firstName, contact.lastName),
+        ...propertyFields(contact.properties),
+      },
+      lastSeen: sent?.emailHash === hash ? sent.fields : undefined,
+    };
+  });
+  const inEveryList = await membersInEveryList(
+    sql,
+    run.platform,
+    [...new Set(listIds)],
+    sendable.map((item) => ({ userId: item.contact.userId, emailHash: item.emailHash })),
+  );
+
+  /** Records an added user, first taking its old contact out of the lists if its email changed. */
+  const added = async (item: Sendable, contactId: string | null, updated: boolean) => {
+    const moved = await moveOffOldContact(ctx, run, listIds, item, contactId);
+    if (moved.kind === 'rejected') {
+      await record(item.contact.userId, { outcome: 'failed', reason: moved.reason });
+      return;
+    }
+    await record(item.contact.userId, {
+      outcome: 'added',
+      contactId,
+      emailHash: item.emailHash,
+      updated,
+      fields: { account: platform.account, hashes: fieldsAfterSync(item.current, item.lastSeen) },
+    });
+  };
+
+  /** Patches contacts, then records each: patched, refused, or (gone meanwhile) to sync again. */
+  const patch = async (patches: PendingPatch[], onGone: (item: Sendable) => void) => {
+    const byUser = new Map(patches.map((one) => [one.item.contact.userId, one]));
+    await platform.patchContacts(
+      patches.map(({ item, contactId, fields }) => ({
+        contact: { userId: item.contact.userId, email: item.contact.email, contactId },
+        fields: patchOfFields(fields),
+      })),
+      async (userId, outcome) => {
+        const one = byUser.get(userId);
+        if (!one) return;
+        if (outcome.kind === 'done') await added(one.item, one.contactId, true);
+        else if (outcome.kind === 'rejected') {
+          await record(userId, { outcome: 'failed', reason: outcome.reason });
+        } else onGone(one.item);
+      },
+    );
+  };
+
+  // Users the ledger has in every list with this email, met before: only changed fields cost a
+  // request, and a user whose fields did not change costs none.
+  const toSync: Sendable[] = [];
+  const presentPatches: PendingPatch[] = [];
+  for (const item of sendable) {
+    const contactId = inEveryList.get(item.contact.userId);
+    if (!contactId || !item.lastSeen) {
+      toSync.push(item);
+      continue;
+    }
+    const fields = fieldsToPatch(item.current, { lastSeen: item.lastSeen });
+    if (isEmptyPatch(fields)) {
+      await record(item.contact.userId, {
+        outcome: 'added',
+        contactId,
+        emailHash: item.emailHash,
+      });
+    } else presentPatches.push({ item, contactId, fields });
+  }
+  await patch(presentPatches, (item) => toSync.push(item));
 
   let unresolved = 0;
+  const joinedPatches: PendingPatch[] = [];
+  const byUser = new Map(toSync.map((item) => [item.contact.userId, item]));
   await platform.syncContacts(
-    sendable,
-    [input.listId, ...input.tagListIds],
+    toSync.map((item) => item.contact),
+    listIds,
     async (userId, contactOutcome) => {
+      const item = byUser.get(userId);
       const outcome = outcomeOfContact(contactOutcome);
-      if (outcome) await record(userId, outcome);
-      else unresolved += 1;
+      if (!item) return;
+      if (!outcome) unresolved += 1;
+      else if (outcome.outcome !== 'added') await record(userId, outcome);
+      // Created with every field it has.
+      else if (contactOutcome.kind === 'created') await added(item, outcome.contactId, false);
+      else {
+        const fields = fieldsToPatch(item.current, {
+          lastSeen: item.lastSeen,
+          emptyOnPlatform:
+            'emptyFields' in contactOutcome && contactOutcome.emptyFields
+              ? new Set(contactOutcome.emptyFields)
+              : undefined,
+        });
+        if (isEmptyPatch(fields)) await added(item, outcome.contactId, false);
+        else joinedPatches.push({ item, contactId: outcome.contactId, fields });
+      }
     },
+  );
+  await patch(joinedPatches, (item) =>
+    record(item.contact.userId, { outcome: 'failed', reason: 'contact_vanished_before_patch' }),
   );
   await platform.markUnsubscribed(
     unsubscribes.map((user) => ({
@@ -188,8 +341,8 @@ async function syncUsers(
   );
 
   // Users sharing an email with an earlier user are represented by that user's contact.
-  for (const duplicate of duplicates) {
-    await recordDuplicate(sql, run.runId, list, duplicate.userId, ownerOf(duplicate) ?? '');
+  for (const { contact } of duplicates) {
+    await recordDuplicate(sql, run.runId, list, contact.userId, ownerOf(contact) ?? '');
     metrics.contacts.inc({ outcome: 'skipped' });
     ctx.onProgress(1);
   }
@@ -198,4 +351,49 @@ async function syncUsers(
       `${unresolved} contacts got only ambiguous answers; the batch is retried for them`,
     );
   }
+}
+
+/**
+ * A user whose email changed since this service put it into the run's list: its old contact
+ * leaves the lists the ledger has it in through this user (the contact itself stays). A contact
+ * another user of the list still stands for stays.
+ */
+async function moveOffOldContact(
+  ctx: BatchContext,
+  run: RunRecord,
+  listIds: string[],
+  item: Sendable,
+  contactId: string | null,
+): Promise<ChangeOutcome> {
+  const { user } = item;
+  const oldContactId = user.listContactId;
+  if (!user.inList || !oldContactId) return { kind: 'done' };
+  const changed =
+    user.listEmailHash !== null
+      ? user.listEmailHash !== item.emailHash
+      : contactId !== null && contactId !== oldContactId;
+  if (!changed) return { kind: 'done' };
+  const lists = await listsHoldingOnlyThrough(
+    ctx.sql,
+    run.platform,
+    listIds,
+    user.userId,
+    oldContactId,
+  );
+  for (const listId of lists) {
+    const results: ChangeOutcome[] = [];
+    await ctx.platform.removeFromList(
+      [{ userId: user.userId, email: null, contactId: oldContactId }],
+      listId,
+      async (_userId, outcome) => {
+        results.push(outcome);
+      },
+    );
+    for (const result of results) {
+      if (result.kind === 'rejected') {
+        return { kind: 'rejected', reason: `old_contact_not_removed:${result.reason}` };
+      }
+    }
+  }
+  return { kind: 'done' };
 }

@@ -2,6 +2,7 @@ import type { Fragment } from 'postgres';
 import type { Platform } from '../common/sync.js';
 import type { Sql } from '../db/sql.js';
 import { validEmailSql } from '../db/users-contract.js';
+import type { FieldValue } from './field-changes.js';
 
 /**
  * Reads the users relation named by USERS_SOURCE. The service never writes to it. Optional
@@ -14,6 +15,8 @@ export interface UsersSource {
   idType: string;
   hasOptOut: boolean;
   hasDeletedAt: boolean;
+  /** Every column of the relation and its SQL type, as the catalog has them. */
+  columns: Record<string, string>;
 }
 
 const REQUIRED_COLUMNS = [
@@ -50,8 +53,22 @@ export async function inspectUsersSource(sql: Sql, relation: string): Promise<Us
     idType: types.get('id') ?? 'text',
     hasOptOut: types.has('marketing_opt_out'),
     hasDeletedAt: types.has('deleted_at'),
+    columns: Object.fromEntries(types),
   };
 }
+
+/** Columns of the mapping the relation does not have. */
+export const unknownColumns = (source: UsersSource, columns: string[]): string[] =>
+  columns.filter((column) => !Object.hasOwn(source.columns, column));
+
+const NUMERIC_TYPE = /^(smallint|integer|bigint|numeric|decimal|real|double precision)\b/;
+
+/**
+ * How a column's values are sent as a contact property: numeric columns as numbers; text,
+ * booleans, timestamps (ISO 8601) and anything else as strings.
+ */
+export const propertyTypeOf = (sqlType: string): 'string' | 'number' =>
+  NUMERIC_TYPE.test(sqlType) ? 'number' : 'string';
 
 /** Inspects the relation once per process; a failed inspection is retried on the next call. */
 export function usersSourceLoader(sql: Sql, relation: string): () => Promise<UsersSource> {
@@ -159,7 +176,11 @@ export interface BatchUser {
   /** The ledger: this user was synced into the run's list before. */
   inList: boolean;
   listContactId: string | null;
+  /** The hash of the email the ledger has this user in the list with (null: not recorded). */
+  listEmailHash: string | null;
   listUnsubscribed: boolean;
+  /** The mapped properties' values, by property key. */
+  properties: Record<string, FieldValue>;
 }
 
 export interface BatchQuery {
@@ -168,6 +189,8 @@ export interface BatchQuery {
   filter: ActivityFilter;
   cursor: string | null;
   limit: number;
+  /** Contact properties to read: property key → column. */
+  properties?: Record<string, string>;
 }
 
 /**
@@ -183,6 +206,7 @@ export async function readPopulationBatch(
   const after = query.cursor === null ? sql`` : sql`and u.id > ${query.cursor}::${f.idCast}`;
   return selectBatchUsers(
     sql,
+    source,
     f,
     query,
     { deleted: sql`false`, active: sql`true` },
@@ -202,11 +226,34 @@ const ledgerJoin = (sql: Sql, query: { platform: Platform; listId: string }) => 
 const onlyNewFilter = (sql: Sql, f: Fragments, onlyNew: boolean) =>
   onlyNew ? sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null))` : sql``;
 
+/**
+ * The mapped columns as a JSON object by property key. Column names are values here, looked up in
+ * the row's JSON (never identifiers in the SQL); numbers stay numbers, everything else becomes
+ * its JSON text (timestamps in ISO 8601, booleans `true`/`false`), NULL stays null.
+ */
+function propertiesOf(
+  sql: Sql,
+  source: UsersSource,
+  properties: Record<string, string> | undefined,
+): Fragment {
+  const entries = Object.entries(properties ?? {});
+  if (entries.length === 0) return sql`'{}'::jsonb`;
+  const keys = entries.map(([key]) => key);
+  const columns = entries.map(([, column]) => column);
+  const types = columns.map((column) => propertyTypeOf(source.columns[column] ?? ''));
+  return sql`(
+    select jsonb_object_agg(p.key,
+      case when p.type = 'number' then r.j -> p.col else to_jsonb(r.j ->> p.col) end)
+    from (select to_jsonb(u) as j) r,
+      unnest(${keys}::text[], ${columns}::text[], ${types}::text[]) as p(key, col, type))`;
+}
+
 /** Users as a run sees them; `flags` say how deleted and active are decided for this read. */
 function selectBatchUsers(
   sql: Sql,
+  source: UsersSource,
   f: Fragments,
-  query: { platform: Platform; listId: string },
+  query: { platform: Platform; listId: string; properties?: Record<string, string> },
   flags: { deleted: Fragment; active: Fragment },
   condition: Fragment,
 ) {
@@ -216,7 +263,9 @@ function selectBatchUsers(
       btrim(u.email) as email, u.first_name as "firstName", u.last_name as "lastName",
       ${f.optedOut} as "optedOut", ${f.validEmail} as "validEmail",
       m.user_id is not null as "inList", m.contact_id as "listContactId",
-      m.unsubscribed_at is not null as "listUnsubscribed"
+      m.email_hash as "listEmailHash",
+      m.unsubscribed_at is not null as "listUnsubscribed",
+      ${propertiesOf(sql, source, query.properties)} as properties
     from ${f.relation} u ${ledgerJoin(sql, query)}
     where ${condition}`;
 }
@@ -267,6 +316,7 @@ export async function readRequestedBatch(
       ? []
       : await selectBatchUsers(
           sql,
+          source,
           f,
           query,
           { deleted: sql`not ${f.notDeleted}`, active: f.active(query.filter) },
@@ -288,5 +338,7 @@ const notFoundUser = (userId: string): BatchUser => ({
   validEmail: false,
   inList: false,
   listContactId: null,
+  listEmailHash: null,
   listUnsubscribed: false,
+  properties: {},
 });

@@ -66,7 +66,7 @@ export function createApp(deps: ApiServerDeps): express.Express {
     waitMs: config.SYNC_WAIT_SECONDS * 1000,
     maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
   });
-  const { previewUsers } = createPreviewActivities({
+  const { previewUsers, unknownColumns } = createPreviewActivities({
     sql,
     usersSource: config.USERS_SOURCE,
     // Without a keeper there is no kept count to answer with.
@@ -121,12 +121,13 @@ export function createApp(deps: ApiServerDeps): express.Express {
   marketing.post('/erasures', jsonBody(SYNC_BODY_LIMIT));
   marketing.use(jsonBody(BODY_LIMIT));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
-  marketing.use('/sync', syncRouter({ launcher, now }));
+  marketing.use('/sync', syncRouter({ launcher, now, unknownColumns }));
   marketing.use(
     '/schedules',
     schedulesRouter({
       schedules: createScheduleService(temporal, config.TEMPORAL_TASK_QUEUE),
       sql,
+      unknownColumns,
     }),
   );
   marketing.use(

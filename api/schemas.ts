@@ -249,6 +249,11 @@ export const syncUsersBodySchema = z
   })
   .meta({ id: 'SyncUsersRequest' });
 
+/** Resend's rule for contact property keys. */
+const PROPERTY_KEY = /^[A-Za-z0-9_]{1,50}$/;
+const PROPERTY_KEY_MESSAGE = 'property keys are 1 to 50 letters, digits or underscores';
+const MAX_PROPERTIES = 20;
+
 const userId = z
   .union([trimmedText(200, { blank: 'must not be blank', long: 'is too long' }), z.int()], {
     // A NUL is all that is wrong with such a string: say that, not "neither string nor integer".
@@ -309,6 +314,26 @@ export const syncBodySchema = withRules(
         'add: only put users into the list. mirror (sync_type all only): also take out the contacts this service added whose user left the population.',
     }),
     max_removals: maxRemovals,
+    properties: z
+      .record(
+        z.string().regex(PROPERTY_KEY, PROPERTY_KEY_MESSAGE),
+        storableString('must name a column of the users relation')
+          .min(1, 'must name a column of the users relation')
+          .max(63, 'must name a column of the users relation (at most 63 characters)'),
+        { error: 'must map property keys to column names' },
+      )
+      .refine((value) => Object.keys(value).length <= MAX_PROPERTIES, {
+        message: `must map at most ${MAX_PROPERTIES} properties`,
+      })
+      .optional()
+      .meta({
+        description:
+          'Contact properties to send: property key → column of the users relation. Text columns go as strings, numeric ones as numbers, booleans and timestamps (ISO 8601) as strings; NULL clears the property. A column the relation lacks → 400 unknown_column.',
+        example: { plan: 'plan_name', seats: 'seat_count' },
+        override: ({ jsonSchema }: ZodOpenApiOverrideMetaContext) => {
+          jsonSchema.maxProperties = MAX_PROPERTIES;
+        },
+      }),
   }),
   'SyncRequest',
   [
@@ -374,6 +399,9 @@ export const progressSchema = z
     unsubscribed: z
       .int()
       .meta({ description: 'Contacts marked unsubscribed (users who opted out).' }),
+    updated: z.int().meta({
+      description: 'Added or already-present users whose fields were patched (within `added`).',
+    }),
   })
   .meta({ id: 'Progress' });
 
@@ -412,6 +440,7 @@ export const syncUsersAnswerSchema = z
     contactsAdded: z.int(),
     contactsFailed: z.int(),
     contactsSkipped: z.int(),
+    contactsUpdated: z.int(),
     message: z.string(),
     runId: z.string(),
   })
@@ -426,6 +455,7 @@ export const syncAnswerSchema = z
     skipped: z.int(),
     removed: z.int(),
     unsubscribed: z.int(),
+    updated: z.int(),
     list_id: z.string(),
     runId: z.string(),
   })
@@ -512,6 +542,7 @@ const scheduleSchema = z
         skipped: z.int().optional(),
         removed: z.int().optional(),
         unsubscribed: z.int().optional(),
+        updated: z.int().optional(),
       }),
     ),
     sync: z

@@ -81,6 +81,7 @@ export interface RunStatusView {
     skipped: number;
     removed: number;
     unsubscribed: number;
+    updated: number;
     listId: string | null;
   };
   error?: { code: string; message: string };
@@ -297,6 +298,7 @@ export function createSyncLauncher(deps: {
               skipped: progress.skipped,
               removed: progress.removed,
               unsubscribed: progress.unsubscribed,
+              updated: progress.updated,
               listId: record?.listId ?? null,
             },
           }

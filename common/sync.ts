@@ -36,6 +36,8 @@ export interface SyncRequest {
   tags: string[];
   filterActive: boolean;
   activeDays: number;
+  /** Contact properties to send: property key → column of the users relation. */
+  properties?: Record<string, string>;
   trigger: RunTrigger;
   scheduleId?: string;
   /** Absent in runs started before modes existed: `add`. */
@@ -58,6 +60,8 @@ export interface SyncCounts {
   skipped: number;
   removed: number;
   unsubscribed: number;
+  /** Added or already-present users whose fields were patched (not part of `processed`). */
+  updated: number;
 }
 
 export interface SyncProgress extends SyncCounts {
@@ -72,6 +76,7 @@ export const emptyCounts = (): SyncCounts => ({
   skipped: 0,
   removed: 0,
   unsubscribed: 0,
+  updated: 0,
 });
 
 /** Counts recorded before `removed` and `unsubscribed` existed read them as 0. */
@@ -82,6 +87,8 @@ export const addCounts = (a: SyncCounts, b: SyncCounts): SyncCounts => ({
   skipped: a.skipped + b.skipped,
   removed: (a.removed ?? 0) + (b.removed ?? 0),
   unsubscribed: (a.unsubscribed ?? 0) + (b.unsubscribed ?? 0),
+  // Counts recorded before field updates have none.
+  updated: (a.updated ?? 0) + (b.updated ?? 0),
 });
 
 /** `loading-directory` is what runs recorded before platforms had their own step called it. */

@@ -300,6 +300,48 @@ export const migrations: Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: 'field updates, property definitions, email changes, updated count',
+    sql: /* sql */ `
+      -- What this service last sent to or saw of each user's contact, per platform account: a
+      -- hash of each synced field's value (names, mapped properties), never the value itself, and
+      -- the hash of the email the fields belong to. A user whose hashes match costs no request.
+      create table audience_sync.contact_fields (
+        account text not null,
+        user_id text not null,
+        email_hash text not null,
+        fields jsonb not null default '{}',
+        updated_at timestamptz not null default now(),
+        primary key (account, user_id)
+      );
+
+      -- Which of a contact's fields were empty when the directory listed it, so a first meeting
+      -- fills only those (null: not known).
+      alter table audience_sync.contact_directory add column empty_fields text[];
+
+      -- Property definitions known to exist on an account (created once, by whichever run first
+      -- needs one).
+      create table audience_sync.property_definitions (
+        account text not null,
+        key text not null,
+        type text not null,
+        -- Defined by this service: no contact had a value for it before.
+        created_here boolean not null,
+        created_at timestamptz not null default now(),
+        primary key (account, key)
+      );
+
+      -- The email a ledger member was synced with, so an email change moves the membership.
+      alter table audience_sync.list_members add column email_hash text;
+
+      -- A run's mapped properties ({ key: column }) and its count of users whose fields it patched.
+      alter table audience_sync.runs
+        add column properties jsonb not null default '{}',
+        add column updated integer not null default 0;
+      alter table audience_sync.run_users add column updated boolean not null default false;
+    `,
+  },
+  {
     version: 7,
     name: 'mirror mode, removal guard, dry runs; removed and unsubscribed counts',
     sql: /* sql */ `

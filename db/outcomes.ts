@@ -1,3 +1,4 @@
+import type { FieldHashes } from '../activities/field-changes.js';
 import { emptyCounts, type SyncCounts } from '../common/sync.js';
 import type { Sql } from './sql.js';
 
@@ -8,13 +9,24 @@ import type { Sql } from './sql.js';
  */
 
 export type UserOutcome =
-  | { outcome: 'added'; contactId: string | null }
+  | {
+      outcome: 'added';
+      contactId: string | null;
+      /** The user's email as synced, so a later email change is seen. */
+      emailHash?: string;
+      /** Its fields were patched by this run. */
+      updated?: boolean;
+      /** What the contact now holds of the app's fields, for the next run's comparison. */
+      fields?: { account: string; hashes: FieldHashes };
+    }
   | { outcome: 'skipped'; reason: string; unsubscribed?: boolean }
   | { outcome: 'failed'; reason: string };
 
 export interface ListRef {
   platform: string;
   listId: string;
+  /** Lists every added user also joins (tags); the ledger has them too. */
+  tagListIds?: string[];
 }
 
 /** Users of the run that already have an outcome (a retried batch skips them). */
@@ -63,18 +75,35 @@ export async function recordOutcome(
 ): Promise<void> {
   const reason = result.outcome === 'added' ? null : result.reason;
   const unsubscribed = result.outcome === 'skipped' && result.unsubscribed === true;
+  const updated = result.outcome === 'added' && result.updated === true;
   await sql.begin(async (tx) => {
     await tx`
-      insert into audience_sync.run_users (run_id, user_id, outcome, reason, unsubscribed)
-      values (${runId}, ${userId}, ${result.outcome}, ${reason}, ${unsubscribed})
+      insert into audience_sync.run_users (run_id, user_id, outcome, reason, unsubscribed, updated)
+      values (${runId}, ${userId}, ${result.outcome}, ${reason}, ${unsubscribed}, ${updated})
       on conflict do nothing`;
     if (result.outcome === 'added') {
+      const listIds = [...new Set([list.listId, ...(list.tagListIds ?? [])])];
+      // Another email is another contact: the row then names the new one, even when its id is
+      // not known yet.
       await tx`
-        insert into audience_sync.list_members (platform, list_id, user_id, contact_id)
-        values (${list.platform}, ${list.listId}, ${userId}, ${result.contactId})
+        insert into audience_sync.list_members (platform, list_id, user_id, contact_id, email_hash)
+        select ${list.platform}, unnest(${listIds}::text[]), ${userId}, ${result.contactId},
+          ${result.emailHash ?? null}
         on conflict (platform, list_id, user_id) do update set
-          contact_id = coalesce(excluded.contact_id, audience_sync.list_members.contact_id),
+          contact_id = case
+            when excluded.email_hash <> audience_sync.list_members.email_hash
+            then excluded.contact_id
+            else coalesce(excluded.contact_id, audience_sync.list_members.contact_id) end,
+          email_hash = coalesce(excluded.email_hash, audience_sync.list_members.email_hash),
           synced_at = now()`;
+      if (result.fields && result.emailHash) {
+        await tx`
+          insert into audience_sync.contact_fields (account, user_id, email_hash, fields)
+          values (${result.fields.account}, ${userId}, ${result.emailHash},
+            ${tx.json(result.fields.hashes)})
+          on conflict (account, user_id) do update set
+            email_hash = excluded.email_hash, fields = excluded.fields, updated_at = now()`;
+      }
     }
     if (result.outcome === 'skipped' && result.unsubscribed) {
       await tx`
@@ -101,8 +130,8 @@ export async function recordDuplicate(
       values (${runId}, ${userId}, 'skipped', 'duplicate_email')
       on conflict do nothing`;
     await tx`
-      insert into audience_sync.list_members (platform, list_id, user_id, contact_id)
-      select platform, list_id, ${userId}, contact_id from audience_sync.list_members
+      insert into audience_sync.list_members (platform, list_id, user_id, contact_id, email_hash)
+      select platform, list_id, ${userId}, contact_id, email_hash from audience_sync.list_members
       where platform = ${list.platform} and list_id = ${list.listId} and user_id = ${ownerId}
       on conflict do nothing`;
   });
@@ -115,9 +144,16 @@ export async function countOutcomes(
   userIds: string[],
 ): Promise<SyncCounts> {
   const rows = await sql<
-    { outcome: 'added' | 'skipped' | 'failed'; count: number; unsubscribed: number }[]
+    {
+      outcome: 'added' | 'skipped' | 'failed';
+      count: number;
+      unsubscribed: number;
+      updated: number;
+    }[]
   >`
-    select outcome, count(*)::int as count, count(*) filter (where unsubscribed)::int as unsubscribed
+    select outcome, count(*)::int as count,
+      count(*) filter (where unsubscribed)::int as unsubscribed,
+      count(*) filter (where updated)::int as updated
     from audience_sync.run_users
     where run_id = ${runId} and user_id = any(${userIds}::text[])
     group by outcome`;
@@ -126,6 +162,7 @@ export async function countOutcomes(
     counts[row.outcome] = row.count;
     counts.processed += row.count;
     counts.unsubscribed += row.unsubscribed;
+    counts.updated += row.updated;
   }
   return counts;
 }

@@ -39,6 +39,10 @@ export interface RunRecord {
   /** As asked: a whole number or a share like "20%"; null: the default. */
   maxRemovals: string | null;
   dryRun: boolean;
+  /** Added or already-present users whose fields were patched. */
+  updated: number;
+  /** Contact properties the run sends: property key → column of the users relation. */
+  properties: Record<string, string>;
   /** Since when the platform has kept failing this run's batches; null while it answers. */
   platformUnavailableSince: Date | null;
   /** Set while the run is paused (its status stays `running`: it keeps its list). */
@@ -53,8 +57,8 @@ const RUN_COLUMNS = `
   run_id as "runId", platform, sync_type as "syncType", trigger, schedule_id as "scheduleId",
   list_id as "listId", list_name as "listName", description, tags,
   filter_active as "filterActive", active_days as "activeDays", active_since as "activeSince",
-  status, total, processed, added, failed, skipped, removed, unsubscribed, mode,
-  max_removals as "maxRemovals", dry_run as "dryRun",
+  status, total, processed, added, failed, skipped, removed, unsubscribed, updated, mode,
+  max_removals as "maxRemovals", dry_run as "dryRun", properties,
   platform_unavailable_since as "platformUnavailableSince", paused_at as "pausedAt",
   error_code as "errorCode",
   error_message as "errorMessage", started_at as "startedAt", finished_at as "finishedAt"`;
@@ -75,6 +79,7 @@ export type NewRun = Pick<
   | 'mode'
   | 'maxRemovals'
   | 'dryRun'
+  | 'properties'
 >;
 
 /** The record a run starts with, from its request and the moment its filters are fixed. */
@@ -93,6 +98,7 @@ export const newRunRecord = (runId: string, request: SyncRequest, activeSince: D
   mode: request.mode ?? 'add',
   maxRemovals: request.maxRemovals === undefined ? null : String(request.maxRemovals),
   dryRun: request.dryRun ?? false,
+  properties: request.properties ?? {},
 });
 
 /** The run's removal limit as asked; runs recorded without one have the default. */
@@ -122,10 +128,11 @@ export async function insertRun(sql: Sql, run: NewRun, requestedUserIds: string[
   await sql.begin(async (tx) => {
     const inserted = await tx`
       insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
-        description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run)
+        description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run,
+        properties)
       values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
         ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
-        ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun})
+        ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun}, ${tx.json(run.properties)})
       on conflict (run_id) do nothing
       returning run_id`;
     if (inserted.length === 0 || requestedUserIds.length === 0) return;
@@ -188,6 +195,7 @@ export const progressOf = (run: RunRecord): SyncProgress => ({
   skipped: run.skipped,
   removed: run.removed,
   unsubscribed: run.unsubscribed,
+  updated: run.updated,
 });
 
 /**
@@ -215,6 +223,7 @@ export async function checkpointBatch(
         processed = processed + ${add.processed}, added = added + ${add.added},
         failed = failed + ${add.failed}, skipped = skipped + ${add.skipped},
         removed = removed + ${add.removed}, unsubscribed = unsubscribed + ${add.unsubscribed},
+        updated = updated + ${add.updated},
         platform_unavailable_since = null
       where run_id = ${runId}
       returning ${tx.unsafe(RUN_COLUMNS)}`;
@@ -319,13 +328,15 @@ export interface RunOutcomeSummary {
   skipped: number;
   removed: number;
   unsubscribed: number;
+  updated: number;
 }
 
 /** Status and counts of the given runs that have a record (e.g. a schedule's recent runs). */
 export async function runOutcomes(sql: Sql, runIds: string[]): Promise<RunOutcomeSummary[]> {
   if (runIds.length === 0) return [];
   return sql<RunOutcomeSummary[]>`
-    select run_id as "runId", status, added, failed, skipped, removed, unsubscribed
+    select run_id as "runId", status, added, failed, skipped, removed, unsubscribed,
+      updated
     from audience_sync.runs
     where run_id = any(${runIds}::text[])`;
 }
@@ -377,10 +388,11 @@ export async function reserveRun(
     if (running >= maxRunning) return { reserved: false, running };
     await tx`
       insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
-        description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run)
+        description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run,
+        properties)
       values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
         ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
-        ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun})`;
+        ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun}, ${tx.json(run.properties)})`;
     if (requestedUserIds.length > 0) {
       await tx`
         insert into audience_sync.run_requested_users (run_id, user_id)

@@ -33,6 +33,11 @@ export const metrics = {
     labelNames: ['outcome'] as const,
     registers: [registry],
   }),
+  contactsUpdated: new Counter({
+    name: 'audience_sync_contacts_updated_total',
+    help: 'Added or already-present users whose fields (names, mapped properties) a run patched.',
+    registers: [registry],
+  }),
   platformResponses: new Counter({
     name: 'audience_sync_platform_responses_total',
     help: 'Answers from the marketing platform, by operation and HTTP status (0: no answer).',

@@ -105,8 +105,8 @@ const initialState = (input: SyncWorkflowInput): SyncRunState => ({
 });
 
 const describeProgress = (state: SyncRunState): string => {
-  const { total, processed, added, failed, skipped } = state.progress;
-  const population = `${processed} of ${total} users: ${added} added, ${skipped} skipped, ${failed} failed · batch ${state.batchNo}`;
+  const { total, processed, added, failed, skipped, updated = 0 } = state.progress;
+  const population = `${processed} of ${total} users: ${added} added (${updated} updated), ${skipped} skipped, ${failed} failed · batch ${state.batchNo}`;
   return state.leavers ? `${population} · ${describeLeavers(state)}` : population;
 };
 
@@ -288,8 +288,9 @@ async function syncBatches(
     const processed = state.progress.processed - before.processed;
     const added = state.progress.added - before.added;
     const failed = state.progress.failed - before.failed;
+    const updated = (state.progress.updated ?? 0) - (before.updated ?? 0);
     setCurrentDetails(
-      `batch ${batchNo}: ${processed} users, ${added} added, ${failed} failed · ${describeProgress(state)}`,
+      `batch ${batchNo}: ${processed} users, ${added} added, ${updated} updated, ${failed} failed · ${describeProgress(state)}`,
     );
     if (result.done) return 'finished';
     if (

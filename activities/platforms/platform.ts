@@ -1,4 +1,5 @@
 import type { Sql } from '../../db/sql.js';
+import type { FieldValue } from '../field-changes.js';
 import type { RequestGate } from './request-gate.js';
 
 /**
@@ -25,10 +26,15 @@ export interface MarketingPlatform {
   createRunList(runId: string, name: string): Promise<PlatformList>;
   /** The list named exactly `name`, found or created once per account (two runs make one). */
   findOrCreateList(name: string): Promise<PlatformList>;
+  /**
+   * Makes sure the account defines these contact properties (a missing one is created once per
+   * account), so contact writes may carry them.
+   */
+  defineProperties(definitions: PropertyDefinition[]): Promise<void>;
 
   /**
-   * Puts each contact into every list of `listIds`: creates it when new, joins it when it exists
-   * (never changing an existing contact's subscription or fields). Reports every contact once
+   * Puts each contact into every list of `listIds`: creates it when new (with its fields), joins
+   * it when it exists (never changing an existing contact's subscription or fields). Reports every contact once
    * through `onOutcome`, as soon as its outcome is known, and settles every request it started
    * before it returns or throws.
    */
@@ -115,6 +121,14 @@ export interface ContactToSync {
   email: string;
   firstName: string | null;
   lastName: string | null;
+  /** Mapped contact properties by key; null: none (not sent on a create). */
+  properties: Record<string, FieldValue>;
+}
+
+/** A contact property a sync sends, with the platform's type for it. */
+export interface PropertyDefinition {
+  key: string;
+  type: 'string' | 'number';
 }
 
 /** A contact this service knows: by the platform's id when it has one, else by email. */
@@ -124,9 +138,14 @@ export interface ContactRef {
   contactId: string | null;
 }
 
+/** Only the fields to change; null clears one. */
 export interface ContactPatch {
   contact: ContactRef;
-  fields: { firstName?: string | null; lastName?: string | null };
+  fields: {
+    firstName?: string | null;
+    lastName?: string | null;
+    properties?: Record<string, FieldValue>;
+  };
 }
 
 /**
@@ -136,7 +155,16 @@ export interface ContactPatch {
  * whether its write happened; the batch is retried for it.
  */
 export type ContactOutcome =
-  | { kind: 'created' | 'joined' | 'already_there'; contactId: string | null }
+  | { kind: 'created'; contactId: string | null }
+  | {
+      kind: 'joined' | 'already_there';
+      contactId: string | null;
+      /**
+       * Field keys (see field-changes.ts) the platform knows to be empty on this contact, for a
+       * first meeting; absent when it does not know.
+       */
+      emptyFields?: string[];
+    }
   | { kind: 'rejected'; reason: string }
   | { kind: 'ambiguous'; reason: string };
 

@@ -17,7 +17,7 @@ import {
   withRules,
 } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { syncRequestFromBody } from './sync.js';
+import { type ColumnCheck, requireKnownColumns, syncRequestFromBody } from './sync.js';
 
 export const scheduleBodySchema = withRules(
   z.strictObject({
@@ -104,13 +104,18 @@ async function scheduleCall<T>(id: string, work: () => Promise<T>): Promise<T> {
 }
 
 /** SPEC's /api/marketing/schedules, backed by Temporal Schedules. */
-export function schedulesRouter(deps: { schedules: ScheduleService; sql: Sql }): Router {
+export function schedulesRouter(deps: {
+  schedules: ScheduleService;
+  sql: Sql;
+  unknownColumns: ColumnCheck;
+}): Router {
   const router = Router();
   const { schedules } = deps;
 
   router.post('/', async (req, res) => {
     const body = parseInput(scheduleBodySchema, req.body ?? {}, 'body');
     const request = syncRequestFromBody(body.sync, 'schedule');
+    await requireKnownColumns(request, deps.unknownColumns);
     const schedule = await scheduleCall(body.scheduleId, () =>
       schedules.create({
         scheduleId: body.scheduleId,
@@ -151,6 +156,7 @@ export function schedulesRouter(deps: { schedules: ScheduleService; sql: Sql }):
                   skipped: outcome.skipped,
                   removed: outcome.removed,
                   unsubscribed: outcome.unsubscribed,
+                  updated: outcome.updated,
                 }
               : {}),
           };

@@ -65,6 +65,7 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       contactsAdded: result.progress.added,
       contactsFailed: result.progress.failed,
       contactsSkipped: result.progress.skipped,
+      contactsUpdated: result.progress.updated,
       message: `Synced ${result.progress.processed} users into "${result.listName}": ${result.progress.added} added, ${result.progress.skipped} skipped, ${result.progress.failed} failed`,
       runId: result.runId,
     }));

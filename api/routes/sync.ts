@@ -45,6 +45,9 @@ export function syncRequestFromParsedBody(
     tags: [...new Set(parsed.tags ?? [])],
     filterActive: parsed.filterActive,
     activeDays: parsed.activeDays,
+    ...(parsed.properties && Object.keys(parsed.properties).length > 0
+      ? { properties: parsed.properties }
+      : {}),
     trigger,
     // Only what was asked for, so requests without these options stay as they were.
     ...(parsed.mode !== 'add' ? { mode: parsed.mode } : {}),
@@ -63,12 +66,41 @@ export function syncRequestFromBody(
   return syncRequestFromParsedBody(parseSyncBody(body), trigger, now);
 }
 
+/** Finds the columns of the users relation a property mapping names that it does not have. */
+export type ColumnCheck = (columns: string[]) => Promise<string[]>;
+
+/** A mapping naming a column the users relation lacks is refused before anything starts. */
+export async function requireKnownColumns(
+  request: SyncRequest,
+  unknownColumns: ColumnCheck,
+): Promise<void> {
+  const mapping = Object.entries(request.properties ?? {});
+  if (mapping.length === 0) return;
+  const unknown = new Set(await unknownColumns(mapping.map(([, column]) => column)));
+  const refused = mapping.filter(([, column]) => unknown.has(column));
+  if (refused.length === 0) return;
+  throw new ApiError(
+    400,
+    'unknown_column',
+    `The users relation has no column ${refused.map(([, column]) => JSON.stringify(column)).join(', ')}`,
+    refused.map(([key, column]) => ({
+      field: `properties.${key}`,
+      message: `names the column ${JSON.stringify(column)}, which the users relation does not have`,
+    })),
+  );
+}
+
 /** SPEC's POST /api/marketing/sync: any platform, list, sync type and tags. */
-export function syncRouter(deps: { launcher: SyncLauncher; now: () => Date }): Router {
+export function syncRouter(deps: {
+  launcher: SyncLauncher;
+  now: () => Date;
+  unknownColumns: ColumnCheck;
+}): Router {
   const router = Router();
   router.post('/', async (req, res) => {
     const body = parseSyncBody(req.body);
     const request = syncRequestFromParsedBody(body, 'api', deps.now());
+    await requireKnownColumns(request, deps.unknownColumns);
     const launch = await deps.launcher.launch(
       request,
       launchOptions(req, `sync-${request.syncType}`, body),
@@ -81,6 +113,7 @@ export function syncRouter(deps: { launcher: SyncLauncher; now: () => Date }): R
       skipped: result.progress.skipped,
       removed: result.progress.removed ?? 0,
       unsubscribed: result.progress.unsubscribed ?? 0,
+      updated: result.progress.updated,
       list_id: result.listId,
       runId: result.runId,
     }));

@@ -71,6 +71,7 @@ const runRecord = (runId: string): NewRun => ({
   mode: 'add',
   maxRemovals: null,
   dryRun: false,
+  properties: {},
   description: null,
   tags: [],
   filterActive: false,

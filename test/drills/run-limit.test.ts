@@ -31,7 +31,7 @@ async function serve(sql: Sql): Promise<string> {
     waitMs: 0,
     maxConcurrentRuns: LIMIT,
   });
-  const { previewUsers } = createPreviewActivities({ sql, usersSource: 'users' });
+  const { previewUsers, unknownColumns } = createPreviewActivities({ sql, usersSource: 'users' });
   const app = express();
   app.use(express.json());
   const now = () => new Date();
@@ -39,7 +39,7 @@ async function serve(sql: Sql): Promise<string> {
     '/api/marketing/sync-users',
     syncUsersRouter({ launcher, temporal: stack.client, previewUsers, now }),
   );
-  app.use('/api/marketing/sync', syncRouter({ launcher, now }));
+  app.use('/api/marketing/sync', syncRouter({ launcher, now, unknownColumns }));
   app.use(errorHandler);
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, () => resolve(listening));

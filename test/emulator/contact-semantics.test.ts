@@ -85,6 +85,40 @@ describe('contacts, segments and memberships', () => {
     });
   });
 
+  describe('contact properties', () => {
+    const define = (body: Record<string, unknown>) =>
+      callApi(emulator, 'POST', '/contact-properties', { body });
+
+    it('take keys of at most 50 letters, digits and underscores, each defined once', async () => {
+      expect((await define({ key: 'plan-name', type: 'string' })).status).toBe(422);
+      expect((await define({ key: 'k'.repeat(51), type: 'string' })).status).toBe(422);
+      expect((await define({ key: 'seats', type: 'boolean' })).status).toBe(422);
+      expect((await define({ key: 'Seat_count_2', type: 'number' })).status).toBe(201);
+      expect((await define({ key: 'Seat_count_2', type: 'number' })).status).toBe(422);
+    });
+
+    it('refuse values of another type, booleans and undefined keys in a patch too', async () => {
+      await define({ key: 'seats', type: 'number' });
+      await define({ key: 'plan', type: 'string' });
+      const { id } = (await create({ email: 'b@example.com', properties: { seats: 2 } })).body as {
+        id: string;
+      };
+      const patch = (properties: Record<string, unknown>) =>
+        callApi(emulator, 'PATCH', `/contacts/${id}`, { body: { properties } });
+      expect((await patch({ seats: '3' })).status).toBe(422);
+      expect((await patch({ plan: 7 })).status).toBe(422);
+      expect((await patch({ plan: true })).status).toBe(422);
+      expect((await patch({ Plan: 'pro' })).status).toBe(422);
+      expect((await patch({ seats: 3, plan: 'pro' })).status).toBe(200);
+      expect(field((await callApi(emulator, 'GET', `/contacts/${id}`)).body, 'properties')).toEqual(
+        {
+          seats: { value: 3, type: 'number' },
+          plan: { value: 'pro', type: 'string' },
+        },
+      );
+    });
+  });
+
   describe('updating and deleting', () => {
     it('refuses to change the email', async () => {
       await create({ email: 'a@example.com' });

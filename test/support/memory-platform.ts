@@ -302,6 +302,9 @@ function connectMemory(
       throw platformUnavailable(`${settings.name} createList refused (${created.error.title})`);
     },
 
+    // Its merge fields are fixed (names only): there is nothing to define.
+    async defineProperties() {},
+
     async syncContacts(contacts, listIds, onOutcome) {
       for (const chunk of chunks(contacts, BULK_LIMIT)) {
         await syncChunk(chunk, listIds, onOutcome);

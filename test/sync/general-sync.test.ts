@@ -81,6 +81,7 @@ describe('POST /api/marketing/sync', () => {
       skipped: expect.any(Number),
       removed: 0,
       unsubscribed: 0,
+      updated: 0,
       list_id: expect.any(String),
       runId: expect.stringMatching(/^sync-all-/),
     });

@@ -21,7 +21,20 @@ interface DirectoryState {
   watermarkId: string | null;
 }
 
-type Contact = { id: string; email: string; createdAt: string; unsubscribed: boolean };
+type Contact = {
+  id: string;
+  email: string;
+  createdAt: string;
+  unsubscribed: boolean;
+  emptyFields: string[];
+};
+
+/** A contact the directory knows: its id, and which names were empty when it was listed. */
+export interface KnownContact {
+  id: string;
+  /** Field keys (`first_name`, `last_name`); null when the directory never listed it. */
+  emptyFields: string[] | null;
+}
 
 /** From the newest, older than `after`, or newer than `before`. */
 type ContactCursor = { after: string } | { before: string };
@@ -45,7 +58,7 @@ export interface ContactDirectory {
    * contacts are learned without webhooks.
    */
   sweep(maxPages: number): Promise<{ pages: number }>;
-  lookup(emails: string[]): Promise<Map<string, string>>;
+  lookup(emails: string[]): Promise<Map<string, KnownContact>>;
   remember(email: string, contactId: string): Promise<void>;
   forget(email: string): Promise<void>;
   /** Contact ids by email hash, for callers that only have hashes (erasure). */
@@ -89,6 +102,10 @@ export function createContactDirectory(
         email: contact.email,
         createdAt: contact.created_at,
         unsubscribed: contact.unsubscribed,
+        emptyFields: [
+          ...(contact.first_name ? [] : ['first_name']),
+          ...(contact.last_name ? [] : ['last_name']),
+        ],
       })),
       hasMore: answer.data.has_more,
     };
@@ -106,7 +123,7 @@ export function createContactDirectory(
    * Resend are learned without webhooks, for the contacts a page shows).
    */
   const store = async (
-    contacts: { id: string; email: string; unsubscribed?: boolean }[],
+    contacts: { id: string; email: string; unsubscribed?: boolean; emptyFields?: string[] }[],
   ): Promise<void> => {
     if (contacts.length === 0) return;
     await recordUnsubscribedFlags(
@@ -129,10 +146,13 @@ export function createContactDirectory(
       account,
       email_hash: emailHash(contact.email),
       contact_id: contact.id,
+      // Which names were empty as listed; null for a contact created here (not listed).
+      empty_fields: contact.emptyFields ?? null,
     }));
     await sql`
       insert into audience_sync.contact_directory ${sql(rows)}
-      on conflict (account, email_hash) do update set contact_id = excluded.contact_id`;
+      on conflict (account, email_hash) do update set contact_id = excluded.contact_id,
+        empty_fields = coalesce(excluded.empty_fields, audience_sync.contact_directory.empty_fields)`;
   };
 
   /** Only ever moves forward, whichever of several concurrent refreshes writes last. */
@@ -250,15 +270,19 @@ export function createContactDirectory(
     async lookup(emails) {
       if (emails.length === 0) return new Map();
       const hashes = emails.map(emailHash);
-      const rows = await sql<{ emailHash: string; contactId: string }[]>`
-        select email_hash as "emailHash", contact_id as "contactId"
+      const rows = await sql<
+        { emailHash: string; contactId: string; emptyFields: string[] | null }[]
+      >`
+        select email_hash as "emailHash", contact_id as "contactId", empty_fields as "emptyFields"
         from audience_sync.contact_directory
         where account = ${account} and email_hash = any(${hashes}::text[])`;
-      const byHash = new Map(rows.map((row) => [row.emailHash, row.contactId]));
-      const found = new Map<string, string>();
+      const byHash = new Map(rows.map((row) => [row.emailHash, row]));
+      const found = new Map<string, KnownContact>();
       emails.forEach((email, index) => {
-        const contactId = byHash.get(hashes[index] ?? '');
-        if (contactId) found.set(normaliseEmail(email), contactId);
+        const row = byHash.get(hashes[index] ?? '');
+        if (row) {
+          found.set(normaliseEmail(email), { id: row.contactId, emptyFields: row.emptyFields });
+        }
       });
       return found;
     },

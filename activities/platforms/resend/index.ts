@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { propertyField } from '../../field-changes.js';
 import type {
   ChangeOutcome,
   ContactOutcome,
+  ContactPatch,
   ContactRef,
   ContactToSync,
   MarketingPlatform,
@@ -15,10 +17,12 @@ import { createResendClient } from './client.js';
 import {
   type ContactDirectory,
   createContactDirectory,
+  type KnownContact,
   type SweepPositions,
 } from './contact-directory.js';
 import { createContactImports } from './imports.js';
 import { createSegments } from './lists.js';
+import { createResendProperties } from './properties.js';
 
 export interface ResendSettings {
   apiKey: string;
@@ -90,6 +94,40 @@ function connectResend(
   });
   const directory = createContactDirectory(context.sql, client, account, sweepPositions);
   const segments = createSegments(context.sql, client, account);
+  const properties = createResendProperties(context.sql, client, account);
+
+  /**
+   * The fields a first meeting may fill in: names the directory listed empty, and properties this
+   * service defined itself (no contact had a value for them before).
+   */
+  const emptyFieldsOf = async (
+    contact: ContactToSync,
+    known: KnownContact,
+  ): Promise<string[] | undefined> => {
+    const definedHere = await properties.definedHere(Object.keys(contact.properties));
+    const names = known.emptyFields ?? [];
+    const empty = [...names, ...[...definedHere].map(propertyField)];
+    return known.emptyFields === null && empty.length === 0 ? undefined : empty;
+  };
+
+  /** A patch as Resend's update takes it: only the fields to change, never `unsubscribed`. */
+  const updateBody = async ({ fields }: ContactPatch) => ({
+    ...(fields.firstName !== undefined ? { firstName: fields.firstName } : {}),
+    ...(fields.lastName !== undefined ? { lastName: fields.lastName } : {}),
+    ...(fields.properties && Object.keys(fields.properties).length > 0
+      ? { properties: await properties.typed(fields.properties) }
+      : {}),
+  });
+
+  /** A create carries the properties that have a value; an absent property is already empty. */
+  const createProperties = async (contact: ContactToSync) => {
+    const present = Object.fromEntries(
+      Object.entries(contact.properties).filter(([, value]) => value !== null && value !== ''),
+    );
+    if (Object.keys(present).length === 0) return {};
+    const typed = await properties.typed(present);
+    return { properties: typed as Record<string, string | number> };
+  };
 
   /** Adds an existing contact (by id or email) to every list; never changes the contact. */
   const joinLists = async (contact: string, listIds: string[]): Promise<Answer<unknown>> => {
@@ -112,18 +150,26 @@ function connectResend(
   async function syncOne(
     contact: ContactToSync,
     listIds: string[],
-    known: Map<string, string>,
+    known: Map<string, KnownContact>,
     dir: ContactDirectory,
   ): Promise<ContactOutcome> {
-    const knownId = known.get(contact.email);
-    if (knownId) {
-      const joined = await joinLists(knownId, listIds);
-      if (joined.kind === 'ok') return { kind: 'joined', contactId: knownId };
+    const knownContact = known.get(contact.email);
+    if (knownContact) {
+      const joined = await joinLists(knownContact.id, listIds);
+      if (joined.kind === 'ok') {
+        const emptyFields = await emptyFieldsOf(contact, knownContact);
+        return {
+          kind: 'joined',
+          contactId: knownContact.id,
+          ...(emptyFields ? { emptyFields } : {}),
+        };
+      }
       if (joined.kind !== 'not_found') {
         return { kind: 'rejected', reason: rejectedReason(joined.answer) };
       }
       await dir.forget(contact.email);
     }
+    const createdProperties = await createProperties(contact);
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const created = await client.create('contacts.create', (signal) =>
         client.sdk.contacts.create(
@@ -131,6 +177,7 @@ function connectResend(
             email: contact.email,
             ...(contact.firstName ? { firstName: contact.firstName } : {}),
             ...(contact.lastName ? { lastName: contact.lastName } : {}),
+            ...createdProperties,
             segments: listIds.map((id) => ({ id })),
           },
           { signal },
@@ -180,6 +227,7 @@ function connectResend(
     getList: (listId) => segments.get(listId),
     createRunList: (runId, name) => segments.createForRun(runId, name),
     findOrCreateList: (name) => segments.findOrCreate(name),
+    defineProperties: (definitions) => properties.define(definitions),
 
     async syncContacts(contacts, listIds, onOutcome) {
       if (contacts.length === 0) return;
@@ -191,11 +239,17 @@ function connectResend(
     },
 
     patchContacts: (patches, onOutcome) =>
-      forEachSettling(patches, gate.capacity, async ({ contact, fields }) => {
+      forEachSettling(patches, gate.capacity, async (patch) => {
+        const body = await updateBody(patch);
         const answer = await client.idempotent('contacts.update', (signal) =>
-          client.sdk.contacts.update({ ...contactKey(contact), ...fields }, { signal }),
+          client.sdk.contacts.update(
+            { ...contactKey(patch.contact), ...body } as Parameters<
+              typeof client.sdk.contacts.update
+            >[0],
+            { signal },
+          ),
         );
-        await onOutcome(contact.userId, changeOutcome(answer));
+        await onOutcome(patch.contact.userId, changeOutcome(answer));
       }),
 
     removeFromList: (contacts, listId, onOutcome) =>

@@ -15,7 +15,9 @@ const user = (overrides: Partial<BatchUser> = {}): BatchUser => ({
   validEmail: true,
   inList: false,
   listContactId: null,
+  listEmailHash: null,
   listUnsubscribed: false,
+  properties: {},
   ...overrides,
 });
 

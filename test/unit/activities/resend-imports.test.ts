@@ -8,6 +8,7 @@ const contact = (userId: string, firstName: string | null = null): ContactToSync
   email: `${userId}@example.com`,
   firstName,
   lastName: null,
+  properties: {},
 });
 
 const result = (
@@ -30,8 +31,14 @@ describe('the CSV of a Resend import', () => {
 
   it('reads back as the contacts it was built from', () => {
     const contacts: ContactToSync[] = [
-      { userId: '1', email: 'a@example.com', firstName: 'Ann, "A"', lastName: 'Lee\r\nJr' },
-      { userId: '2', email: 'b@example.com', firstName: null, lastName: null },
+      {
+        userId: '1',
+        email: 'a@example.com',
+        firstName: 'Ann, "A"',
+        lastName: 'Lee\r\nJr',
+        properties: {},
+      },
+      { userId: '2', email: 'b@example.com', firstName: null, lastName: null, properties: {} },
     ];
     expect(parseCsv(contactsCsv(contacts))).toEqual([
       ['email', 'first_name', 'last_name'],

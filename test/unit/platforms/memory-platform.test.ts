@@ -40,6 +40,7 @@ const contactsNumbered = (count: number, from = 1): ContactToSync[] =>
     email: `user.${from + index}@example.org`,
     firstName: `First ${from + index}`,
     lastName: `Last ${from + index}`,
+    properties: {},
   }));
 
 async function sync(

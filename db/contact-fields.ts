@@ -1,0 +1,72 @@
+import type { FieldHashes } from '../activities/field-changes.js';
+import type { Sql } from './sql.js';
+
+/**
+ * What this service last sent to or saw of each user's contact on a platform account
+ * (`contact_fields`): the hash of the email the fields belong to and a hash per field. Written
+ * with the user's outcome (see outcomes.ts).
+ */
+export interface LastSentFields {
+  emailHash: string;
+  fields: FieldHashes;
+}
+
+export async function lastSentFields(
+  sql: Sql,
+  account: string,
+  userIds: string[],
+): Promise<Map<string, LastSentFields>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await sql<({ userId: string } & LastSentFields)[]>`
+    select user_id as "userId", email_hash as "emailHash", fields
+    from audience_sync.contact_fields
+    where account = ${account} and user_id = any(${userIds}::text[])`;
+  return new Map(rows.map(({ userId, ...sent }) => [userId, sent]));
+}
+
+/**
+ * Users of the batch the ledger has in every one of `listIds` with this email, and by which
+ * contact: they need no request unless their fields changed.
+ */
+export async function membersInEveryList(
+  sql: Sql,
+  platform: string,
+  listIds: string[],
+  members: { userId: string; emailHash: string }[],
+): Promise<Map<string, string>> {
+  if (members.length === 0) return new Map();
+  const rows = await sql<{ userId: string; contactId: string }[]>`
+    select m.user_id as "userId", min(m.contact_id) as "contactId"
+    from unnest(${members.map((m) => m.userId)}::text[], ${members.map((m) => m.emailHash)}::text[])
+      as wanted(user_id, email_hash)
+    join audience_sync.list_members m
+      on m.platform = ${platform} and m.list_id = any(${listIds}::text[])
+      and m.user_id = wanted.user_id and m.email_hash = wanted.email_hash
+      and m.contact_id is not null and m.unsubscribed_at is null
+    group by m.user_id
+    having count(distinct m.list_id) = ${listIds.length}
+      and count(distinct m.contact_id) = 1`;
+  return new Map(rows.map((row) => [row.userId, row.contactId]));
+}
+
+/**
+ * The lists among `listIds` where the ledger has `userId` with `contactId`, and no other user
+ * with that contact (who would still need it there).
+ */
+export async function listsHoldingOnlyThrough(
+  sql: Sql,
+  platform: string,
+  listIds: string[],
+  userId: string,
+  contactId: string,
+): Promise<string[]> {
+  const rows = await sql<{ listId: string }[]>`
+    select m.list_id as "listId" from audience_sync.list_members m
+    where m.platform = ${platform} and m.list_id = any(${listIds}::text[])
+      and m.user_id = ${userId} and m.contact_id = ${contactId}
+      and not exists (
+        select 1 from audience_sync.list_members o
+        where o.platform = m.platform and o.list_id = m.list_id and o.contact_id = m.contact_id
+          and o.user_id <> m.user_id)`;
+  return rows.map((row) => row.listId);
+}

@@ -1,0 +1,223 @@
+import { Resend } from 'resend';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AppStack,
+  emulatorAdmin,
+  requestLog,
+  seedEmulatorContacts,
+  startAppStack,
+} from '../support/app-stack.js';
+import { TEST_RESEND_KEY } from '../support/stack.js';
+
+let stack: AppStack;
+
+beforeAll(async () => {
+  stack = await startAppStack({ users: 40, mix: 'eligible', emulator: { rateLimit: 300 } });
+  // The app's own data, mapped to contact properties by the runs below.
+  await stack.db.sql`
+    alter table users add column plan text, add column seats integer,
+      add column beta boolean, add column trial_ends timestamptz`;
+  await stack.db.sql`
+    update users set plan = case when id % 2 = 0 then 'pro' else 'free' end, seats = id::int,
+      beta = id % 3 = 0, trial_ends = '2027-01-15T10:30:00Z'`;
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const PROPERTIES = { plan: 'plan', seats: 'seats', beta: 'beta', trial_ends: 'trial_ends' };
+
+interface StoredContact {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  unsubscribed: boolean;
+  properties: Record<string, string | number>;
+  segment_ids: string[];
+}
+
+async function contactsByEmail(): Promise<Map<string, StoredContact>> {
+  const { data } = await emulatorAdmin<{ data: StoredContact[] }>(
+    stack.emulator,
+    '/contacts?limit=100000',
+  );
+  return new Map(data.map((contact) => [contact.email.toLowerCase(), contact]));
+}
+
+interface UserRow {
+  id: string;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  plan: string | null;
+  seats: number | null;
+  beta: boolean | null;
+  trial_ends: Date | null;
+}
+
+const users = () =>
+  stack.db.sql<UserRow[]>`
+    select id::text, lower(email) as email, first_name, last_name, plan, seats, beta, trial_ends
+    from users order by id`;
+
+/** What Resend should hold for a user whose contact this service created and kept up. */
+const expectedContact = (user: UserRow) => ({
+  first_name: user.first_name,
+  last_name: user.last_name,
+  properties: {
+    ...(user.plan === null ? {} : { plan: user.plan }),
+    ...(user.seats === null ? {} : { seats: user.seats }),
+    ...(user.beta === null ? {} : { beta: String(user.beta) }),
+    ...(user.trial_ends === null ? {} : { trial_ends: '2027-01-15T10:30:00+00:00' }),
+  },
+});
+
+const fieldsOf = (contact: StoredContact | undefined) =>
+  contact && {
+    first_name: contact.first_name,
+    last_name: contact.last_name,
+    properties: contact.properties,
+  };
+
+const lastSeq = async () => (await requestLog(stack.emulator)).at(-1)?.seq ?? 0;
+
+const writesSince = async (seq: number) =>
+  (await requestLog(stack.emulator, `&since_seq=${seq}`)).filter((entry) =>
+    ['POST', 'PATCH', 'DELETE'].includes(entry.method),
+  );
+
+async function sync(body: Record<string, unknown>) {
+  const answer = await stack.call('POST', '/api/marketing/sync', {
+    platform: 'resend',
+    properties: PROPERTIES,
+    ...body,
+  });
+  expect(answer.status).toBe(200);
+  return answer.body;
+}
+
+const resend = () => new Resend(TEST_RESEND_KEY, { baseUrl: stack.emulator.url });
+
+describe('field updates and mapped properties', () => {
+  it('creates contacts with their properties, then patches exactly what changed in the app', async () => {
+    const first = await sync({ list_name: 'Fields' });
+    const listId: string = first.list_id;
+    expect(first).toMatchObject({ synced: 40, skipped: 0, failed: 0, updated: 0 });
+    let contacts = await contactsByEmail();
+    for (const user of await users()) {
+      expect(fieldsOf(contacts.get(user.email))).toEqual(expectedContact(user));
+    }
+    // The definitions were created once, with the types SPEC maps the columns to.
+    const definitions = await resend().contactProperties.list();
+    expect(Object.fromEntries((definitions.data?.data ?? []).map((p) => [p.key, p.type]))).toEqual({
+      plan: 'string',
+      seats: 'number',
+      beta: 'string',
+      trial_ends: 'string',
+    });
+
+    // Someone unsubscribes user 4 in Resend; the app changes five users.
+    const before = new Map((await users()).map((row) => [row.id, row]));
+    const user = (id: number) => before.get(String(id)) as UserRow;
+    const { error } = await resend().contacts.update({ email: user(4).email, unsubscribed: true });
+    expect(error).toBeNull();
+    await stack.db.sql`update users set first_name = 'Renamed' where id in (2, 4)`;
+    await stack.db.sql`update users set last_name = 'Changed', plan = 'enterprise' where id = 3`;
+    await stack.db.sql`update users set seats = 99 where id = 5`;
+    await stack.db.sql`update users set plan = null where id = 6`;
+
+    const mark = await lastSeq();
+    const second = await sync({ list_id: listId });
+    expect(second).toMatchObject({ synced: 40, skipped: 0, failed: 0, updated: 5 });
+
+    // Exactly one request per changed user, a PATCH of its contact, and nothing for the others.
+    const writes = await writesSince(mark);
+    expect(writes.map((entry) => entry.method)).toEqual(Array(5).fill('PATCH'));
+    const changed = [2, 3, 4, 5, 6].map((id) => user(id).email);
+    const patchedIds = writes.map((entry) => entry.path.replace('/contacts/', ''));
+    contacts = await contactsByEmail();
+    expect(patchedIds.sort()).toEqual(changed.map((email) => contacts.get(email)?.id).sort());
+
+    for (const now of await users()) {
+      const contact = contacts.get(now.email);
+      expect(fieldsOf(contact)).toEqual(expectedContact(now));
+      expect(contact?.segment_ids).toContain(listId);
+      expect(contact?.unsubscribed).toBe(now.id === '4');
+    }
+    expect(contacts.get(user(6).email)?.properties).not.toHaveProperty('plan');
+
+    // A third run with nothing changed writes nothing at all.
+    const quiet = await lastSeq();
+    const third = await sync({ list_id: listId });
+    expect(third).toMatchObject({ synced: 40, updated: 0 });
+    expect(await writesSince(quiet)).toEqual([]);
+
+    const status = await stack.call('GET', `/api/marketing/sync-users/${second.runId}`);
+    expect(status.body.progress).toMatchObject({ processed: 40, added: 40, updated: 5 });
+    const metrics = await fetch(`${stack.api.url}/metrics`).then((answer) => answer.text());
+    expect(metrics).toMatch(/^audience_sync_contacts_updated_total \d+/m);
+  });
+
+  it('moves the membership to the new email, leaving the old contact in Resend', async () => {
+    const list = await sync({ list_name: 'Moves' });
+    const listId: string = list.list_id;
+    const [moving, ontoExisting] = await stack.db.sql<{ id: string; email: string }[]>`
+      select id::text, lower(email) as email from users where id in (11, 12) order by id`;
+    if (!moving || !ontoExisting) throw new Error('users 11 and 12 are seeded');
+    // The address user 12 moves to already has an unsubscribed contact in Resend.
+    const [existingId] = await seedEmulatorContacts(stack.emulator, [
+      { email: 'taken.address@example.org', first_name: 'Kept', unsubscribed: true },
+    ]);
+    await stack.db.sql`update users set email = 'fresh.address@example.org' where id = 11`;
+    await stack.db.sql`update users set email = 'taken.address@example.org' where id = 12`;
+
+    const moved = await sync({ list_id: listId });
+    expect(moved).toMatchObject({ synced: 40, failed: 0 });
+    const contacts = await contactsByEmail();
+    const members = [...contacts.values()]
+      .filter((contact) => contact.segment_ids.includes(listId))
+      .map((contact) => contact.email.toLowerCase());
+    const expected = (await users()).map((user) => user.email);
+    expect(members.sort()).toEqual(expected.sort());
+    expect(members).not.toContain(moving.email);
+    expect(members).not.toContain(ontoExisting.email);
+    // The old contacts stay in Resend; the existing one joined without being re-subscribed.
+    expect(contacts.get(moving.email)?.segment_ids).not.toContain(listId);
+    expect(contacts.get(ontoExisting.email)).toBeDefined();
+    const taken = contacts.get('taken.address@example.org');
+    expect(taken).toMatchObject({ id: existingId, unsubscribed: true, first_name: 'Kept' });
+    expect(contacts.get('fresh.address@example.org')?.unsubscribed).toBe(false);
+  });
+
+  it('refuses an unknown column and a bad property key with 400', async () => {
+    const unknown = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'resend',
+      properties: { plan: 'plan', company: 'company_name' },
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error).toMatchObject({
+      code: 'unknown_column',
+      details: [{ field: 'properties.company', message: expect.stringContaining('company_name') }],
+    });
+    const badKey = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'resend',
+      properties: { 'plan-name': 'plan' },
+    });
+    expect(badKey.status).toBe(400);
+    expect(JSON.stringify(badKey.body.error)).toContain('properties');
+    const tooMany = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'resend',
+      properties: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`p${i}`, 'plan'])),
+    });
+    expect(tooMany.status).toBe(400);
+    const schedule = await stack.call('POST', '/api/marketing/schedules', {
+      scheduleId: 'fields-unknown-column',
+      every: '6h',
+      sync: { platform: 'resend', properties: { plan: 'no_such_column' } },
+    });
+    expect(schedule.status).toBe(400);
+    expect(schedule.body.error.code).toBe('unknown_column');
+  });
+});
