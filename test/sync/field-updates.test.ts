@@ -130,19 +130,25 @@ describe('field updates and mapped properties', () => {
 
     const mark = await lastSeq();
     const second = await sync({ list_id: listId });
-    expect(second).toMatchObject({ synced: 40, skipped: 0, failed: 0, updated: 5 });
+    // The user unsubscribed in Resend is skipped (consent made there wins): nothing is sent for
+    // it, its new name included.
+    expect(second).toMatchObject({ synced: 39, skipped: 1, failed: 0, updated: 4 });
+    const outcomes = await stack.db.sql<{ userId: string; reason: string }[]>`
+      select user_id as "userId", reason from audience_sync.run_users
+      where run_id = ${second.runId} and outcome = 'skipped'`;
+    expect(outcomes).toEqual([{ userId: '4', reason: 'unsubscribed_in_platform' }]);
 
     // Exactly one request per changed user, a PATCH of its contact, and nothing for the others.
     const writes = await writesSince(mark);
-    expect(writes.map((entry) => entry.method)).toEqual(Array(5).fill('PATCH'));
-    const changed = [2, 3, 4, 5, 6].map((id) => user(id).email);
+    expect(writes.map((entry) => entry.method)).toEqual(Array(4).fill('PATCH'));
+    const changed = [2, 3, 5, 6].map((id) => user(id).email);
     const patchedIds = writes.map((entry) => entry.path.replace('/contacts/', ''));
     contacts = await contactsByEmail();
     expect(patchedIds.sort()).toEqual(changed.map((email) => contacts.get(email)?.id).sort());
 
     for (const now of await users()) {
       const contact = contacts.get(now.email);
-      expect(fieldsOf(contact)).toEqual(expectedContact(now));
+      expect(fieldsOf(contact)).toEqual(expectedContact(now.id === '4' ? user(4) : now));
       expect(contact?.segment_ids).toContain(listId);
       expect(contact?.unsubscribed).toBe(now.id === '4');
     }
@@ -151,11 +157,17 @@ describe('field updates and mapped properties', () => {
     // A third run with nothing changed writes nothing at all.
     const quiet = await lastSeq();
     const third = await sync({ list_id: listId });
-    expect(third).toMatchObject({ synced: 40, updated: 0 });
+    expect(third).toMatchObject({ synced: 39, skipped: 1, updated: 0 });
     expect(await writesSince(quiet)).toEqual([]);
 
     const status = await stack.call('GET', `/api/marketing/sync-users/${second.runId}`);
-    expect(status.body.progress).toMatchObject({ processed: 40, added: 40, updated: 5 });
+    expect(status.body.progress).toMatchObject({
+      processed: 40,
+      added: 39,
+      skipped: 1,
+      failed: 0,
+      updated: 4,
+    });
     const metrics = await fetch(`${stack.api.url}/metrics`).then((answer) => answer.text());
     expect(metrics).toMatch(/^audience_sync_contacts_updated_total \d+/m);
   });
@@ -166,28 +178,31 @@ describe('field updates and mapped properties', () => {
     const [moving, ontoExisting] = await stack.db.sql<{ id: string; email: string }[]>`
       select id::text, lower(email) as email from users where id in (11, 12) order by id`;
     if (!moving || !ontoExisting) throw new Error('users 11 and 12 are seeded');
-    // The address user 12 moves to already has an unsubscribed contact in Resend.
+    // The address user 12 moves to already has a contact in Resend, named there.
     const [existingId] = await seedEmulatorContacts(stack.emulator, [
-      { email: 'taken.address@example.org', first_name: 'Kept', unsubscribed: true },
+      { email: 'taken.address@example.org', first_name: 'Kept' },
     ]);
     await stack.db.sql`update users set email = 'fresh.address@example.org' where id = 11`;
     await stack.db.sql`update users set email = 'taken.address@example.org' where id = 12`;
 
     const moved = await sync({ list_id: listId });
-    expect(moved).toMatchObject({ synced: 40, failed: 0 });
     const contacts = await contactsByEmail();
+    // Users unsubscribed in Resend (by an earlier test of this file) are skipped, not moved.
+    const expected = (await users())
+      .map((user) => user.email)
+      .filter((email) => !contacts.get(email)?.unsubscribed);
+    expect(moved).toMatchObject({ synced: expected.length, failed: 0 });
     const members = [...contacts.values()]
       .filter((contact) => contact.segment_ids.includes(listId))
       .map((contact) => contact.email.toLowerCase());
-    const expected = (await users()).map((user) => user.email);
     expect(members.sort()).toEqual(expected.sort());
     expect(members).not.toContain(moving.email);
     expect(members).not.toContain(ontoExisting.email);
-    // The old contacts stay in Resend; the existing one joined without being re-subscribed.
+    // The old contacts stay in Resend; the existing one joined and kept its name.
     expect(contacts.get(moving.email)?.segment_ids).not.toContain(listId);
     expect(contacts.get(ontoExisting.email)).toBeDefined();
     const taken = contacts.get('taken.address@example.org');
-    expect(taken).toMatchObject({ id: existingId, unsubscribed: true, first_name: 'Kept' });
+    expect(taken).toMatchObject({ id: existingId, unsubscribed: false, first_name: 'Kept' });
     expect(contacts.get('fresh.address@example.org')?.unsubscribed).toBe(false);
   });
 
