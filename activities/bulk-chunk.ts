@@ -1,3 +1,4 @@
+import type { SyncProgress } from '../common/sync.js';
 import {
   type BulkChunk,
   bulkCreatedAmong,
@@ -17,6 +18,7 @@ import type { Sql } from '../db/sql.js';
 import { decideLocally } from './eligibility.js';
 import { emailHash, normaliseEmail } from './emails.js';
 import type { BulkCreation, ContactToSync, MarketingPlatform } from './platforms/platform.js';
+import { type BatchContext, processBatch } from './sync-batch.js';
 import {
   type BatchUser,
   readPopulationBatch,
@@ -28,24 +30,35 @@ import {
  * The bulk pass of a run, before its batch pass: the next chunk of users after the cursor is
  * read, and those the platform does not have are created in one bulk job (Resend: a Contact
  * Import). The job's id is stored before it is awaited, so a retried attempt waits on the same
- * job instead of starting another. Users the job created are noted, and the batch pass records
- * them as added without a request; everyone else (existing contacts, duplicates, opt-outs,
- * rows the job skipped or failed) is left to the batch pass, which handles them one by one.
+ * job instead of starting another. Users the job created are noted; then the chunk's users go
+ * through the ordinary checkpointed batches (SYNC_BATCH_SIZE each, numbered as the run's
+ * batches), inside this activity: noted users are recorded as added without a request, and
+ * everyone else (existing contacts, duplicates, opt-outs, rows the job skipped or failed) is
+ * handled one by one, as always. A retried attempt runs those batches again from the chunk's
+ * start: recorded users are skipped and a repeated checkpoint adds nothing.
  */
 
 export interface BulkChunkInput {
   runId: string;
   chunkNo: number;
-  /** The last user id the previous chunk read; null for the first. */
+  /** The run's cursor: the last user id of its last checkpointed batch; null for the first. */
   cursor: string | null;
+  /** The run's last checkpointed batch. */
+  batchNo: number;
   listId: string;
   tagListIds: string[];
 }
 
 export interface BulkChunkOutput {
+  /** The run's cursor and last batch after this chunk's batches. */
   cursor: string | null;
+  batchNo: number;
+  /** The run's progress after them; absent when no batch ran. */
+  progress?: SyncProgress;
+  /** The population ended within this chunk: the run is done. */
+  populationDone: boolean;
   /** No chunk follows: the population ended, or bulk creation is not used for this run. */
-  done: boolean;
+  bulkDone: boolean;
   /** Users of this chunk whose contacts the job created. */
   created: number;
 }
@@ -54,6 +67,10 @@ export interface BulkChunkContext {
   sql: Sql;
   source: UsersSource;
   platform: MarketingPlatform;
+  /** SYNC_BATCH_SIZE: a chunk is a whole number of batches. */
+  batchSize: number;
+  /** Called with each user whose outcome a batch recorded. */
+  onUsers: (count: number) => void;
   /** Called as work goes on, so Temporal sees the attempt alive. */
   onProgress: () => void;
 }
@@ -61,7 +78,50 @@ export interface BulkChunkContext {
 /** An account that refused bulk creation is asked again after this long. */
 export const BULK_UNAVAILABLE_HOURS = 24;
 
-const finished = (cursor: string | null): BulkChunkOutput => ({ cursor, done: true, created: 0 });
+const notUsed = (input: BulkChunkInput): BulkChunkOutput => ({
+  cursor: input.cursor,
+  batchNo: input.batchNo,
+  populationDone: false,
+  bulkDone: true,
+  created: 0,
+});
+
+/**
+ * The chunk's users through the run's ordinary batches: until a batch ends where the chunk
+ * ended, or the population does; never more batches than a chunk holds.
+ */
+async function runBatches(
+  ctx: BulkChunkContext,
+  run: RunRecord,
+  input: BulkChunkInput,
+  chunk: { cursorAfter: string | null; size: number },
+): Promise<Omit<BulkChunkOutput, 'bulkDone' | 'created'>> {
+  const batchContext: BatchContext = {
+    sql: ctx.sql,
+    source: ctx.source,
+    platform: ctx.platform,
+    batchSize: ctx.batchSize,
+    onProgress: ctx.onUsers,
+  };
+  let cursor = input.cursor;
+  let batchNo = input.batchNo;
+  const batches = Math.max(1, Math.ceil(chunk.size / ctx.batchSize));
+  for (let index = 0; index < batches; index += 1) {
+    batchNo += 1;
+    const result = await processBatch(batchContext, run, {
+      runId: run.runId,
+      batchNo,
+      cursor,
+      listId: input.listId,
+      tagListIds: input.tagListIds,
+    });
+    cursor = result.cursor;
+    if (result.done || cursor === chunk.cursorAfter || index === batches - 1) {
+      return { cursor, batchNo, progress: result.progress, populationDone: result.done };
+    }
+  }
+  throw new Error('a chunk ran no batch');
+}
 
 async function readChunk(
   sql: Sql,
@@ -159,7 +219,7 @@ export async function processBulkChunk(
   const bulk = platform.bulk;
   const perContact = async (note: string) => {
     await setRunBulkMode(sql, run.runId, 'per_contact', note);
-    return finished(input.cursor);
+    return notUsed(input);
   };
   if (!bulk) {
     return perContact(`Bulk creation on ${platform.name} is switched off or not offered`);
@@ -176,36 +236,44 @@ export async function processBulkChunk(
     );
   }
 
+  // Whole batches, so the batch pass after the last chunk starts where a chunk ended.
+  const limit = Math.max(ctx.batchSize, bulk.maxContacts - (bulk.maxContacts % ctx.batchSize));
   let chunk = await getBulkChunk(sql, run.runId, input.chunkNo);
   let contacts: ContactToSync[] | undefined;
   if (!chunk) {
-    const users = await readChunk(ctx.sql, ctx.source, run, input, bulk.maxContacts);
+    const users = await readChunk(ctx.sql, ctx.source, run, input, limit);
     contacts = await newContactsOf(ctx, bulk, run, users, input.chunkNo === 1);
     chunk = await prepareBulkChunk(sql, {
       runId: run.runId,
       chunkNo: input.chunkNo,
       cursorAfter: users.at(-1)?.userId ?? input.cursor,
-      populationDone: users.length < bulk.maxContacts,
+      populationDone: users.length < limit,
       userIds: contacts.map((contact) => contact.userId),
     });
   }
-  const output = { cursor: chunk.cursorAfter, done: chunk.populationDone };
-  if (chunk.status === 'settled') return { ...output, created: 0 };
-  contacts ??= await contactsOfChunk(ctx, run, input, chunk, bulk.maxContacts);
+  const { cursorAfter, populationDone } = chunk;
+  const settledChunk = async (created: number) => ({
+    ...(await runBatches(ctx, run, input, { cursorAfter, size: limit })),
+    bulkDone: populationDone,
+    created,
+  });
+  if (chunk.status === 'settled') return settledChunk(0);
+  contacts ??= await contactsOfChunk(ctx, run, input, chunk, limit);
 
   let jobId = chunk.importId;
   if (chunk.status === 'prepared' || !jobId) {
     const started = await bulk.start(contacts, [input.listId, ...input.tagListIds]);
     if (started.kind === 'unavailable') {
       await rememberBulkUnavailable(sql, platform.name, platform.account, started.reason);
-      await settleBulkChunk(sql, run.runId, input.chunkNo, {}, []);
-      return perContact(
+      await perContact(
         `The account cannot use bulk creation (${started.reason}); contacts are created one by one`,
       );
+      await settleBulkChunk(sql, run.runId, input.chunkNo, {}, []);
+      return { ...(await settledChunk(0)), bulkDone: true };
     }
     if (started.kind === 'refused') {
       await settleBulkChunk(sql, run.runId, input.chunkNo, {}, []);
-      return { ...output, created: 0 };
+      return settledChunk(0);
     }
     jobId = started.jobId;
     await markBulkChunkImporting(sql, run.runId, input.chunkNo, jobId);
@@ -214,7 +282,7 @@ export async function processBulkChunk(
   const result = await bulk.wait(jobId, ctx.onProgress);
   const created = await bulk.created(contacts, result);
   await settleBulkChunk(sql, run.runId, input.chunkNo, { ...result.counts }, [...created]);
-  return { ...output, created: created.size };
+  return settledChunk(created.size);
 }
 
 /**

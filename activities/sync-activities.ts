@@ -277,10 +277,21 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     processBulkChunk: translated(async (input: BulkChunkInput): Promise<BulkChunkOutput> => {
       const run = await requireRun(input.runId);
       const context = Context.current();
-      const beat = () => context.heartbeat({ chunkNo: input.chunkNo });
+      let usersDone = 0;
+      const beat = () => context.heartbeat({ chunkNo: input.chunkNo, usersDone });
       try {
         return await processBulkChunk(
-          { sql, source: await usersSource(), platform: connect(run, beat), onProgress: beat },
+          {
+            sql,
+            source: await usersSource(),
+            platform: connect(run, beat),
+            batchSize: deps.batchSize,
+            onProgress: beat,
+            onUsers: (count) => {
+              usersDone += count;
+              beat();
+            },
+          },
           run,
           input,
         );

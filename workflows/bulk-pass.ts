@@ -30,35 +30,50 @@ const chunks = proxyActivities<Pick<SyncActivities, 'processBulkChunk'>>({
 });
 
 /**
- * Before a run's first batch: chunk after chunk, the contacts the platform does not have are
- * created in bulk (each chunk one checkpointed activity); the batch pass then records them without
- * a request and handles everyone else one by one. Undefined when the batch pass should follow.
+ * Before a run's batch pass: chunk after chunk, the contacts the platform does not have are
+ * created in bulk, then the chunk's users go through the run's ordinary checkpointed batches
+ * inside the same activity (created ones recorded without a request, the others one by one).
+ * 'finished' when the population ended; undefined when the batch pass should go on from the
+ * run's cursor.
  */
 export async function bulkPassBeforeBatches(
   runId: string,
   state: SyncRunState,
-): Promise<'cancelled' | 'continue' | undefined> {
-  if (state.batchNo > 0 || state.bulk?.done || !patched(BULK_PASS_PATCH)) return undefined;
+): Promise<'finished' | 'cancelled' | 'continue' | undefined> {
+  // A run that began its batches without a bulk pass never starts one.
+  if (state.bulk?.done || (!state.bulk && state.batchNo > 0) || !patched(BULK_PASS_PATCH)) {
+    return undefined;
+  }
   const listId = state.listId;
   if (!listId) return undefined;
+  state.phase = 'syncing';
   state.bulk ??= { cursor: null, chunkNo: 0, done: false };
   for (let chunksThisExecution = 1; ; chunksThisExecution += 1) {
     if (CancellationScope.current().consideredCancelled) return 'cancelled';
     const chunkNo: number = state.bulk.chunkNo + 1;
-    setCurrentDetails(`Creating new contacts in bulk · chunk ${chunkNo}`);
+    setCurrentDetails(`Creating new contacts in bulk · chunk ${chunkNo} · batch ${state.batchNo}`);
+    // The chunk in flight always finishes, even when the run is cancelled meanwhile.
     const result = await CancellationScope.nonCancellable(() =>
-      chunks.processBulkChunk.executeWithOptions({ summary: `bulk chunk ${chunkNo}` }, [
-        {
-          runId,
-          chunkNo,
-          cursor: state.bulk?.cursor ?? null,
-          listId,
-          tagListIds: state.tagListIds,
-        },
-      ]),
+      chunks.processBulkChunk.executeWithOptions(
+        { summary: `bulk chunk ${chunkNo} · after batch ${state.batchNo}` },
+        [
+          {
+            runId,
+            chunkNo,
+            cursor: state.cursor,
+            batchNo: state.batchNo,
+            listId,
+            tagListIds: state.tagListIds,
+          },
+        ],
+      ),
     );
-    state.bulk = { cursor: result.cursor, chunkNo, done: result.done };
-    if (result.done) return undefined;
+    state.cursor = result.cursor;
+    state.batchNo = result.batchNo;
+    if (result.progress) state.progress = result.progress;
+    state.bulk = { cursor: result.cursor, chunkNo, done: result.bulkDone };
+    if (result.populationDone) return 'finished';
+    if (result.bulkDone) return undefined;
     if (chunksThisExecution >= MAX_CHUNKS_PER_EXECUTION || workflowInfo().continueAsNewSuggested) {
       return 'continue';
     }

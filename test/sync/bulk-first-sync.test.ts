@@ -134,16 +134,22 @@ describe('a bulk first sync', () => {
     );
     expect(imports.map((entry) => entry.status)).toEqual([201]);
 
-    // Every eligible email is one contact in the segment, except those Resend refuses.
+    // Every eligible email is one contact in the segment, except those Resend refuses and those
+    // unsubscribed in Resend (skipped as unsubscribed_in_platform).
     const strict = new Set(['strict+!@example.com', 'other+!@example.com']);
+    const unsubscribedThere = new Set(
+      seeded.filter((contact) => contact.unsubscribed).map((contact) => contact.email),
+    );
     const eligible = await eligibleUsers('true');
-    const expectedMembers = eligible.filter((user) => !strict.has(user.email));
+    const expectedMembers = eligible.filter(
+      (user) => !strict.has(user.email) && !unsubscribedThere.has(user.email),
+    );
     const members = await emulatedContacts(stack.emulator, `&segment_id=${segmentId}`);
     expect(members.map((contact) => contact.email.toLowerCase()).sort()).toEqual(
       expectedMembers.map((user) => user.email).sort(),
     );
     const everyone = await emulatedContacts(stack.emulator);
-    expect(everyone).toHaveLength(expectedMembers.length);
+    expect(everyone).toHaveLength(expectedMembers.length + unsubscribedThere.size);
 
     // Existing contacts kept their id, subscription and names: none re-subscribed, none created.
     const byEmail = new Map<string, EmulatedContact>(
@@ -154,7 +160,17 @@ describe('a bulk first sync', () => {
       expect(now?.id).toBe(seededIds[index]);
       expect(now?.unsubscribed).toBe(contact.unsubscribed);
       expect([now?.first_name, now?.last_name]).toEqual([contact.first_name, contact.last_name]);
+      expect(now?.segment_ids.includes(segmentId)).toBe(!contact.unsubscribed);
     });
+    const skippedThere = await stack.db.sql<{ userId: string }[]>`
+      select user_id as "userId" from audience_sync.run_users
+      where run_id = ${runId} and reason = 'unsubscribed_in_platform'`;
+    expect(skippedThere.map((row) => row.userId).sort()).toEqual(
+      existing
+        .filter((user) => unsubscribedThere.has(user.email))
+        .map((user) => user.id)
+        .sort(),
+    );
     const creates = log.filter((entry) => entry.method === 'POST' && entry.path === '/contacts');
     const createdOneByOne = creates.map((entry) => entry.key?.toLowerCase() ?? '');
     // Only the rows the import did not create went one by one, each once.
