@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppStack, emulatedContacts, startAppStack } from '../support/app-stack.js';
+import {
+  type AppStack,
+  eligibleEmails,
+  emulatedContacts,
+  startAppStack,
+} from '../support/app-stack.js';
 import { uniqueName, waitFor } from '../support/stack.js';
 
 let stack: AppStack;
@@ -170,6 +175,82 @@ describe('/api/marketing/schedules', () => {
       { what: 'the run in the visibility store' },
     );
     expect(found.type).toBe('SyncUsersWorkflow');
+  });
+
+  it('runs a scheduled mirror sync that keeps "active in the last 30 days" exact', async () => {
+    const active = `last_active_at >= now() - interval '30 days'`;
+    const first = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'resend',
+      list_name: 'Active this month',
+      mode: 'mirror',
+      filterActive: true,
+      activeDays: 30,
+    });
+    expect(first.status).toBe(200);
+    const mirrorListId: string = first.body.list_id;
+    const id = uniqueName('mirror').replaceAll('_', '-');
+    const created = await stack.call('POST', '/api/marketing/schedules', {
+      scheduleId: id,
+      every: '24h',
+      sync: {
+        platform: 'resend',
+        list_id: mirrorListId,
+        mode: 'mirror',
+        max_removals: '100%',
+        filterActive: true,
+        activeDays: 30,
+      },
+    });
+    expect(created.status).toBe(201);
+    ownSchedules.push(id);
+
+    // Two members of the list on either side of the window's edge, by ten minutes.
+    const [stays, leaves] = await stack.db.sql<{ id: string; email: string }[]>`
+      select m.user_id as id, lower(btrim(u.email)) as email
+      from audience_sync.list_members m join users u on u.id::text = m.user_id
+      where m.list_id = ${mirrorListId}
+        and (select count(*) from users o where lower(btrim(o.email)) = lower(btrim(u.email))) = 1
+      order by m.user_id limit 2`;
+    await stack.db.sql`
+      update users set last_active_at = now() - interval '30 days' + interval '10 minutes'
+      where id::text = ${stays?.id ?? ''}`;
+    await stack.db.sql`
+      update users set last_active_at = now() - interval '30 days' - interval '10 minutes'
+      where id::text = ${leaves?.id ?? ''}`;
+
+    expect((await stack.call('POST', `/api/marketing/schedules/${id}/trigger`)).status).toBe(202);
+    const runId = await waitFor(
+      async () => {
+        const answer = await stack.call('GET', `/api/marketing/schedules/${id}`);
+        return answer.body.schedule.recentRuns[0]?.runId as string | undefined;
+      },
+      { what: 'the triggered mirror run' },
+    );
+    const ended = await waitFor(
+      async () => {
+        const status = await stack.call(
+          'GET',
+          `/api/marketing/sync-users/${encodeURIComponent(runId)}`,
+        );
+        return status.body.status !== 'running' && status.body;
+      },
+      { timeoutMs: 120_000, what: 'the scheduled mirror run to end' },
+    );
+    expect(ended).toMatchObject({ status: 'completed', progress: { removed: 1 } });
+    const members = (await emulatedContacts(stack.emulator, `&segment_id=${mirrorListId}`))
+      .map((contact) => contact.email.toLowerCase())
+      .sort();
+    expect(members).toEqual(await eligibleEmails(stack, active));
+    expect(members).toContain(stays?.email);
+    expect(members).not.toContain(leaves?.email);
+    const described = await stack.call('GET', `/api/marketing/schedules/${id}`);
+    expect(described.body.schedule.recentRuns[0]).toMatchObject({
+      runId,
+      status: 'completed',
+      removed: 1,
+      unsubscribed: 0,
+    });
+    expect(described.body.schedule.sync).toMatchObject({ mode: 'mirror', maxRemovals: '100%' });
   });
 
   it('pauses and unpauses', async () => {
