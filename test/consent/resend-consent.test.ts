@@ -216,7 +216,7 @@ describe('with webhooks on', () => {
     expect(text).not.toContain('Given');
   });
 
-  it('a contact deleted in Resend is never re-created by all or new, and is skipped as deleted_in_platform', async () => {
+  it('a contact deleted in Resend is never re-created by all, new or a mirror run, and is skipped as deleted_in_platform', async () => {
     const [dan] = await addUsers('deleted', 1);
     if (!dan) throw new Error('no user');
     const first = await sync({ list_name: uniqueName('Deleted later') });
@@ -232,7 +232,8 @@ describe('with webhooks on', () => {
     const all = await sync({ list_name: uniqueName('All after delete') });
     const fresh = await sync({ list_name: uniqueName('New after delete'), sync_type: 'new' });
     const again = await sync({ list_id: first.listId, sync_type: 'all' });
-    for (const run of [all, fresh, again]) {
+    const mirror = await sync({ list_id: first.listId, mode: 'mirror' });
+    for (const run of [all, fresh, again, mirror]) {
       expect(await outcomes(run.runId, [dan])).toEqual({ [dan.id]: 'skipped:deleted_in_platform' });
     }
     expect(await contactOf(dan.email)).toBeUndefined();
