@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  columnsNamingUsers,
   type ErasedUser,
   type ErasureProgress,
   type ErasureRecord,
@@ -11,7 +12,6 @@ import {
   knownEmailHashes,
   ledgerContactIds,
   pendingErasureUsers,
-  tablesNamingUsers,
 } from '../db/erasures.js';
 import type { Sql } from '../db/sql.js';
 import { validEmailSql } from '../db/users-contract.js';
@@ -154,7 +154,7 @@ export function createErasureActivities(deps: ErasureActivityDeps) {
         } catch (error) {
           throw asFailure(error);
         }
-        const tables = await tablesNamingUsers(sql);
+        const columns = await columnsNamingUsers(sql);
         for (const userId of userIds) {
           const erased: ErasedUser = {
             userId,
@@ -162,7 +162,7 @@ export function createErasureActivities(deps: ErasureActivityDeps) {
             contactsDeleted: totals.get(userId)?.deleted ?? 0,
             failed: totals.get(userId)?.refused ?? false,
           };
-          await eraseUserRows(sql, erasureId, tables, erased);
+          await eraseUserRows(sql, erasureId, columns, erased);
           beat();
         }
       }

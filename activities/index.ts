@@ -1,5 +1,6 @@
 /** What the worker and the workflows use from activities/. */
 
+export type { RetentionCounts } from '../db/retention.js';
 export type { BulkChunkInput, BulkChunkOutput } from './bulk-chunk.js';
 export {
   createErasureActivities,
@@ -8,6 +9,12 @@ export {
   type ErasureActivityDeps,
   type ErasureProgress,
 } from './erasure-activities.js';
+export {
+  createReconciliationActivities,
+  type PlatformReconciliation,
+  type ReconciliationActivities,
+  type ReconciliationActivityDeps,
+} from './reconciliation-activities.js';
 export {
   type BeginRunInput,
   type BeginRunOutput,

@@ -84,6 +84,9 @@ export async function appendMissingOptOuts(
         with ordinality as e(user_id, origin, n)
       where not exists (
         select 1 from audience_sync.opt_outs o where o.user_id = e.user_id and o.origin = e.origin)
+        -- An erased user is in the feed already, as erased.
+        and not exists (
+          select 1 from audience_sync.erasure_tombstones t where t.user_id = e.user_id)
       order by e.n
       returning seq`;
     return rows.length;

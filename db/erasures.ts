@@ -140,17 +140,39 @@ export async function ledgerContactIds(
   return byUser;
 }
 
-/** Tables of the schema with a `user_id` column, from the catalog (so later tables count too). */
-export async function tablesNamingUsers(sql: Sql): Promise<string[]> {
-  const rows = await sql<{ name: string }[]>`
-    select c.relname as name
+/**
+ * Where the schema names users, from the catalog (so tables others add are covered): tables with
+ * a `user_id` column (their rows are about one user), text-array columns named `user_ids`, and
+ * cursor columns (`cursor_after`: the last user id of a batch or chunk, in tables of runs, which
+ * have a `run_id`).
+ */
+export interface UserColumns {
+  userIdTables: string[];
+  userIdLists: { table: string; column: string }[];
+  cursors: { table: string; column: string }[];
+}
+
+export async function columnsNamingUsers(sql: Sql): Promise<UserColumns> {
+  const rows = await sql<{ table: string; column: string; isArray: boolean }[]>`
+    select c.relname as table, a.attname as column, t.typcategory = 'A' as "isArray"
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
     join pg_attribute a on a.attrelid = c.oid
-    where n.nspname = 'audience_sync' and c.relkind in ('r', 'p') and a.attname = 'user_id'
-      and a.attnum > 0 and not a.attisdropped and not c.relispartition
-    order by c.relname`;
-  return rows.map((row) => row.name).filter((name) => !KEPT_TABLES.includes(name));
+    join pg_type t on t.oid = a.atttypid
+    where n.nspname = 'audience_sync' and c.relkind in ('r', 'p') and not c.relispartition
+      and a.attnum > 0 and not a.attisdropped
+      and a.attname in ('user_id', 'user_ids', 'cursor_after')
+    order by c.relname, a.attname`;
+  const kept = rows.filter((row) => !KEPT_TABLES.includes(row.table));
+  return {
+    userIdTables: kept.filter((row) => row.column === 'user_id').map((row) => row.table),
+    userIdLists: kept
+      .filter((row) => row.column === 'user_ids' && row.isArray)
+      .map(({ table, column }) => ({ table, column })),
+    cursors: kept
+      .filter((row) => row.column === 'cursor_after')
+      .map(({ table, column }) => ({ table, column })),
+  };
 }
 
 export interface ErasedUser {
@@ -171,7 +193,7 @@ export interface ErasedUser {
 export async function eraseUserRows(
   sql: Sql,
   erasureId: string,
-  tables: string[],
+  columns: UserColumns,
   user: ErasedUser,
 ): Promise<boolean> {
   return sql.begin(async (tx) => {
@@ -187,13 +209,23 @@ export async function eraseUserRows(
       insert into audience_sync.erasure_tombstones (user_id, email_hash)
       select ${user.userId}, hash from unnest(${hashes}::text[]) as hash
       on conflict do nothing`;
-    for (const table of tables) {
+    for (const table of columns.userIdTables) {
       await tx`delete from ${tx(`audience_sync.${table}`)} where user_id::text = ${user.userId}`;
     }
-    // A batch's checkpoint names the last user of the batch; nothing reads it after the batch.
-    await tx`
-      update audience_sync.run_batches set cursor_after = null
-      where cursor_after = ${user.userId}`;
+    for (const { table, column } of columns.userIdLists) {
+      await tx`
+        update ${tx(`audience_sync.${table}`)}
+        set ${tx(column)} = array_remove(${tx(column)}, ${user.userId}::text)
+        where ${user.userId}::text = any(${tx(column)})`;
+    }
+    // Checkpoints name the last user of a batch. A run still running reads its own to go on, so
+    // those stay until retention deletes the run's per-user rows; ended runs' are cleared now.
+    for (const { table, column } of columns.cursors) {
+      await tx`
+        update ${tx(`audience_sync.${table}`)} as t set ${tx(column)} = null
+        where t.${tx(column)} = ${user.userId} and not exists (
+          select 1 from audience_sync.runs r where r.run_id = t.run_id and r.status = 'running')`;
+    }
     await tx`
       update audience_sync.erasures set
         erased = erased + 1,

@@ -1,4 +1,8 @@
 import { Runtime } from '@temporalio/worker';
+import {
+  ensureReconciliationSchedule,
+  reconciliationScheduleId,
+} from '../client/reconciliation-schedule.js';
 import { connectTemporalClient, registerSearchAttributes } from '../client/temporal.js';
 import { loadConfigOrExit, workerConfigSchema } from '../config/env.js';
 import { migrate } from '../db/migrate.js';
@@ -8,7 +12,10 @@ import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { describeWorkerVersion } from './options.js';
 import { createSyncWorker } from './worker.js';
 
-/** The worker process: runs SyncUsersWorkflow and its activities until SIGINT or SIGTERM. */
+/**
+ * The worker process: runs the sync, erasure and daily reconciliation workflows and their
+ * activities until SIGINT or SIGTERM, and keeps the daily reconciliation schedule.
+ */
 async function main(): Promise<void> {
   const config = loadConfigOrExit(workerConfigSchema);
   const logger = createLogger(config.LOG_LEVEL, 'audience-sync-worker');
@@ -28,6 +35,19 @@ async function main(): Promise<void> {
         'search attributes not registered; register them on the namespace',
       );
     }
+    // The daily retention and reconciliation: kept by every worker, idempotently.
+    await ensureReconciliationSchedule(client, config.TEMPORAL_TASK_QUEUE).then(
+      (outcome) =>
+        logger.info(
+          { scheduleId: reconciliationScheduleId(config.TEMPORAL_TASK_QUEUE), outcome },
+          'daily reconciliation schedule kept',
+        ),
+      (error: unknown) =>
+        logger.warn(
+          { err: error, scheduleId: reconciliationScheduleId(config.TEMPORAL_TASK_QUEUE) },
+          'daily reconciliation schedule not kept; the next worker start tries again',
+        ),
+    );
     await client.connection.close();
     const worker = await createSyncWorker({ config, sql });
     logger.info(

@@ -2,7 +2,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createErasureActivities, createSyncActivities } from '../activities/index.js';
+import {
+  createErasureActivities,
+  createReconciliationActivities,
+  createSyncActivities,
+} from '../activities/index.js';
 import type { PlatformModule } from '../activities/platforms/platform.js';
 import { builtInPlatforms, createPlatformRegistry } from '../activities/platforms/registry.js';
 import { temporalConnectionOptions } from '../client/temporal.js';
@@ -55,6 +59,13 @@ export function buildActivities(config: WorkerConfig, sql: Sql, platforms: Platf
       platforms: registry,
     }),
     ...createErasureActivities({ sql, usersSource: config.USERS_SOURCE, platforms: registry }),
+    ...createReconciliationActivities({
+      sql,
+      usersSource: config.USERS_SOURCE,
+      platforms: registry,
+      retentionDays: config.RUN_RETENTION_DAYS,
+      eraseDeletedUsers: config.ERASE_DELETED_USERS,
+    }),
   };
 }
 

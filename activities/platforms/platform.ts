@@ -67,6 +67,14 @@ export interface MarketingPlatform {
   forgetContacts?(emailHashes: string[]): Promise<void>;
   /** Present when the platform can create many new contacts in one job (optional). */
   readonly bulk?: BulkCreation;
+
+  /**
+   * Reconciliation without webhooks: the contacts the directory knows that the platform no longer
+   * has (deleted there), dropped from the directory. Long; `onProgress` lets the activity heartbeat.
+   */
+  findDisappearedContacts?(onProgress: () => void): Promise<DisappearedContact[]>;
+  /** The platform's suppression list, as hashes of the emails, a page at a time. */
+  listSuppressions?(onPage: (emailHashes: string[]) => Promise<void>): Promise<void>;
 }
 
 /**
@@ -105,6 +113,12 @@ export type BulkStart =
 export interface BulkJobResult {
   status: 'completed' | 'failed';
   counts: { total: number; created: number; updated: number; skipped: number; failed: number };
+}
+
+/** A contact the platform no longer has. */
+export interface DisappearedContact {
+  emailHash: string;
+  contactId: string;
 }
 
 /** Called once per contact of a batch call, awaited, so outcomes are stored as they happen. */

@@ -163,6 +163,50 @@ describe('POST /api/marketing/erasures', () => {
     expect(leaks).toEqual([]);
   });
 
+  it('keeps a later sync from re-creating an erased contact', async () => {
+    const firstId = FIRST_ID + 500;
+    const { users } = await syncedUsers(firstId, 3, 'Before the erasure');
+    const [keptUser, ...erased] = users;
+    if (!keptUser) throw new Error('seeding failed');
+    const erasureId = await erase(erased.map((user) => user.id));
+    expect(await waitForErasureEnd(erasureId)).toMatchObject({ status: 'completed' });
+
+    const again = await stack.call(
+      'POST',
+      '/api/marketing/sync',
+      {
+        platform: 'resend',
+        list_name: 'After the erasure',
+        sync_type: 'specific',
+        user_ids: users.map((user) => user.id),
+      },
+      { prefer: 'respond-async' },
+    );
+    const finished = await waitForRunEnd(stack, again.body.runId);
+    expect(finished).toMatchObject({
+      status: 'completed',
+      progress: { processed: 3, added: 1, skipped: 2, failed: 0 },
+    });
+    const skipped = await stack.db.sql`
+      select user_id, reason from audience_sync.run_users
+      where run_id = ${again.body.runId} and outcome = 'skipped' order by user_id`;
+    expect(skipped).toEqual(
+      erased.map((user) => ({ user_id: user.id, reason: 'deleted_in_platform' })),
+    );
+    const left = new Set(await contactEmails());
+    expect(erased.filter((user) => left.has(user.email))).toEqual([]);
+    expect(left.has(keptUser.email)).toBe(true);
+    // The feed names them once, as erased (the skip adds no second opt-out).
+    const feed = await stack.call('GET', '/api/marketing/opt-outs?limit=1000');
+    expect(feed.status).toBe(200);
+    const mentions = feed.body.data.filter((entry: { userId: string }) =>
+      erased.some((user) => user.id === entry.userId),
+    );
+    expect(mentions.map((entry: { userId: string; origin: string }) => entry)).toEqual(
+      erased.map((user) => expect.objectContaining({ userId: user.id, origin: 'erased' })),
+    );
+  });
+
   it('erases a user the service never met, and unknown ids, without failing', async () => {
     const erasureId = await erase(['no-such-user', '8100999999']);
     expect(await waitForErasureEnd(erasureId)).toMatchObject({

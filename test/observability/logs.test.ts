@@ -60,6 +60,21 @@ describe('logs', () => {
     await fetch(`${apiUrl}/api/marketing/sync-users`, {
       headers: { authorization: 'Bearer wrong' },
     });
+    // An erasure logs ids and counts only too.
+    const erasure = await fetch(`${apiUrl}/api/marketing/erasures`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ user_ids: ['1', '2', '3', '4', '5'] }),
+    });
+    expect(erasure.status).toBe(202);
+    const { erasureId } = (await erasure.json()) as { erasureId: string };
+    await waitFor(
+      async () => {
+        const status = await fetch(`${apiUrl}/api/marketing/erasures/${erasureId}`, { headers });
+        return ((await status.json()) as { status: string }).status === 'completed';
+      },
+      { timeoutMs: 120_000, what: 'the erasure to complete' },
+    );
     await waitFor(() => worker.output().includes('"msg"'), { what: 'worker log lines' });
 
     // Consent from Resend: a signed webhook, a forged one, and a sync that skips the user.

@@ -23,6 +23,7 @@ import {
 import { createContactImports } from './imports.js';
 import { createSegments } from './lists.js';
 import { createResendProperties } from './properties.js';
+import { createResendReconciliation } from './reconciliation.js';
 
 export interface ResendSettings {
   apiKey: string;
@@ -128,6 +129,7 @@ function connectResend(
     const typed = await properties.typed(present);
     return { properties: typed as Record<string, string | number> };
   };
+  const reconciliation = createResendReconciliation(context.sql, client, account);
 
   /** Adds an existing contact (by id or email) to every list; never changes the contact. */
   const joinLists = async (contact: string, listIds: string[]): Promise<Answer<unknown>> => {
@@ -278,5 +280,7 @@ function connectResend(
 
     knownContacts: (emailHashes) => directory.lookupHashes(emailHashes),
     forgetContacts: (emailHashes) => directory.forgetHashes(emailHashes),
+    findDisappearedContacts: (onProgress) => reconciliation.findDisappeared(onProgress),
+    listSuppressions: (onPage) => reconciliation.listSuppressions(onPage),
   };
 }

@@ -1,0 +1,130 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { recordConsentFact } from '../db/consent.js';
+import { insertErasure } from '../db/erasures.js';
+import { deleteExpiredRunData, type RetentionCounts } from '../db/retention.js';
+import type { Sql } from '../db/sql.js';
+import { PlatformError } from './platforms/platform.js';
+import type { PlatformRegistry } from './platforms/registry.js';
+import { userFragments, usersSourceLoader } from './users-source.js';
+
+export interface ReconciliationActivityDeps {
+  sql: Sql;
+  /** USERS_SOURCE */
+  usersSource: string;
+  platforms: PlatformRegistry;
+  /** RUN_RETENTION_DAYS */
+  retentionDays: number;
+  /** ERASE_DELETED_USERS */
+  eraseDeletedUsers: boolean;
+}
+
+export interface PlatformReconciliation {
+  platform: string;
+  /** Contacts found deleted on the platform since the last look. */
+  deleted: number;
+  /** Emails on the platform's suppression list (all of them, new or not). */
+  suppressed: number;
+}
+
+/** Users a reconciliation erases at most per day (one erasure, like one API request). */
+const MAX_DELETED_USERS_PER_ERASURE = 10_000;
+
+const asFailure = (error: unknown): unknown =>
+  error instanceof PlatformError
+    ? ApplicationFailure.create({
+        type: error.code,
+        message: error.message,
+        nonRetryable: !error.retryable,
+      })
+    : error;
+
+/** The activities of DailyReconciliationWorkflow: counts and ids in, counts and ids out. */
+export function createReconciliationActivities(deps: ReconciliationActivityDeps) {
+  const { sql } = deps;
+  const usersSource = usersSourceLoader(sql, deps.usersSource);
+
+  return {
+    /** Deletes per-user run data, idempotency keys and webhook ids older than the retention. */
+    applyRetention: async (): Promise<RetentionCounts> =>
+      deleteExpiredRunData(sql, deps.retentionDays),
+
+    /**
+     * What each platform knows that webhooks may not have said: contacts deleted there and its
+     * suppression list, recorded as consent facts (their users' opt-outs appended).
+     */
+    reconcilePlatforms: async (): Promise<PlatformReconciliation[]> => {
+      const context = Context.current();
+      const beat = () => context.heartbeat();
+      const results: PlatformReconciliation[] = [];
+      try {
+        for (const name of deps.platforms.names) {
+          const platform = deps.platforms.connect(name, {
+            signal: context.cancellationSignal,
+            onAnswer: beat,
+          });
+          const result: PlatformReconciliation = { platform: name, deleted: 0, suppressed: 0 };
+          for (const contact of (await platform.findDisappearedContacts?.(beat)) ?? []) {
+            await recordConsentFact(
+              sql,
+              platform.account,
+              { platform: name, emailHash: contact.emailHash, contactId: contact.contactId },
+              { kind: 'deleted' },
+            );
+            result.deleted += 1;
+          }
+          await platform.listSuppressions?.(async (emailHashes) => {
+            for (const hash of emailHashes) {
+              await recordConsentFact(
+                sql,
+                platform.account,
+                { platform: name, emailHash: hash, contactId: null },
+                { kind: 'suppressed' },
+              );
+            }
+            result.suppressed += emailHashes.length;
+            beat();
+          });
+          results.push(result);
+        }
+      } catch (error) {
+        throw asFailure(error);
+      }
+      return results;
+    },
+
+    /**
+     * With ERASE_DELETED_USERS: records an erasure of the users whose `deleted_at` is set and who
+     * are neither erased nor being erased. Answers its id, or null when there is nothing to do.
+     */
+    recordDeletedUsersErasure: async ({
+      erasureId,
+    }: {
+      erasureId: string;
+    }): Promise<{ erasureId: string; requested: number } | null> => {
+      if (!deps.eraseDeletedUsers) return null;
+      const source = await usersSource();
+      if (!source.hasDeletedAt) return null;
+      const f = userFragments(sql, source);
+      const rows = await sql<{ userId: string }[]>`
+        select u.id::text as "userId" from ${f.relation} u
+        where u.deleted_at is not null
+          and not exists (select 1 from audience_sync.erasure_tombstones t
+            where t.user_id = u.id::text)
+          and not exists (select 1 from audience_sync.erasure_users p
+            where p.user_id = u.id::text and p.erasure_id <> ${erasureId})
+        order by u.id
+        limit ${MAX_DELETED_USERS_PER_ERASURE}`;
+      if (rows.length === 0) return null;
+      await insertErasure(
+        sql,
+        erasureId,
+        'reconciliation',
+        rows.map((row) => row.userId),
+      );
+      return { erasureId, requested: rows.length };
+    },
+  };
+}
+
+export type ReconciliationActivities = ReturnType<typeof createReconciliationActivities>;
