@@ -67,7 +67,7 @@ async function pickUsers(count: number, offset: number) {
 const idsOf = (users: { id: string }[]) => users.map((user) => user.id);
 
 describe('mode mirror', () => {
-  it('takes out of the list exactly the users who left, keeps contacts others added, and sends no write when nothing changed', async () => {
+  it('takes out of the list exactly the users who left and keeps contacts others added', async () => {
     const listId = await mirroredList('Mirrored');
     const [hand] = await seedEmulatorContacts(stack.emulator, [
       { email: 'added.by.hand@example.org', segment_ids: [listId] },
@@ -136,6 +136,24 @@ describe('mode mirror', () => {
       select user_id as "userId" from audience_sync.list_members where list_id = ${listId}`;
     const tracked = new Set(ledger.map((row) => row.userId));
     expect(leavers.filter((user) => tracked.has(user.id))).toEqual([]);
+  });
+
+  it('sends no write at all on a second mirror run right after one', async () => {
+    const listId = await mirroredList('Mirrored twice');
+    const leaving = await pickUsers(2, 30);
+    await stack.db
+      .sql`update users set last_active_at = now() - interval '90 days' where id::text = any(${idsOf(leaving)})`;
+    const body = { platform: 'resend', list_id: listId, mode: 'mirror', filterActive: true };
+    const first = await stack.call('POST', '/api/marketing/sync', body);
+    expect(first.status).toBe(200);
+    expect(first.body.removed).toBe(2);
+
+    const quiet = await lastSeq();
+    const again = await stack.call('POST', '/api/marketing/sync', body);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ removed: 0, unsubscribed: 0 });
+    expect((await requestsSince(quiet)).filter((entry) => entry.method !== 'GET')).toEqual([]);
+    expect(await memberEmails(listId)).toEqual(await activeEligible());
   });
 
   it('removes nothing when the users view is emptied: the guard trips and says how many', async () => {
