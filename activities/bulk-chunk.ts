@@ -224,6 +224,10 @@ export async function processBulkChunk(
   if (!bulk) {
     return perContact(`Bulk creation on ${platform.name} is switched off or not offered`);
   }
+  // Imports do not carry mapped properties yet: such runs create contacts with them, one by one.
+  if (Object.keys(run.properties).length > 0) {
+    return perContact('Runs that map properties create contacts one by one');
+  }
   const refusedBefore = await bulkUnavailableReason(
     sql,
     platform.name,
