@@ -412,12 +412,16 @@ export function openApiDocument() {
           },
           responses: {
             '200': { description: 'Recorded (or a repeat)', ...json(webhookAnswerSchema) },
-            ...errors([400, 401, 413, 500, 503], {
+            ...errors([400, 413, 500, 503], {
               400: 'A correctly signed body that is not a Resend event',
-              401: 'Unsigned, wrongly signed, or more than 5 minutes old',
               413: 'Body over 256 KiB',
               503: 'RESEND_WEBHOOK_SECRET is not set, or Postgres cannot be reached',
             }),
+            // The signature is not an HTTP authentication scheme, so no WWW-Authenticate.
+            '401': {
+              description: 'Unsigned, wrongly signed, or more than 5 minutes old',
+              ...json(errorSchema),
+            },
           },
         },
       },
