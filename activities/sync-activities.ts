@@ -23,6 +23,7 @@ import {
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { type BulkChunkInput, type BulkChunkOutput, processBulkChunk } from './bulk-chunk.js';
+import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
 import { createLeaverActivities } from './mirror-leavers.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
 import type { PlatformRegistry } from './platforms/registry.js';
@@ -251,7 +252,10 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       let usersDone = 0;
       // Heartbeats come from progress and from the platform's answers (429s included), never
       // from a timer: a batch whose requests all hang stops heartbeating and is retried.
-      const beat = () => context.heartbeat({ usersDone });
+      const beat = throttledHeartbeat(
+        () => context.heartbeat({ usersDone }),
+        BATCH_HEARTBEAT_EVERY_MS,
+      );
       try {
         return await processBatch(
           {

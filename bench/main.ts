@@ -250,7 +250,7 @@ async function showStatementTimes(sql: Sql, wallSeconds: number): Promise<void> 
   const statements = await sql<
     { query: string; calls: string; totalMs: number; meanMs: number; share: number }[]
   >`
-    select regexp_replace(left(query, 110), '\s+', ' ', 'g') as query, calls,
+    select regexp_replace(left(query, 110), '[[:space:]]+', ' ', 'g') as query, calls,
       round(total_exec_time::numeric, 1)::float8 as "totalMs",
       round(mean_exec_time::numeric, 3)::float8 as "meanMs",
       round((total_exec_time / 1000 / ${wallSeconds})::numeric, 3)::float8 as share
