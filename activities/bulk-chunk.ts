@@ -140,7 +140,11 @@ async function readChunk(
   };
   return run.syncType === 'specific'
     ? readRequestedBatch(sql, source, { ...query, runId: run.runId })
-    : readPopulationBatch(sql, source, { ...query, onlyNew: run.syncType === 'new' });
+    : readPopulationBatch(sql, source, {
+        ...query,
+        onlyNew: run.syncType === 'new',
+        runId: run.runId,
+      });
 }
 
 const contactOf = (user: BatchUser): ContactToSync => ({

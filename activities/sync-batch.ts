@@ -80,7 +80,11 @@ async function readBatch(ctx: BatchContext, run: RunRecord, input: ProcessBatchI
   };
   return run.syncType === 'specific'
     ? readRequestedBatch(ctx.sql, ctx.source, { ...query, runId: run.runId })
-    : readPopulationBatch(ctx.sql, ctx.source, { ...query, onlyNew: run.syncType === 'new' });
+    : readPopulationBatch(ctx.sql, ctx.source, {
+        ...query,
+        onlyNew: run.syncType === 'new',
+        runId: run.runId,
+      });
 }
 
 /**

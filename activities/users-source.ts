@@ -200,7 +200,7 @@ export interface BatchQuery {
 export async function readPopulationBatch(
   sql: Sql,
   source: UsersSource,
-  query: BatchQuery & { onlyNew: boolean },
+  query: BatchQuery & { onlyNew: boolean; runId: string },
 ): Promise<BatchUser[]> {
   const f = userFragments(sql, source);
   const after = query.cursor === null ? sql`` : sql`and u.id > ${query.cursor}::${f.idCast}`;
@@ -210,7 +210,7 @@ export async function readPopulationBatch(
     f,
     query,
     { deleted: sql`false`, active: sql`true` },
-    sql`${f.notDeleted} and ${f.active(query.filter)} ${after} ${onlyNewFilter(sql, f, query.onlyNew)}
+    sql`${f.notDeleted} and ${f.active(query.filter)} ${after} ${onlyNewFilter(sql, f, query.onlyNew, query.runId)}
       order by u.id limit ${query.limit}`,
   );
 }
@@ -222,9 +222,20 @@ const ledgerJoin = (sql: Sql, query: { platform: Platform; listId: string }) => 
   left join audience_sync.list_members m
     on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text`;
 
-/** 'new': never synced into the list, or synced and opted out since (to unsubscribe). */
-const onlyNewFilter = (sql: Sql, f: Fragments, onlyNew: boolean) =>
-  onlyNew ? sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null))` : sql``;
+/**
+ * 'new': never synced into the list, or synced and opted out since (to unsubscribe). With a run id,
+ * also the users this run already recorded: a retried batch then reads the same window again
+ * (instead of one shifted past them) and counts what its failed attempt recorded.
+ */
+const onlyNewFilter = (sql: Sql, f: Fragments, onlyNew: boolean, runId?: string) => {
+  if (!onlyNew) return sql``;
+  const recordedByRun =
+    runId === undefined
+      ? sql``
+      : sql`or exists (select 1 from audience_sync.run_users r
+               where r.run_id = ${runId} and r.user_id = u.id::text)`;
+  return sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null) ${recordedByRun})`;
+};
 
 /**
  * The mapped columns as a JSON object by property key. Column names are values here, looked up in

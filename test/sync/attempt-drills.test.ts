@@ -133,6 +133,40 @@ describe('a batch attempt that fails', () => {
     expect([...created.values()].filter((count) => count !== 1)).toEqual([]);
   }, 300_000);
 
+  it("counts in a 'new' run what a failed attempt recorded: everyone once, counts add up", async () => {
+    stack = await startAppStack({
+      users: 300,
+      mix: 'eligible',
+      emulator: { rateLimit: 300, seed: 4 },
+      worker: { SYNC_BATCH_SIZE: '50' },
+    });
+    const listId = await createEmulatorSegment(stack.emulator, 'Flaky new');
+    stack.emulator.setFaults({ serverErrorRate: 0.3 }, 6);
+    const answer = await stack.call(
+      'POST',
+      '/api/marketing/sync',
+      { platform: 'resend', list_id: listId, sync_type: 'new' },
+      { prefer: 'respond-async' },
+    );
+    const ended = await waitForRunEnd(stack, answer.body.runId, 280_000);
+    expect(ended.status).toBe('completed');
+
+    const expected = await eligibleEmails(stack);
+    // Without re-reading what a failed attempt recorded, those users fall out of every count.
+    expect(ended.progress).toMatchObject({
+      total: expected.length,
+      processed: expected.length,
+      added: expected.length,
+      failed: 0,
+      skipped: 0,
+    });
+    const created = successfulCreates(await requestLog(stack.emulator));
+    expect([...created.keys()].sort()).toEqual(expected);
+    expect([...created.values()].filter((count) => count !== 1)).toEqual([]);
+    const members = await emulatedContacts(stack.emulator, `&segment_id=${listId}`);
+    expect(members.map((contact) => contact.email.toLowerCase()).sort()).toEqual(expected);
+  }, 300_000);
+
   it('gives up a hung request in time and finishes with everyone exactly once', async () => {
     stack = await startAppStack({ users: 120, mix: 'eligible', emulator: { seed: 9 } });
     stack.emulator.setFaults(
