@@ -111,9 +111,12 @@ export function createSyncLauncher(deps: {
   waitMs: number;
   /** MAX_CONCURRENT_RUNS. */
   maxConcurrentRuns?: number;
+  /** Where new run ids come from; `newRunId` unless a test needs ids that collide. */
+  newRunId?: (kind: string) => string;
 }) {
   const { sql, temporal } = deps;
   const maxConcurrentRuns = deps.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS;
+  const nextRunId = deps.newRunId ?? newRunId;
   let reconciledAt = 0;
 
   /** Temporal's view of a run within the call deadline; a 503 when Temporal does not answer. */
@@ -184,7 +187,7 @@ export function createSyncLauncher(deps: {
         return { runId: activeRunId, outcome: { state: 'running' } };
       }
     }
-    let runId = newRunId(options.kind);
+    let runId = nextRunId(options.kind);
     let hasRecord = false;
     if (options.idempotencyKey) {
       const key = options.idempotencyKey;
@@ -203,7 +206,17 @@ export function createSyncLauncher(deps: {
       if (!claim.claimed)
         hasRecord = (await databaseCall(() => getRun(sql, claim.runId))) !== undefined;
     }
-    const reservedHere = hasRecord ? false : !(await reserve(runId, request)).existing;
+    let reservedHere = false;
+    if (!hasRecord) {
+      let reservation = await reserve(runId, request);
+      // Without a key, a record under this id is another request's run that drew the same id in
+      // the same second: this request gets an id of its own instead of attaching to that run.
+      while (reservation.existing && !options.idempotencyKey) {
+        runId = nextRunId(options.kind);
+        reservation = await reserve(runId, request);
+      }
+      reservedHere = !reservation.existing;
+    }
     try {
       await withTemporalDeadline(temporal, TEMPORAL_DEADLINES.callMs, () =>
         startRun(temporal, deps.taskQueue, runId, request),

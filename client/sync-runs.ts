@@ -35,13 +35,16 @@ import type { SyncUsersWorkflow } from '../workflows/sync-users.js';
 
 export const WORKFLOW_TYPE = 'SyncUsersWorkflow';
 
-/** `sync-users-2026-11-26T10-00-00Z-ab12`: what, when, and a few random characters. */
+/**
+ * `sync-users-2026-11-26T10-00-00Z-ab12cd34`: what, when, and 32 random bits, so ids drawn in
+ * the same second by a burst of requests almost never collide (the launcher draws again if they do).
+ */
 export function newRunId(kind: string, now: Date = new Date()): string {
   const time = now
     .toISOString()
     .replace(/\.\d+Z$/, 'Z')
     .replaceAll(':', '-');
-  return `${kind}-${time}-${randomBytes(2).toString('hex')}`;
+  return `${kind}-${time}-${randomBytes(4).toString('hex')}`;
 }
 
 /** At most `max` characters (code points, so no emoji is cut in half), ending in `…` if cut. */

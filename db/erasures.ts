@@ -47,26 +47,31 @@ export const erasureProgressOf = (record: ErasureRecord): ErasureProgress => ({
 /** Tables whose rows are the erasure's own bookkeeping, not data about the user. */
 const KEPT_TABLES = ['erasure_tombstones', 'erasure_users'];
 
-/** Records an erasure and the users it is to erase (in the order given, without repeats). */
+/**
+ * Records an erasure and the users it is to erase (in the order given, without repeats). False
+ * when an erasure with this id was already recorded: then nothing is written.
+ */
 export async function insertErasure(
   sql: Sql,
   erasureId: string,
   trigger: ErasureTrigger,
   userIds: string[],
-): Promise<void> {
+): Promise<boolean> {
   const unique = [...new Set(userIds)];
-  await sql.begin(async (tx) => {
+  return sql.begin(async (tx) => {
     const inserted = await tx`
       insert into audience_sync.erasures (erasure_id, trigger, requested)
       values (${erasureId}, ${trigger}, ${unique.length})
       on conflict (erasure_id) do nothing
       returning erasure_id`;
-    if (inserted.length === 0 || unique.length === 0) return;
+    if (inserted.length === 0) return false;
+    if (unique.length === 0) return true;
     await tx`
       insert into audience_sync.erasure_users (erasure_id, position, user_id)
       select ${erasureId}, requested.position, requested.user_id
       from unnest(${unique}::text[]) with ordinality as requested(user_id, position)
       on conflict do nothing`;
+    return true;
   });
 }
 

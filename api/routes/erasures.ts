@@ -47,8 +47,11 @@ export function erasuresRouter(deps: ErasuresRouteDeps): Router {
 
   router.post('/', async (req, res) => {
     const { user_ids: userIds } = parseInput(erasureBodySchema, req.body ?? {}, 'body');
-    const erasureId = newRunId('erasure');
-    await databaseCall(() => insertErasure(deps.sql, erasureId, 'api', userIds));
+    let erasureId = newRunId('erasure');
+    // An id already recorded is another request's, drawn in the same second: draw again.
+    while (!(await databaseCall(() => insertErasure(deps.sql, erasureId, 'api', userIds)))) {
+      erasureId = newRunId('erasure');
+    }
     try {
       await withTemporalDeadline(deps.temporal, TEMPORAL_DEADLINES.callMs, () =>
         startErasure(deps.temporal, deps.taskQueue, erasureId, 'api'),

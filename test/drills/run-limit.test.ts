@@ -23,13 +23,14 @@ let otherPool: Sql;
 const servers: Server[] = [];
 const urls: string[] = [];
 
-async function serve(sql: Sql): Promise<string> {
+async function serve(sql: Sql, newRunId?: (kind: string) => string): Promise<string> {
   const launcher = createSyncLauncher({
     sql,
     temporal: stack.client,
     taskQueue: stack.workerConfig.TEMPORAL_TASK_QUEUE,
     waitMs: 0,
     maxConcurrentRuns: LIMIT,
+    newRunId,
   });
   const { previewUsers, unknownColumns } = createPreviewActivities({ sql, usersSource: 'users' });
   const app = express();
@@ -131,6 +132,33 @@ async function fillToLimit() {
 }
 
 describe('MAX_CONCURRENT_RUNS', () => {
+  it('gives a request whose drawn run id is already taken a run of its own, not the other run', async () => {
+    const drawn = ['sync-users-drawn-twice', 'sync-users-drawn-twice', 'sync-users-drawn-again'];
+    const url = await serve(stack.apiSql, () => drawn.shift() ?? 'no-more-ids');
+    const first = await post(url, '/api/marketing/sync-users', { audienceName: 'Drawn A' });
+    const second = await post(url, '/api/marketing/sync-users', { audienceName: 'Drawn B' });
+    expect([first.status, second.status]).toEqual([202, 202]);
+    expect([first.body.runId, second.body.runId]).toEqual([
+      'sync-users-drawn-twice',
+      'sync-users-drawn-again',
+    ]);
+    expect(
+      await stack.db.sql`
+        select run_id as "runId", list_name as "listName" from audience_sync.runs order by list_name`,
+    ).toEqual([
+      { runId: 'sync-users-drawn-twice', listName: 'Drawn A' },
+      { runId: 'sync-users-drawn-again', listName: 'Drawn B' },
+    ]);
+
+    stack.worker = await startDrillWorker(stack.workerConfig, stack.db.sql);
+    for (const [answer, name] of [
+      [first, 'Drawn A'],
+      [second, 'Drawn B'],
+    ] as const) {
+      await expectRunWhole(stack, await waitForRunEnd(stack, answer.body.runId, 90_000), name);
+    }
+  });
+
   it('starts exactly the limit of 20 concurrent requests to two API processes; the rest get 429 too_many_runs', async () => {
     const { answers } = await fillToLimit();
     const accepted = answers.filter((answer) => answer.status === 202);

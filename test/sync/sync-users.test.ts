@@ -82,7 +82,7 @@ describe('POST /api/marketing/sync-users (sync)', () => {
       // A first sync into a new segment patches no one.
       contactsUpdated: 0,
       message: expect.any(String),
-      runId: expect.stringMatching(/^sync-users-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[0-9a-f]{4}$/),
+      runId: expect.stringMatching(/^sync-users-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[0-9a-f]{8}$/),
     });
   });
 

@@ -16,19 +16,19 @@ const request = (overrides: Partial<SyncRequest> = {}): SyncRequest => ({
 describe('newRunId', () => {
   it('names the kind and the second it was made, without milliseconds, then four hex digits', () => {
     const runId = newRunId('sync-users', new Date('2026-11-26T10:00:00.987Z'));
-    expect(runId).toMatch(/^sync-users-2026-11-26T10-00-00Z-[0-9a-f]{4}$/);
+    expect(runId).toMatch(/^sync-users-2026-11-26T10-00-00Z-[0-9a-f]{8}$/);
   });
 
   it('keeps the kind as given, schedule ids included', () => {
     const runId = newRunId('weekly-newsletter-ab12', new Date('2027-01-05T23:59:59Z'));
-    expect(runId).toMatch(/^weekly-newsletter-ab12-2027-01-05T23-59-59Z-[0-9a-f]{4}$/);
+    expect(runId).toMatch(/^weekly-newsletter-ab12-2027-01-05T23-59-59Z-[0-9a-f]{8}$/);
   });
 
   it('uses the current time by default', () => {
     const before = Math.floor(Date.now() / 1000) * 1000;
     const runId = newRunId('sync-all');
     const after = Date.now();
-    const match = /^sync-all-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)Z-[0-9a-f]{4}$/.exec(runId);
+    const match = /^sync-all-(\d{4}-\d\d-\d\d)T(\d\d)-(\d\d)-(\d\d)Z-[0-9a-f]{8}$/.exec(runId);
     expect(match).not.toBeNull();
     const [, day, hours, minutes, seconds] = match ?? [];
     const at = Date.parse(`${day}T${hours}:${minutes}:${seconds}Z`);
