@@ -10,6 +10,7 @@ import { inspectUsersSource } from '../activities/users-source.js';
 import { startApiServer } from '../api/server.js';
 import { runHistories } from '../client/histories.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
+import type { SyncRunResult } from '../common/sync.js';
 import { apiConfigSchema, parseConfig, workerConfigSchema } from '../config/env.js';
 import { seedDemoUsers } from '../db/demo-users.js';
 import { migrate } from '../db/migrate.js';
@@ -18,9 +19,10 @@ import { startEmbeddedPostgres, withDatabase } from '../dev/postgres.js';
 import { startTemporalDevServer } from '../dev/temporal.js';
 import { spawnWorkerProcess } from '../dev/worker-process.js';
 import { createLogger } from '../telemetry/logger.js';
+import type { NaiveMode } from './naive.js';
 
 /**
- * `npm run bench -- --users N --rate R [--json] [--preview] [--profile DIR] [--bulk]`
+ * `npm run bench -- --users N --rate R [--json] [--preview] [--profile DIR] [--bulk] [--mirror]`
  *
  * Seeds N users, then syncs them into a new audience through the real stack (API, Temporal, a
  * worker process, Postgres) against the Resend emulator limited to R requests per second, and,
@@ -30,6 +32,9 @@ import { createLogger } from '../telemetry/logger.js';
  * exactly, with and without the recommended index, and what keeping the count costs.
  * `--bulk` (default 100,000 users at 10/s) syncs with RESEND_BULK=auto (Contact Imports), beside
  * the per-contact path's ideal (N / R seconds, N requests) and the sequential naive baseline.
+ * `--mirror` (default 10,000 users at 10/s) syncs N users into a fixed list, makes 10% inactive
+ * and renames another 10%, then times a mirror run keeping the list in step, beside a naive
+ * re-sync of everything (run, and modelled at the rate limit). See benchMirror.
  */
 
 interface Row {
@@ -62,11 +67,12 @@ const { values } = parseArgs({
     /** A folder: the worker's CPU profile goes there, and Postgres's statement times are shown. */
     profile: { type: 'string' },
     bulk: { type: 'boolean', default: false },
+    mirror: { type: 'boolean', default: false },
     'no-baselines': { type: 'boolean', default: false },
   },
 });
-const USERS = Number(values.users ?? (values.bulk ? 100_000 : 2000));
-const RATE = Number(values.rate ?? (values.bulk ? 10 : 50));
+const USERS = Number(values.users ?? (values.bulk ? 100_000 : values.mirror ? 10_000 : 2000));
+const RATE = Number(values.rate ?? (values.bulk || values.mirror ? 10 : 50));
 const API_SECRET = 'bench-secret-that-is-at-least-32-characters';
 const RESEND_KEY = 're_bench_audience_sync_key';
 
@@ -100,8 +106,23 @@ async function startEmulatorProcess(rate: number): Promise<{ url: string; child:
   return { url, child };
 }
 
-async function admin<T>(emulatorUrl: string, pathAndQuery: string, method = 'GET'): Promise<T> {
-  const response = await fetch(`${emulatorUrl}/_emulator${pathAndQuery}`, { method });
+async function admin<T>(
+  emulatorUrl: string,
+  pathAndQuery: string,
+  method = 'GET',
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`${emulatorUrl}/_emulator${pathAndQuery}`, {
+    method,
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  });
+  if (!response.ok) {
+    throw new Error(
+      `emulator ${method} ${pathAndQuery}: ${response.status} ${await response.text()}`,
+    );
+  }
   return (await response.json()) as T;
 }
 
@@ -174,7 +195,16 @@ async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<v
   }
 }
 
-async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
+interface RunningService {
+  apiUrl: string;
+  worker: ReturnType<typeof spawnWorkerProcess>;
+}
+
+/** A worker process and an API in front of it for the span of `use`, then both stopped. */
+async function withService<T>(
+  ctx: BenchContext,
+  use: (service: RunningService) => Promise<T>,
+): Promise<T> {
   const workerConfig = parseConfig(workerConfigSchema, {
     DATABASE_URL: ctx.databaseUrl,
     RESEND_API_KEY: RESEND_KEY,
@@ -209,26 +239,53 @@ async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
     logger: createLogger('silent'),
   });
   try {
+    return await use({ apiUrl: api.url, worker });
+  } finally {
+    await api.close();
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  }
+}
+
+/** Starts a run through the API (answering at once) and waits for the run's result. */
+async function runThroughApi(
+  ctx: BenchContext,
+  apiUrl: string,
+  route: string,
+  body: Record<string, unknown>,
+): Promise<{ runId: string; result: SyncRunResult }> {
+  const response = await fetch(`${apiUrl}${route}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${API_SECRET}`,
+      'content-type': 'application/json',
+      prefer: 'respond-async',
+    },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as { runId?: string };
+  if (!answer.runId) throw new Error(`${route} answered ${response.status} without a run id`);
+  const result: SyncRunResult = await ctx.client.workflow.getHandle(answer.runId).result();
+  return { runId: answer.runId, result };
+}
+
+/** History events of every execution of a run. */
+async function historyEventsOf(ctx: BenchContext, runId: string): Promise<number> {
+  const histories = await runHistories(ctx.client, runId);
+  return histories.reduce((sum, history) => sum + (history.events?.length ?? 0), 0);
+}
+
+async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
+  return withService(ctx, async ({ apiUrl, worker }) => {
+    const profileDir = values.profile;
     if (profileDir) await ctx.sql`select pg_stat_statements_reset()`;
     const started = performance.now();
-    const response = await fetch(`${api.url}/api/marketing/sync-users`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${API_SECRET}`,
-        'content-type': 'application/json',
-        prefer: 'respond-async',
-      },
-      body: JSON.stringify({ audienceName: 'bench' }),
+    const { runId, result } = await runThroughApi(ctx, apiUrl, '/api/marketing/sync-users', {
+      audienceName: 'bench',
     });
-    const { runId } = (await response.json()) as { runId: string };
-    const result = await ctx.client.workflow.getHandle(runId).result();
     const wallSeconds = (performance.now() - started) / 1000;
     const peakRssMb = worker.peakRssMb() ?? null;
-    const histories = await runHistories(ctx.client, runId);
-    const historyEvents = histories.reduce(
-      (sum, history) => sum + (history.events?.length ?? 0),
-      0,
-    );
+    const historyEvents = await historyEventsOf(ctx, runId);
     const found = await audit(ctx.emulatorUrl, result.listId ?? '', ctx.emails);
     if (profileDir) await showStatementTimes(ctx.sql, wallSeconds);
     return row(
@@ -238,11 +295,7 @@ async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
       peakRssMb,
       historyEvents,
     );
-  } finally {
-    await api.close();
-    worker.child.kill('SIGTERM');
-    await worker.exited;
-  }
+  });
 }
 
 /** The statements of the run that took the database's time, most first. */
@@ -261,7 +314,18 @@ async function showStatementTimes(sql: Sql, wallSeconds: number): Promise<void> 
   for (const statement of statements) log(formatRecord({ ...statement }));
 }
 
-async function benchNaive(ctx: BenchContext, mode: 'sequential' | 'parallel'): Promise<Row> {
+interface NaiveResult {
+  wallSeconds: number;
+  peakRssMb: number;
+  segmentId: string;
+}
+
+/** bench/naive.ts in a process of its own, as a separate cron job would be. */
+async function runNaive(
+  ctx: BenchContext,
+  mode: NaiveMode,
+  extraArgs: string[] = [],
+): Promise<NaiveResult> {
   const child = spawn(
     process.execPath,
     [
@@ -274,6 +338,7 @@ async function benchNaive(ctx: BenchContext, mode: 'sequential' | 'parallel'): P
       ctx.databaseUrl,
       '--resend',
       ctx.emulatorUrl,
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -282,13 +347,263 @@ async function benchNaive(ctx: BenchContext, mode: 'sequential' | 'parallel'): P
     output += chunk.toString();
   });
   await new Promise((resolve) => child.once('exit', resolve));
-  const result = JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as {
-    wallSeconds: number;
-    peakRssMb: number;
-    segmentId: string;
-  };
+  return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as NaiveResult;
+}
+
+async function benchNaive(ctx: BenchContext, mode: 'sequential' | 'parallel'): Promise<Row> {
+  const result = await runNaive(ctx, mode);
   const found = await audit(ctx.emulatorUrl, result.segmentId, ctx.emails);
   return row(`naive-${mode}`, result.wallSeconds, found, result.peakRssMb, null);
+}
+
+/** The mirror scenario's population: what both systems keep the list equal to. */
+const MIRROR_FILTERS = { filterActive: true, activeDays: 30 };
+/**
+ * The first sync is set-up, not what is measured: the emulator allows this rate meanwhile so that
+ * it takes a minute or two instead of N / R (1,000 s for 10,000 users at 10/s).
+ */
+const FIRST_SYNC_RATE = 300;
+
+interface MirrorRow {
+  system: 'audience-sync-mirror' | 'naive-resync-sequential' | 'naive-resync-at-limit';
+  users: number;
+  /** Users who left the population or were renamed since the first sync. */
+  changed: number;
+  rateLimit: number;
+  wallSeconds: number;
+  /** changed / rateLimit: one request per changed user, nothing else. */
+  idealSeconds: number;
+  efficiency: number;
+  /** Requests the emulator answered during the run (every kind, 429s included). */
+  requests: number;
+  http429: number;
+  /** Users whose contact is not as the app says: missing, still in the list, or with old names. */
+  wrong: number;
+  peakRssMb: number | null;
+  historyEvents: number | null;
+}
+
+interface AppUser {
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  /** In the mirror population (a sendable user active in the last 30 days). */
+  inPopulation: boolean;
+}
+
+const appUsers = (sql: Sql) => sql<AppUser[]>`
+  select lower(email) as email, first_name as "firstName", last_name as "lastName",
+    last_active_at >= now() - interval '30 days' and deleted_at is null
+      and not marketing_opt_out as "inPopulation"
+  from users order by id`;
+
+/** How many users' list membership or names differ from what the app says. */
+async function wrongUsers(emulatorUrl: string, segmentId: string, users: AppUser[]) {
+  const members = new Map(
+    (
+      await adminAll<{ email: string; first_name: string | null; last_name: string | null }>(
+        emulatorUrl,
+        `/contacts?segment_id=${segmentId}`,
+        'offset',
+      )
+    ).map((contact) => [contact.email.toLowerCase(), contact]),
+  );
+  const known = new Set(users.map((user) => user.email));
+  const strangers = [...members.keys()].filter((email) => !known.has(email)).length;
+  return users.reduce((wrong, user) => {
+    const member = members.get(user.email);
+    if (!user.inPopulation) return wrong + (member ? 1 : 0);
+    const right = member?.first_name === user.firstName && member?.last_name === user.lastName;
+    return wrong + (right ? 0 : 1);
+  }, strangers);
+}
+
+interface LoggedRequest {
+  seq: number;
+  method: string;
+  path: string;
+  outcome: string;
+}
+
+async function requestsSince(emulatorUrl: string, seq: number): Promise<LoggedRequest[]> {
+  const entries: LoggedRequest[] = [];
+  for (;;) {
+    const since = entries.at(-1)?.seq ?? seq;
+    const page = await admin<{ data: LoggedRequest[] }>(
+      emulatorUrl,
+      `/requests?limit=100000&since_seq=${since}`,
+    );
+    entries.push(...page.data);
+    if (page.data.length < 100_000) return entries;
+  }
+}
+
+/** `PATCH /contacts/:id`: the route, without the ids and emails in its path. */
+const requestKind = ({ method, path: route }: LoggedRequest) =>
+  `${method} ${route
+    .split('/')
+    .map((part, index, parts) =>
+      ['contacts', 'segments', 'audiences', 'imports'].includes(parts[index - 1] ?? '')
+        ? ':id'
+        : part,
+    )
+    .join('/')}`;
+
+const countByKind = (entries: LoggedRequest[]) => {
+  const kinds: Record<string, number> = {};
+  for (const entry of entries) {
+    const kind = entry.outcome.endsWith('rate_limited')
+      ? `${requestKind(entry)} (429)`
+      : requestKind(entry);
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+  }
+  return kinds;
+};
+
+const mirrorRow = (
+  fields: Omit<MirrorRow, 'idealSeconds' | 'efficiency' | 'users' | 'rateLimit'>,
+): MirrorRow => {
+  const idealSeconds = fields.changed / RATE;
+  return {
+    system: fields.system,
+    users: USERS,
+    changed: fields.changed,
+    rateLimit: RATE,
+    wallSeconds: round(fields.wallSeconds),
+    idealSeconds: round(idealSeconds),
+    efficiency: round(idealSeconds / fields.wallSeconds, 3),
+    requests: fields.requests,
+    http429: fields.http429,
+    wrong: fields.wrong,
+    peakRssMb: fields.peakRssMb === null ? null : round(fields.peakRssMb, 1),
+    historyEvents: fields.historyEvents,
+  };
+};
+
+/**
+ * `--mirror`: N users synced into a fixed list (set-up, not timed), then 10% made inactive and
+ * another 10% renamed; a timed mirror run keeps the list in step. Its counts and the list are
+ * checked exactly before any number is shown, so a wrong run cannot pass as a fast one. Then
+ * the naive re-sync from the same starting list, run as bench/naive.ts runs its baselines, and
+ * the same re-sync modelled at the rate limit (one request per user, no 429).
+ */
+async function benchMirror(ctx: BenchContext): Promise<MirrorRow[]> {
+  const syncBody = { platform: 'resend', sync_type: 'all', mode: 'mirror', ...MIRROR_FILTERS };
+  log(`first sync of ${USERS} users into a fixed list at ${FIRST_SYNC_RATE} requests/s (set-up)`);
+  const firstStarted = performance.now();
+  const first = await withService(ctx, ({ apiUrl }) =>
+    runThroughApi(ctx, apiUrl, '/api/marketing/sync', { ...syncBody, list_name: 'bench-mirror' }),
+  );
+  const listId = first.result.listId ?? '';
+  const synced = await appUsers(ctx.sql);
+  const firstWrong = await wrongUsers(ctx.emulatorUrl, listId, synced);
+  if (firstWrong > 0 || first.result.progress.added !== USERS) {
+    throw new Error(
+      `the first sync left ${firstWrong} users wrong: ${JSON.stringify(first.result.progress)}`,
+    );
+  }
+  log(`first sync: ${round((performance.now() - firstStarted) / 1000)} s`);
+
+  const leavers = await ctx.sql`
+    update users set last_active_at = now() - interval '90 days' where id % 10 = 0 returning id`;
+  const renamed = await ctx.sql`
+    update users set first_name = first_name || ' Renamed' where id % 10 = 5 returning id`;
+  const changed = leavers.length + renamed.length;
+  const current = await appUsers(ctx.sql);
+  const stayers = current.filter((user) => user.inPopulation).length;
+  await admin(ctx.emulatorUrl, '/config', 'PUT', { rateLimit: RATE });
+  // The first sync's grants leave the one-second window before the clock starts.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const mark = (await admin<{ requests: number }>(ctx.emulatorUrl, '/stats')).requests;
+
+  log(
+    `${leavers.length} users made inactive, ${renamed.length} renamed; mirror run at ${RATE}/s …`,
+  );
+  const mirror = await withService(ctx, async ({ apiUrl, worker }) => {
+    const started = performance.now();
+    const run = await runThroughApi(ctx, apiUrl, '/api/marketing/sync', {
+      ...syncBody,
+      list_id: listId,
+    });
+    const wallSeconds = (performance.now() - started) / 1000;
+    return { ...run, wallSeconds, peakRssMb: worker.peakRssMb() ?? null };
+  });
+  const { progress } = mirror.result;
+  const expected = {
+    processed: stayers,
+    added: stayers,
+    skipped: 0,
+    failed: 0,
+    removed: leavers.length,
+    unsubscribed: 0,
+    updated: renamed.length,
+  };
+  const mismatches = Object.entries(expected).filter(
+    ([count, value]) => progress[count as keyof typeof expected] !== value,
+  );
+  const wrong = await wrongUsers(ctx.emulatorUrl, listId, current);
+  if (mismatches.length > 0 || wrong > 0) {
+    throw new Error(
+      `the mirror run is wrong: counts ${JSON.stringify(progress)}, expected ${JSON.stringify(expected)}; ${wrong} users wrong in the list`,
+    );
+  }
+  const sent = await requestsSince(ctx.emulatorUrl, mark);
+  emit({ system: 'audience-sync-mirror requests', ...countByKind(sent) });
+  const rows = [
+    mirrorRow({
+      system: 'audience-sync-mirror',
+      changed,
+      wallSeconds: mirror.wallSeconds,
+      requests: sent.length,
+      http429: sent.filter((entry) => entry.outcome.endsWith('rate_limited')).length,
+      wrong,
+      peakRssMb: mirror.peakRssMb,
+      historyEvents: await historyEventsOf(ctx, mirror.runId),
+    }),
+  ];
+  if (values['no-baselines']) return rows;
+
+  // The naive cron starts from the same list: the first sync's contacts, with their old names.
+  await admin(ctx.emulatorUrl, '/reset', 'POST');
+  const segment = await admin<{ id: string }>(ctx.emulatorUrl, '/segments', 'POST', {
+    name: 'naive-resync',
+  });
+  await admin(ctx.emulatorUrl, '/contacts/bulk', 'POST', {
+    contacts: synced.map((user) => ({
+      email: user.email,
+      first_name: user.firstName,
+      last_name: user.lastName,
+      segment_ids: [segment.id],
+    })),
+  });
+  log('naive-resync-sequential …');
+  const naive = await runNaive(ctx, 'resync', ['--segment', segment.id]);
+  const naiveSent = await requestsSince(ctx.emulatorUrl, 0);
+  emit({ system: 'naive-resync-sequential requests', ...countByKind(naiveSent) });
+  rows.push(
+    mirrorRow({
+      system: 'naive-resync-sequential',
+      changed,
+      wallSeconds: naive.wallSeconds,
+      requests: naiveSent.length,
+      http429: naiveSent.filter((entry) => entry.outcome.endsWith('rate_limited')).length,
+      wrong: await wrongUsers(ctx.emulatorUrl, segment.id, current),
+      peakRssMb: naive.peakRssMb,
+      historyEvents: null,
+    }),
+    // The same re-sync if it kept to the limit: every user costs a request, changed or not.
+    mirrorRow({
+      system: 'naive-resync-at-limit',
+      changed,
+      wallSeconds: USERS / RATE,
+      requests: USERS,
+      http429: 0,
+      wrong: 0,
+      peakRssMb: null,
+      historyEvents: null,
+    }),
+  );
+  return rows;
 }
 
 interface BenchContext {
@@ -405,7 +720,10 @@ async function main(): Promise<void> {
     // Without a Temporal CLI this installs the pinned one (saying so), or fails with one message.
     const temporal = await startTemporalDevServer({ searchAttributes: SEARCH_ATTRIBUTES });
     stops.push(() => temporal.stop());
-    const emulator = await startEmulatorProcess(RATE);
+    // A mirror bench sets R itself once its first sync is done.
+    const emulator = await startEmulatorProcess(
+      values.mirror ? Math.max(RATE, FIRST_SYNC_RATE) : RATE,
+    );
     stops.push(() => emulator.child.kill('SIGTERM'));
     log('building (npm run build)');
     execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -440,6 +758,15 @@ async function main(): Promise<void> {
       client,
       emails,
     };
+    if (values.mirror) {
+      const mirrorRows = await benchMirror(ctx);
+      if (values.json) {
+        for (const result of mirrorRows) process.stdout.write(`${JSON.stringify(result)}\n`);
+      } else {
+        console.table(mirrorRows);
+      }
+      return;
+    }
     const rows: Row[] = [];
     log('audience-sync …');
     rows.push(await benchAudienceSync(ctx));
