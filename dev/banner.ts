@@ -47,11 +47,7 @@ export function renderBanner({ info, secret, startupMs, cwd }: BannerInput): str
     '',
     'Try it (paste into a shell):',
     '',
-    ...curlExamples(
-      info.apiUrl,
-      secret,
-      info.resend.kind === 'emulator' ? info.resend.url : undefined,
-    ),
+    ...curlExamples(info, secret),
     'Stop everything with Ctrl-C (data is kept).',
     READY_LINE,
     '',
@@ -114,18 +110,19 @@ function describeData(info: DevStackInfo, shown: (file: string) => string): stri
   return `${places.join(' and ')} (kept across restarts; delete to start afresh)`;
 }
 
-function curlExamples(
-  apiUrl: string,
-  secret: BannerSecret,
-  emulatorUrl: string | undefined,
-): string[] {
+/** A commented command; a comment of several lines is split at its line breaks. */
+type Example = (comment: string, ...command: string[]) => string[];
+
+function curlExamples(info: DevStackInfo, secret: BannerSecret): string[] {
+  const { apiUrl } = info;
+  const emulatorUrl = info.resend.kind === 'emulator' ? info.resend.url : undefined;
   const auth = secret.generated
     ? `-H 'Authorization: Bearer ${secret.value}'`
     : `-H "Authorization: Bearer $MARKETING_API_SECRET"`;
   const json = `-H 'Content-Type: application/json'`;
   const base = `${apiUrl}/api/marketing`;
-  const example = (comment: string, ...command: string[]) => [
-    `  # ${comment}`,
+  const example: Example = (comment, ...command) => [
+    ...comment.split('\n').map((line) => `  # ${line}`),
     ...command.map((part, index) =>
       index < command.length - 1 ? `  ${index ? '  ' : ''}${part} \\` : `    ${part}`,
     ),
@@ -154,6 +151,7 @@ function curlExamples(
       `${auth} ${json}`,
       `-d '{"platform":"resend","list_name":"Newsletter (dev)","sync_type":"all","tags":["newsletter","dev"]}'`,
     ),
+    ...mirrorExamples(info, base, auth, json, example),
     ...example(
       'Every 6 hours, add new users to that list: put its list_id in place of <list_id>',
       `curl -sS -X POST '${base}/schedules'`,
@@ -172,6 +170,46 @@ function curlExamples(
       'Opt-outs made in Resend (unsubscribed, deleted, suppressed), oldest first',
       `curl -sS '${base}/opt-outs?after=0&limit=100'`,
       auth,
+    ),
+  ];
+}
+
+/**
+ * A mirror list, five demo users made inactive (ids 1-5 of the demo mix are active, sendable and
+ * share their email with nobody), the list mirrored again, and where the Web UI shows it.
+ */
+function mirrorExamples(
+  info: DevStackInfo,
+  base: string,
+  auth: string,
+  json: string,
+  example: Example,
+): string[] {
+  const mirror = `"sync_type":"all","mode":"mirror","filterActive":true,"activeDays":30`;
+  const database = info.database.kind === 'embedded' ? `'${info.database.url}'` : '"$DATABASE_URL"';
+  const ui =
+    info.temporal.kind === 'dev-server' && info.temporal.uiUrl
+      ? `the Temporal Web UI (${info.temporal.uiUrl})`
+      : 'the Temporal Web UI';
+  return [
+    ...example(
+      'Mirror: a list kept equal to the users active in the last 30 days (answers with its list_id)',
+      `curl -sS -X POST '${base}/sync'`,
+      `${auth} ${json}`,
+      `-d '{"platform":"resend","list_name":"Active users, mirrored (dev)",${mirror}}'`,
+    ),
+    ...example(
+      'Make five of them leave: inactive for 90 days (any Postgres client will do)',
+      `psql ${database}`,
+      `-c "update ${info.usersSource} set last_active_at = now() - interval '90 days' where id between 1 and 5"`,
+    ),
+    ...example(
+      `Mirror again into that list (its list_id in place of <list_id>): it answers "removed":5.\n` +
+        `In ${ui}, filter by SyncListId = "<list_id>" and open the newest run:\n` +
+        'its current details say "leavers: 5 of 5 removed"',
+      `curl -sS -X POST '${base}/sync'`,
+      `${auth} ${json}`,
+      `-d '{"platform":"resend","list_id":"<list_id>",${mirror}}'`,
     ),
   ];
 }

@@ -26,6 +26,8 @@ export type DatabaseInfo =
       kind: 'embedded';
       port: number;
       database: string;
+      /** Its connection URL, credentials included (the embedded server's fixed local ones). */
+      url: string;
       dataDir: string;
       /** Demo users seeded at this start; undefined when the users relation already existed. */
       seededUsers?: number;
@@ -303,13 +305,15 @@ async function startDatabase(
     await cluster.stop();
     throw error;
   }
+  const url = withDatabase(cluster.url, DEV_DATABASE);
   return {
     value: {
-      url: withDatabase(cluster.url, DEV_DATABASE),
+      url,
       info: {
         kind: 'embedded',
         port: settings.DEV_POSTGRES_PORT,
         database: DEV_DATABASE,
+        url,
         dataDir: clusterDir,
       },
     },
