@@ -84,7 +84,8 @@ export function createLeaverActivities(deps: LeaverDeps) {
       const plan = await planLeavers(sql, runId, list, await deps.usersSource(), (tracked) =>
         removalLimit(maxRemovalsOf(run), tracked),
       );
-      if (guardTrips(plan)) {
+      // A dry run's plan says the guard would trip (readRemovalGuard); a real run fails here.
+      if (guardTrips(plan) && !run.dryRun) {
         throw ApplicationFailure.create({
           type: REMOVAL_GUARD_TRIPPED,
           message: guardMessage(plan),

@@ -5,7 +5,9 @@ import {
   CancelledFailure,
 } from '@temporalio/common';
 import { describeTemporalRun } from '../client/sync-runs.js';
-import { emptyCounts, type SyncProgress, type SyncRequest } from '../common/sync.js';
+import type { PlannedAdd, RunPlan } from '../common/plan.js';
+import { emptyCounts, plannedListId, type SyncProgress, type SyncRequest } from '../common/sync.js';
+import { readRunPlan, setPlannedNewTags } from '../db/plans.js';
 import {
   assignRunList,
   countRequestedUsers,
@@ -23,6 +25,7 @@ import {
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { type BulkChunkInput, type BulkChunkOutput, processBulkChunk } from './bulk-chunk.js';
+import { planningPlatform, planRecorder } from './dry-run.js';
 import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
 import { createLeaverActivities } from './mirror-leavers.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
@@ -53,7 +56,8 @@ export interface BeginRunInput {
 export type BeginRunOutput = { started: true } | { started: false; activeRunId: string };
 
 export interface PreparedRun {
-  listId: string;
+  /** Null for a dry run into a new list: it creates none. */
+  listId: string | null;
   listName: string;
   tagListIds: string[];
   total: number;
@@ -134,12 +138,21 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return false;
   };
 
-  /** A platform client for this activity attempt; every answer it gets counts as life. */
-  const connect = (run: RunRecord, onAnswer: () => void = () => {}): MarketingPlatform =>
-    deps.platforms.connect(run.platform, {
+  /**
+   * A platform client for this activity attempt; every answer it gets counts as life. A dry
+   * run's client reads only (see dry-run.ts); `planned` learns its would-create and would-join.
+   */
+  const connect = (
+    run: RunRecord,
+    onAnswer: () => void = () => {},
+    planned: Map<string, PlannedAdd> = new Map(),
+  ): MarketingPlatform => {
+    const platform = deps.platforms.connect(run.platform, {
       signal: Context.current().cancellationSignal,
       onAnswer,
     });
+    return run.dryRun ? planningPlatform(platform, planned) : platform;
+  };
 
   async function countRunPopulation(run: RunRecord, listId: string): Promise<number> {
     if (run.syncType === 'specific') return countRequestedUsers(sql, run.runId);
@@ -223,21 +236,36 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           );
         }
         listName = existing.name;
-      } else {
+      } else if (!run.dryRun) {
         listId = (await platform.createRunList(runId, listName)).id;
       }
-      await assignRunList(sql, runId, listId, listName);
+      // A dry run's list is recorded too, but it is not held (see migration 10).
+      if (listId) await assignRunList(sql, runId, listId, listName);
       const tagListIds: string[] = [];
-      for (const tag of run.tags) tagListIds.push((await platform.findOrCreateList(tag)).id);
+      const newTags: string[] = [];
+      for (const tag of run.tags) {
+        if (!run.dryRun) {
+          tagListIds.push((await platform.findOrCreateList(tag)).id);
+          continue;
+        }
+        // A tag list a real run would create has no members: its users would all join it.
+        const found = await platform.findList?.(tag);
+        if (found) tagListIds.push(found.id);
+        else {
+          newTags.push(tag);
+          tagListIds.push(plannedListId(tag));
+        }
+      }
+      if (newTags.length > 0) await setPlannedNewTags(sql, runId, newTags);
       const mapping = Object.entries(run.properties);
-      if (mapping.length > 0) {
+      if (mapping.length > 0 && !run.dryRun) {
         // The catalog as it is now: the API checked these columns when the run was asked for.
         const { columns } = await inspectUsersSource(sql, deps.usersSource);
         await platform.defineProperties(
           mapping.map(([key, column]) => ({ key, type: propertyTypeOf(columns[column] ?? '') })),
         );
       }
-      const total = await countRunPopulation(run, listId);
+      const total = await countRunPopulation(run, listId ?? plannedListId());
       await setRunTotal(sql, runId, total);
       return { listId, listName, tagListIds, total, batchSize: deps.batchSize };
     }),
@@ -250,6 +278,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       const run = await requireRun(input.runId);
       const context = Context.current();
       let usersDone = 0;
+      const planned = new Map<string, PlannedAdd>();
       // Heartbeats come from progress and from the platform's answers (429s included), never
       // from a timer: a batch whose requests all hang stops heartbeating and is retried.
       const beat = throttledHeartbeat(
@@ -261,12 +290,13 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           {
             sql,
             source: await usersSource(),
-            platform: connect(run, beat),
+            platform: connect(run, beat, planned),
             batchSize: deps.batchSize,
             onProgress: (count) => {
               usersDone += count;
               beat();
             },
+            ...(run.dryRun ? { outcomes: planRecorder(sql, planned) } : {}),
           },
           run,
           input,
@@ -303,6 +333,12 @@ export function createSyncActivities(deps: SyncActivityDeps) {
         await noteOutage(input.runId, error);
         throw error;
       }
+    }),
+
+    /** A dry run's plan, from the rows it recorded. */
+    readPlan: translated(async ({ runId }: { runId: string }): Promise<RunPlan> => {
+      const run = await requireRun(runId);
+      return readRunPlan(sql, run);
     }),
 
     /** Records that the run paused after its batch in flight, or resumed. */

@@ -17,6 +17,7 @@ import { checkpointBatch, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { metrics } from '../telemetry/metrics.js';
 import { takeBulkCreated } from './bulk-chunk.js';
+import type { OutcomeRecorder } from './dry-run.js';
 import { decideLocally } from './eligibility.js';
 import { emailHash, normaliseEmail } from './emails.js';
 import {
@@ -67,6 +68,8 @@ export interface BatchContext {
   batchSize: number;
   /** Called after each user's outcome, so Temporal sees progress. */
   onProgress: (usersDone: number) => void;
+  /** Where outcomes go; absent: the run's outcomes and the ledger. A dry run records its plan. */
+  outcomes?: OutcomeRecorder;
 }
 
 async function readBatch(ctx: BatchContext, run: RunRecord, input: ProcessBatchInput) {
@@ -169,10 +172,18 @@ async function syncUsers(
     tagListIds: input.tagListIds,
   };
   const listIds = [input.listId, ...input.tagListIds];
+  const outcomes = ctx.outcomes ?? {
+    record: (runId: string, ref: ListRef, userId: string, result: UserOutcome) =>
+      recordOutcome(sql, runId, ref, userId, result),
+    duplicate: (runId: string, ref: ListRef, userId: string, ownerId: string) =>
+      recordDuplicate(sql, runId, ref, userId, ownerId),
+  };
   const record = async (userId: string, result: UserOutcome) => {
-    await recordOutcome(sql, run.runId, list, userId, result);
-    metrics.contacts.inc({ outcome: result.outcome });
-    if (result.outcome === 'added' && result.updated) metrics.contactsUpdated.inc();
+    await outcomes.record(run.runId, list, userId, result);
+    if (!run.dryRun) {
+      metrics.contacts.inc({ outcome: result.outcome });
+      if (result.outcome === 'added' && result.updated) metrics.contactsUpdated.inc();
+    }
     ctx.onProgress(1);
   };
 
@@ -346,8 +357,8 @@ async function syncUsers(
 
   // Users sharing an email with an earlier user are represented by that user's contact.
   for (const { contact } of duplicates) {
-    await recordDuplicate(sql, run.runId, list, contact.userId, ownerOf(contact) ?? '');
-    metrics.contacts.inc({ outcome: 'skipped' });
+    await outcomes.duplicate(run.runId, list, contact.userId, ownerOf(contact) ?? '');
+    if (!run.dryRun) metrics.contacts.inc({ outcome: 'skipped' });
     ctx.onProgress(1);
   }
   if (unresolved > 0) {

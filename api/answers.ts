@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { zeroProgress } from '../client/sync-runs.js';
 import { isTemporalUnavailable } from '../client/temporal.js';
+import type { RunPlan } from '../common/plan.js';
 import { REMOVAL_GUARD_TRIPPED, type SyncRunResult } from '../common/sync.js';
 import { isDatabaseUnavailable } from '../db/runs.js';
 import { ApiError } from './errors.js';
@@ -55,6 +56,10 @@ export async function databaseCall<T>(work: () => Promise<T>): Promise<T> {
  * Answers a started run the same way for every sync endpoint: the endpoint's own 200 body when it
  * finished in the wait window, 202 with progress while it runs, SPEC's error body when it failed.
  */
+/** A dry run's answer says so and carries its plan. */
+export const dryRunFields = (result: SyncRunResult): { dryRun?: true; plan?: RunPlan } =>
+  result.plan ? { dryRun: true, plan: result.plan } : {};
+
 export async function answerLaunch(
   res: Response,
   launcher: SyncLauncher,

@@ -191,6 +191,12 @@ const filterActive = z
   .boolean({ error: 'must be true or false' })
   .meta({ description: 'Only users active within activeDays.', example: true });
 
+const dryRun = z.boolean({ error: 'must be true or false' }).optional().meta({
+  description:
+    'Plan only: nothing is written to the platform (reads only), no list is created and the list is not held. The answer and the run status carry the plan: what a real run with the same body would do.',
+  example: true,
+});
+
 const MAX_REMOVALS_MESSAGE =
   'must be a whole number of contacts (0 to 10000000) or a share of the list like "20%" (0% to 100%)';
 const maxRemovals = z
@@ -246,6 +252,7 @@ export const syncUsersBodySchema = z
       .meta({ description: 'Kept with the run and in the workflow memo.' }),
     filterActive: filterActive.default(false),
     activeDays: activeDays.default(30),
+    dry_run: dryRun,
   })
   .meta({ id: 'SyncUsersRequest' });
 
@@ -314,6 +321,7 @@ export const syncBodySchema = withRules(
         'add: only put users into the list. mirror (sync_type all only): also take out the contacts this service added whose user left the population.',
     }),
     max_removals: maxRemovals,
+    dry_run: dryRun,
     properties: z
       .record(
         z.string().regex(PROPERTY_KEY, PROPERTY_KEY_MESSAGE),
@@ -405,6 +413,69 @@ export const progressSchema = z
   })
   .meta({ id: 'Progress' });
 
+const planClassSchema = z
+  .object({
+    count: z.int(),
+    userIds: z.array(z.string()).max(20).meta({ description: 'The first 20 user ids, by id' }),
+  })
+  .meta({ id: 'PlanClass' });
+
+const planByReasonSchema = z.object({
+  count: z.int(),
+  byReason: z.record(z.string(), planClassSchema),
+});
+
+export const planSchema = z
+  .object({
+    list: z.object({
+      id: z.string().nullable().meta({ description: 'null: a real run would create the list' }),
+      name: z.string(),
+      create: z.boolean().meta({ description: 'A real run would create the list' }),
+    }),
+    tagsToCreate: z.array(z.string()).meta({ description: 'Tag lists a real run would create' }),
+    create: planClassSchema.meta({ description: 'Users whose contact would be created' }),
+    join: planClassSchema.meta({
+      description: 'Users whose existing contact would join the list',
+    }),
+    present: planClassSchema.meta({
+      description: 'Users already in the list through this service: nothing to send',
+    }),
+    update: planClassSchema.meta({
+      description:
+        'Users of join or present whose changed fields would be patched (within join and present)',
+    }),
+    remove: planClassSchema.meta({
+      description: 'mirror: leavers whose contact would be taken out of the list',
+    }),
+    unsubscribe: planClassSchema.meta({
+      description:
+        'Opted-out users (in the population or leavers) whose contact would be marked unsubscribed',
+    }),
+    skipped: planByReasonSchema,
+    failed: planByReasonSchema,
+    removalGuard: z
+      .object({
+        tracked: z.int(),
+        wouldRemove: z.int(),
+        maxRemovals: z.int(),
+        tripped: z.boolean().meta({
+          description: 'A real run would remove none and fail with removal_guard_tripped',
+        }),
+      })
+      .optional()
+      .meta({ description: 'mirror: the removal guard as a real run would meet it' }),
+  })
+  .meta({
+    id: 'DryRunPlan',
+    description:
+      'What a real run with the same body would do when nothing changes meanwhile. Every user of the population is in exactly one of create, join, present, skipped and failed.',
+  });
+
+const dryRunAnswer = {
+  dryRun: z.literal(true).optional().meta({ description: 'Present for a dry run' }),
+  plan: planSchema.optional().meta({ description: 'A dry run: what a real run would do' }),
+};
+
 export const audienceSchema = z
   .object({ id: z.string(), name: z.string() })
   .meta({ id: 'Audience' });
@@ -436,13 +507,20 @@ export const previewAnswerSchema = z
 export const syncUsersAnswerSchema = z
   .object({
     success: z.literal(true),
-    audience: audienceSchema,
-    contactsAdded: z.int(),
+    audience: z.object({
+      id: z
+        .string()
+        .nullable()
+        .meta({ description: 'null for a dry run (it creates no audience)' }),
+      name: z.string(),
+    }),
+    contactsAdded: z.int().meta({ description: 'For a dry run: would be added' }),
     contactsFailed: z.int(),
     contactsSkipped: z.int(),
     contactsUpdated: z.int(),
     message: z.string(),
     runId: z.string(),
+    ...dryRunAnswer,
   })
   .meta({ id: 'SyncUsersAnswer' });
 
@@ -450,14 +528,18 @@ export const syncAnswerSchema = z
   .object({
     success: z.literal(true),
     message: z.literal('Sync completed successfully'),
-    synced: z.int(),
+    synced: z.int().meta({ description: 'For a dry run: would be added' }),
     failed: z.int(),
     skipped: z.int(),
     removed: z.int(),
     unsubscribed: z.int(),
     updated: z.int(),
-    list_id: z.string(),
+    list_id: z
+      .string()
+      .nullable()
+      .meta({ description: 'null for a dry run into a new list (it creates none)' }),
     runId: z.string(),
+    ...dryRunAnswer,
   })
   .meta({ id: 'SyncAnswer' });
 
@@ -495,6 +577,7 @@ export const runStatusSchema = z
     result: z.record(z.string(), z.unknown()).optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     rejected: z.array(z.object({ userId: z.string(), reason: z.string() })),
+    ...dryRunAnswer,
   })
   .meta({ id: 'RunStatus' });
 

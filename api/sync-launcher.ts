@@ -13,8 +13,10 @@ import {
   TEMPORAL_DEADLINES,
   withTemporalDeadline,
 } from '../client/temporal.js';
+import type { RunPlan } from '../common/plan.js';
 import type { SyncProgress, SyncRequest } from '../common/sync.js';
 import { type BulkMode, runBulkMode } from '../db/bulk.js';
+import { readRunPlan } from '../db/plans.js';
 import {
   claimIdempotencyKey,
   findRunningRunForList,
@@ -86,6 +88,9 @@ export interface RunStatusView {
   };
   error?: { code: string; message: string };
   rejected: RejectedUser[];
+  /** A dry run: its plan so far (complete once it completed). */
+  dryRun?: true;
+  plan?: RunPlan;
 }
 
 const requestHash = (kind: string, body: unknown): string =>
@@ -177,7 +182,8 @@ export function createSyncLauncher(deps: {
   }
 
   async function launch(request: SyncRequest, options: LaunchOptions): Promise<Launch> {
-    if (request.listId) {
+    // A dry run does not hold the list: it starts beside the list's run instead of joining it.
+    if (request.listId && !request.dryRun) {
       const listId = request.listId;
       const activeRunId = await databaseCall(() =>
         findRunningRunForList(sql, request.platform, listId),
@@ -320,6 +326,9 @@ export function createSyncLauncher(deps: {
         ? { error: { code: record.errorCode, message: record.errorMessage ?? '' } }
         : {}),
       rejected: await databaseCall(() => listRejectedUsers(sql, runId)),
+      ...(record?.dryRun
+        ? { dryRun: true as const, plan: await databaseCall(() => readRunPlan(sql, record)) }
+        : {}),
     };
   }
 

@@ -3,6 +3,8 @@
  * Temporal history, so it holds ids, options, cursors and counts only: never an email or a name.
  */
 
+import type { RunPlan } from './plan.js';
+
 /** A marketing platform's name, as the platform registry knows it. */
 export type Platform = string;
 
@@ -21,6 +23,13 @@ export type SyncMode = (typeof SYNC_MODES)[number];
  */
 export type MaxRemovals = number | `${number}%`;
 export const DEFAULT_MAX_REMOVALS: MaxRemovals = '50%';
+
+/**
+ * The id a dry run plans against for a list a real run would create (no list has it, so nobody is
+ * in it yet); with a name, for such a tag list.
+ */
+export const plannedListId = (tag?: string): string =>
+  tag === undefined ? 'planned:new-list' : `planned:new-tag:${tag}`;
 
 /** What a run was asked to do. It is the workflow's input. */
 export interface SyncRequest {
@@ -144,6 +153,8 @@ export interface SyncRunResult {
   progress: SyncProgress;
   /** For 'list_busy': the run that is already syncing into the list. */
   activeRunId?: string;
+  /** A dry run's plan: what a real run with the same request would do. */
+  plan?: RunPlan;
 }
 
 /** Outcome reasons a user can end a run with. */

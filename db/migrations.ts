@@ -455,4 +455,18 @@ export const migrations: Migration[] = [
       alter table audience_sync.runs add column bulk_mode text, add column bulk_note text;
     `,
   },
+  {
+    version: 10,
+    name: 'dry runs hold no list; tags a dry run would create',
+    sql: /* sql */ `
+      -- A dry run writes nothing to its list, so it does not hold it: a real run may start
+      -- beside it, and several dry runs may plan for one list.
+      drop index audience_sync.runs_one_running_per_list;
+      create unique index runs_one_running_per_list
+        on audience_sync.runs (platform, list_id)
+        where status = 'running' and list_id is not null and not dry_run;
+      -- The tags of a dry run that do not exist as lists yet (a real run would create them).
+      alter table audience_sync.runs add column planned_new_tags text[];
+    `,
+  },
 ];

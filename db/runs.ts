@@ -143,7 +143,7 @@ export async function insertRun(sql: Sql, run: NewRun, requestedUserIds: string[
   });
 }
 
-/** The run currently syncing into a list, if any. */
+/** The run currently syncing into a list, if any (dry runs write nothing there). */
 export async function findRunningRunForList(
   sql: Sql,
   platform: Platform,
@@ -151,7 +151,7 @@ export async function findRunningRunForList(
 ): Promise<string | undefined> {
   const [row] = await sql<{ runId: string }[]>`
     select run_id as "runId" from audience_sync.runs
-    where platform = ${platform} and list_id = ${listId} and status = 'running'`;
+    where platform = ${platform} and list_id = ${listId} and status = 'running' and not dry_run`;
   return row?.runId;
 }
 
@@ -365,7 +365,8 @@ export type RunReservation =
 
 /**
  * Records a run the API is about to start in Temporal, unless `maxRunning` runs are running
- * already (paused runs too: their status stays `running`). Counting and inserting happen in one
+ * already (paused runs too: their status stays `running`; dry runs do not count, they write
+ * nothing to the platform). Counting and inserting happen in one
  * transaction under an advisory lock, so concurrent requests, from any number of API processes,
  * are counted one after the other and never start more than the limit between them. A run that
  * has a record already (a repeated Idempotency-Key) is not a new run and is not counted again.
@@ -383,7 +384,8 @@ export async function reserveRun(
     const [existing] = await tx`select 1 from audience_sync.runs where run_id = ${run.runId}`;
     if (existing) return { reserved: true, existing: true };
     const [counted] = await tx<{ running: number }[]>`
-      select count(*)::int as running from audience_sync.runs where status = 'running'`;
+      select count(*)::int as running from audience_sync.runs
+      where status = 'running' and not dry_run`;
     const running = counted?.running ?? 0;
     if (running >= maxRunning) return { reserved: false, running };
     await tx`

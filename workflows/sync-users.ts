@@ -21,6 +21,7 @@ import { SyncListIdKey } from '../common/search-attributes.js';
 import {
   addCounts,
   emptyCounts,
+  plannedListId,
   type SyncCounts,
   type SyncProgress,
   type SyncRunResult,
@@ -41,7 +42,7 @@ const PLATFORM_PREPARE_PATCH = 'platform-prepare-step';
 const MIRROR_LEAVERS_PATCH = 'mirror-leavers';
 
 const setup = proxyActivities<
-  Pick<SyncActivities, 'beginRun' | 'prepareRun' | 'markRunPaused' | 'finishRun'>
+  Pick<SyncActivities, 'beginRun' | 'prepareRun' | 'markRunPaused' | 'finishRun' | 'readPlan'>
 >({
   startToCloseTimeout: '5 minutes',
   retry: {
@@ -181,15 +182,19 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
         await prepare(runId, state);
       }
     }
+    const dryRun = input.request.dryRun === true;
     if (outcome !== 'busy' && state.phase !== 'removing') {
-      outcome = (await bulkPassBeforeBatches(runId, state)) ?? (await syncBatches(runId, state));
+      // A dry run creates no contacts, in bulk or otherwise: its batches plan every user.
+      outcome =
+        (dryRun ? undefined : await bulkPassBeforeBatches(runId, state)) ??
+        (await syncBatches(runId, state, dryRun));
     }
     if (
       (outcome === 'finished' || state.phase === 'removing') &&
       input.request.mode === 'mirror' &&
       patched(MIRROR_LEAVERS_PATCH)
     ) {
-      outcome = await removeLeavers(runId, state);
+      outcome = await removeLeavers(runId, state, dryRun);
     }
   } catch (error) {
     const status = isCancellation(error) ? 'cancelled' : 'failed';
@@ -241,10 +246,22 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
   );
   state.phase = 'finished';
   state.progress = progress;
-  setCurrentDetails(`Finished · ${describeProgress(state)}`);
+  const plan = input.request.dryRun
+    ? await CancellationScope.nonCancellable(() => setup.readPlan({ runId }))
+    : undefined;
+  setCurrentDetails(
+    `${plan ? 'Dry run finished, nothing written' : 'Finished'} · ${describeProgress(state)}`,
+  );
   // A pause asked for as the last batch ended answers now, with the finished run.
   await condition(allHandlersFinished);
-  return { status: 'completed', runId, listId: state.listId, listName: state.listName, progress };
+  return {
+    status: 'completed',
+    runId,
+    listId: state.listId,
+    listName: state.listName,
+    progress,
+    ...(plan ? { plan } : {}),
+  };
 }
 
 async function prepare(runId: string, state: SyncRunState): Promise<void> {
@@ -254,7 +271,8 @@ async function prepare(runId: string, state: SyncRunState): Promise<void> {
   state.tagListIds = prepared.tagListIds;
   state.batchSize = prepared.batchSize;
   state.progress.total = prepared.total;
-  upsertSearchAttributes([{ key: SyncListIdKey, value: prepared.listId }]);
+  // A dry run into a new list has none (it creates none).
+  if (prepared.listId) upsertSearchAttributes([{ key: SyncListIdKey, value: prepared.listId }]);
   upsertMemo({ listId: prepared.listId, listName: prepared.listName });
   state.phase = 'preparing-platform';
   setCurrentDetails(`Preparing the platform · ${prepared.total} users to sync`);
@@ -262,12 +280,17 @@ async function prepare(runId: string, state: SyncRunState): Promise<void> {
   else await platformPreparation.loadContactDirectory({ runId });
 }
 
+/** The list a run's batches go to; a dry run into a new list plans against one nobody is in. */
+const batchListId = (state: SyncRunState, dryRun: boolean): string | null =>
+  state.listId ?? (dryRun ? plannedListId() : null);
+
 async function syncBatches(
   runId: string,
   state: SyncRunState,
+  dryRun: boolean,
 ): Promise<'finished' | 'cancelled' | 'continue'> {
   state.phase = 'syncing';
-  const listId = state.listId;
+  const listId = batchListId(state, dryRun);
   if (!listId) throw ApplicationFailure.nonRetryable('The run has no list', 'RunMissing');
   for (let batchesThisExecution = 1; ; batchesThisExecution += 1) {
     if (state.paused) await waitWhilePaused(runId, state);
@@ -311,8 +334,9 @@ async function syncBatches(
 async function removeLeavers(
   runId: string,
   state: SyncRunState,
+  dryRun: boolean,
 ): Promise<'finished' | 'cancelled' | 'continue'> {
-  const listId = state.listId;
+  const listId = batchListId(state, dryRun);
   if (!listId) throw ApplicationFailure.nonRetryable('The run has no list', 'RunMissing');
   state.phase = 'removing';
   if (!state.leavers) {
@@ -323,6 +347,8 @@ async function removeLeavers(
     state.leavers = { planned: plan.wouldRemove, batchNo: 0 };
     setCurrentDetails(`Removing leavers · ${describeProgress(state)}`);
   }
+  // A dry run's leavers are its plan: none is taken out.
+  if (dryRun) return 'finished';
   for (let batchesThisExecution = 1; ; batchesThisExecution += 1) {
     if (state.paused) await waitWhilePaused(runId, state);
     if (CancellationScope.current().consideredCancelled) return 'cancelled';

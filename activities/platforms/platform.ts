@@ -65,6 +65,14 @@ export interface MarketingPlatform {
   knownContacts?(emailHashes: string[]): Promise<Map<string, string>>;
   /** Drops these hashes from the directory (their contacts were deleted). */
   forgetContacts?(emailHashes: string[]): Promise<void>;
+  /**
+   * Dry runs, read only: which of these contacts the platform has (after learning the newest),
+   * by user id, with the fields it knows to be empty (as `syncContacts` would report a join).
+   * Absent: the platform cannot plan, and dry runs into it are refused.
+   */
+  findContacts?(contacts: ContactToSync[]): Promise<Map<string, FoundContact>>;
+  /** Dry runs, read only: the list named exactly `name`, or null (`findOrCreateList` would create it). */
+  findList?(name: string): Promise<PlatformList | null>;
   /** Present when the platform can create many new contacts in one job (optional). */
   readonly bulk?: BulkCreation;
 
@@ -113,6 +121,13 @@ export type BulkStart =
 export interface BulkJobResult {
   status: 'completed' | 'failed';
   counts: { total: number; created: number; updated: number; skipped: number; failed: number };
+}
+
+/** An existing contact as a dry run finds it. */
+export interface FoundContact {
+  contactId: string;
+  /** As `emptyFields` of a join. */
+  emptyFields?: string[];
 }
 
 /** A contact the platform no longer has. */

@@ -9,7 +9,7 @@ import {
   withTemporalDeadline,
 } from '../../client/temporal.js';
 import type { SyncRequest } from '../../common/sync.js';
-import { answerLaunch, serviceUnavailable, unavailableError } from '../answers.js';
+import { answerLaunch, dryRunFields, serviceUnavailable, unavailableError } from '../answers.js';
 import { ApiError } from '../errors.js';
 import { previewQuerySchema, runIdParamsSchema, syncUsersBodySchema } from '../schemas.js';
 import type { SyncLauncher } from '../sync-launcher.js';
@@ -57,6 +57,7 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       filterActive: body.filterActive,
       activeDays: body.activeDays,
       trigger: 'api',
+      ...(body.dry_run ? { dryRun: true } : {}),
     };
     const launch = await deps.launcher.launch(request, launchOptions(req, 'sync-users', body));
     await answerLaunch(res, deps.launcher, launch, (result) => ({
@@ -66,8 +67,11 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       contactsFailed: result.progress.failed,
       contactsSkipped: result.progress.skipped,
       contactsUpdated: result.progress.updated,
-      message: `Synced ${result.progress.processed} users into "${result.listName}": ${result.progress.added} added, ${result.progress.skipped} skipped, ${result.progress.failed} failed`,
+      message: result.plan
+        ? `Dry run, nothing written: of ${result.progress.processed} users, ${result.progress.added} would be added to "${result.listName}", ${result.progress.skipped} skipped, ${result.progress.failed} failed`
+        : `Synced ${result.progress.processed} users into "${result.listName}": ${result.progress.added} added, ${result.progress.skipped} skipped, ${result.progress.failed} failed`,
       runId: result.runId,
+      ...dryRunFields(result),
     }));
   });
 

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { z } from 'zod';
 import { DEFAULT_PLATFORM, PLATFORM_NAMES } from '../../activities/platforms/registry.js';
 import type { MaxRemovals, Platform, SyncRequest } from '../../common/sync.js';
-import { answerLaunch } from '../answers.js';
+import { answerLaunch, dryRunFields } from '../answers.js';
 import { ApiError } from '../errors.js';
 import { syncBodySchema } from '../schemas.js';
 import type { SyncLauncher } from '../sync-launcher.js';
@@ -54,6 +54,7 @@ export function syncRequestFromParsedBody(
     ...(parsed.max_removals !== undefined
       ? { maxRemovals: parsed.max_removals as MaxRemovals }
       : {}),
+    ...(parsed.dry_run ? { dryRun: true } : {}),
   };
 }
 
@@ -116,6 +117,7 @@ export function syncRouter(deps: {
       updated: result.progress.updated,
       list_id: result.listId,
       runId: result.runId,
+      ...dryRunFields(result),
     }));
   });
   return router;

@@ -6,6 +6,7 @@ import type {
   ContactPatch,
   ContactRef,
   ContactToSync,
+  FoundContact,
   MarketingPlatform,
   OutcomeSink,
   PlatformContext,
@@ -239,6 +240,24 @@ function connectResend(
         await onOutcome(contact.userId, await syncOne(contact, listIds, known, directory));
       });
     },
+
+    async findContacts(contacts) {
+      const found = new Map<string, FoundContact>();
+      if (contacts.length === 0) return found;
+      await directory.refresh();
+      const known = await directory.lookup(contacts.map((contact) => contact.email));
+      for (const contact of contacts) {
+        const knownContact = known.get(contact.email);
+        if (!knownContact) continue;
+        const emptyFields = await emptyFieldsOf(contact, knownContact);
+        found.set(contact.userId, {
+          contactId: knownContact.id,
+          ...(emptyFields ? { emptyFields } : {}),
+        });
+      }
+      return found;
+    },
+    findList: (name) => segments.find(name),
 
     patchContacts: (patches, onOutcome) =>
       forEachSettling(patches, gate.capacity, async (patch) => {

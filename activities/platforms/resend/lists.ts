@@ -118,6 +118,16 @@ export function createSegments(sql: Sql, client: ResendClient, account: string) 
      * The segment named exactly `name` (a tag), found or created once per account: two runs
      * starting together with the same new tag make one segment.
      */
+    /** Read only: the segment `findOrCreate` would answer, if it exists already. */
+    async find(name: string): Promise<PlatformList | null> {
+      const [row] = await sql<{ listId: string }[]>`
+        select list_id as "listId" from audience_sync.named_lists
+        where account = ${account} and name = ${name}`;
+      if (row) return { id: row.listId, name };
+      const [existing] = await findByName(name);
+      return existing ?? null;
+    },
+
     async findOrCreate(name: string): Promise<PlatformList> {
       const remembered = async () => {
         const [row] = await sql<{ listId: string }[]>`
