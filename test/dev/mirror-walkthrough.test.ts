@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SyncRunResult } from '../../common/sync.js';
-import { READY_LINE } from '../../dev/banner.js';
 import { seedDemoUsers } from '../../db/demo-users.js';
+import { READY_LINE } from '../../dev/banner.js';
 import { ELIGIBLE_SQL } from '../support/app-stack.js';
 import {
   connectTestClient,
