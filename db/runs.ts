@@ -387,7 +387,7 @@ export async function reserveRun(
       select count(*)::int as running from audience_sync.runs
       where status = 'running' and not dry_run`;
     const running = counted?.running ?? 0;
-    if (running >= maxRunning) return { reserved: false, running };
+    if (running >= maxRunning && !run.dryRun) return { reserved: false, running };
     await tx`
       insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
         description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run,

@@ -204,6 +204,13 @@ function mirrorExamples(
       `-c "update ${info.usersSource} set last_active_at = now() - interval '90 days' where id between 1 and 5"`,
     ),
     ...example(
+      'Dry run first (its list_id in place of <list_id>): nothing is written to Resend; the\n' +
+        'answer\'s "plan" names the users it would create, join, update, remove and skip',
+      `curl -sS -X POST '${base}/sync'`,
+      `${auth} ${json}`,
+      `-d '{"platform":"resend","list_id":"<list_id>",${mirror},"dry_run":true}'`,
+    ),
+    ...example(
       `Mirror again into that list (its list_id in place of <list_id>): it answers "removed":5.\n` +
         `In ${ui}, filter by SyncListId = "<list_id>" and open the newest run:\n` +
         'its current details say "leavers: 5 of 5 removed"',

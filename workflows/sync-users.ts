@@ -241,14 +241,15 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
       'Run cancelled; users sent before the cancellation stay in the list',
     );
   }
+  // Read before the run is recorded as completed, so a completed dry run has its plan.
+  const plan = input.request.dryRun
+    ? await CancellationScope.nonCancellable(() => setup.readPlan({ runId }))
+    : undefined;
   const progress: SyncProgress = await CancellationScope.nonCancellable(() =>
     setup.finishRun({ runId, status: 'completed' }),
   );
   state.phase = 'finished';
   state.progress = progress;
-  const plan = input.request.dryRun
-    ? await CancellationScope.nonCancellable(() => setup.readPlan({ runId }))
-    : undefined;
   setCurrentDetails(
     `${plan ? 'Dry run finished, nothing written' : 'Finished'} · ${describeProgress(state)}`,
   );

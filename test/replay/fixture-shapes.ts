@@ -34,6 +34,8 @@ export const SHAPES = {
     'POST /sync with mode mirror into an existing list after some of its users became inactive: leavers found and removed',
   'guard-tripped':
     'POST /sync with mode mirror and max_removals 0 while a user left: the run fails with removal_guard_tripped',
+  'dry-run':
+    'POST /sync with mode mirror and dry_run into an existing list after a user left: batches plan, leavers are found, nothing is removed, the result carries the plan',
 } as const;
 
 export type Shape = keyof typeof SHAPES;
@@ -140,10 +142,14 @@ interface RunFacts {
   chained: boolean;
   closedAs: string;
   cancelRequested: boolean;
-  request: { syncType?: string; tags?: string[]; trigger?: string; mode?: string } | undefined;
+  request:
+    | { syncType?: string; tags?: string[]; trigger?: string; mode?: string; dryRun?: boolean }
+    | undefined;
   /** Types of the activities the run scheduled. */
   activities: Set<string>;
   resultStatus: string | undefined;
+  /** The result carries a dry run's plan. */
+  planned: boolean;
   scheduledBy: boolean;
   retried: Set<string>;
   /** Names of the Workflow Updates the run accepted, in order. */
@@ -155,7 +161,9 @@ export function runFacts(histories: History[]): RunFacts {
   const last = histories.at(-1);
   const input = firstPayload(first?.input) as { request?: RunFacts['request'] } | undefined;
   const completed = last?.events?.at(-1)?.workflowExecutionCompletedEventAttributes;
-  const result = firstPayload(completed?.result) as { status?: string } | undefined;
+  const result = firstPayload(completed?.result) as
+    | { status?: string; plan?: { remove?: { count?: number } } }
+    | undefined;
   return {
     executions: histories.length,
     chained: histories
@@ -177,6 +185,7 @@ export function runFacts(histories: History[]): RunFacts {
       ),
     ),
     resultStatus: result?.status,
+    planned: result?.plan !== undefined,
     scheduledBy: Boolean(first?.searchAttributes?.indexedFields?.TemporalScheduledById),
     retried: retriedActivities(histories),
     updates: histories.flatMap((history) =>
@@ -248,6 +257,15 @@ export function shapeProblems(shape: Shape, histories: History[]): string[] {
       );
       expect(facts.activities.has('planLeavers'), 'never looked for leavers');
       expect(!facts.activities.has('removeLeavers'), 'removed leavers');
+      break;
+    case 'dry-run':
+      expect(facts.request?.dryRun === true, 'is not a dry run');
+      expect(facts.request?.mode === 'mirror', 'is not a mirror run');
+      expect(facts.closedAs === COMPLETED, `closed as ${facts.closedAs}`);
+      expect(facts.activities.has('planLeavers'), 'never looked for leavers');
+      expect(!facts.activities.has('removeLeavers'), 'removed leavers');
+      expect(!facts.activities.has('processBulkChunk'), 'created contacts in bulk');
+      expect(facts.activities.has('readPlan') && facts.planned, 'its result has no plan');
       break;
     case 'specific-tags':
     case 'list-busy':

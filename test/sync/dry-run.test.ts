@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoUsers } from '../../db/demo-users.js';
 import {
   type AppStack,
+  createEmulatorSegment,
   ELIGIBLE_SQL,
   emulatedContacts,
   emulatorAdmin,
@@ -210,6 +211,45 @@ describe('dry_run', () => {
     // The real run's writes are the plan's: contact patches only for update and unsubscribe.
     const patched = (await requestsSince(realSeq)).filter((entry) => entry.method === 'PATCH');
     expect(patched).toHaveLength(4 + 2);
+  });
+
+  it('neither holds the list nor counts against MAX_CONCURRENT_RUNS', async () => {
+    const listId = await createEmulatorSegment(stack.emulator, 'Dry run while busy');
+    // As many runs running as the limit allows (10), one of them holding the list.
+    const holders = Array.from({ length: 10 }, (_, index) => `busy-run-${index}`);
+    for (const [index, runId] of holders.entries()) {
+      await stack.db.sql`
+        insert into audience_sync.runs (run_id, platform, sync_type, trigger, list_id, list_name,
+          tags, filter_active, active_days, active_since)
+        values (${runId}, 'resend', 'all', 'api', ${index === 0 ? listId : null}, 'Busy', '{}',
+          false, 30, now())`;
+    }
+    try {
+      const real = await stack.call('POST', '/api/marketing/sync', {
+        platform: 'resend',
+        list_name: 'One too many',
+      });
+      expect(real.status).toBe(429);
+      expect(real.body.error.code).toBe('too_many_runs');
+
+      const dry = await stack.call('POST', '/api/marketing/sync', {
+        platform: 'resend',
+        list_id: listId,
+        dry_run: true,
+      });
+      expect(dry.status).toBe(200);
+      expect(dry.body.runId).not.toBe(holders[0]);
+      expect(dry.body.plan.list).toEqual({ id: listId, name: 'Dry run while busy', create: false });
+      // The list is still the holder's alone.
+      const [holder] = await stack.db.sql<{ runId: string }[]>`
+        select run_id as "runId" from audience_sync.runs
+        where list_id = ${listId} and status = 'running' and not dry_run`;
+      expect(holder?.runId).toBe(holders[0]);
+    } finally {
+      await stack.db.sql`
+        update audience_sync.runs set status = 'completed', finished_at = now()
+        where run_id = any(${holders}::text[])`;
+    }
   });
 
   it('plans a sync into a new audience without creating it', async () => {
