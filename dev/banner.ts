@@ -151,6 +151,14 @@ function curlExamples(info: DevStackInfo, secret: BannerSecret): string[] {
       `${auth} ${json}`,
       `-d '{"platform":"resend","list_name":"Newsletter (dev)","sync_type":"all","tags":["newsletter","dev"]}'`,
     ),
+    ...example(
+      "Dry run of a sync: nothing is written to Resend and no list is created; the answer's\n" +
+        '"plan" names the users it would create, join, update and skip (with a list_id and\n' +
+        '"mode":"mirror", also those it would remove)',
+      `curl -sS -X POST '${base}/sync'`,
+      `${auth} ${json}`,
+      `-d '{"platform":"resend","list_name":"Newsletter (dev)","sync_type":"all","dry_run":true}'`,
+    ),
     ...mirrorExamples(info, base, auth, json, example),
     ...example(
       'Every 6 hours, add new users to that list: put its list_id in place of <list_id>',
@@ -202,13 +210,6 @@ function mirrorExamples(
       'Make five of them leave: inactive for 90 days (any Postgres client will do)',
       `psql ${database}`,
       `-c "update ${info.usersSource} set last_active_at = now() - interval '90 days' where id between 1 and 5"`,
-    ),
-    ...example(
-      'Dry run first (its list_id in place of <list_id>): nothing is written to Resend; the\n' +
-        'answer\'s "plan" names the users it would create, join, update, remove and skip',
-      `curl -sS -X POST '${base}/sync'`,
-      `${auth} ${json}`,
-      `-d '{"platform":"resend","list_id":"<list_id>",${mirror},"dry_run":true}'`,
     ),
     ...example(
       `Mirror again into that list (its list_id in place of <list_id>): it answers "removed":5.\n` +
