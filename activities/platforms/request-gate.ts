@@ -48,10 +48,21 @@ export interface RateGateOptions {
   marginMs?: number;
 }
 
+/** Requests of one process granted together at most, in one call to Postgres. */
+const MAX_SLOTS_PER_GRANT = 64;
+
+interface SlotTaker {
+  resolve: (sendAt: number) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * A request rate shared by every worker through Postgres. Each request takes a slot from
- * `acquire_rate_slot`, which keeps at most `limit` grants in any window (a sliding log, so a
- * pause between batches is caught up instead of lost) and honours pauses set after a 429.
+ * A request rate shared by every worker through Postgres. Slots come from `acquire_rate_slots`,
+ * which keeps at most `limit` grants in any window (a sliding log, so a pause between batches is
+ * caught up instead of lost) and honours pauses set after a 429. A process asks for the slots
+ * of all its requests waiting at that moment in one call, one call at a time: each grant takes
+ * the account's row lock, and one lock per request queued the requests on it at high limits.
+ * Every slot granted has a request waiting for it, so none is wasted or used late.
  */
 export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate {
   const bound = options.upperBound ?? Number.POSITIVE_INFINITY;
@@ -59,12 +70,37 @@ export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate 
   const windowMs = 1000 + (options.marginMs ?? 5);
   const window = `${windowMs} milliseconds`;
   const effectiveLimit = () => Math.max(1, Math.min(bound, learned));
+  const waiting: SlotTaker[] = [];
+  let granting = false;
+
+  const grantWaiting = async () => {
+    if (granting) return;
+    granting = true;
+    try {
+      while (waiting.length > 0) {
+        const takers = waiting.splice(0, MAX_SLOTS_PER_GRANT);
+        try {
+          const [row] = await sql<{ slots: Date[] }[]>`
+            select audience_sync.acquire_rate_slots(${options.key}, ${effectiveLimit()},
+              ${window}::interval, ${takers.length}) as slots`;
+          takers.forEach((taker, i) => {
+            taker.resolve(row?.slots[i]?.getTime() ?? Date.now());
+          });
+        } catch (error) {
+          for (const taker of takers) taker.reject(error);
+        }
+      }
+    } finally {
+      granting = false;
+    }
+  };
 
   const acquire = async (signal?: AbortSignal) => {
-    const [row] = await sql<{ slot: Date }[]>`
-      select audience_sync.acquire_rate_slot(${options.key}, ${effectiveLimit()},
-        ${window}::interval) as slot`;
-    const waitMs = (row?.slot.getTime() ?? 0) - Date.now();
+    const sendAt = await new Promise<number>((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      void grantWaiting();
+    });
+    const waitMs = sendAt - Date.now();
     if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : {});
   };
 
