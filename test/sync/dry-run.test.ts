@@ -79,6 +79,23 @@ async function outcomesOf(runId: string) {
   };
 }
 
+/** A run's skipped or failed users, as a plan groups them. */
+async function endedBy(runId: string, outcome: 'skipped' | 'failed') {
+  const rows = await stack.db.sql<{ userId: string; reason: string }[]>`
+    select user_id as "userId", reason from audience_sync.run_users
+    where run_id = ${runId} and outcome = ${outcome}`;
+  const reasons = [...new Set(rows.map((row) => row.reason))];
+  return {
+    count: rows.length,
+    byReason: Object.fromEntries(
+      reasons.map((reason) => [
+        reason,
+        planClass(rows.filter((row) => row.reason === reason).map((row) => row.userId)),
+      ]),
+    ),
+  };
+}
+
 describe('dry_run', () => {
   it('plans a mirror run into an existing list from reads alone, and the real run does exactly that', async () => {
     // A list this service keeps: every one of users 1..30 in it.
@@ -211,6 +228,70 @@ describe('dry_run', () => {
     // The real run's writes are the plan's: contact patches only for update and unsubscribe.
     const patched = (await requestsSince(realSeq)).filter((entry) => entry.method === 'PATCH');
     expect(patched).toHaveLength(4 + 2);
+  });
+
+  it('plans a removal guard that would trip and tag lists that would be created', async () => {
+    await seedDemoUsers(stack.db.sql, { count: 3, firstId: 201, mix: 'eligible' });
+    const first = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'resend',
+      list_name: 'Dry run guarded',
+      mode: 'mirror',
+      filterActive: true,
+    });
+    expect(first.status).toBe(200);
+    const listId: string = first.body.list_id;
+    const tracked = await stack.db.sql<{ userId: string }[]>`
+      select user_id as "userId" from audience_sync.list_members where list_id = ${listId}`;
+    expect(tracked.map((row) => row.userId)).toEqual(expect.arrayContaining(['201', '202']));
+    // Two members leave the filter; the run may remove one.
+    await stack.db.sql`
+      update users set last_active_at = now() - interval '90 days' where id in (201, 202)`;
+    const stayed = byId(
+      tracked.map((row) => row.userId).filter((id) => id !== '201' && id !== '202'),
+    );
+    const body = {
+      platform: 'resend',
+      list_id: listId,
+      mode: 'mirror',
+      filterActive: true,
+      max_removals: 1,
+      tags: ['Dry run new tag'],
+    };
+    const segmentsBefore = await segmentIds();
+    const seq = await lastSeq();
+    const dry = await stack.call('POST', '/api/marketing/sync', { ...body, dry_run: true });
+    expect(dry.status).toBe(200);
+    expect(dry.body.plan).toEqual({
+      list: { id: listId, name: 'Dry run guarded', create: false },
+      tagsToCreate: ['Dry run new tag'],
+      create: planClass([]),
+      // Already in the list, but not yet in the new tag's list: they would join it.
+      join: planClass(stayed),
+      present: planClass([]),
+      update: planClass([]),
+      remove: planClass(['201', '202']),
+      unsubscribe: planClass([]),
+      // Whatever earlier tests left unsendable is so again, for the same reasons.
+      skipped: await endedBy(first.body.runId, 'skipped'),
+      failed: await endedBy(first.body.runId, 'failed'),
+      removalGuard: { tracked: tracked.length, wouldRemove: 2, maxRemovals: 1, tripped: true },
+    });
+    expect((await requestsSince(seq)).filter((entry) => entry.method !== 'GET')).toEqual([]);
+    expect(await segmentIds()).toEqual(segmentsBefore);
+
+    // The real run meets the guard as planned: it removes none and fails; its adds stay.
+    const real = await stack.call('POST', '/api/marketing/sync', body);
+    expect(real.status).toBe(409);
+    expect(real.body.error.code).toBe('removal_guard_tripped');
+    const runId: string = real.body.error.details[0].runId;
+    const outcomes = await outcomesOf(runId);
+    expect(outcomes.added).toEqual(stayed);
+    expect(outcomes.removed).toEqual([]);
+    const tagLists = await emulatorAdmin<{ data: { id: string; name: string }[] }>(
+      stack.emulator,
+      '/segments',
+    );
+    expect(tagLists.data.filter((segment) => segment.name === 'Dry run new tag')).toHaveLength(1);
   });
 
   it('neither holds the list nor counts against MAX_CONCURRENT_RUNS', async () => {
