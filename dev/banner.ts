@@ -159,13 +159,13 @@ function curlExamples(info: DevStackInfo, secret: BannerSecret): string[] {
       `${auth} ${json}`,
       `-d '{"platform":"resend","list_name":"Newsletter (dev)","sync_type":"all","dry_run":true}'`,
     ),
-    ...mirrorExamples(info, base, auth, json, example),
     ...example(
-      'Every 6 hours, add new users to that list: put its list_id in place of <list_id>',
+      'Every 6 hours, add new users to the "Newsletter (dev)" list: put its list_id in place of <list_id>',
       `curl -sS -X POST '${base}/schedules'`,
       `${auth} ${json}`,
       `-d '{"scheduleId":"newsletter-new-users","every":"6h","sync":{"platform":"resend","list_id":"<list_id>","sync_type":"new"}}'`,
     ),
+    ...mirrorExamples(info, base, auth, json, example),
     ...(emulatorUrl
       ? example(
           'A contact unsubscribes from a preference page (emulator): its webhook reaches the API',
