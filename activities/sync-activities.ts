@@ -25,7 +25,7 @@ import {
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { type BulkChunkInput, type BulkChunkOutput, processBulkChunk } from './bulk-chunk.js';
-import { planningPlatform, planRecorder } from './dry-run.js';
+import { DryRunWriteError, planningPlatform, planRecorder } from './dry-run.js';
 import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
 import { createLeaverActivities } from './mirror-leavers.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
@@ -91,6 +91,10 @@ function asActivityFailure(error: unknown): unknown {
         ? { category: ApplicationFailureCategory.BENIGN }
         : {}),
     });
+  }
+  // A write a dry run attempted, or a platform it cannot plan on: the same again, every time.
+  if (error instanceof DryRunWriteError) {
+    return ApplicationFailure.nonRetryable(error.message, 'dry_run_refused');
   }
   if (isDataException(error)) {
     const code = (error as { code: string }).code;
