@@ -83,6 +83,7 @@ export async function answerLaunch(
           status: 'running',
           runId,
           ...(view?.audience ? { audience: view.audience } : {}),
+          ...(view?.dryRun ? { dryRun: true } : {}),
           progress: view?.progress ?? zeroProgress(),
           statusUrl: statusUrl(runId),
         });

@@ -549,6 +549,9 @@ export const runningAnswerSchema = z
     status: z.literal('running'),
     runId: z.string(),
     audience: audienceSchema.optional(),
+    dryRun: z.literal(true).optional().meta({
+      description: 'Present for a dry run: its plan is in the status once it completed',
+    }),
     progress: progressSchema,
     statusUrl: z.string(),
   })

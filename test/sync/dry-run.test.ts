@@ -11,6 +11,7 @@ import {
   startAppStack,
   waitForRunEnd,
 } from '../support/app-stack.js';
+import { exportRunHistories, historyText } from '../support/histories.js';
 
 let stack: AppStack;
 
@@ -178,6 +179,21 @@ describe('dry_run', () => {
     expect(await emulatedContacts(stack.emulator)).toEqual(contactsBefore);
     expect(await ledger()).toEqual(ledgerBefore);
 
+    // The plan is in the run's Temporal result: user ids and counts, no email or name.
+    const text = historyText(await exportRunHistories(stack.client, dry.body.runId));
+    // Payloads are JSON inside the history's JSON: their quotes are escaped.
+    expect(text).toContain('\\"plan\\":{\\"list\\"');
+    const people = await stack.db.sql<{ email: string; last_name: string; full_name: string }[]>`
+      select email, last_name, full_name from users`;
+    expect(
+      people.filter(
+        (user) =>
+          text.includes(user.email.toLowerCase()) ||
+          text.includes(user.full_name) ||
+          text.includes(`\\"${user.last_name}\\"`),
+      ),
+    ).toEqual([]);
+
     const status = await waitForRunEnd(stack, dry.body.runId);
     expect(status).toMatchObject({
       status: 'completed',
@@ -313,14 +329,18 @@ describe('dry_run', () => {
       expect(real.status).toBe(429);
       expect(real.body.error.code).toBe('too_many_runs');
 
-      const dry = await stack.call('POST', '/api/marketing/sync', {
-        platform: 'resend',
-        list_id: listId,
-        dry_run: true,
-      });
-      expect(dry.status).toBe(200);
+      const dry = await stack.call(
+        'POST',
+        '/api/marketing/sync',
+        { platform: 'resend', list_id: listId, dry_run: true },
+        { prefer: 'respond-async' },
+      );
+      expect(dry.status).toBe(202);
+      expect(dry.body).toMatchObject({ status: 'running', dryRun: true });
       expect(dry.body.runId).not.toBe(holders[0]);
-      expect(dry.body.plan.list).toEqual({ id: listId, name: 'Dry run while busy', create: false });
+      const status = await waitForRunEnd(stack, dry.body.runId);
+      expect(status.status).toBe('completed');
+      expect(status.plan.list).toEqual({ id: listId, name: 'Dry run while busy', create: false });
       // The list is still the holder's alone.
       const [holder] = await stack.db.sql<{ runId: string }[]>`
         select run_id as "runId" from audience_sync.runs
