@@ -79,7 +79,11 @@ export async function claimEmails(
   return new Map(rows.map((row) => [row.emailHash, row.userId]));
 }
 
-/** The outcome and the ledger change it implies, in one transaction; a repeat changes nothing. */
+/**
+ * The outcome and the ledger change it implies, atomically; a repeat changes nothing. One
+ * statement (its parts switched on and off by the outcome), not a transaction of four: a run
+ * records one of these per contact, and each round trip costs the worker's main thread.
+ */
 export async function recordOutcome(
   sql: Sql,
   runId: string,
@@ -88,43 +92,46 @@ export async function recordOutcome(
   result: UserOutcome,
 ): Promise<void> {
   const reason = result.outcome === 'added' ? null : result.reason;
+  const added = result.outcome === 'added';
   const unsubscribed = result.outcome === 'skipped' && result.unsubscribed === true;
-  const updated = result.outcome === 'added' && result.updated === true;
-  await sql.begin(async (tx) => {
-    await tx`
+  const updated = added && result.updated === true;
+  const contactId = added ? result.contactId : null;
+  const emailHash = (added ? result.emailHash : undefined) ?? null;
+  const fields = added && result.fields && result.emailHash ? result.fields : undefined;
+  const listIds = [...new Set([list.listId, ...(list.tagListIds ?? [])])];
+  await sql`
+    with outcome as (
       insert into audience_sync.run_users (run_id, user_id, outcome, reason, unsubscribed, updated)
       values (${runId}, ${userId}, ${result.outcome}, ${reason}, ${unsubscribed}, ${updated})
-      on conflict do nothing`;
-    if (result.outcome === 'added') {
-      const listIds = [...new Set([list.listId, ...(list.tagListIds ?? [])])];
-      // Another email is another contact: the row then names the new one, even when its id is
-      // not known yet.
-      await tx`
-        insert into audience_sync.list_members (platform, list_id, user_id, contact_id, email_hash)
-        select ${list.platform}, unnest(${listIds}::text[]), ${userId}, ${result.contactId},
-          ${result.emailHash ?? null}
-        on conflict (platform, list_id, user_id) do update set
-          contact_id = case
-            when excluded.email_hash <> audience_sync.list_members.email_hash
-            then excluded.contact_id
-            else coalesce(excluded.contact_id, audience_sync.list_members.contact_id) end,
-          email_hash = coalesce(excluded.email_hash, audience_sync.list_members.email_hash),
-          synced_at = now()`;
-      if (result.fields && result.emailHash) {
-        await tx`
-          insert into audience_sync.contact_fields (account, user_id, email_hash, fields)
-          values (${result.fields.account}, ${userId}, ${result.emailHash},
-            ${tx.json(result.fields.hashes)})
-          on conflict (account, user_id) do update set
-            email_hash = excluded.email_hash, fields = excluded.fields, updated_at = now()`;
-      }
-    }
-    if (result.outcome === 'skipped' && result.unsubscribed) {
-      await tx`
-        update audience_sync.list_members set unsubscribed_at = now()
-        where platform = ${list.platform} and list_id = ${list.listId} and user_id = ${userId}`;
-    }
-  });
+      on conflict do nothing
+    ),
+    -- Another email is another contact: the row then names the new one, even when its id is
+    -- not known yet.
+    membership as (
+      insert into audience_sync.list_members (platform, list_id, user_id, contact_id, email_hash)
+      select ${list.platform}, unnest(${listIds}::text[]), ${userId}, ${contactId}, ${emailHash}
+      where ${added}
+      on conflict (platform, list_id, user_id) do update set
+        contact_id = case
+          when excluded.email_hash <> audience_sync.list_members.email_hash
+          then excluded.contact_id
+          else coalesce(excluded.contact_id, audience_sync.list_members.contact_id) end,
+        email_hash = coalesce(excluded.email_hash, audience_sync.list_members.email_hash),
+        synced_at = now()
+    ),
+    sent_fields as (
+      insert into audience_sync.contact_fields (account, user_id, email_hash, fields)
+      select ${fields?.account ?? ''}, ${userId}, ${emailHash}, ${sql.json(fields?.hashes ?? {})}
+      where ${fields !== undefined}
+      on conflict (account, user_id) do update set
+        email_hash = excluded.email_hash, fields = excluded.fields, updated_at = now()
+    ),
+    unsubscribe as (
+      update audience_sync.list_members set unsubscribed_at = now()
+      where ${unsubscribed} and platform = ${list.platform} and list_id = ${list.listId}
+        and user_id = ${userId}
+    )
+    select 1`;
 }
 
 /**
