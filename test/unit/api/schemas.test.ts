@@ -286,6 +286,25 @@ describe('the POST /sync body', () => {
     expect(issuesOf(syncBodySchema, { platform: 'resend', ...body })).toEqual(issues);
   });
 
+  it('takes dry_run as a boolean, absent unless sent (so bodies without it hash as before)', () => {
+    expect(syncBodySchema.parse({ platform: 'resend' })).not.toHaveProperty('dry_run');
+    expect(syncBodySchema.parse({ platform: 'resend', dry_run: true }).dry_run).toBe(true);
+    expect(
+      syncBodySchema.parse({ platform: 'resend', mode: 'mirror', dry_run: false }),
+    ).toMatchObject({ mode: 'mirror', dry_run: false });
+    expect(issuesOf(syncBodySchema, { platform: 'resend', dry_run: 'yes' })).toEqual([
+      'dry_run: must be true or false',
+    ]);
+    expect(syncUsersBodySchema.parse({ dry_run: true })).toEqual({
+      filterActive: false,
+      activeDays: 30,
+      dry_run: true,
+    });
+    expect(issuesOf(syncUsersBodySchema, { dry_run: 1 })).toEqual([
+      'dry_run: must be true or false',
+    ]);
+  });
+
   it('reads mirror runs with their removal limit', () => {
     for (const max_removals of [0, 250, '0%', '20%', '100%']) {
       expect(
