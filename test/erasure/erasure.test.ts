@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailHash } from '../../activities/emails.js';
 import { seedDemoUsers } from '../../db/demo-users.js';
-import { spawnWorkerProcess, type WorkerProcess } from '../../dev/worker-process.js';
+import type { WorkerProcess } from '../../dev/worker-process.js';
 import {
   type AppStack,
   emulatedContacts,
@@ -11,25 +11,22 @@ import {
 import { exportRunHistories, historyText } from '../support/histories.js';
 import { schemaColumnsHolding } from '../support/schema-search.js';
 import { waitFor } from '../support/stack.js';
+import { killableWorkers } from '../support/worker-processes.js';
 
 let stack: AppStack;
-const workers: WorkerProcess[] = [];
+let firstWorker: WorkerProcess | undefined;
+const workers = killableWorkers();
 
 /** Ids far from anything else the schema holds, so a search for one finds only that user. */
 const FIRST_ID = 8_100_000_001;
 
 beforeAll(async () => {
   stack = await startAppStack({ emulator: { rateLimit: 200 }, inProcessWorker: false });
-  workers.push(spawnWorkerProcess(stack.workerConfig));
+  firstWorker = workers.start(stack.workerConfig);
 });
 
 afterAll(async () => {
-  for (const worker of workers) {
-    if (worker.child.exitCode === null && worker.child.signalCode === null) {
-      worker.child.kill('SIGTERM');
-    }
-    await worker.exited;
-  }
+  await workers.stopAll();
   await stack?.stop();
 });
 
@@ -236,14 +233,14 @@ describe('POST /api/marketing/erasures', () => {
         },
         { timeoutMs: 120_000, intervalMs: 100, what: 'the first batches of the erasure' },
       );
-      const first = workers[0];
+      const first = firstWorker;
       if (!first) throw new Error('no worker');
       first.child.kill('SIGKILL');
       expect(await first.exited).toBe('SIGKILL');
       const atCrash = await stack.call('GET', `/api/marketing/erasures/${erasureId}`);
       expect(atCrash.body.progress.pending).toBeGreaterThan(0);
 
-      workers.push(spawnWorkerProcess(stack.workerConfig));
+      workers.start(stack.workerConfig);
       const finished = await waitForErasureEnd(erasureId, 240_000);
       expect(finished).toMatchObject({
         status: 'completed',

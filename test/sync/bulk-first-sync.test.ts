@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnWorkerProcess, type WorkerProcess } from '../../dev/worker-process.js';
 import {
   type AppStack,
   ELIGIBLE_SQL,
@@ -12,6 +11,7 @@ import {
 } from '../support/app-stack.js';
 import { exportRunHistories, historyText } from '../support/histories.js';
 import { waitFor } from '../support/stack.js';
+import { killableWorkers } from '../support/worker-processes.js';
 
 /**
  * A first sync of 3,000 users with RESEND_BULK=auto: contacts new to Resend are created by a
@@ -21,7 +21,7 @@ import { waitFor } from '../support/stack.js';
  */
 
 let stack: AppStack;
-const workers: WorkerProcess[] = [];
+const workers = killableWorkers();
 
 beforeAll(async () => {
   stack = await startAppStack({
@@ -34,12 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const worker of workers) {
-    if (worker.child.exitCode === null && worker.child.signalCode === null) {
-      worker.child.kill('SIGTERM');
-    }
-    await worker.exited;
-  }
+  await workers.stopAll();
   await stack?.stop();
 });
 
@@ -97,8 +92,7 @@ describe('a bulk first sync', () => {
       importSkipEmails: skippedRows.map((user) => user.email),
     });
 
-    const first = spawnWorkerProcess(stack.workerConfig);
-    workers.push(first);
+    const first = workers.start(stack.workerConfig);
     const started = await stack.call(
       'POST',
       '/api/marketing/sync-users',
@@ -116,8 +110,7 @@ describe('a bulk first sync', () => {
     first.child.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
     await setConfig({ importQueuedMs: 25 });
-    const second = spawnWorkerProcess(stack.workerConfig);
-    workers.push(second);
+    workers.start(stack.workerConfig);
 
     const finished = await waitForRunEnd(stack, runId, 300_000);
     expect(finished.status).toBe('completed');

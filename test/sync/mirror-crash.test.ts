@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnWorkerProcess, type WorkerProcess } from '../../dev/worker-process.js';
 import {
   type AppStack,
   eligibleEmails,
@@ -9,9 +8,10 @@ import {
   waitForRunEnd,
 } from '../support/app-stack.js';
 import { waitFor } from '../support/stack.js';
+import { killableWorkers } from '../support/worker-processes.js';
 
 let stack: AppStack;
-const workers: WorkerProcess[] = [];
+const workers = killableWorkers();
 
 beforeAll(async () => {
   stack = await startAppStack({
@@ -23,17 +23,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const worker of workers) {
-    if (worker.child.exitCode === null && worker.child.signalCode === null)
-      worker.child.kill('SIGTERM');
-    await worker.exited;
-  }
+  await workers.stopAll();
   await stack?.stop();
 });
 
 const startWorker = () => {
-  const worker = spawnWorkerProcess(stack.workerConfig);
-  workers.push(worker);
+  const worker = workers.start(stack.workerConfig);
   return worker;
 };
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnWorkerProcess, type WorkerProcess } from '../../dev/worker-process.js';
 import {
   type AppStack,
   emulatedContacts,
@@ -8,9 +7,10 @@ import {
   startAppStack,
 } from '../support/app-stack.js';
 import { waitFor } from '../support/stack.js';
+import { killableWorkers } from '../support/worker-processes.js';
 
 let stack: AppStack;
-const workers: WorkerProcess[] = [];
+const workers = killableWorkers();
 
 beforeAll(async () => {
   stack = await startAppStack({
@@ -22,11 +22,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const worker of workers) {
-    if (worker.child.exitCode === null && worker.child.signalCode === null)
-      worker.child.kill('SIGTERM');
-    await worker.exited;
-  }
+  await workers.stopAll();
   await stack?.stop();
 });
 
@@ -38,8 +34,7 @@ const checkpoints = async (runId: string): Promise<number> => {
 
 describe('a worker killed in the middle of a run', () => {
   it('resumes on another worker from the last checkpoint, resending at most one batch', async () => {
-    const first = spawnWorkerProcess(stack.workerConfig);
-    workers.push(first);
+    const first = workers.start(stack.workerConfig);
     const started = await stack.call(
       'POST',
       '/api/marketing/sync-users',
@@ -58,8 +53,7 @@ describe('a worker killed in the middle of a run', () => {
     const checkpointsAtCrash = await checkpoints(runId);
     expect(checkpointsAtCrash).toBeLessThan(20);
 
-    const second = spawnWorkerProcess(stack.workerConfig);
-    workers.push(second);
+    workers.start(stack.workerConfig);
     const finished = await waitFor(
       async () => {
         const status = await stack.call('GET', `/api/marketing/sync-users/${runId}`);
