@@ -17,6 +17,7 @@ import type { RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { decideLocally } from './eligibility.js';
 import { emailHash, normaliseEmail } from './emails.js';
+import { hashFields, nameFields } from './field-changes.js';
 import type { BulkCreation, ContactToSync, MarketingPlatform } from './platforms/platform.js';
 import { type BatchContext, processBatch } from './sync-batch.js';
 import {
@@ -126,12 +127,14 @@ async function runBatches(
 async function readChunk(
   sql: Sql,
   source: UsersSource,
+  account: string,
   run: RunRecord,
   input: BulkChunkInput,
   limit: number,
 ): Promise<BatchUser[]> {
   const query = {
     platform: run.platform,
+    account: account,
     listId: input.listId,
     filter: { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() },
     cursor: input.cursor,
@@ -208,7 +211,7 @@ async function contactsOfChunk(
   limit: number,
 ): Promise<ContactToSync[]> {
   const members = new Set(chunk.userIds);
-  const users = await readChunk(ctx.sql, ctx.source, run, input, limit);
+  const users = await readChunk(ctx.sql, ctx.source, ctx.platform.account, run, input, limit);
   return users
     .filter((user) => members.has(user.userId) && user.email && user.validEmail)
     .map(contactOf);
@@ -249,7 +252,7 @@ export async function processBulkChunk(
   let chunk = await getBulkChunk(sql, run.runId, input.chunkNo);
   let contacts: ContactToSync[] | undefined;
   if (!chunk) {
-    const users = await readChunk(ctx.sql, ctx.source, run, input, limit);
+    const users = await readChunk(ctx.sql, ctx.source, ctx.platform.account, run, input, limit);
     contacts = await newContactsOf(ctx, bulk, run, users, input.chunkNo === 1);
     chunk = await prepareBulkChunk(sql, {
       runId: run.runId,
@@ -297,20 +300,34 @@ export async function processBulkChunk(
  * For the batch pass: records the contacts a bulk chunk created as added (no request), and
  * answers the others, which are sent as usual.
  */
-export async function takeBulkCreated<Contact extends { userId: string }>(
+export async function takeBulkCreated(
   sql: Sql,
   runId: string,
   list: ListRef,
-  contacts: Contact[],
+  account: string,
+  contacts: ContactToSync[],
   onRecorded: (count: number) => void,
-): Promise<Contact[]> {
+): Promise<ContactToSync[]> {
   const created = await bulkCreatedAmong(
     sql,
     runId,
     contacts.map((contact) => contact.userId),
   );
   if (created.size === 0) return contacts;
-  await recordBulkCreated(sql, runId, list, [...created]);
+  // Created with its names (imports carry no properties), which later runs compare with the app's.
+  await recordBulkCreated(
+    sql,
+    runId,
+    list,
+    account,
+    contacts
+      .filter((contact) => created.has(contact.userId))
+      .map((contact) => ({
+        userId: contact.userId,
+        emailHash: emailHash(contact.email),
+        fieldHashes: hashFields(nameFields(contact.firstName, contact.lastName)),
+      })),
+  );
   onRecorded(created.size);
   return contacts.filter((contact) => !created.has(contact.userId));
 }

@@ -158,10 +158,16 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     return run.dryRun ? planningPlatform(platform, planned) : platform;
   };
 
-  async function countRunPopulation(run: RunRecord, listId: string): Promise<number> {
+  async function countRunPopulation(
+    run: RunRecord,
+    listId: string,
+    account: string,
+  ): Promise<number> {
     if (run.syncType === 'specific') return countRequestedUsers(sql, run.runId);
     return countPopulation(sql, await usersSource(), {
       platform: run.platform,
+      account,
+      properties: run.properties,
       listId,
       filter: { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() },
       onlyNew: run.syncType === 'new',
@@ -269,7 +275,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           mapping.map(([key, column]) => ({ key, type: propertyTypeOf(columns[column] ?? '') })),
         );
       }
-      const total = await countRunPopulation(run, listId ?? plannedListId());
+      const total = await countRunPopulation(run, listId ?? plannedListId(), platform.account);
       await setRunTotal(sql, runId, total);
       return { listId, listName, tagListIds, total, batchSize: deps.batchSize };
     }),

@@ -75,6 +75,7 @@ export interface BatchContext {
 async function readBatch(ctx: BatchContext, run: RunRecord, input: ProcessBatchInput) {
   const query = {
     platform: run.platform,
+    account: ctx.platform.account,
     listId: input.listId,
     filter: { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() },
     cursor: input.cursor,
@@ -221,6 +222,7 @@ async function syncUsers(
     sql,
     run.runId,
     list,
+    platform.account,
     candidates
       .filter(({ contact }) => ownerOf(contact) === contact.userId)
       .map(({ contact }) => contact),

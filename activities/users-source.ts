@@ -185,6 +185,8 @@ export interface BatchUser {
 
 export interface BatchQuery {
   platform: Platform;
+  /** The platform account: a 'new' run also reads members whose fields sent there changed. */
+  account?: string;
   listId: string;
   filter: ActivityFilter;
   cursor: string | null;
@@ -210,7 +212,7 @@ export async function readPopulationBatch(
     f,
     query,
     { deleted: sql`false`, active: sql`true` },
-    sql`${f.notDeleted} and ${f.active(query.filter)} ${after} ${onlyNewFilter(sql, f, query.onlyNew, query.runId)}
+    sql`${f.notDeleted} and ${f.active(query.filter)} ${after} ${onlyNewFilter(sql, source, f, query, query.runId)}
       order by u.id limit ${query.limit}`,
   );
 }
@@ -231,19 +233,75 @@ const ledgerJoin = (sql: Sql, query: { platform: Platform; listId: string }) => 
     limit 1) m on true`;
 
 /**
- * 'new': never synced into the list, or synced and opted out since (to unsubscribe). With a run id,
- * also the users this run already recorded: a retried batch then reads the same window again
+ * 'new': never synced into the list, synced and opted out since (to unsubscribe), or synced with
+ * fields or an email that changed since they were last sent (to patch, or to move). With a run
+ * id, also the users this run already recorded: a retried batch then reads the same window again
  * (instead of one shifted past them) and counts what its failed attempt recorded.
  */
-const onlyNewFilter = (sql: Sql, f: Fragments, onlyNew: boolean, runId?: string) => {
-  if (!onlyNew) return sql``;
+const onlyNewFilter = (
+  sql: Sql,
+  source: UsersSource,
+  f: Fragments,
+  query: { onlyNew: boolean; account?: string | undefined; properties?: Record<string, string> },
+  runId?: string,
+) => {
+  if (!query.onlyNew) return sql``;
   const recordedByRun =
     runId === undefined
       ? sql``
       : sql`or exists (select 1 from audience_sync.run_users r
                where r.run_id = ${runId} and r.user_id = u.id::text)`;
-  return sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null) ${recordedByRun})`;
+  const changed =
+    query.account === undefined
+      ? sql``
+      : sql`or (m.unsubscribed_at is null and ${f.validEmail}
+               and ${changedSinceSent(sql, source, query.account, query.properties)})`;
+  return sql`and (m.user_id is null or (${f.optedOut} and m.unsubscribed_at is null) ${changed} ${recordedByRun})`;
 };
+
+/** `hashFieldValue` (field-changes.ts) in SQL, of a value's JSON text. */
+const fieldHash = (sql: Sql, json: Fragment) =>
+  sql`left(encode(sha256(convert_to(coalesce(${json}, 'null'), 'UTF8')), 'hex'), 32)`;
+
+/**
+ * A member of the list whose email, names or mapped properties differ from what this service
+ * last sent for it. Members it sent nothing for (a user skipped as another's duplicate email)
+ * have no record and are not read. The hashes are computed as the worker computes them; a value
+ * whose JSON text differs between the two (a number with trailing zeros) only costs a read,
+ * since the batch decides again what to patch.
+ */
+function changedSinceSent(
+  sql: Sql,
+  source: UsersSource,
+  account: string,
+  properties: Record<string, string> | undefined,
+): Fragment {
+  const entries = Object.entries(properties ?? {});
+  const emailHash = sql`encode(sha256(convert_to(lower(btrim(u.email)), 'UTF8')), 'hex')`;
+  const name = (column: Fragment) => fieldHash(sql, sql`to_json(nullif(${column}, ''))::text`);
+  const propertiesSame =
+    entries.length === 0
+      ? sql``
+      : sql`and not exists (
+          select 1 from unnest(${entries.map(([key]) => key)}::text[],
+              ${entries.map(([, column]) => column)}::text[],
+              ${entries.map(([, column]) => propertyTypeOf(source.columns[column] ?? ''))}::text[])
+            as p(key, col, type)
+          where cf.fields ->> ('properties.' || p.key) is distinct from ${fieldHash(
+            sql,
+            sql`case when p.type = 'number' then (to_jsonb(u) -> p.col)::text
+              else to_jsonb(to_jsonb(u) ->> p.col)::text end`,
+          )})`;
+  return sql`(
+    (m.email_hash is not null and m.email_hash <> ${emailHash})
+    or exists (
+      select 1 from audience_sync.contact_fields cf
+      where cf.account = ${account} and cf.user_id = u.id::text
+        and not (cf.email_hash = ${emailHash}
+          and cf.fields ->> 'first_name' is not distinct from ${name(sql`u.first_name`)}
+          and cf.fields ->> 'last_name' is not distinct from ${name(sql`u.last_name`)}
+          ${propertiesSame})))`;
+}
 
 /**
  * The mapped columns as a JSON object by property key. Column names are values here, looked up in
@@ -299,7 +357,7 @@ export async function countPopulation(
   const [row] = await sql<{ count: number }[]>`
     select count(*)::int as count
     from ${f.relation} u ${ledgerJoin(sql, query)}
-    where ${f.notDeleted} and ${f.active(query.filter)} ${onlyNewFilter(sql, f, query.onlyNew)}`;
+    where ${f.notDeleted} and ${f.active(query.filter)} ${onlyNewFilter(sql, source, f, query)}`;
   return row?.count ?? 0;
 }
 

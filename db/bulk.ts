@@ -102,18 +102,36 @@ export async function bulkCreatedAmong(
   return new Set(rows.map((row) => row.userId));
 }
 
+/** A user whose contact a bulk chunk created, with the hashes of the fields it was created with. */
+export interface BulkCreatedUser {
+  userId: string;
+  emailHash: string;
+  fieldHashes: Record<string, string>;
+}
+
 /**
- * Records users whose contacts a bulk chunk created as added, with the ledger, and drops their
- * notes, in one transaction: what recordOutcome does for an added user, for many at once.
+ * Records users whose contacts a bulk chunk created as added, with the ledger and the fields
+ * sent, and drops their notes, in one transaction: what recordOutcome does for an added user,
+ * for many at once.
  */
 export async function recordBulkCreated(
   sql: Sql,
   runId: string,
   list: ListRef,
-  userIds: string[],
+  account: string,
+  created: BulkCreatedUser[],
 ): Promise<void> {
-  if (userIds.length === 0) return;
+  if (created.length === 0) return;
+  const userIds = created.map((user) => user.userId);
   await sql.begin(async (tx) => {
+    await tx`
+      insert into audience_sync.contact_fields (account, user_id, email_hash, fields)
+      select ${account}, sent.user_id, sent.email_hash, sent.fields::jsonb
+      from unnest(${userIds}::text[], ${created.map((user) => user.emailHash)}::text[],
+        ${created.map((user) => JSON.stringify(user.fieldHashes))}::text[])
+        as sent(user_id, email_hash, fields)
+      on conflict (account, user_id) do update set
+        email_hash = excluded.email_hash, fields = excluded.fields, updated_at = now()`;
     await tx`
       insert into audience_sync.run_users (run_id, user_id, outcome, reason)
       select ${runId}, unnest(${userIds}::text[]), 'added', null

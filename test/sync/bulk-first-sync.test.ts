@@ -198,6 +198,58 @@ describe('a bulk first sync', () => {
       { userId: '90002', reason: 'rejected_by_platform:validation_error' },
     ]);
 
+    // The imported contacts' names were recorded as sent: a later 'new' run patches exactly the
+    // imported users renamed since. The refused ones are tried again (an import, then one by
+    // one), as every 'new' run does; a renamed user's ledger row from the import has no contact
+    // id yet, so its contact is joined once more (a no-op) before the patch.
+    const imported = expectedMembers.filter(
+      (user) => !seededEmails.has(user.email) && !createdOneByOne.includes(user.email),
+    );
+    const renamed = imported.slice(0, 2);
+    await stack.db.sql`
+      update users set first_name = 'Renamed after import'
+      where id in ${stack.db.sql(renamed.map((user) => user.id))}`;
+    const mark = (await requestLog(stack.emulator)).at(-1)?.seq ?? 0;
+    const next = await stack.call(
+      'POST',
+      '/api/marketing/sync',
+      { platform: 'resend', list_id: segmentId, sync_type: 'new' },
+      { prefer: 'respond-async' },
+    );
+    expect(next.status).toBe(202);
+    const nextRun = await waitForRunEnd(stack, next.body.runId, 240_000);
+    expect(nextRun.progress).toMatchObject({ added: 2, updated: 2 });
+    const addedAgain = await stack.db.sql<{ userId: string }[]>`
+      select user_id as "userId" from audience_sync.run_users
+      where run_id = ${next.body.runId} and outcome = 'added'`;
+    expect(addedAgain.map((row) => row.userId).sort()).toEqual(
+      renamed.map((user) => user.id).sort(),
+    );
+    const writes = (await requestLog(stack.emulator, `&since_seq=${mark}`)).filter((entry) =>
+      ['POST', 'PATCH', 'DELETE'].includes(entry.method),
+    );
+    expect(
+      writes
+        .filter((entry) => entry.method === 'PATCH')
+        .map((entry) => entry.path)
+        .sort(),
+    ).toEqual(renamed.map((user) => `/contacts/${byEmail.get(user.email)?.id}`).sort());
+    expect(
+      writes
+        .filter((entry) => entry.method !== 'PATCH')
+        .map((entry) => `${entry.method} ${entry.path} ${entry.key?.toLowerCase()}`)
+        .sort(),
+    ).toEqual(
+      [
+        ...[...strict].map((email) => `POST /contacts ${email}`),
+        'POST /contacts/imports undefined',
+        ...renamed.map((user) => {
+          const contactId = byEmail.get(user.email)?.id;
+          return `POST /contacts/${contactId}/segments/${segmentId} ${contactId}→${segmentId}`;
+        }),
+      ].sort(),
+    );
+
     // No email or name in the run's history.
     const text = historyText(await exportRunHistories(stack.client, runId));
     expect(text).toContain(runId);

@@ -206,6 +206,63 @@ describe('field updates and mapped properties', () => {
     expect(contacts.get('fresh.address@example.org')?.unsubscribed).toBe(false);
   });
 
+  it("patches and moves members whose fields or email changed in a 'new' run too, and reads no one else", async () => {
+    const list = await sync({ list_name: 'New runs' });
+    const listId: string = list.list_id;
+    const contacts = await contactsByEmail();
+    // Users unsubscribed in Resend by an earlier test of this file are skipped by every run.
+    const sendable = (await users()).filter((user) => !contacts.get(user.email)?.unsubscribed);
+    const skippedThere = (await users()).length - sendable.length;
+    const [renamed, reseated, moving] = sendable.slice(-3);
+    if (!renamed || !reseated || !moving) throw new Error('the file seeds 40 users');
+    const quiet = await lastSeq();
+    // Users unsubscribed in Resend never joined the list: a 'new' run reads and skips them again.
+    const unchanged = await sync({ list_id: listId, sync_type: 'new' });
+    expect(unchanged).toMatchObject({ synced: 0, skipped: skippedThere, failed: 0, updated: 0 });
+    expect(await writesSince(quiet)).toEqual([]);
+
+    await stack.db.sql`update users set first_name = 'Renamed again' where id = ${renamed.id}`;
+    await stack.db.sql`update users set seats = 777 where id = ${reseated.id}`;
+    await stack.db
+      .sql`update users set email = 'moved.in.new.run@example.org' where id = ${moving.id}`;
+    await stack.db.sql`
+      insert into users (id, email, first_name, last_name, full_name, last_active_at, plan, seats)
+      values (5001, 'joined.later@example.org', 'Joined', 'Later', 'Joined Later', now(), 'free', 1)`;
+    const mark = await lastSeq();
+    const changed = await sync({ list_id: listId, sync_type: 'new' });
+    expect(changed).toMatchObject({ synced: 4, skipped: skippedThere, failed: 0, updated: 2 });
+    const read = await stack.db.sql<{ userId: string }[]>`
+      select user_id as "userId" from audience_sync.run_users
+      where run_id = ${changed.runId} and outcome = 'added' order by user_id::bigint`;
+    expect(read.map((row) => row.userId)).toEqual(
+      [renamed.id, reseated.id, moving.id, '5001'].sort((a, b) => Number(a) - Number(b)),
+    );
+    const after = await contactsByEmail();
+    const now = new Map((await users()).map((user) => [user.id, user]));
+    for (const id of [renamed.id, reseated.id, '5001']) {
+      const user = now.get(id) as UserRow;
+      expect(fieldsOf(after.get(user.email))).toEqual(expectedContact(user));
+      expect(after.get(user.email)?.segment_ids).toContain(listId);
+    }
+    expect(after.get('moved.in.new.run@example.org')?.segment_ids).toContain(listId);
+    expect(after.get(moving.email)?.segment_ids).not.toContain(listId);
+    const writes = await writesSince(mark);
+    expect(writes.map((entry) => `${entry.method} ${entry.path.split('/')[1]}`).sort()).toEqual([
+      'DELETE contacts',
+      'PATCH contacts',
+      'PATCH contacts',
+      'POST contacts',
+      'POST contacts',
+    ]);
+
+    // Nothing changed since: the next 'new' run reads no one and writes nothing.
+    const settled = await lastSeq();
+    const again = await sync({ list_id: listId, sync_type: 'new' });
+    expect(again).toMatchObject({ synced: 0, skipped: skippedThere, failed: 0, updated: 0 });
+    expect(await writesSince(settled)).toEqual([]);
+    await stack.db.sql`delete from users where id = 5001`;
+  });
+
   it('refuses an unknown column and a bad property key with 400', async () => {
     const unknown = await stack.call('POST', '/api/marketing/sync', {
       platform: 'resend',
