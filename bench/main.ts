@@ -275,15 +275,46 @@ async function historyEventsOf(ctx: BenchContext, runId: string): Promise<number
   return histories.reduce((sum, history) => sum + (history.events?.length ?? 0), 0);
 }
 
+/**
+ * Where a run's wall time went, from the emulator's request log: before its first contact write
+ * (the segment, the directory, the first batch), between the first and the last contact write
+ * (at the limit, `writes / R`), and after the last one (the last outcomes, the run's end).
+ */
+async function showTimeline(emulatorUrl: string, startedAt: number, endedAt: number) {
+  const requests = await adminAll<{ at: string; method: string; path: string }>(
+    emulatorUrl,
+    '/requests',
+    'since_seq',
+  );
+  const writes = requests
+    .filter((entry) => entry.method === 'POST' && entry.path.startsWith('/contacts'))
+    .map((entry) => Date.parse(entry.at));
+  const first = writes[0];
+  const last = writes.at(-1);
+  if (first === undefined || last === undefined) return;
+  log(
+    formatRecord({
+      timeline: 'audience-sync',
+      beforeFirstWriteSeconds: round((first - startedAt) / 1000),
+      writingSeconds: round((last - first) / 1000),
+      contactWrites: writes.length,
+      atTheLimitSeconds: round(writes.length / RATE),
+      afterLastWriteSeconds: round((endedAt - last) / 1000),
+    }),
+  );
+}
+
 async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
   return withService(ctx, async ({ apiUrl, worker }) => {
     const profileDir = values.profile;
     if (profileDir) await ctx.sql`select pg_stat_statements_reset()`;
     const started = performance.now();
+    const startedAt = Date.now();
     const { runId, result } = await runThroughApi(ctx, apiUrl, '/api/marketing/sync-users', {
       audienceName: 'bench',
     });
     const wallSeconds = (performance.now() - started) / 1000;
+    if (!values.bulk) await showTimeline(ctx.emulatorUrl, startedAt, Date.now());
     const peakRssMb = worker.peakRssMb() ?? null;
     const historyEvents = await historyEventsOf(ctx, runId);
     const found = await audit(ctx.emulatorUrl, result.listId ?? '', ctx.emails);
