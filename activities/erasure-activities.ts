@@ -16,7 +16,8 @@ import {
 import type { Sql } from '../db/sql.js';
 import { validEmailSql } from '../db/users-contract.js';
 import { emailHash, normaliseEmail } from './emails.js';
-import { type ContactRef, PlatformError } from './platforms/platform.js';
+import { platformFailureOf } from './platform-failure.js';
+import type { ContactRef } from './platforms/platform.js';
 import type { PlatformRegistry } from './platforms/registry.js';
 import { castableIds, type UsersSource, userFragments, usersSourceLoader } from './users-source.js';
 
@@ -51,15 +52,6 @@ async function currentEmails(
     where u.id = any(${lookup}::${f.idCast}[]) and ${sql.unsafe(validEmailSql('u.email'))}`;
   return new Map(rows.map((row) => [row.userId, normaliseEmail(row.email)]));
 }
-
-const asFailure = (error: unknown): unknown =>
-  error instanceof PlatformError
-    ? ApplicationFailure.create({
-        type: error.code,
-        message: error.message,
-        nonRetryable: !error.retryable,
-      })
-    : error;
 
 /**
  * The activities of EraseUsersWorkflow. Inputs and results are ids and counts; emails are read
@@ -152,7 +144,7 @@ export function createErasureActivities(deps: ErasureActivityDeps) {
             }
           }
         } catch (error) {
-          throw asFailure(error);
+          throw platformFailureOf(error);
         }
         const columns = await columnsNamingUsers(sql);
         for (const userId of userIds) {

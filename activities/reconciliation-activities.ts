@@ -1,10 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { recordConsentFact } from '../db/consent.js';
 import { insertErasure } from '../db/erasures.js';
 import { deleteExpiredRunData, type RetentionCounts } from '../db/retention.js';
 import type { Sql } from '../db/sql.js';
-import { PlatformError } from './platforms/platform.js';
+import { platformFailureOf } from './platform-failure.js';
 import type { PlatformRegistry } from './platforms/registry.js';
 import { userFragments, usersSourceLoader } from './users-source.js';
 
@@ -29,15 +28,6 @@ export interface PlatformReconciliation {
 
 /** Users a reconciliation erases at most per day (one erasure, like one API request). */
 const MAX_DELETED_USERS_PER_ERASURE = 10_000;
-
-const asFailure = (error: unknown): unknown =>
-  error instanceof PlatformError
-    ? ApplicationFailure.create({
-        type: error.code,
-        message: error.message,
-        nonRetryable: !error.retryable,
-      })
-    : error;
 
 /** The activities of DailyReconciliationWorkflow: counts and ids in, counts and ids out. */
 export function createReconciliationActivities(deps: ReconciliationActivityDeps) {
@@ -88,7 +78,7 @@ export function createReconciliationActivities(deps: ReconciliationActivityDeps)
           results.push(result);
         }
       } catch (error) {
-        throw asFailure(error);
+        throw platformFailureOf(error);
       }
       return results;
     },

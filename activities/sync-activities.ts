@@ -1,9 +1,5 @@
 import { Context } from '@temporalio/activity';
-import {
-  ApplicationFailure,
-  ApplicationFailureCategory,
-  CancelledFailure,
-} from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describeTemporalRun } from '../client/sync-runs.js';
 import type { PlannedAdd, RunPlan } from '../common/plan.js';
 import { emptyCounts, plannedListId, type SyncProgress, type SyncRequest } from '../common/sync.js';
@@ -28,6 +24,7 @@ import { type BulkChunkInput, type BulkChunkOutput, processBulkChunk } from './b
 import { DryRunWriteError, planningPlatform, planRecorder } from './dry-run.js';
 import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
 import { createLeaverActivities } from './mirror-leavers.js';
+import { platformFailureOf } from './platform-failure.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
 import type { PlatformRegistry } from './platforms/registry.js';
 import { type ProcessBatchInput, type ProcessBatchOutput, processBatch } from './sync-batch.js';
@@ -81,17 +78,7 @@ const isDataException = (error: unknown): boolean =>
 
 /** Our failures as Temporal failures, with codes and messages that hold no personal data. */
 function asActivityFailure(error: unknown): unknown {
-  if (error instanceof PlatformError) {
-    return ApplicationFailure.create({
-      type: error.code,
-      message: error.message,
-      nonRetryable: !error.retryable,
-      // An ambiguous create is expected under faults and handled by the retry.
-      ...(error.code === 'list_create_ambiguous'
-        ? { category: ApplicationFailureCategory.BENIGN }
-        : {}),
-    });
-  }
+  if (error instanceof PlatformError) return platformFailureOf(error);
   // A write a dry run attempted, or a platform it cannot plan on: the same again, every time.
   if (error instanceof DryRunWriteError) {
     return ApplicationFailure.nonRetryable(error.message, 'dry_run_refused');
