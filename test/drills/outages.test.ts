@@ -160,7 +160,12 @@ describe('with Temporal down', () => {
     await db.sql`update audience_sync.runs set list_id = 'seg-held', processed = 1, added = 1
       where run_id = ${runningRunId}`;
     // A connection that never reached a server: every call fails as with a Temporal that is down.
-    const connection = Connection.lazy({ address: `127.0.0.1:${await freePort()}` });
+    // Without the client's gRPC retries: a retry timer still pending when afterAll closes the
+    // connection fires on the closed channel and throws outside any test.
+    const connection = Connection.lazy({
+      address: `127.0.0.1:${await freePort()}`,
+      interceptors: [],
+    });
     temporal = new Client({ connection, namespace: 'default' });
     const config = testApiConfig({ DATABASE_URL: db.url });
     api = await startApiServer({ config, sql: db.sql, temporal, logger: createLogger('silent') });
