@@ -33,6 +33,7 @@ import { type DocumentPaths, formatCoverage, statusCoverage } from './statuses.j
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const reportDir = path.join(projectRoot, '.data', 'fuzz-report');
 const stackLog = path.join(reportDir, 'stack.log');
+const schemathesisLog = path.join(reportDir, 'schemathesis.log');
 
 const CHECKS = [
   'not_a_server_error',
@@ -67,6 +68,16 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** What a run printed to its log, briefly: its case counts, or its last lines when it failed. */
+function schemathesisOutcome(code: number): string {
+  const relative = path.relative(projectRoot, schemathesisLog);
+  if (code !== 0)
+    return `its last lines (whole log: ${relative}):\n${lastLines(schemathesisLog, 120)}`;
+  const counts = [...readFileSync(schemathesisLog, 'utf8').matchAll(/(\d+) generated/g)];
+  const generated = counts.at(-1)?.[1] ?? 'some';
+  return `${generated} requests generated, none failed a check (log: ${relative})`;
 }
 
 const lastLines = (file: string, count: number): string => {
@@ -162,12 +173,17 @@ async function seedData(apiUrl: string, secret: string): Promise<void> {
   );
 }
 
-/** Runs schemathesis to its end (or the deadline); resolves with its exit code. */
+/**
+ * Runs schemathesis to its end (or the deadline); resolves with its exit code. On a terminal its
+ * progress is shown; otherwise (CI) it goes to a log file, and only its outcome is printed, so the
+ * thousands of progress lines and its own closing line do not bury the test suite's summary.
+ */
 function runSchemathesis(cli: string, args: string[], deadlineMs: number): Promise<number> {
+  const output = process.stdout.isTTY ? 'inherit' : openSync(schemathesisLog, 'w');
   return new Promise((resolve, reject) => {
     const child = spawn(cli, args, {
       cwd: projectRoot,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', output, output],
       env: { ...process.env, NO_COLOR: '1', PYTHONUNBUFFERED: '1' },
     });
     const deadline = setTimeout(() => {
@@ -260,8 +276,9 @@ async function main(): Promise<number> {
       Number(options.deadline) * 1000,
     );
     say(
-      `schemathesis ${code === 0 ? 'passed' : `failed (exit ${code})`} in ${seconds(fuzzStarted)}`,
+      `schemathesis ${code === 0 ? 'found no failure' : `failed (exit ${code})`} in ${seconds(fuzzStarted)}`,
     );
+    if (!process.stdout.isTTY) say(schemathesisOutcome(code));
     const har = readdirSync(reportDir).find((file) => /^har-.*\.json$/.test(file));
     if (har) {
       const document = (await (await fetch(`${apiUrl}/openapi.json`)).json()) as DocumentPaths;
