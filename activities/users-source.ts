@@ -263,12 +263,46 @@ const onlyNewFilter = (
 const fieldHash = (sql: Sql, json: Fragment) =>
   sql`left(encode(sha256(convert_to(coalesce(${json}, 'null'), 'UTF8')), 'hex'), 32)`;
 
+/*
+ * The hashes the worker stores, computed in SQL over alias `u` so a 'new' run finds changed
+ * members without reading everyone. Where SQL cannot reproduce the worker's value exactly, the
+ * hash differs from the stored one, which costs a read (the batch decides again what to patch)
+ * but never hides a change. test/sync/field-hashes.test.ts holds both sides to that.
+ */
+
+/**
+ * `emailHash` (emails.ts) of the user's email; NULL (always changed) for an email with
+ * non-ASCII characters: `lower` follows the database's locale (`İ` becomes `i` in glibc's),
+ * JavaScript's does not, and such an email is valid only through a case mapping into ASCII.
+ */
+export const emailHashSql = (sql: Sql): Fragment =>
+  sql`case when octet_length(u.email) = char_length(u.email)
+    then encode(sha256(convert_to(lower(btrim(u.email)), 'UTF8')), 'hex') end`;
+
+/** The hash of a name as `nameFields` sends it: empty text is no name. */
+export const nameHashSql = (sql: Sql, column: Fragment): Fragment =>
+  fieldHash(sql, sql`to_json(nullif(${column}, ''))::text`);
+
+/**
+ * The hash of the mapped property `p.col` sent as `p.type`, as `propertiesOf` reads it and the
+ * worker hashes it. A number is hashed in JavaScript's form where SQL can write it: without
+ * trailing zeros (`1.50` is `1.5`) and without an exponent; beyond that (an exponent, more
+ * digits than a double holds) its text differs, which costs a read.
+ */
+export const propertyHashSql = (sql: Sql): Fragment =>
+  fieldHash(
+    sql,
+    sql`case when p.type <> 'number' then to_jsonb(to_jsonb(u) ->> p.col)::text
+      when jsonb_typeof(to_jsonb(u) -> p.col) = 'number'
+      then trim_scale((to_jsonb(u) -> p.col)::numeric)::text
+      else (to_jsonb(u) -> p.col)::text end`,
+  );
+
 /**
  * A member of the list whose email, names or mapped properties differ from what this service
  * last sent for it. Members it sent nothing for (a user skipped as another's duplicate email)
- * have no record and are not read. The hashes are computed as the worker computes them; a value
- * whose JSON text differs between the two (a number with trailing zeros) only costs a read,
- * since the batch decides again what to patch.
+ * have no record and are not read. A hash SQL cannot reproduce (NULL, or another text of the
+ * same value) only costs a read.
  */
 function changedSinceSent(
   sql: Sql,
@@ -277,8 +311,7 @@ function changedSinceSent(
   properties: Record<string, string> | undefined,
 ): Fragment {
   const entries = Object.entries(properties ?? {});
-  const emailHash = sql`encode(sha256(convert_to(lower(btrim(u.email)), 'UTF8')), 'hex')`;
-  const name = (column: Fragment) => fieldHash(sql, sql`to_json(nullif(${column}, ''))::text`);
+  const emailHash = emailHashSql(sql);
   const propertiesSame =
     entries.length === 0
       ? sql``
@@ -287,19 +320,15 @@ function changedSinceSent(
               ${entries.map(([, column]) => column)}::text[],
               ${entries.map(([, column]) => propertyTypeOf(source.columns[column] ?? ''))}::text[])
             as p(key, col, type)
-          where cf.fields ->> ('properties.' || p.key) is distinct from ${fieldHash(
-            sql,
-            sql`case when p.type = 'number' then (to_jsonb(u) -> p.col)::text
-              else to_jsonb(to_jsonb(u) ->> p.col)::text end`,
-          )})`;
+          where cf.fields ->> ('properties.' || p.key) is distinct from ${propertyHashSql(sql)})`;
   return sql`(
-    (m.email_hash is not null and m.email_hash <> ${emailHash})
+    (m.email_hash is not null and m.email_hash is distinct from ${emailHash})
     or exists (
       select 1 from audience_sync.contact_fields cf
       where cf.account = ${account} and cf.user_id = u.id::text
-        and not (cf.email_hash = ${emailHash}
-          and cf.fields ->> 'first_name' is not distinct from ${name(sql`u.first_name`)}
-          and cf.fields ->> 'last_name' is not distinct from ${name(sql`u.last_name`)}
+        and not (cf.email_hash is not distinct from ${emailHash}
+          and cf.fields ->> 'first_name' is not distinct from ${nameHashSql(sql, sql`u.first_name`)}
+          and cf.fields ->> 'last_name' is not distinct from ${nameHashSql(sql, sql`u.last_name`)}
           ${propertiesSame})))`;
 }
 

@@ -16,7 +16,8 @@ beforeAll(async () => {
   // The app's own data, mapped to contact properties by the runs below.
   await stack.db.sql`
     alter table users add column plan text, add column seats integer,
-      add column beta boolean, add column trial_ends timestamptz`;
+      add column beta boolean, add column trial_ends timestamptz,
+      add column balance numeric(10,2), add column big bigint`;
   await stack.db.sql`
     update users set plan = case when id % 2 = 0 then 'pro' else 'free' end, seats = id::int,
       beta = id % 3 = 0, trial_ends = '2027-01-15T10:30:00Z'`;
@@ -261,6 +262,71 @@ describe('field updates and mapped properties', () => {
     expect(again).toMatchObject({ synced: 0, skipped: skippedThere, failed: 0, updated: 0 });
     expect(await writesSince(settled)).toEqual([]);
     await stack.db.sql`delete from users where id = 5001`;
+  });
+
+  it("reads no unchanged member again in a 'new' run, whatever odd values its fields hold", async () => {
+    // Values the 'new' run's change check must hash in SQL exactly as the worker does.
+    const odd = [
+      'Zoë 😀 日本',
+      'tab\there',
+      'line\u2028sep\u2029',
+      'quote "q" \\ /',
+      'del\u007f',
+      'ctl\u0001\u001f\n',
+      '  padded  ',
+      "o'hara",
+    ];
+    for (const [index, name] of odd.entries()) {
+      const id = 21 + index;
+      await stack.db.sql`
+        update users set first_name = ${name}, last_name = ${odd[odd.length - 1 - index] ?? null},
+          email = ${'  '} || upper(email) || ${' '},
+          balance = ${['20.00', '19.90', '0.50', '-3.10'][index % 4] ?? null}::numeric,
+          big = ${index === 0 ? '9007199254740993' : String(index * 1000)}::bigint
+        where id = ${id}`;
+    }
+    const properties = { ...PROPERTIES, balance: 'balance', big: 'big' };
+    const full = await sync({ list_name: 'Odd values', properties });
+    const listId: string = full.list_id;
+    const skippedIds = await stack.db.sql<{ userId: string }[]>`
+      select user_id as "userId" from audience_sync.run_users
+      where run_id = ${full.runId} and outcome = 'skipped'`;
+    const contacts = await contactsByEmail();
+    for (const [index, name] of odd.entries()) {
+      const [user] = await stack.db.sql<{ email: string }[]>`
+        select lower(btrim(email)) as email from users where id = ${21 + index}`;
+      expect(contacts.get(user?.email ?? '')?.first_name).toBe(name);
+    }
+
+    const quiet = await lastSeq();
+    const next = await sync({ list_id: listId, sync_type: 'new', properties });
+    expect(await writesSince(quiet)).toEqual([]);
+    // Read again: the users unsubscribed in Resend (skipped by every run), and user 21, whose
+    // bigint is past 2^53: the worker holds it as a double, so SQL cannot write its hash (a
+    // read, no request). Nobody else.
+    const read = await stack.db.sql<{ userId: string; outcome: string }[]>`
+      select user_id as "userId", outcome from audience_sync.run_users
+      where run_id = ${next.runId} order by user_id`;
+    expect(read).toEqual(
+      [
+        ...skippedIds.map(({ userId }) => ({ userId, outcome: 'skipped' })),
+        { userId: '21', outcome: 'added' },
+      ].sort((a, b) => a.userId.localeCompare(b.userId)),
+    );
+    expect(next).toMatchObject({ synced: 1, failed: 0, updated: 0 });
+
+    // A change among them is found and patched, and only it.
+    await stack.db.sql`update users set balance = 20.01 where id = 25`;
+    const mark = await lastSeq();
+    const changed = await sync({ list_id: listId, sync_type: 'new', properties });
+    expect(changed).toMatchObject({ synced: 2, failed: 0, updated: 1 });
+    const writes = await writesSince(mark);
+    const [user25] = await stack.db.sql<{ email: string }[]>`
+      select lower(btrim(email)) as email from users where id = 25`;
+    expect(writes.map((entry) => `${entry.method} ${entry.path}`)).toEqual([
+      `PATCH /contacts/${contacts.get(user25?.email ?? '')?.id}`,
+    ]);
+    expect((await contactsByEmail()).get(user25?.email ?? '')?.properties.balance).toBe(20.01);
   });
 
   it('refuses an unknown column and a bad property key with 400', async () => {
