@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from '@temporalio/worker';
-import { pino } from 'pino';
 import { ConfigError } from '../config/env.js';
 import { createLogger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
@@ -37,7 +36,9 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger(settings.logLevel, 'audience-sync-dev');
+// Written synchronously: this process ends itself with process.exit, right after its last lines
+// (the teardown's `stopped`, then the failure message), and those must come out in order.
+const logger = createLogger(settings.logLevel, 'audience-sync-dev', { sync: true });
 // Installed before anything Temporal starts (the dev server too), so every Temporal log line goes
 // through our logger, and without signal handlers: the stack decides when the worker stops.
 Runtime.install({
@@ -101,7 +102,6 @@ try {
   // startDevStack has stopped whatever started, and waited for what was still starting.
   if (!abort.signal.aborted) startFailure ??= { error };
   if (startFailure) {
-    flushLogs();
     process.stderr.write(`\n${describeStartFailure(startFailure.error, stackPorts(settings))}\n`);
     process.exit(1);
   }
@@ -134,16 +134,4 @@ function stackPorts(started: DevSettings): Record<string, number> {
     ...(started.externalResendApiKey ? {} : { RESEND_EMULATOR_PORT: started.RESEND_EMULATOR_PORT }),
     PORT: Number(started.env.PORT) || 3000,
   };
-}
-
-/**
- * The logs go out asynchronously (and `flush(cb)` calls back after the write in progress only):
- * written out now, so the failure message is the last line.
- */
-function flushLogs(): void {
-  const stream: unknown = Reflect.get(logger, pino.symbols.streamSym);
-  if (stream && typeof stream === 'object' && 'flushSync' in stream) {
-    const flushSync = stream.flushSync;
-    if (typeof flushSync === 'function') flushSync.call(stream);
-  }
 }
