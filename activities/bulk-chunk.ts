@@ -298,13 +298,16 @@ export async function processBulkChunk(
 
 /**
  * For the batch pass: records the contacts a bulk chunk created as added (no request), and
- * answers the others, which are sent as usual.
+ * answers the others, which are sent as usual. Their contact ids come from the platform's
+ * directory when it already learned them (it lists the account's newest contacts after an
+ * import it could not fully account for, and before any batch that sends one by one): a
+ * look-up in Postgres, no request. Unknown ids stay null, as before.
  */
 export async function takeBulkCreated(
   sql: Sql,
   runId: string,
   list: ListRef,
-  account: string,
+  platform: Pick<MarketingPlatform, 'account' | 'knownContacts'>,
   contacts: ContactToSync[],
   onRecorded: (count: number) => void,
 ): Promise<ContactToSync[]> {
@@ -314,19 +317,23 @@ export async function takeBulkCreated(
     contacts.map((contact) => contact.userId),
   );
   if (created.size === 0) return contacts;
+  const createdContacts = contacts
+    .filter((contact) => created.has(contact.userId))
+    .map((contact) => ({ contact, emailHash: emailHash(contact.email) }));
+  const contactIds =
+    (await platform.knownContacts?.(createdContacts.map((one) => one.emailHash))) ?? new Map();
   // Created with its names (imports carry no properties), which later runs compare with the app's.
   await recordBulkCreated(
     sql,
     runId,
     list,
-    account,
-    contacts
-      .filter((contact) => created.has(contact.userId))
-      .map((contact) => ({
-        userId: contact.userId,
-        emailHash: emailHash(contact.email),
-        fieldHashes: hashFields(nameFields(contact.firstName, contact.lastName)),
-      })),
+    platform.account,
+    createdContacts.map(({ contact, emailHash: hash }) => ({
+      userId: contact.userId,
+      emailHash: hash,
+      contactId: contactIds.get(hash) ?? null,
+      fieldHashes: hashFields(nameFields(contact.firstName, contact.lastName)),
+    })),
   );
   onRecorded(created.size);
   return contacts.filter((contact) => !created.has(contact.userId));

@@ -222,7 +222,7 @@ async function syncUsers(
     sql,
     run.runId,
     list,
-    platform.account,
+    platform,
     candidates
       .filter(({ contact }) => ownerOf(contact) === contact.userId)
       .map(({ contact }) => contact),

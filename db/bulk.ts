@@ -106,6 +106,8 @@ export async function bulkCreatedAmong(
 export interface BulkCreatedUser {
   userId: string;
   emailHash: string;
+  /** The contact's id when the platform's directory already knows it; null: not known yet. */
+  contactId: string | null;
   fieldHashes: Record<string, string>;
 }
 
@@ -136,10 +138,23 @@ export async function recordBulkCreated(
       insert into audience_sync.run_users (run_id, user_id, outcome, reason)
       select ${runId}, unnest(${userIds}::text[]), 'added', null
       on conflict do nothing`;
+    // The import put each contact into the list and its tags; as recordOutcome does, another
+    // email is another contact, so the row then names the new one.
     await tx`
-      insert into audience_sync.list_members (platform, list_id, user_id, contact_id)
-      select ${list.platform}, ${list.listId}, unnest(${userIds}::text[]), null
-      on conflict (platform, list_id, user_id) do update set synced_at = now()`;
+      insert into audience_sync.list_members (platform, list_id, user_id, contact_id, email_hash)
+      select ${list.platform}, lists.list_id, created.user_id, created.contact_id, created.email_hash
+      from unnest(${userIds}::text[], ${created.map((user) => user.emailHash)}::text[],
+          ${created.map((user) => user.contactId)}::text[])
+        as created(user_id, email_hash, contact_id)
+      cross join unnest(${[...new Set([list.listId, ...(list.tagListIds ?? [])])]}::text[])
+        as lists(list_id)
+      on conflict (platform, list_id, user_id) do update set
+        contact_id = case
+          when excluded.email_hash <> audience_sync.list_members.email_hash
+          then excluded.contact_id
+          else coalesce(excluded.contact_id, audience_sync.list_members.contact_id) end,
+        email_hash = excluded.email_hash,
+        synced_at = now()`;
     await tx`
       delete from audience_sync.bulk_created
       where run_id = ${runId} and user_id = any(${userIds}::text[])`;

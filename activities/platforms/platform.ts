@@ -60,7 +60,8 @@ export interface MarketingPlatform {
   /**
    * Platforms that keep a directory of the account's contacts (hashes of emails → contact ids):
    * the contacts it knows for these hashes, so an erasure finds contacts of users whose email the
-   * service no longer has. Absent: the platform keeps no directory.
+   * service no longer has, and a bulk chunk's created users are recorded with their contacts.
+   * A look-up of what is known, never a request. Absent: the platform keeps no directory.
    */
   knownContacts?(emailHashes: string[]): Promise<Map<string, string>>;
   /** Drops these hashes from the directory (their contacts were deleted). */
