@@ -24,4 +24,9 @@ export {
   type SyncActivities,
   type SyncActivityDeps,
 } from './sync-activities.js';
-export type { ProcessBatchInput, ProcessBatchOutput } from './sync-batch.js';
+export type {
+  PlanBatchInput,
+  PlanBatchOutput,
+  ProcessBatchInput,
+  ProcessBatchOutput,
+} from './sync-batch.js';

@@ -27,7 +27,15 @@ import { createLeaverActivities } from './mirror-leavers.js';
 import { platformFailureOf } from './platform-failure.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
 import type { PlatformRegistry } from './platforms/registry.js';
-import { type ProcessBatchInput, type ProcessBatchOutput, processBatch } from './sync-batch.js';
+import { SendTurns } from './send-turns.js';
+import {
+  type PlanBatchInput,
+  type PlanBatchOutput,
+  type ProcessBatchInput,
+  type ProcessBatchOutput,
+  planBatch,
+  processBatch,
+} from './sync-batch.js';
 import {
   countPopulation,
   inspectUsersSource,
@@ -114,6 +122,7 @@ const translated =
 export function createSyncActivities(deps: SyncActivityDeps) {
   const { sql } = deps;
   const usersSource = usersSourceLoader(deps.sql, deps.usersSource);
+  const turns = new SendTurns();
 
   const requireRun = async (runId: string): Promise<RunRecord> => {
     const run = await getRun(sql, runId);
@@ -271,6 +280,21 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     /** The name runs recorded before platforms had their own preparation step use for it. */
     loadContactDirectory: preparePlatform,
 
+    /** Where the next batch ends: short and read-only, run as a local activity. */
+    planBatch: translated(async (input: PlanBatchInput): Promise<PlanBatchOutput> => {
+      const run = await requireRun(input.runId);
+      return planBatch(
+        {
+          sql,
+          source: await usersSource(),
+          platform: connect(run),
+          batchSize: deps.batchSize,
+        },
+        run,
+        input,
+      );
+    }),
+
     processBatch: translated(async (input: ProcessBatchInput): Promise<ProcessBatchOutput> => {
       const run = await requireRun(input.runId);
       const context = Context.current();
@@ -293,6 +317,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
               usersDone += count;
               beat();
             },
+            turns,
             ...(run.dryRun ? { outcomes: planRecorder(sql, planned) } : {}),
           },
           run,

@@ -38,6 +38,7 @@ import {
   type MarketingPlatform,
   platformUnavailable,
 } from './platforms/platform.js';
+import type { SendTurn, SendTurns } from './send-turns.js';
 import {
   type BatchUser,
   readPopulationBatch,
@@ -50,6 +51,11 @@ export interface ProcessBatchInput {
   batchNo: number;
   /** The last user id of the previous batch; null for the first. */
   cursor: string | null;
+  /**
+   * The last user id of this batch, as planned (planBatch) before the previous batch ended: the
+   * batch reads every user up to it. Null or absent: the next `batchSize` users.
+   */
+  upTo?: string | null;
   listId: string;
   tagListIds: string[];
 }
@@ -70,15 +76,47 @@ export interface BatchContext {
   onProgress: (usersDone: number) => void;
   /** Where outcomes go; absent: the run's outcomes and the ledger. A dry run records its plan. */
   outcomes?: OutcomeRecorder;
+  /** Batches of a run running side by side in this process send in turn. */
+  turns?: SendTurns;
 }
 
-async function readBatch(ctx: BatchContext, run: RunRecord, input: ProcessBatchInput) {
+export interface PlanBatchInput {
+  runId: string;
+  /** Where the planned batch starts: the end of the batch planned before it. */
+  cursor: string | null;
+  listId: string;
+}
+
+export interface PlanBatchOutput {
+  /** The batch's last user id; null when fewer than a batch are left (the run's last batch). */
+  upTo: string | null;
+}
+
+/**
+ * Where the batch after the cursor ends, so it can start before the batch in front of it has
+ * finished: the last of the next `batchSize` users, read as the batch will read them.
+ */
+export async function planBatch(
+  ctx: Pick<BatchContext, 'sql' | 'source' | 'platform' | 'batchSize'>,
+  run: RunRecord,
+  input: PlanBatchInput,
+): Promise<PlanBatchOutput> {
+  const users = await readBatch(ctx, run, { ...input, upTo: null });
+  return { upTo: users.length < ctx.batchSize ? null : (users.at(-1)?.userId ?? null) };
+}
+
+async function readBatch(
+  ctx: Pick<BatchContext, 'sql' | 'source' | 'platform' | 'batchSize'>,
+  run: RunRecord,
+  input: Pick<ProcessBatchInput, 'cursor' | 'upTo' | 'listId'>,
+) {
   const query = {
     platform: run.platform,
     account: ctx.platform.account,
     listId: input.listId,
     filter: { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() },
     cursor: input.cursor,
+    upTo: input.upTo ?? null,
     limit: ctx.batchSize,
     properties: run.properties,
   };
@@ -105,9 +143,32 @@ export async function processBatch(
 ): Promise<ProcessBatchOutput> {
   const started = performance.now();
   const users = await readBatch(ctx, run, input);
-  const cursor = users.at(-1)?.userId ?? input.cursor;
-  const done = users.length < ctx.batchSize;
-  if (users.length > 0) await syncUsers(ctx, run, input, users);
+  // A planned batch ends where it was planned to, and the batches after it were planned too.
+  const planned = input.upTo != null;
+  const cursor = planned ? (input.upTo ?? null) : (users.at(-1)?.userId ?? input.cursor);
+  const done = !planned && users.length < ctx.batchSize;
+  if (users.length > 0) {
+    const turn = ctx.turns?.enter(run.runId, input.batchNo, users.length);
+    try {
+      await syncUsers(
+        turn
+          ? {
+              ...ctx,
+              onProgress: (count) => {
+                turn.progressed(count);
+                ctx.onProgress(count);
+              },
+            }
+          : ctx,
+        run,
+        input,
+        users,
+        turn,
+      );
+    } finally {
+      turn?.leave();
+    }
+  }
   const userIds = users.map((user) => user.userId);
   const counts = await countOutcomes(ctx.sql, run.runId, userIds);
   const progress = await checkpointBatch(ctx.sql, run.runId, input.batchNo, cursor, counts);
@@ -157,6 +218,7 @@ async function syncUsers(
   run: RunRecord,
   input: ProcessBatchInput,
   users: BatchUser[],
+  turn: SendTurn | undefined,
 ): Promise<void> {
   const { sql, platform } = ctx;
   const recorded = await recordedUsers(
@@ -296,6 +358,9 @@ async function syncUsers(
       },
     );
   };
+
+  // Prepared while the batch before it sent its last users; its requests go now.
+  await turn?.ready();
 
   // Users the ledger has in every list with this email, met before: only changed fields cost a
   // request, and a user whose fields did not change costs none.

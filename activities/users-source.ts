@@ -190,6 +190,11 @@ export interface BatchQuery {
   listId: string;
   filter: ActivityFilter;
   cursor: string | null;
+  /**
+   * The last id of a planned batch: every user up to it is read, however many, so a user added
+   * inside the range since it was planned is not skipped. Null or absent: `limit` users.
+   */
+  upTo?: string | null;
   limit: number;
   /** Contact properties to read: property key → column. */
   properties?: Record<string, string>;
@@ -206,14 +211,16 @@ export async function readPopulationBatch(
 ): Promise<BatchUser[]> {
   const f = userFragments(sql, source);
   const after = query.cursor === null ? sql`` : sql`and u.id > ${query.cursor}::${f.idCast}`;
+  const upTo = query.upTo == null ? sql`` : sql`and u.id <= ${query.upTo}::${f.idCast}`;
+  const limit = query.upTo == null ? sql`limit ${query.limit}` : sql``;
   return selectBatchUsers(
     sql,
     source,
     f,
     query,
     { deleted: sql`false`, active: sql`true` },
-    sql`${f.notDeleted} and ${f.active(query.filter)} ${after} ${onlyNewFilter(sql, source, f, query, query.runId)}
-      order by u.id limit ${query.limit}`,
+    sql`${f.notDeleted} and ${f.active(query.filter)} ${after} ${upTo} ${onlyNewFilter(sql, source, f, query, query.runId)}
+      order by u.id ${limit}`,
   );
 }
 
@@ -413,8 +420,9 @@ export async function readRequestedBatch(
   const requested = await sql<{ userId: string }[]>`
     select user_id as "userId" from audience_sync.run_requested_users
     where run_id = ${query.runId} ${query.cursor === null ? sql`` : sql`and user_id > ${query.cursor}`}
+      ${query.upTo == null ? sql`` : sql`and user_id <= ${query.upTo}`}
     order by user_id
-    limit ${query.limit}`;
+    ${query.upTo == null ? sql`limit ${query.limit}` : sql``}`;
   const ids = requested.map((row) => row.userId);
   const lookup = castableIds(source.idType, ids);
   const rows =

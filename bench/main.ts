@@ -276,8 +276,9 @@ async function historyEventsOf(ctx: BenchContext, runId: string): Promise<number
 }
 
 /**
- * Where a run's wall time went, from the emulator's request log: before its first contact write
- * (the segment, the directory, the first batch), between the first and the last contact write
+ * Where a run's wall time went, from the emulator's request log: before its first request (the
+ * API, the run's start), before its first contact write (the segment, the directory, the first
+ * batch), between the first and the last contact write
  * (at the limit, `writes / R`), and after the last one (the last outcomes, the run's end).
  */
 async function showTimeline(emulatorUrl: string, startedAt: number, endedAt: number) {
@@ -295,6 +296,7 @@ async function showTimeline(emulatorUrl: string, startedAt: number, endedAt: num
   log(
     formatRecord({
       timeline: 'audience-sync',
+      beforeFirstRequestSeconds: round((Date.parse(requests[0]?.at ?? '') - startedAt) / 1000),
       beforeFirstWriteSeconds: round((first - startedAt) / 1000),
       writingSeconds: round((last - first) / 1000),
       contactWrites: writes.length,

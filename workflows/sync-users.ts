@@ -9,6 +9,7 @@ import {
   makeContinueAsNewFunc,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -40,6 +41,16 @@ const DAY_MS = 86_400_000;
 const PLATFORM_PREPARE_PATCH = 'platform-prepare-step';
 /** Mirror runs take the leavers out of the list after the population pass. */
 const MIRROR_LEAVERS_PATCH = 'mirror-leavers';
+/** Runs whose next batch, planned ahead, starts while the one before it finishes. */
+const OVERLAPPING_BATCHES_PATCH = 'overlapping-batches';
+
+/**
+ * Batches of a run in flight at once. Between two batches in a row (checkpoint, workflow task,
+ * next activity, its reads) no request waits for the rate limit, and the sliding window cannot
+ * catch that time up: about 0.1 s per batch, 5% of the run at 50 requests per second and a
+ * quarter at 300. With the next batch already sending, the limit never idles.
+ */
+export const BATCHES_IN_FLIGHT = 2;
 
 const setup = proxyActivities<
   Pick<SyncActivities, 'beginRun' | 'prepareRun' | 'markRunPaused' | 'finishRun' | 'readPlan'>
@@ -76,6 +87,16 @@ const batches = proxyActivities<Pick<SyncActivities, 'processBatch'>>({
     initialInterval: '2s',
     backoffCoefficient: 2,
     maximumInterval: '2 minutes',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
+});
+
+const planning = proxyLocalActivities<Pick<SyncActivities, 'planBatch'>>({
+  // One read of the users table.
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '1 minute',
     nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
   },
 });
@@ -285,14 +306,117 @@ async function prepare(runId: string, state: SyncRunState): Promise<void> {
 const batchListId = (state: SyncRunState, dryRun: boolean): string | null =>
   state.listId ?? (dryRun ? plannedListId() : null);
 
+type BatchLoopOutcome = 'finished' | 'cancelled' | 'continue';
+
 async function syncBatches(
   runId: string,
   state: SyncRunState,
   dryRun: boolean,
-): Promise<'finished' | 'cancelled' | 'continue'> {
+): Promise<BatchLoopOutcome> {
   state.phase = 'syncing';
   const listId = batchListId(state, dryRun);
   if (!listId) throw ApplicationFailure.nonRetryable('The run has no list', 'RunMissing');
+  return patched(OVERLAPPING_BATCHES_PATCH)
+    ? syncOverlappingBatches(runId, state, listId)
+    : syncBatchesOneByOne(runId, state, listId);
+}
+
+/** Time to stop starting batches in this execution: a new one, or a new build, takes over. */
+const timeToContinueAsNew = (batchesThisExecution: number): boolean =>
+  batchesThisExecution >= MAX_BATCHES_PER_EXECUTION ||
+  workflowInfo().continueAsNewSuggested ||
+  // A new build became current: move there at the next checkpoint.
+  workflowInfo().targetWorkerDeploymentVersionChanged;
+
+interface BatchInFlight {
+  batchNo: number;
+  result: Promise<ProcessBatchOutput>;
+}
+
+/**
+ * The batches of a run, each planned (where it ends) before the one in front of it finishes and
+ * started at once, so up to BATCHES_IN_FLIGHT send side by side. They are taken in order: the
+ * cursor and counts advance batch by batch, as in a run of one batch at a time. A pause, a
+ * cancellation or a continue-as-new stops starting batches and waits for those in flight; a
+ * failed batch fails the run once the others in flight have ended.
+ */
+async function syncOverlappingBatches(
+  runId: string,
+  state: SyncRunState,
+  listId: string,
+): Promise<BatchLoopOutcome> {
+  const inFlight: BatchInFlight[] = [];
+  let plannedCursor = state.cursor;
+  // The batch in flight last reads to the end of the population: nothing is planned after it.
+  let lastPlanned = false;
+  let batchesThisExecution = 0;
+  const mayStart = () =>
+    !lastPlanned &&
+    inFlight.length < BATCHES_IN_FLIGHT &&
+    !state.paused &&
+    !CancellationScope.current().consideredCancelled &&
+    !timeToContinueAsNew(batchesThisExecution);
+
+  const startNext = async () => {
+    const batchNo = state.batchNo + inFlight.length + 1;
+    const cursor = plannedCursor;
+    // Short, and a batch may be in flight: a cancellation meanwhile is seen before the next.
+    const { upTo } = await CancellationScope.nonCancellable(() =>
+      planning.planBatch({ runId, cursor, listId }),
+    );
+    plannedCursor = upTo;
+    lastPlanned = upTo === null;
+    batchesThisExecution += 1;
+    const after = cursor === null ? 'from the first user' : `after user ${cursor}`;
+    const range =
+      upTo === null ? `up to ${state.batchSize} users ${after}` : `users ${after} to ${upTo}`;
+    inFlight.push({
+      batchNo,
+      // The batch in flight always finishes, even when the run is cancelled meanwhile.
+      result: CancellationScope.nonCancellable(() =>
+        batches.processBatch.executeWithOptions({ summary: `batch ${batchNo} · ${range}` }, [
+          { runId, batchNo, cursor, upTo, listId, tagListIds: state.tagListIds },
+        ]),
+      ),
+    });
+  };
+
+  for (;;) {
+    while (mayStart()) await startNext();
+    const next = inFlight.shift();
+    if (!next) {
+      if (CancellationScope.current().consideredCancelled) return 'cancelled';
+      if (!state.paused) return 'continue';
+      await waitWhilePaused(runId, state);
+      continue;
+    }
+    let result: ProcessBatchOutput;
+    try {
+      result = await next.result;
+    } catch (error) {
+      await Promise.allSettled(inFlight.map((batch) => batch.result));
+      throw error;
+    }
+    state.batchNo = next.batchNo;
+    state.cursor = result.cursor;
+    // A batch behind it may have checkpointed first: the counts never go back.
+    if (result.progress.processed >= state.progress.processed) state.progress = result.progress;
+    setCurrentDetails(`batch ${next.batchNo} done · ${describeProgress(state)}`);
+    if (result.done) return 'finished';
+    if (lastPlanned && inFlight.length === 0) {
+      // The last batch found a full batch (users joined since it was planned): plan on.
+      lastPlanned = false;
+      plannedCursor = result.cursor;
+    }
+  }
+}
+
+/** The batches of a run one after another: runs recorded before batches overlapped. */
+async function syncBatchesOneByOne(
+  runId: string,
+  state: SyncRunState,
+  listId: string,
+): Promise<BatchLoopOutcome> {
   for (let batchesThisExecution = 1; ; batchesThisExecution += 1) {
     if (state.paused) await waitWhilePaused(runId, state);
     if (CancellationScope.current().consideredCancelled) return 'cancelled';
@@ -317,14 +441,7 @@ async function syncBatches(
       `batch ${batchNo}: ${processed} users, ${added} added, ${updated} updated, ${failed} failed · ${describeProgress(state)}`,
     );
     if (result.done) return 'finished';
-    if (
-      batchesThisExecution >= MAX_BATCHES_PER_EXECUTION ||
-      workflowInfo().continueAsNewSuggested ||
-      // A new build became current: move there at the next checkpoint.
-      workflowInfo().targetWorkerDeploymentVersionChanged
-    ) {
-      return 'continue';
-    }
+    if (timeToContinueAsNew(batchesThisExecution)) return 'continue';
   }
 }
 

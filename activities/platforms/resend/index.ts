@@ -19,6 +19,7 @@ import {
   type ContactDirectory,
   createContactDirectory,
   type KnownContact,
+  type RecentRefreshes,
   type SweepPositions,
 } from './contact-directory.js';
 import { createContactImports } from './imports.js';
@@ -67,12 +68,14 @@ const contactKey = (ref: ContactRef): { id: string } | { email: string } =>
 export function resendPlatform(settings: ResendSettings): PlatformModule {
   const account = resendAccountId(settings.apiKey);
   const sweepPositions: SweepPositions = new Map();
+  const recentRefreshes: RecentRefreshes = new Map();
   return {
     name: 'resend',
     account,
     // 2 is the lowest limit Resend has given an account; the headers teach the real one.
     limit: { kind: 'requests_per_second', initial: 2, upperBound: settings.rateLimit },
-    connect: (context) => connectResend(settings, account, context, sweepPositions),
+    connect: (context) =>
+      connectResend(settings, account, context, { sweepPositions, recentRefreshes }),
   };
 }
 
@@ -80,7 +83,7 @@ function connectResend(
   settings: ResendSettings,
   account: string,
   context: PlatformContext,
-  sweepPositions: SweepPositions,
+  memory: { sweepPositions: SweepPositions; recentRefreshes: RecentRefreshes },
 ): MarketingPlatform {
   const { gate } = context;
   const client = createResendClient({
@@ -94,7 +97,13 @@ function connectResend(
       ? { transientRetries: settings.transientRetries }
       : {}),
   });
-  const directory = createContactDirectory(context.sql, client, account, sweepPositions);
+  const directory = createContactDirectory(
+    context.sql,
+    client,
+    account,
+    memory.sweepPositions,
+    memory.recentRefreshes,
+  );
   const segments = createSegments(context.sql, client, account);
   const properties = createResendProperties(context.sql, client, account);
 
@@ -224,7 +233,9 @@ function connectResend(
       await directory.load(() => onProgress(++pages));
       // A few requests per run keep the directory's unsubscribe flags fresh without webhooks.
       const swept = await directory.sweep(SWEEP_PAGES_PER_RUN);
-      onProgress(pages + swept.pages);
+      // Every run starts from a fresh look, whatever a batch of another run saw a moment ago.
+      const refreshed = await directory.refresh();
+      onProgress(pages + swept.pages + refreshed.pages);
     },
 
     getList: (listId) => segments.get(listId),
@@ -234,7 +245,7 @@ function connectResend(
 
     async syncContacts(contacts, listIds, onOutcome) {
       if (contacts.length === 0) return;
-      await directory.refresh();
+      await directory.refresh({ shared: true });
       const known = await directory.lookup(contacts.map((contact) => contact.email));
       await forEachSettling(contacts, gate.capacity, async (contact) => {
         await onOutcome(contact.userId, await syncOne(contact, listIds, known, directory));
@@ -244,7 +255,7 @@ function connectResend(
     async findContacts(contacts) {
       const found = new Map<string, FoundContact>();
       if (contacts.length === 0) return found;
-      await directory.refresh();
+      await directory.refresh({ shared: true });
       const known = await directory.lookup(contacts.map((contact) => contact.email));
       for (const contact of contacts) {
         const knownContact = known.get(contact.email);
