@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRateGate } from '../../activities/platforms/request-gate.js';
+import { createRateGate, MAX_MARGIN_MS } from '../../activities/platforms/request-gate.js';
 import { createSql, type Sql } from '../../db/sql.js';
 import { createTestDatabase, type TestDatabase } from '../support/stack.js';
 
@@ -82,5 +82,31 @@ describe('the rate gate', () => {
       select cardinality(recent)::int as kept from audience_sync.rate_limits
       where key = 'shared-account'`;
     expect(row?.kept).toBe(limit);
+  });
+
+  it('widens its window after each 429, up to the widest margin', async () => {
+    const limit = 4;
+    const gate = createRateGate(db.sql, {
+      key: 'jittery-account',
+      initialLimit: limit,
+      marginMs: 5,
+    });
+    // Six 429s: 5 ms doubled six times would be 320, but the margin stops at MAX_MARGIN_MS.
+    for (let i = 0; i < 6; i += 1) await gate.pause(0);
+    const sentAt: number[] = [];
+    await Promise.all(
+      Array.from({ length: 2 * limit }, () =>
+        gate.run(async () => {
+          sentAt.push(Date.now());
+        }),
+      ),
+    );
+    sentAt.sort((a, b) => a - b);
+    const spacing = (sentAt[limit] ?? 0) - (sentAt[0] ?? 0);
+    // The first request ran a moment after its grant, the fifth at its grant: a few ms of that
+    // are allowed, far from the 1,005 ms an unwidened window gives.
+    expect(spacing).toBeGreaterThanOrEqual(1000 + MAX_MARGIN_MS - 10);
+    // Room for timers late on a busy machine, well short of an unbounded margin's 1,320 ms.
+    expect(spacing).toBeLessThan(1000 + 4 * MAX_MARGIN_MS);
   });
 });
