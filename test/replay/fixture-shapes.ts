@@ -23,6 +23,8 @@ export const SHAPES = {
   retries:
     'POST /sync-users while Resend answers 5xx and accept-then-fail on POST /segments and POST /contacts: prepareRun and a batch are retried',
   'continued-as-new': 'POST /sync-users over enough batches to continue as new at least twice',
+  overlapping:
+    'POST /sync with a mapped property (contacts made one by one): batches planned ahead, two in flight (patch overlapping-batches), continuing as new',
   cancelled: 'POST /sync-users cancelled with DELETE while a batch is in flight',
   scheduled: 'A Temporal Schedule (sync_type new into an existing list) triggered once',
   'specific-tags': 'POST /sync with sync_type specific and two tags, unknown ids included',
@@ -156,6 +158,27 @@ interface RunFacts {
   updates: string[];
 }
 
+/** Whether a processBatch was scheduled while another one was still pending. */
+function batchesOverlapped(histories: History[]): boolean {
+  return histories.some((history) => {
+    const pending = new Set<string>();
+    return (history.events ?? []).some((event) => {
+      const id = String(event.eventId);
+      if (event.activityTaskScheduledEventAttributes?.activityType?.name === 'processBatch') {
+        const overlaps = pending.size > 0;
+        pending.add(id);
+        return overlaps;
+      }
+      const ended =
+        event.activityTaskCompletedEventAttributes ??
+        event.activityTaskFailedEventAttributes ??
+        event.activityTaskTimedOutEventAttributes;
+      if (ended) pending.delete(String(ended.scheduledEventId));
+      return false;
+    });
+  });
+}
+
 export function runFacts(histories: History[]): RunFacts {
   const first = histories[0]?.events?.[0]?.workflowExecutionStartedEventAttributes;
   const last = histories.at(-1);
@@ -223,6 +246,11 @@ export function shapeProblems(shape: Shape, histories: History[]): string[] {
     case 'continued-as-new':
       expect(facts.executions >= 3, `has ${facts.executions} executions, expected 3 or more`);
       expect(facts.closedAs === COMPLETED, `closed as ${facts.closedAs}`);
+      break;
+    case 'overlapping':
+      expect(facts.executions >= 2, `has ${facts.executions} executions, expected 2 or more`);
+      expect(facts.closedAs === COMPLETED, `closed as ${facts.closedAs}`);
+      expect(batchesOverlapped(histories), 'no batch started before the one in front of it ended');
       break;
     case 'cancelled':
       expect(facts.cancelRequested, 'has no cancel request');
