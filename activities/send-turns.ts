@@ -17,6 +17,8 @@ export const MAX_TURN_WAIT_MS = 5_000;
 export interface SendTurn {
   /** Resolves when this batch may send: the batch before it is nearly done, or not here. */
   ready(): Promise<void>;
+  /** How many users the batch has, once read. */
+  read(users: number): void;
   /** `count` more of this batch's users have their outcome. */
   progressed(count: number): void;
   /** The batch ended (or failed): the next one goes. */
@@ -32,7 +34,11 @@ interface Entry {
 export class SendTurns {
   private readonly runs = new Map<string, Map<number, Entry>>();
 
-  enter(runId: string, batchNo: number, users: number): SendTurn {
+  /**
+   * Called as the batch's activity starts, before anything is awaited: the batch beside it
+   * looks for this one when it is ready to send, and must find it even if this one reads slower.
+   */
+  enter(runId: string, batchNo: number): SendTurn {
     const batches = this.runs.get(runId) ?? new Map<number, Entry>();
     this.runs.set(runId, batches);
     let release = () => {};
@@ -41,11 +47,10 @@ export class SendTurns {
     });
     const entry: Entry = { nearlyDone, release };
     batches.set(batchNo, entry);
-    let remaining = users;
-    if (remaining <= SEND_AHEAD_USERS) release();
-    const before = batches.get(batchNo - 1);
+    let remaining = Number.POSITIVE_INFINITY;
     return {
       ready: async () => {
+        const before = batches.get(batchNo - 1);
         if (!before) return;
         let timer: NodeJS.Timeout | undefined;
         const waited = new Promise<void>((resolve) => {
@@ -53,6 +58,10 @@ export class SendTurns {
         });
         await Promise.race([before.nearlyDone, waited]);
         clearTimeout(timer);
+      },
+      read: (users) => {
+        remaining = users;
+        if (remaining <= SEND_AHEAD_USERS) release();
       },
       progressed: (count) => {
         remaining -= count;

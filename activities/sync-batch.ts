@@ -142,32 +142,43 @@ export async function processBatch(
   input: ProcessBatchInput,
 ): Promise<ProcessBatchOutput> {
   const started = performance.now();
+  const turn = ctx.turns?.enter(run.runId, input.batchNo);
+  try {
+    return await runBatch(ctx, run, input, turn, started);
+  } finally {
+    turn?.leave();
+  }
+}
+
+async function runBatch(
+  ctx: BatchContext,
+  run: RunRecord,
+  input: ProcessBatchInput,
+  turn: SendTurn | undefined,
+  started: number,
+): Promise<ProcessBatchOutput> {
   const users = await readBatch(ctx, run, input);
   // A planned batch ends where it was planned to, and the batches after it were planned too.
   const planned = input.upTo != null;
   const cursor = planned ? (input.upTo ?? null) : (users.at(-1)?.userId ?? input.cursor);
   const done = !planned && users.length < ctx.batchSize;
+  turn?.read(users.length);
   if (users.length > 0) {
-    const turn = ctx.turns?.enter(run.runId, input.batchNo, users.length);
-    try {
-      await syncUsers(
-        turn
-          ? {
-              ...ctx,
-              onProgress: (count) => {
-                turn.progressed(count);
-                ctx.onProgress(count);
-              },
-            }
-          : ctx,
-        run,
-        input,
-        users,
-        turn,
-      );
-    } finally {
-      turn?.leave();
-    }
+    await syncUsers(
+      turn
+        ? {
+            ...ctx,
+            onProgress: (count) => {
+              turn.progressed(count);
+              ctx.onProgress(count);
+            },
+          }
+        : ctx,
+      run,
+      input,
+      users,
+      turn,
+    );
   }
   const userIds = users.map((user) => user.userId);
   const counts = await countOutcomes(ctx.sql, run.runId, userIds);
