@@ -153,7 +153,14 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   logger.info({ taskQueue: workerConfig.TEMPORAL_TASK_QUEUE }, 'worker running');
   signal.throwIfAborted();
 
-  const api = await startApiServer({ config: apiConfig, sql, temporal: client, logger });
+  const api = await startApiServer({
+    config: apiConfig,
+    sql,
+    temporal: client,
+    logger,
+    // The emulator delivers one webhook per contact write: a line each would bury the banner.
+    webhookLogLevel: 'debug',
+  });
   teardown.add('api', () => api.close());
   await timed('api', () => waitUntilHealthy(api.url, signal));
   if (parts.resend.kind === 'emulator') {
