@@ -91,6 +91,13 @@ export function createApp(deps: ApiServerDeps): express.Express {
         res.setHeader('x-request-id', id);
         return id;
       },
+      // A webhook delivery's line at the level the process asks for (the local stack's emulator
+      // sends one per contact write); every other request at info, pino-http's default. The
+      // original URL: a mounted router has cut its prefix off req.url by the time a request ends.
+      customLogLevel: (req) =>
+        (req as express.Request).originalUrl?.startsWith('/webhooks/')
+          ? (deps.webhookLogLevel ?? 'info')
+          : 'info',
       // Method, path and status only: no headers (secrets), no bodies or query values (people).
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({

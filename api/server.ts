@@ -19,6 +19,8 @@ export interface ApiServerDeps {
   logger: Logger;
   /** The clock for request defaults that depend on the day; the system clock unless set. */
   now?: () => Date;
+  /** The level of webhook deliveries' request lines; info unless set. */
+  webhookLogLevel?: 'info' | 'debug';
 }
 
 /**

@@ -12,7 +12,11 @@ const MIGRATION_LOCK_ID = 7_302_117_001;
 export async function migrate(sql: Sql): Promise<number[]> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`;
-    await tx`create schema if not exists audience_sync`;
+    // Made only when missing (`if not exists` still needs the right to create schemas): a role
+    // that owns a schema prepared for it needs no right on the database beyond connecting.
+    const [schema] = await tx<{ exists: boolean }[]>`
+      select to_regnamespace('audience_sync') is not null as exists`;
+    if (!schema?.exists) await tx`create schema audience_sync`;
     await tx`
       create table if not exists audience_sync.schema_migrations (
         version integer primary key,

@@ -18,7 +18,7 @@ export const validEmailSql = (column: string): string =>
 /**
  * The index that makes previews and activity filters fast: eligible users by activity, with the
  * email so counting needs no table access. `npm run dev` creates it on the demo users; operators
- * create it on their relation (see the README).
+ * create it on their relation (docs/running.md, "Your own database").
  */
 export const recommendedIndexSql = (relation: string, indexName: string): string =>
   `create index if not exists ${indexName} on ${relation} (last_active_at) include (email)

@@ -3,8 +3,10 @@ import type { DevStackInfo } from './stack.js';
 
 export interface BannerSecret {
   value: string;
-  /** Generated for this session: printed. Configured by the user: referred to, never echoed. */
+  /** The stack's own: printed. Configured by the user: referred to, never echoed. */
   generated: boolean;
+  /** Where the stack's own secret is kept across restarts. */
+  file?: string;
 }
 
 export interface BannerInput {
@@ -31,12 +33,7 @@ export function renderBanner({ info, secret, startupMs, cwd }: BannerInput): str
     ['Webhooks', describeWebhooks(info)],
     ['Postgres', describeDatabase(info, shown)],
     ['Data', describeData(info, shown)],
-    [
-      'Marketing secret',
-      secret.generated
-        ? `${secret.value}  (generated for this session; set MARKETING_API_SECRET in .env to keep one)`
-        : 'MARKETING_API_SECRET from your environment or .env',
-    ],
+    ['Marketing secret', describeSecret(secret, shown)],
   ];
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   return [
@@ -52,6 +49,14 @@ export function renderBanner({ info, secret, startupMs, cwd }: BannerInput): str
     READY_LINE,
     '',
   ].join('\n');
+}
+
+function describeSecret(secret: BannerSecret, shown: (file: string) => string): string {
+  if (!secret.generated) return 'MARKETING_API_SECRET from your environment or .env';
+  if (!secret.file) {
+    return `${secret.value}  (generated for this session; set MARKETING_API_SECRET in .env to keep one)`;
+  }
+  return `${secret.value}  (kept in ${shown(secret.file)} across restarts; set MARKETING_API_SECRET in .env to choose one)`;
 }
 
 function temporalRows(info: DevStackInfo, shown: (file: string) => string): [string, string][] {
@@ -141,12 +146,14 @@ function curlExamples(info: DevStackInfo, secret: BannerSecret): string[] {
       `-d '{"audienceName":"Active users (dev)","filterActive":true,"activeDays":30}'`,
     ),
     ...example(
-      'Status of a run: put the runId from the answer above in place of <runId>',
+      'Status of a run: put the runId from the answer above in place of <runId>; a 202 means\n' +
+        'it still runs: ask again until "status" is no longer "running"',
       `curl -sS '${base}/sync-users/<runId>'`,
       auth,
     ),
     ...example(
-      'General sync with tags (answers with its list_id)',
+      'General sync with tags into a new list (answers with its list_id); list_name makes a new\n' +
+        'list at every call, even with the same name: sync into it again with "list_id"',
       `curl -sS -X POST '${base}/sync'`,
       `${auth} ${json}`,
       `-d '{"platform":"resend","list_name":"Newsletter (dev)","sync_type":"all","tags":["newsletter","dev"]}'`,
@@ -164,6 +171,11 @@ function curlExamples(info: DevStackInfo, secret: BannerSecret): string[] {
       `curl -sS -X POST '${base}/schedules'`,
       `${auth} ${json}`,
       `-d '{"scheduleId":"newsletter-new-users","every":"6h","sync":{"platform":"resend","list_id":"<list_id>","sync_type":"new"}}'`,
+    ),
+    ...example(
+      'Run that schedule now, without waiting for its time',
+      `curl -sS -X POST '${base}/schedules/newsletter-new-users/trigger'`,
+      auth,
     ),
     ...mirrorExamples(info, base, auth, json, example),
     ...(emulatorUrl

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watchInvocation } from './invocation-watch.js';
 import { OWN_PROCESS_GROUP, STARTED_AT } from './supervisor-env.js';
 
 /**
@@ -28,6 +29,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     stack.kill(signal);
   });
 }
+// `npm run dev` killed outright (SIGKILL) passes nothing on, and its shell and the TypeScript
+// runner live on without it: the stack stops as on Ctrl-C, so no port stays taken.
+watchInvocation(() => stack.kill('SIGTERM'));
 
 stack.on('error', (error) => {
   process.stderr.write(`could not start the local stack: ${error.message}\n`);

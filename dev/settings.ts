@@ -57,8 +57,10 @@ export interface DevSettings extends DevOnlySettings {
   /** RESEND_API_KEY when set (real Resend); else the emulator is started. */
   externalResendApiKey?: string;
   marketingSecret: string;
-  /** True when the secret was generated for this session (it is then printed). */
+  /** True when the secret is the stack's own, not MARKETING_API_SECRET (it is then printed). */
   secretGenerated: boolean;
+  /** Where the stack's own secret is kept across restarts, when it is. */
+  secretFile?: string;
   logLevel: ApiConfig['LOG_LEVEL'];
   /** The environment the service's own configuration is parsed from. */
   env: Env;
@@ -77,14 +79,24 @@ const problemsOf = (parse: () => unknown): string[] => {
   }
 };
 
+/** The stack's own secret when MARKETING_API_SECRET is unset, and the file that keeps it. */
+export interface KeptSecret {
+  value: string;
+  file: string;
+}
+
 /**
  * Reads the dev-only variables and checks the service's own configuration before anything
  * starts, with stand-ins for the values the stack provides itself (database, Temporal, Resend,
- * secret). Throws one ConfigError naming every problem.
+ * secret). Without MARKETING_API_SECRET the secret is `kept` (read only then), else one made for
+ * this session. Throws one ConfigError naming every problem.
  */
-export function readDevSettings(env: Env): DevSettings {
-  const generatedSecret = randomBytes(32).toString('base64url');
-  const marketingSecret = present(env.MARKETING_API_SECRET) ?? generatedSecret;
+export function readDevSettings(env: Env, kept?: () => KeptSecret): DevSettings {
+  const configured = present(env.MARKETING_API_SECRET);
+  const own = configured
+    ? undefined
+    : (kept?.() ?? { value: randomBytes(32).toString('base64url'), file: undefined });
+  const marketingSecret = configured ?? own?.value ?? '';
   const withStandIns: Env = {
     ...env,
     MARKETING_API_SECRET: marketingSecret,
@@ -114,7 +126,8 @@ export function readDevSettings(env: Env): DevSettings {
     ...(externalTemporalAddress ? { externalTemporalAddress } : {}),
     ...(externalResendApiKey ? { externalResendApiKey } : {}),
     marketingSecret,
-    secretGenerated: present(env.MARKETING_API_SECRET) === undefined,
+    secretGenerated: configured === undefined,
+    ...(own?.file ? { secretFile: own.file } : {}),
     logLevel: api.LOG_LEVEL,
     env,
   };

@@ -6,6 +6,7 @@ import { ConfigError } from '../config/env.js';
 import { createLogger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { renderBanner } from './banner.js';
+import { DEV_SECRET_FILE, keptDevSecret } from './dev-secret.js';
 import { type DevSettings, readDevSettings } from './settings.js';
 import { type DevStack, startDevStack } from './stack.js';
 import { describeStartFailure } from './start-failure.js';
@@ -29,7 +30,10 @@ if (existsSync(envFile)) process.loadEnvFile(envFile);
 
 let settings: DevSettings;
 try {
-  settings = readDevSettings(process.env);
+  settings = readDevSettings(process.env, () => ({
+    value: keptDevSecret(dataDir),
+    file: path.join(dataDir, DEV_SECRET_FILE),
+  }));
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`${error.message}\n`);
@@ -115,7 +119,11 @@ stack.workerStopped.then(() => requestStop('worker stopped', 1), fail('worker fa
 process.stdout.write(
   renderBanner({
     info: stack.info,
-    secret: { value: settings.marketingSecret, generated: settings.secretGenerated },
+    secret: {
+      value: settings.marketingSecret,
+      generated: settings.secretGenerated,
+      ...(settings.secretFile ? { file: settings.secretFile } : {}),
+    },
     startupMs: Date.now() - startedAt,
     cwd: process.cwd(),
   }),

@@ -8,13 +8,19 @@ import {
   temporalConnectionOptions,
 } from '../client/temporal.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
-import { apiConfigSchema, parseConfig, workerConfigSchema } from '../config/env.js';
+import {
+  apiConfigSchema,
+  parseConfig,
+  type WorkerConfig,
+  workerConfigSchema,
+} from '../config/env.js';
 import { createUsersTable, seedDemoUsers } from '../db/demo-users.js';
 import { migrate } from '../db/migrate.js';
 import { createSql, type Sql } from '../db/sql.js';
 import type { Logger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
+import { keepReconciliationSchedule } from '../worker/reconciliation-schedule.js';
 import { createSyncWorker } from '../worker/worker.js';
 import type { LocalPostgres } from './postgres.js';
 import { DEV_DATABASE, DEV_RESEND_API_KEY, type DevSettings } from './settings.js';
@@ -107,16 +113,90 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStack>
   }
 }
 
+/** Logs `ready` with how long a component took to start. */
+type Timed = <T>(component: string, work: () => Promise<T>) => Promise<T>;
+
 async function startInto(teardown: Teardown, options: DevStackOptions): Promise<DevStack> {
-  const { settings, dataDir, logger, signal } = options;
-  const timed = async <T>(component: string, work: () => Promise<T>): Promise<T> => {
+  const { settings, logger, signal } = options;
+  const timed: Timed = async (component, work) => {
     const started = Date.now();
     const value = await work();
     logger.info({ component, ms: Date.now() - started }, 'ready');
     return value;
   };
-  const bundlePath = path.join(dataDir, 'workflow-bundle.js');
+  const parts = await startParts(teardown, options, timed);
+  signal.throwIfAborted();
 
+  const env = serviceEnvironment(settings, parts.database, parts.temporal, parts.resend);
+  const apiConfig = parseConfig(apiConfigSchema, env);
+  const workerConfig = parseConfig(workerConfigSchema, env);
+  const { sql, databaseInfo } = await prepareDatabase(
+    teardown,
+    options,
+    workerConfig,
+    parts.database,
+    timed,
+  );
+  signal.throwIfAborted();
+
+  const client = await connectTemporalClient(apiConfig);
+  teardown.add('temporal client', () => client.connection.close());
+  if (parts.temporal.kind === 'external') {
+    // A dev server gets the search attributes at start; another server gets them here.
+    const attributes = await registerSearchAttributes(client, apiConfig.TEMPORAL_NAMESPACE);
+    if (!attributes.registered) {
+      logger.warn({ reason: attributes.reason }, 'search attributes not registered');
+    }
+  }
+  await keepReconciliationSchedule(client, workerConfig.TEMPORAL_TASK_QUEUE, logger);
+  const { workerStopped } = await startWorker(teardown, workerConfig, sql, parts.bundlePath);
+  logger.info({ taskQueue: workerConfig.TEMPORAL_TASK_QUEUE }, 'worker running');
+  signal.throwIfAborted();
+
+  const api = await startApiServer({
+    config: apiConfig,
+    sql,
+    temporal: client,
+    logger,
+    // The emulator delivers one webhook per contact write: a line each would bury the banner.
+    webhookLogLevel: 'debug',
+  });
+  teardown.add('api', () => api.close());
+  await timed('api', () => waitUntilHealthy(api.url, signal));
+  if (parts.resend.kind === 'emulator') {
+    await pointEmulatorWebhooksAt(parts.resend, `${api.url}/webhooks/resend`);
+  }
+
+  return {
+    info: {
+      apiUrl: api.url,
+      namespace: apiConfig.TEMPORAL_NAMESPACE,
+      taskQueue: workerConfig.TEMPORAL_TASK_QUEUE,
+      database: databaseInfo,
+      temporal: parts.temporal,
+      resend: parts.resend,
+      usersSource: workerConfig.USERS_SOURCE,
+    },
+    workerStopped,
+    teardown,
+  };
+}
+
+interface StartedParts {
+  database: StartedDatabase;
+  temporal: TemporalInfo;
+  resend: ResendInfo;
+  bundlePath: string;
+}
+
+/** Postgres, Temporal, the Resend emulator and the workflow bundle, side by side. */
+async function startParts(
+  teardown: Teardown,
+  options: DevStackOptions,
+  timed: Timed,
+): Promise<StartedParts> {
+  const { settings, dataDir, logger, signal } = options;
+  const bundlePath = path.join(dataDir, 'workflow-bundle.js');
   // Independent and mostly waiting on other processes, so they start side by side. The first
   // failure ends the wait for the others, and tells those still starting to give up where they
   // can (an install in progress).
@@ -153,39 +233,44 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
     [database, temporal, resend, bundle] as const,
     starting,
   );
-  signal.throwIfAborted();
+  return { database: databaseStarted, temporal: temporalInfo, resend: resendInfo, bundlePath };
+}
 
-  const env = serviceEnvironment(settings, databaseStarted, temporalInfo, resendInfo);
-  const apiConfig = parseConfig(apiConfigSchema, env);
-  const workerConfig = parseConfig(workerConfigSchema, env);
-
+/** The pool, the service's migrations and, in an embedded database, the demo users. */
+async function prepareDatabase(
+  teardown: Teardown,
+  { settings, logger }: DevStackOptions,
+  workerConfig: WorkerConfig,
+  database: StartedDatabase,
+  timed: Timed,
+): Promise<{ sql: Sql; databaseInfo: DatabaseInfo }> {
   const sql = createSql(workerConfig.DATABASE_URL, {
     applicationName: 'audience-sync-dev',
     max: 25,
   });
   teardown.add('database pool', () => sql.end({ timeout: 5 }));
   await timed('migrations', () => migrate(sql));
-  let databaseInfo = databaseStarted.info;
-  if (databaseInfo.kind === 'embedded') {
-    const seededUsers = await seedDemoUsersOnce(
-      sql,
-      workerConfig.USERS_SOURCE,
-      settings.DEMO_USERS,
-    );
-    databaseInfo = { ...databaseInfo, ...(seededUsers === undefined ? {} : { seededUsers }) };
-    if (seededUsers !== undefined) logger.info({ users: seededUsers }, 'demo users seeded');
-  }
-  signal.throwIfAborted();
+  if (database.info.kind !== 'embedded') return { sql, databaseInfo: database.info };
+  const seededUsers = await seedDemoUsersOnce(sql, workerConfig.USERS_SOURCE, settings.DEMO_USERS);
+  if (seededUsers === undefined) return { sql, databaseInfo: database.info };
+  logger.info({ users: seededUsers }, 'demo users seeded');
+  return { sql, databaseInfo: { ...database.info, seededUsers } };
+}
 
-  const client = await connectTemporalClient(apiConfig);
-  teardown.add('temporal client', () => client.connection.close());
-  if (temporalInfo.kind === 'external') {
-    // A dev server gets the search attributes at start; another server gets them here.
-    const attributes = await registerSearchAttributes(client, apiConfig.TEMPORAL_NAMESPACE);
-    if (!attributes.registered) {
-      logger.warn({ reason: attributes.reason }, 'search attributes not registered');
-    }
-  }
+/**
+ * Ctrl-C means stop now: the worker hands the batch in flight back at once (its attempt fails as
+ * cancelled by the shutdown, and Temporal gives it to the next worker that polls) instead of
+ * letting it finish, which at the emulator's 10 requests a second is up to a batch's length.
+ */
+const DEV_SHUTDOWN_GRACE = '0 seconds';
+
+/** The worker, running, and a promise that settles when it stops. */
+async function startWorker(
+  teardown: Teardown,
+  workerConfig: WorkerConfig,
+  sql: Sql,
+  bundlePath: string,
+): Promise<{ workerStopped: Promise<void> }> {
   const connection = await NativeConnection.connect(temporalConnectionOptions(workerConfig));
   teardown.add('worker connection', () => connection.close());
   const worker = await createSyncWorker({
@@ -193,43 +278,16 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
     sql,
     connection,
     workflowBundlePath: bundlePath,
+    shutdownGraceTime: DEV_SHUTDOWN_GRACE,
   });
   const running = worker.run();
-  const workerStopped = running.then(() => undefined);
   // Reported through workerStopped; the teardown step awaits `running` again.
   running.catch(() => {});
-  teardown.add(
-    'worker',
-    async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-    },
-    // The worker lets the batch in flight finish (its shutdown grace time is 30 s).
-    45_000,
-  );
-  logger.info({ taskQueue: workerConfig.TEMPORAL_TASK_QUEUE }, 'worker running');
-  signal.throwIfAborted();
-
-  const api = await startApiServer({ config: apiConfig, sql, temporal: client, logger });
-  teardown.add('api', () => api.close());
-  await timed('api', () => waitUntilHealthy(api.url, signal));
-  if (resendInfo.kind === 'emulator') {
-    await pointEmulatorWebhooksAt(resendInfo, `${api.url}/webhooks/resend`);
-  }
-
-  return {
-    info: {
-      apiUrl: api.url,
-      namespace: apiConfig.TEMPORAL_NAMESPACE,
-      taskQueue: workerConfig.TEMPORAL_TASK_QUEUE,
-      database: databaseInfo,
-      temporal: temporalInfo,
-      resend: resendInfo,
-      usersSource: workerConfig.USERS_SOURCE,
-    },
-    workerStopped,
-    teardown,
-  };
+  teardown.add('worker', async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+  });
+  return { workerStopped: running.then(() => undefined) };
 }
 
 type StartedValues<T extends readonly Promise<Started<unknown>>[]> = {

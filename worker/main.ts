@@ -1,8 +1,4 @@
 import { Runtime } from '@temporalio/worker';
-import {
-  ensureReconciliationSchedule,
-  reconciliationScheduleId,
-} from '../client/reconciliation-schedule.js';
 import { connectTemporalClient, registerSearchAttributes } from '../client/temporal.js';
 import { loadConfigOrExit, workerConfigSchema } from '../config/env.js';
 import { migrate } from '../db/migrate.js';
@@ -10,6 +6,7 @@ import { createSql } from '../db/sql.js';
 import { createLogger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { describeWorkerVersion } from './options.js';
+import { keepReconciliationSchedule } from './reconciliation-schedule.js';
 import { createSyncWorker } from './worker.js';
 
 /**
@@ -35,19 +32,7 @@ async function main(): Promise<void> {
         'search attributes not registered; register them on the namespace',
       );
     }
-    // The daily retention and reconciliation: kept by every worker, idempotently.
-    await ensureReconciliationSchedule(client, config.TEMPORAL_TASK_QUEUE).then(
-      (outcome) =>
-        logger.info(
-          { scheduleId: reconciliationScheduleId(config.TEMPORAL_TASK_QUEUE), outcome },
-          'daily reconciliation schedule kept',
-        ),
-      (error: unknown) =>
-        logger.warn(
-          { err: error, scheduleId: reconciliationScheduleId(config.TEMPORAL_TASK_QUEUE) },
-          'daily reconciliation schedule not kept; the next worker start tries again',
-        ),
-    );
+    await keepReconciliationSchedule(client, config.TEMPORAL_TASK_QUEUE, logger);
     await client.connection.close();
     const worker = await createSyncWorker({ config, sql });
     logger.info(

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Duration } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import {
   createErasureActivities,
@@ -77,6 +78,8 @@ export interface SyncWorkerOptions {
   platforms?: PlatformModule[];
   /** A prebuilt bundle (tests bundle once for every file); else WORKFLOW_BUNDLE_PATH, else workflowSource(). */
   workflowBundlePath?: string;
+  /** How long a stopping worker lets activities in flight go on; syncWorkerOptions' otherwise. */
+  shutdownGraceTime?: Duration;
 }
 
 export async function createSyncWorker(options: SyncWorkerOptions): Promise<Worker> {
@@ -86,6 +89,9 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Work
   return Worker.create({
     connection,
     ...syncWorkerOptions(config),
+    ...(options.shutdownGraceTime === undefined
+      ? {}
+      : { shutdownGraceTime: options.shutdownGraceTime }),
     ...workflowCode(options.workflowBundlePath ?? config.WORKFLOW_BUNDLE_PATH),
     activities: buildActivities(
       config,

@@ -35,18 +35,32 @@ export interface DevProcess {
   stderr(): string;
   /** Resolves when the output so far matches. */
   waitForOutput(pattern: RegExp): Promise<void>;
-  /** Exit code (or signal) of dev/main.ts. */
+  /** Exit code (or signal) of the process started: dev/main.ts, or npm. */
   exited: Promise<number | NodeJS.Signals | null>;
 }
 
 const MARKER = 'AUDIENCE_SYNC_TEST_DEV_PROCESS';
 
-export function startDevProcess(env: Record<string, string>, dataDir: string): DevProcess {
+/**
+ * `node` runs dev/main.ts directly; `npm` runs `npm run dev` itself, with the processes npm puts
+ * in between (its shell, the TypeScript runner), as a terminal would.
+ */
+export type DevLauncher = 'node' | 'npm';
+
+export function startDevProcess(
+  env: Record<string, string>,
+  dataDir: string,
+  launcher: DevLauncher = 'node',
+): DevProcess {
   const marker = randomBytes(8).toString('hex');
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !STACK_VARIABLES.includes(name)),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'dev/main.ts'], {
+  const [command, args] =
+    launcher === 'npm'
+      ? ['npm', ['run', '--silent', 'dev']]
+      : [process.execPath, ['--import', 'tsx', 'dev/main.ts']];
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...inherited, LOG_LEVEL: 'info', ...env, [DATA_DIR]: dataDir, [MARKER]: marker },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -137,6 +137,9 @@ describe('npm run dev with its own Resend emulator', () => {
     const [recorded] = await database.sql`
       select count(*)::int as count from audience_sync.webhook_deliveries`;
     expect(recorded?.count).toBe(1);
+    // The banner stays the last thing on the screen: a delivery's request line is debug here.
+    const afterBanner = dev.stdout().split(`\n${READY_LINE}\n`)[1];
+    expect(afterBanner?.split('\n').filter((line) => line !== '')).toEqual([]);
 
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);
