@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describeTemporalRun } from '../client/sync-runs.js';
 import type { PlannedAdd, RunPlan } from '../common/plan.js';
 import { emptyCounts, plannedListId, type SyncProgress, type SyncRequest } from '../common/sync.js';
+import { fixTrackedBefore } from '../db/leavers.js';
 import { readRunPlan, setPlannedNewTags } from '../db/plans.js';
 import {
   assignRunList,
@@ -247,6 +248,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       }
       // A dry run's list is recorded too, but it is not held (see migration 10).
       if (listId) await assignRunList(sql, runId, listId, listName);
+      // Before the first batch: the removal guard's bar is of the members tracked until now.
+      await fixTrackedBefore(sql, runId);
       const tagListIds: string[] = [];
       const newTags: string[] = [];
       for (const tag of run.tags) {

@@ -71,9 +71,13 @@ export async function planLeavers(
         or exists (
           select 1 from audience_sync.run_leavers o
           where o.run_id = ${runId} and o.contact_id = l.contact_id and o.user_id < l.user_id))`;
+    // The members tracked before the run began (the run's own adds never raise the bar); runs
+    // that began before that was kept count the members now.
     const [tracked] = await tx<{ count: number }[]>`
-      select count(*)::int as count from audience_sync.list_members
-      where platform = ${list.platform} and list_id = ${list.listId}`;
+      select coalesce(
+        (select tracked_before from audience_sync.runs where run_id = ${runId}),
+        (select count(*)::int from audience_sync.list_members
+          where platform = ${list.platform} and list_id = ${list.listId})) as count`;
     const [planned] = await tx<{ wouldRemove: number; wouldUnsubscribe: number }[]>`
       select count(*)::int as "wouldRemove", count(*) filter (where unsubscribe)::int as "wouldUnsubscribe"
       from audience_sync.run_leavers where run_id = ${runId} and outcome is null`;
@@ -91,6 +95,18 @@ export async function planLeavers(
         ${plan.maxRemovals})`;
     return plan;
   });
+}
+
+/**
+ * Fixes the members the ledger tracks in the run's list as the run begins, before its first
+ * batch, for the removal guard; once (a retried activity or a continued run keeps the first).
+ */
+export async function fixTrackedBefore(sql: Sql, runId: string): Promise<void> {
+  await sql`
+    update audience_sync.runs r set tracked_before = (
+      select count(*)::int from audience_sync.list_members m
+      where m.platform = r.platform and m.list_id = r.list_id)
+    where r.run_id = ${runId} and r.tracked_before is null`;
 }
 
 async function readPlan(sql: Sql | TransactionSql, runId: string): Promise<LeaverPlan | undefined> {

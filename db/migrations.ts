@@ -505,4 +505,14 @@ export const migrations: Migration[] = [
       end $$;
     `,
   },
+  {
+    version: 12,
+    name: 'the removal guard counts the members tracked before the run',
+    sql: /* sql */ `
+      -- The list's ledger members when the run began, fixed once before its first batch: the
+      -- removal guard's share is of these, so the run's own adds never raise its bar. Null for
+      -- runs that began before this column (the guard then counts the members at its check).
+      alter table audience_sync.runs add column tracked_before integer;
+    `,
+  },
 ];
