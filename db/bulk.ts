@@ -154,6 +154,10 @@ export async function recordBulkCreated(
           then excluded.contact_id
           else coalesce(excluded.contact_id, audience_sync.list_members.contact_id) end,
         email_hash = excluded.email_hash,
+        -- The import created the contact: a membership made, whoever had the old email's.
+        origin = case
+          when excluded.email_hash <> audience_sync.list_members.email_hash
+          then 'made' else audience_sync.list_members.origin end,
         synced_at = now()`;
     await tx`
       delete from audience_sync.bulk_created

@@ -3,8 +3,8 @@ import type { ListRef } from './outcomes.js';
 import type { Sql } from './sql.js';
 
 /**
- * The leavers of mirror runs (`run_leavers`, `run_leaver_plans`): members of the ledger whose user
- * is no longer in the run's population. They are found once, after the population pass, from the
+ * The leavers of mirror runs (`run_leavers`, `run_leaver_plans`): members of the ledger that this
+ * service put into the list (origin 'made') whose user is no longer in the run's population. They are found once, after the population pass, from the
  * ledger and the run's outcomes (the platform's list is never read), and each is handled once.
  */
 
@@ -55,6 +55,8 @@ export async function planLeavers(
       left join audience_sync.run_users r on r.run_id = ${runId} and r.user_id = m.user_id
       left join ${tx(users.relation)} u on u.id::text = m.user_id
       where m.platform = ${list.platform} and m.list_id = ${list.listId}
+        -- A membership someone else made (found in the list) is never taken out.
+        and m.origin = 'made'
         and (r.user_id is null
           or (r.outcome = 'skipped' and r.reason = any(${LEAVING_SKIPS}::text[]))
           or (r.outcome = 'failed' and r.reason = any(${LEAVING_FAILURES}::text[])))`;
