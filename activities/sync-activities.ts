@@ -21,7 +21,12 @@ import {
   setRunTotal,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
-import { type BulkChunkInput, type BulkChunkOutput, processBulkChunk } from './bulk-chunk.js';
+import {
+  type BulkChunkInput,
+  type BulkChunkOutput,
+  processBulkChunk,
+  recordBulkLeftovers,
+} from './bulk-chunk.js';
 import { DryRunWriteError, planningPlatform, planRecorder } from './dry-run.js';
 import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
 import { createLeaverActivities } from './mirror-leavers.js';
@@ -74,6 +79,8 @@ export interface FinishRunInput {
   runId: string;
   status: Exclude<RunStatus, 'running'>;
   error?: { code: string; message: string };
+  /** The run's tag lists, for users a bulk import put there that no batch recorded. */
+  tagListIds?: string[];
 }
 
 /** Postgres' class 22 (data exception, e.g. 22021 for a NUL byte): the same data fails again. */
@@ -100,6 +107,27 @@ function asActivityFailure(error: unknown): unknown {
     );
   }
   return error;
+}
+
+/**
+ * How an activity that stops at its own boundaries tells a stop the run asked for (the workflow
+ * cancelled it: a pause or a cancellation of the run) from the end of its attempt (a timeout, the
+ * worker shutting down, a pause from the Web UI): the first only sets `requested`, the others
+ * abort `platformSignal` too, as they abort every activity's requests.
+ */
+export function stopOnRequest(context: Context): {
+  requested: () => boolean;
+  platformSignal: AbortSignal;
+} {
+  let requested = false;
+  const attemptEnds = new AbortController();
+  const onCancel = () => {
+    if (context.cancellationDetails?.cancelRequested) requested = true;
+    else attemptEnds.abort(context.cancellationSignal.reason);
+  };
+  if (context.cancellationSignal.aborted) onCancel();
+  else context.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  return { requested: () => requested, platformSignal: attemptEnds.signal };
 }
 
 const translated =
@@ -147,11 +175,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     run: RunRecord,
     onAnswer: () => void = () => {},
     planned: Map<string, PlannedAdd> = new Map(),
+    signal: AbortSignal = Context.current().cancellationSignal,
   ): MarketingPlatform => {
-    const platform = deps.platforms.connect(run.platform, {
-      signal: Context.current().cancellationSignal,
-      onAnswer,
-    });
+    const platform = deps.platforms.connect(run.platform, { signal, onAnswer });
     return run.dryRun ? planningPlatform(platform, planned) : platform;
   };
 
@@ -332,24 +358,30 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       }
     }),
 
-    /** One chunk of the bulk pass: new contacts created in one platform job, awaited. */
+    /**
+     * One chunk of the bulk pass: new contacts created in one platform job, awaited, then the
+     * chunk's batches. The run asks it to stop (a pause or a cancellation) by cancelling it: that
+     * stops it between two batches, while the requests of the batch in flight go on.
+     */
     processBulkChunk: translated(async (input: BulkChunkInput): Promise<BulkChunkOutput> => {
       const run = await requireRun(input.runId);
       const context = Context.current();
       let usersDone = 0;
       const beat = () => context.heartbeat({ chunkNo: input.chunkNo, usersDone });
+      const stop = stopOnRequest(context);
       try {
         return await processBulkChunk(
           {
             sql,
             source: await usersSource(),
-            platform: connect(run, beat),
+            platform: connect(run, beat, new Map(), stop.platformSignal),
             batchSize: deps.batchSize,
             onProgress: beat,
             onUsers: (count) => {
               usersDone += count;
               beat();
             },
+            stopRequested: stop.requested,
           },
           run,
           input,
@@ -371,9 +403,21 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       await setRunPaused(sql, runId, paused);
     }),
 
-    /** Records how the run ended; a run that never got a record has nothing to record. */
+    /**
+     * Records how the run ended; a run that never got a record has nothing to record. A run that
+     * ended short of its population first records the users its bulk imports added to the lists.
+     */
     finishRun: translated(
-      async ({ runId, status, error }: FinishRunInput): Promise<SyncProgress> => {
+      async ({ runId, status, error, tagListIds }: FinishRunInput): Promise<SyncProgress> => {
+        const stored = await getRun(sql, runId);
+        if (stored && status !== 'completed') {
+          const source = await usersSource();
+          await recordBulkLeftovers(
+            { sql, source, platform: connect(stored) },
+            stored,
+            tagListIds ?? [],
+          );
+        }
         const run = await finishRun(sql, runId, status, error);
         return run ? progressOf(run) : { total: 0, ...emptyCounts() };
       },

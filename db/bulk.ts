@@ -165,6 +165,16 @@ export async function recordBulkCreated(
   });
 }
 
+/** Users whose contact a chunk of the run created that no batch of the run recorded. */
+export async function unrecordedBulkCreated(sql: Sql, runId: string): Promise<string[]> {
+  const rows = await sql<{ userId: string }[]>`
+    select b.user_id as "userId" from audience_sync.bulk_created b
+    where b.run_id = ${runId} and not exists (
+      select 1 from audience_sync.run_users r where r.run_id = b.run_id and r.user_id = b.user_id)
+    order by b.user_id`;
+  return rows.map((row) => row.userId);
+}
+
 /** Why the account cannot use bulk creation, when it was refused within `withinHours`. */
 export async function bulkUnavailableReason(
   sql: Sql,

@@ -99,6 +99,68 @@ describe('pause and resume through the API', () => {
   });
 });
 
+describe('a pause pending when the run continues as new', () => {
+  it('takes effect before the new execution, and the run goes on when resumed', async () => {
+    // Leavers batches of 10, one after another; Temporal suggests continuing as new after 60
+    // events, so the leavers phase spans executions.
+    stack = await startAppStack({
+      users: 150,
+      mix: 'eligible',
+      emulator: { rateLimit: 400 },
+      worker: { SYNC_BATCH_SIZE: '10' },
+    });
+    const current = stack;
+    const body = { platform: 'resend', list_name: 'Paused at a boundary', mode: 'mirror' };
+    const first = await current.call('POST', '/api/marketing/sync', body);
+    expect(first.status).toBe(200);
+    const listId: string = first.body.list_id;
+    await current.db.sql`delete from users where id > 50`;
+    // Slow removals: a leavers batch takes seconds.
+    const config = await fetch(`${current.emulator.url}/_emulator/config`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rateLimit: 4 }),
+    });
+    expect(config.status).toBe(200);
+    const started = await current.call(
+      'POST',
+      '/api/marketing/sync',
+      { platform: 'resend', list_id: listId, mode: 'mirror', max_removals: 100 },
+      { prefer: 'respond-async' },
+    );
+    expect(started.status).toBe(202);
+    const runId: string = started.body.runId;
+    const handle = current.client.workflow.getHandle(runId);
+
+    // A leavers batch in flight in an execution whose history is long enough that the run
+    // continues as new as soon as that batch has ended: the pause arrives before it does.
+    await waitFor(
+      async () => {
+        const description = await handle.describe();
+        const removing = (description.raw.pendingActivities ?? []).some(
+          (activity) => activity.activityType?.name === 'removeLeavers',
+        );
+        return removing && description.historyLength >= 56;
+      },
+      { timeoutMs: 120_000, intervalMs: 50, what: 'a leavers batch before continuing as new' },
+    );
+    const paused = await current.call('POST', `/api/marketing/sync-users/${runId}/pause`);
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({ runId, status: 'paused' });
+    expect((await statusOf(current, runId)).status).toBe('paused');
+
+    const resumed = await current.call('POST', `/api/marketing/sync-users/${runId}/resume`);
+    expect(resumed.status).toBe(200);
+    const ended = await waitForRunEnd(current, runId);
+    expect(ended.status).toBe('completed');
+    expect(ended.progress).toMatchObject({ processed: 50, removed: 100 });
+    const members = await emulatedContacts(current.emulator, `&segment_id=${listId}`);
+    expect(members.map((contact) => contact.email.toLowerCase()).sort()).toEqual(
+      await eligibleEmails(current),
+    );
+  }, 240_000);
+});
+
 describe('a batch paused from outside', () => {
   it('stops cleanly and resumes where it was, with no failure and nobody lost or doubled', async () => {
     stack = await startAppStack({
