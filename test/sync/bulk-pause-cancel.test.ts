@@ -4,7 +4,9 @@ import {
   eligibleEmails,
   emulatedContacts,
   requestLog,
+  runStatusOf,
   seedEmulatorContacts,
+  setEmulatorConfig,
   startAppStack,
   waitForRunEnd,
 } from '../support/app-stack.js';
@@ -22,18 +24,6 @@ afterEach(async () => {
   await stack?.stop();
   stack = undefined;
 });
-
-const setConfig = async (current: AppStack, config: Record<string, unknown>) => {
-  const response = await fetch(`${current.emulator.url}/_emulator/config`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(config),
-  });
-  expect(response.status).toBe(200);
-};
-
-const statusOf = async (current: AppStack, runId: string) =>
-  (await current.call('GET', `/api/marketing/sync-users/${runId}`)).body;
 
 const chunkStatus = async (current: AppStack, runId: string): Promise<string | undefined> => {
   const [row] = await current.db.sql<{ status: string }[]>`
@@ -62,7 +52,7 @@ describe('a pause during the bulk pass', () => {
     });
     const current = stack;
     // The import stays queued longer than the route waits for a pause to take effect.
-    await setConfig(current, { importQueuedMs: 45_000 });
+    await setEmulatorConfig(current.emulator, { importQueuedMs: 45_000 });
     const runId = await startFirstSync(current, 'Paused bulk sync');
     await waitFor(async () => (await chunkStatus(current, runId)) === 'importing', {
       timeoutMs: 60_000,
@@ -76,7 +66,7 @@ describe('a pause during the bulk pass', () => {
     // Once the import ended, the run holds before the chunk's first batch.
     const held = await waitFor(
       async () => {
-        const status = await statusOf(current, runId);
+        const status = await runStatusOf(current, runId);
         return status.status === 'paused' && status;
       },
       { timeoutMs: 120_000, what: 'the run to pause' },
@@ -124,7 +114,7 @@ describe('a cancel during the bulk pass', () => {
       existing.map((user) => ({ email: user.email })),
     );
     const runId = await startFirstSync(current, 'Cancelled bulk sync');
-    await waitFor(async () => (await statusOf(current, runId)).progress.processed > 0, {
+    await waitFor(async () => (await runStatusOf(current, runId)).progress.processed > 0, {
       timeoutMs: 120_000,
       what: "the chunk's first batch",
     });

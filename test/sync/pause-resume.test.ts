@@ -6,6 +6,8 @@ import {
   eligibleEmails,
   emulatedContacts,
   requestLog,
+  runStatusOf,
+  setEmulatorConfig,
   startAppStack,
   successfulCreates,
   waitForRunEnd,
@@ -23,9 +25,6 @@ afterEach(async () => {
   await stack?.stop();
   stack = undefined;
 });
-
-const statusOf = async (current: AppStack, runId: string) =>
-  (await current.call('GET', `/api/marketing/sync-users/${runId}`)).body;
 
 /** Who is in the list, and that every eligible email was created exactly once. */
 async function expectEveryoneOnce(current: AppStack, listId: string): Promise<void> {
@@ -55,14 +54,14 @@ describe('pause and resume through the API', () => {
     );
     expect(started.status).toBe(202);
     const runId: string = started.body.runId;
-    await waitFor(async () => (await statusOf(current, runId)).progress.processed > 0, {
+    await waitFor(async () => (await runStatusOf(current, runId)).progress.processed > 0, {
       what: 'the first batch',
     });
 
     const paused = await current.call('POST', `/api/marketing/sync-users/${runId}/pause`);
     expect(paused.status).toBe(200);
     expect(paused.body).toMatchObject({ success: true, runId, status: 'paused' });
-    const whilePaused = await statusOf(current, runId);
+    const whilePaused = await runStatusOf(current, runId);
     expect(whilePaused.status).toBe('paused');
     expect(whilePaused.progress.processed % 20).toBe(0);
     expect(whilePaused.progress.processed).toBeLessThan(300);
@@ -116,12 +115,7 @@ describe('a pause pending when the run continues as new', () => {
     const listId: string = first.body.list_id;
     await current.db.sql`delete from users where id > 50`;
     // Slow removals: a leavers batch takes seconds.
-    const config = await fetch(`${current.emulator.url}/_emulator/config`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ rateLimit: 4 }),
-    });
-    expect(config.status).toBe(200);
+    await setEmulatorConfig(current.emulator, { rateLimit: 4 });
     const started = await current.call(
       'POST',
       '/api/marketing/sync',
@@ -147,7 +141,7 @@ describe('a pause pending when the run continues as new', () => {
     const paused = await current.call('POST', `/api/marketing/sync-users/${runId}/pause`);
     expect(paused.status).toBe(200);
     expect(paused.body).toMatchObject({ runId, status: 'paused' });
-    expect((await statusOf(current, runId)).status).toBe('paused');
+    expect((await runStatusOf(current, runId)).status).toBe('paused');
 
     const resumed = await current.call('POST', `/api/marketing/sync-users/${runId}/resume`);
     expect(resumed.status).toBe(200);
@@ -204,7 +198,7 @@ describe('a batch paused from outside', () => {
       },
       { what: 'the paused attempt to end' },
     );
-    expect((await statusOf(current, runId)).status).toBe('running');
+    expect((await runStatusOf(current, runId)).status).toBe('running');
 
     await service.unpauseActivity({
       namespace: 'default',
