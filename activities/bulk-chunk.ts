@@ -1,4 +1,4 @@
-import type { SyncProgress } from '../common/sync.js';
+import { emptyCounts, type SyncProgress } from '../common/sync.js';
 import {
   type BulkChunk,
   bulkCreatedAmong,
@@ -10,10 +10,11 @@ import {
   rememberBulkUnavailable,
   setRunBulkMode,
   settleBulkChunk,
+  unrecordedBulkCreated,
 } from '../db/bulk.js';
 import { consentOf } from '../db/consent.js';
 import { claimEmails, type ListRef, recordedUsers } from '../db/outcomes.js';
-import type { RunRecord } from '../db/runs.js';
+import { checkpointBatch, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { decideLocally } from './eligibility.js';
 import { emailHash, normaliseEmail } from './emails.js';
@@ -24,6 +25,7 @@ import {
   type BatchUser,
   readPopulationBatch,
   readRequestedBatch,
+  readUsersById,
   type UsersSource,
 } from './users-source.js';
 
@@ -62,6 +64,11 @@ export interface BulkChunkOutput {
   bulkDone: boolean;
   /** Users of this chunk whose contacts the job created. */
   created: number;
+  /**
+   * The chunk stopped early, as asked (a pause or a cancellation of the run): before its import
+   * started, or after an inner batch. The run keeps its cursor and takes the chunk up again.
+   */
+  stopped?: true;
 }
 
 export interface BulkChunkContext {
@@ -74,6 +81,8 @@ export interface BulkChunkContext {
   onUsers: (count: number) => void;
   /** Called as work goes on, so Temporal sees the attempt alive. */
   onProgress: () => void;
+  /** True once the run asked the chunk to stop (it stops at the next inner batch boundary). */
+  stopRequested: () => boolean;
 }
 
 /** An account that refused bulk creation is asked again after this long. */
@@ -87,9 +96,20 @@ const notUsed = (input: BulkChunkInput): BulkChunkOutput => ({
   created: 0,
 });
 
+/** A chunk stopped before anything of it was done. */
+const stoppedAt = (input: BulkChunkInput): BulkChunkOutput => ({
+  cursor: input.cursor,
+  batchNo: input.batchNo,
+  populationDone: false,
+  bulkDone: false,
+  created: 0,
+  stopped: true,
+});
+
 /**
  * The chunk's users through the run's ordinary batches: until a batch ends where the chunk
- * ended, or the population does; never more batches than a chunk holds.
+ * ended, or the population does; never more batches than a chunk holds. A stop asked for takes
+ * effect between two batches, as in the run's batch pass.
  */
 async function runBatches(
   ctx: BulkChunkContext,
@@ -106,8 +126,18 @@ async function runBatches(
   };
   let cursor = input.cursor;
   let batchNo = input.batchNo;
+  let progress: SyncProgress | undefined;
   const batches = Math.max(1, Math.ceil(chunk.size / ctx.batchSize));
   for (let index = 0; index < batches; index += 1) {
+    if (ctx.stopRequested()) {
+      return {
+        cursor,
+        batchNo,
+        ...(progress ? { progress } : {}),
+        populationDone: false,
+        stopped: true,
+      };
+    }
     batchNo += 1;
     const result = await processBatch(batchContext, run, {
       runId: run.runId,
@@ -117,6 +147,7 @@ async function runBatches(
       tagListIds: input.tagListIds,
     });
     cursor = result.cursor;
+    progress = result.progress;
     if (result.done || cursor === chunk.cursorAfter || index === batches - 1) {
       return { cursor, batchNo, progress: result.progress, populationDone: result.done };
     }
@@ -249,42 +280,81 @@ export async function processBulkChunk(
 
   // Whole batches, so the batch pass after the last chunk starts where a chunk ended.
   const limit = Math.max(ctx.batchSize, bulk.maxContacts - (bulk.maxContacts % ctx.batchSize));
-  let chunk = await getBulkChunk(sql, run.runId, input.chunkNo);
-  let contacts: ContactToSync[] | undefined;
-  if (!chunk) {
-    const users = await readChunk(ctx.sql, ctx.source, ctx.platform.account, run, input, limit);
-    contacts = await newContactsOf(ctx, bulk, run, users, input.chunkNo === 1);
-    chunk = await prepareBulkChunk(sql, {
-      runId: run.runId,
-      chunkNo: input.chunkNo,
-      cursorAfter: users.at(-1)?.userId ?? input.cursor,
-      populationDone: users.length < limit,
-      userIds: contacts.map((contact) => contact.userId),
-    });
-  }
-  const { cursorAfter, populationDone } = chunk;
-  const settledChunk = async (created: number) => ({
-    ...(await runBatches(ctx, run, input, { cursorAfter, size: limit })),
-    bulkDone: populationDone,
-    created,
-  });
+  const { chunk, contacts } = await chunkOf(ctx, bulk, run, input, limit);
+  const settledChunk = async (
+    created: number,
+    bulkDone = chunk.populationDone,
+  ): Promise<BulkChunkOutput> => {
+    const { cursorAfter } = chunk;
+    const batches = await runBatches(ctx, run, input, { cursorAfter, size: limit });
+    // A chunk that stopped between two batches is not done.
+    return { ...batches, bulkDone: batches.stopped ? false : bulkDone, created };
+  };
   if (chunk.status === 'settled') return settledChunk(0);
-  contacts ??= await contactsOfChunk(ctx, run, input, chunk, limit);
+  // An import not started yet is not started now: the chunk taken up again starts it.
+  if (!chunk.importId && ctx.stopRequested()) return stoppedAt(input);
+  const imported = await importChunk(
+    ctx,
+    bulk,
+    run,
+    input,
+    chunk,
+    contacts ?? (await contactsOfChunk(ctx, run, input, chunk, limit)),
+  );
+  if (imported.kind === 'created') return settledChunk(imported.created);
+  await perContact(
+    `The account cannot use bulk creation (${imported.reason}); contacts are created one by one`,
+  );
+  return settledChunk(0, true);
+}
 
+/** The chunk as stored, or read and stored now with the contacts its import should create. */
+async function chunkOf(
+  ctx: BulkChunkContext,
+  bulk: BulkCreation,
+  run: RunRecord,
+  input: BulkChunkInput,
+  limit: number,
+): Promise<{ chunk: BulkChunk; contacts?: ContactToSync[] }> {
+  const stored = await getBulkChunk(ctx.sql, run.runId, input.chunkNo);
+  if (stored) return { chunk: stored };
+  const users = await readChunk(ctx.sql, ctx.source, ctx.platform.account, run, input, limit);
+  const contacts = await newContactsOf(ctx, bulk, run, users, input.chunkNo === 1);
+  const chunk = await prepareBulkChunk(ctx.sql, {
+    runId: run.runId,
+    chunkNo: input.chunkNo,
+    cursorAfter: users.at(-1)?.userId ?? input.cursor,
+    populationDone: users.length < limit,
+    userIds: contacts.map((contact) => contact.userId),
+  });
+  return { chunk, contacts };
+}
+
+/**
+ * The chunk's import, started once (its id stored before it is awaited) and waited on to its
+ * end; a stop asked for meanwhile waits too, since the import writes to the lists either way.
+ * Settles the chunk with the users it created.
+ */
+async function importChunk(
+  ctx: BulkChunkContext,
+  bulk: BulkCreation,
+  run: RunRecord,
+  input: BulkChunkInput,
+  chunk: BulkChunk,
+  contacts: ContactToSync[],
+): Promise<{ kind: 'created'; created: number } | { kind: 'unavailable'; reason: string }> {
+  const { sql, platform } = ctx;
   let jobId = chunk.importId;
   if (chunk.status === 'prepared' || !jobId) {
     const started = await bulk.start(contacts, [input.listId, ...input.tagListIds]);
     if (started.kind === 'unavailable') {
       await rememberBulkUnavailable(sql, platform.name, platform.account, started.reason);
-      await perContact(
-        `The account cannot use bulk creation (${started.reason}); contacts are created one by one`,
-      );
       await settleBulkChunk(sql, run.runId, input.chunkNo, {}, []);
-      return { ...(await settledChunk(0)), bulkDone: true };
+      return { kind: 'unavailable', reason: started.reason };
     }
     if (started.kind === 'refused') {
       await settleBulkChunk(sql, run.runId, input.chunkNo, {}, []);
-      return settledChunk(0);
+      return { kind: 'created', created: 0 };
     }
     jobId = started.jobId;
     await markBulkChunkImporting(sql, run.runId, input.chunkNo, jobId);
@@ -293,7 +363,7 @@ export async function processBulkChunk(
   const result = await bulk.wait(jobId, ctx.onProgress);
   const created = await bulk.created(contacts, result);
   await settleBulkChunk(sql, run.runId, input.chunkNo, { ...result.counts }, [...created]);
-  return settledChunk(created.size);
+  return { kind: 'created', created: created.size };
 }
 
 /**
@@ -337,4 +407,33 @@ export async function takeBulkCreated(
   );
   onRecorded(created.size);
   return contacts.filter((contact) => !created.has(contact.userId));
+}
+
+/**
+ * The checkpoint of users recorded at a run's end rather than by a batch (batches count from 1):
+ * inserted once, so the end recorded again (a retried activity) counts nobody twice.
+ */
+const END_OF_RUN_BATCH = 0;
+
+/**
+ * At the end of a run that stopped short of its population (cancelled, failed): users whose
+ * contacts a chunk's import created, and so put into the list and its tags, but that no batch
+ * recorded yet, are recorded as added now (no request), so the ledger names every contact the
+ * run put there (as made by it) and the counts say so.
+ */
+export async function recordBulkLeftovers(
+  ctx: Pick<BulkChunkContext, 'sql' | 'source' | 'platform'>,
+  run: RunRecord,
+  tagListIds: string[],
+): Promise<void> {
+  if (!run.listId || run.dryRun) return;
+  const userIds = await unrecordedBulkCreated(ctx.sql, run.runId);
+  if (userIds.length === 0) return;
+  const list: ListRef = { platform: run.platform, listId: run.listId, tagListIds };
+  const users = await readUsersById(ctx.sql, ctx.source, list, userIds);
+  const contacts = users.filter((user) => user.email && user.validEmail).map(contactOf);
+  // Counted first, once; recorded after (a repeat records what is still missing).
+  const counts = { ...emptyCounts(), processed: contacts.length, added: contacts.length };
+  await checkpointBatch(ctx.sql, run.runId, END_OF_RUN_BATCH, null, counts);
+  await takeBulkCreated(ctx.sql, run.runId, list, ctx.platform, contacts, () => {});
 }

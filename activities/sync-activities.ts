@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describeTemporalRun } from '../client/sync-runs.js';
 import type { PlannedAdd, RunPlan } from '../common/plan.js';
 import { emptyCounts, plannedListId, type SyncProgress, type SyncRequest } from '../common/sync.js';
+import { fixTrackedBefore } from '../db/leavers.js';
 import { readRunPlan, setPlannedNewTags } from '../db/plans.js';
 import {
   assignRunList,
@@ -20,7 +21,12 @@ import {
   setRunTotal,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
-import { type BulkChunkInput, type BulkChunkOutput, processBulkChunk } from './bulk-chunk.js';
+import {
+  type BulkChunkInput,
+  type BulkChunkOutput,
+  processBulkChunk,
+  recordBulkLeftovers,
+} from './bulk-chunk.js';
 import { DryRunWriteError, planningPlatform, planRecorder } from './dry-run.js';
 import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
 import { createLeaverActivities } from './mirror-leavers.js';
@@ -28,6 +34,7 @@ import { platformFailureOf } from './platform-failure.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
 import type { PlatformRegistry } from './platforms/registry.js';
 import { SendTurns } from './send-turns.js';
+import { stopOnRequest } from './stop-request.js';
 import {
   type PlanBatchInput,
   type PlanBatchOutput,
@@ -73,6 +80,8 @@ export interface FinishRunInput {
   runId: string;
   status: Exclude<RunStatus, 'running'>;
   error?: { code: string; message: string };
+  /** The run's tag lists, for users a bulk import put there that no batch recorded. */
+  tagListIds?: string[];
 }
 
 /** Postgres' class 22 (data exception, e.g. 22021 for a NUL byte): the same data fails again. */
@@ -146,11 +155,9 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     run: RunRecord,
     onAnswer: () => void = () => {},
     planned: Map<string, PlannedAdd> = new Map(),
+    signal: AbortSignal = Context.current().cancellationSignal,
   ): MarketingPlatform => {
-    const platform = deps.platforms.connect(run.platform, {
-      signal: Context.current().cancellationSignal,
-      onAnswer,
-    });
+    const platform = deps.platforms.connect(run.platform, { signal, onAnswer });
     return run.dryRun ? planningPlatform(platform, planned) : platform;
   };
 
@@ -247,6 +254,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       }
       // A dry run's list is recorded too, but it is not held (see migration 10).
       if (listId) await assignRunList(sql, runId, listId, listName);
+      // Before the first batch: the removal guard's bar is of the members tracked until now.
+      await fixTrackedBefore(sql, runId);
       const tagListIds: string[] = [];
       const newTags: string[] = [];
       for (const tag of run.tags) {
@@ -329,24 +338,30 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       }
     }),
 
-    /** One chunk of the bulk pass: new contacts created in one platform job, awaited. */
+    /**
+     * One chunk of the bulk pass: new contacts created in one platform job, awaited, then the
+     * chunk's batches. The run asks it to stop (a pause or a cancellation) by cancelling it: that
+     * stops it between two batches, while the requests of the batch in flight go on.
+     */
     processBulkChunk: translated(async (input: BulkChunkInput): Promise<BulkChunkOutput> => {
       const run = await requireRun(input.runId);
       const context = Context.current();
       let usersDone = 0;
       const beat = () => context.heartbeat({ chunkNo: input.chunkNo, usersDone });
+      const stop = stopOnRequest(context);
       try {
         return await processBulkChunk(
           {
             sql,
             source: await usersSource(),
-            platform: connect(run, beat),
+            platform: connect(run, beat, new Map(), stop.platformSignal),
             batchSize: deps.batchSize,
             onProgress: beat,
             onUsers: (count) => {
               usersDone += count;
               beat();
             },
+            stopRequested: stop.requested,
           },
           run,
           input,
@@ -368,9 +383,21 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       await setRunPaused(sql, runId, paused);
     }),
 
-    /** Records how the run ended; a run that never got a record has nothing to record. */
+    /**
+     * Records how the run ended; a run that never got a record has nothing to record. A run that
+     * ended short of its population first records the users its bulk imports added to the lists.
+     */
     finishRun: translated(
-      async ({ runId, status, error }: FinishRunInput): Promise<SyncProgress> => {
+      async ({ runId, status, error, tagListIds }: FinishRunInput): Promise<SyncProgress> => {
+        const stored = await getRun(sql, runId);
+        if (stored && status !== 'completed') {
+          const source = await usersSource();
+          await recordBulkLeftovers(
+            { sql, source, platform: connect(stored) },
+            stored,
+            tagListIds ?? [],
+          );
+        }
         const run = await finishRun(sql, runId, status, error);
         return run ? progressOf(run) : { total: 0, ...emptyCounts() };
       },

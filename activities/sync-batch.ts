@@ -201,6 +201,13 @@ export function outcomeOfContact(outcome: ContactOutcome): UserOutcome | undefin
   }
 }
 
+/** The lists of a sync call the contact was in before it: memberships found, not made. */
+export function foundListsOf(outcome: ContactOutcome, listIds: string[]): string[] {
+  if (outcome.kind === 'already_there') return [...listIds];
+  if (outcome.kind !== 'joined') return [];
+  return listIds.filter((listId) => outcome.foundIn?.includes(listId));
+}
+
 /** An opted-out user's unsubscribe, as its outcome: a contact already gone needs nothing. */
 export const outcomeOfUnsubscribe = (outcome: ChangeOutcome): UserOutcome =>
   outcome.kind === 'rejected'
@@ -215,6 +222,8 @@ interface Sendable {
   current: ContactFields;
   /** What was last sent or seen for this user and this email. */
   lastSeen: FieldHashes | undefined;
+  /** The lists its contact was found in when it joined them (see foundListsOf). */
+  foundIn?: string[];
 }
 
 /** An added user's contact whose fields need a patch. */
@@ -347,6 +356,7 @@ async function syncUsers(
       contactId,
       emailHash: item.emailHash,
       updated,
+      ...(item.foundIn?.length ? { foundIn: item.foundIn } : {}),
       fields: { account: platform.account, hashes: fieldsAfterSync(item.current, item.lastSeen) },
     });
   };
@@ -416,6 +426,7 @@ async function syncUsers(
               ? new Set(contactOutcome.emptyFields)
               : undefined,
         });
+        item.foundIn = foundListsOf(contactOutcome, listIds);
         if (isEmptyPatch(fields)) await added(item, outcome.contactId, false);
         else joinedPatches.push({ item, contactId: outcome.contactId, fields });
       }

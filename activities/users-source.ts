@@ -440,6 +440,26 @@ export async function readRequestedBatch(
   return ids.map((userId) => byId.get(userId) ?? notFoundUser(userId));
 }
 
+/** These users as a run sees them, in no order; ids the relation does not have are left out. */
+export async function readUsersById(
+  sql: Sql,
+  source: UsersSource,
+  query: { platform: Platform; listId: string },
+  userIds: string[],
+): Promise<BatchUser[]> {
+  const f = userFragments(sql, source);
+  const ids = castableIds(source.idType, userIds);
+  if (ids.length === 0) return [];
+  return selectBatchUsers(
+    sql,
+    source,
+    f,
+    query,
+    { deleted: sql`not ${f.notDeleted}`, active: sql`true` },
+    sql`u.id = any(${ids}::${f.idCast}[])`,
+  );
+}
+
 const notFoundUser = (userId: string): BatchUser => ({
   userId,
   found: false,

@@ -115,6 +115,39 @@ export function withTemporalDeadline<T>(
   return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** What a bounded wait on Temporal came to: the call's value, or the wait ended first. */
+export type TemporalWait<T> = { state: 'done'; value: T } | { state: 'waiting' };
+
+/**
+ * Waits up to `waitMs` for `work`, a call that may rightly take longer (a Workflow Update that
+ * answers once it took effect). The call's gRPC deadline lies beyond the wait, so the wait always
+ * ends first: a call still going then is cancelled and answers `waiting`, never a deadline error
+ * that would read as Temporal not answering. The caller asks Temporal again, briefly, to tell a
+ * slow step from an outage.
+ */
+export async function waitOnTemporal<T>(
+  client: Client,
+  waitMs: number,
+  work: () => Promise<T>,
+): Promise<TemporalWait<T>> {
+  const wait = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<TemporalWait<T>>((resolve) => {
+    timer = setTimeout(() => {
+      wait.abort();
+      resolve({ state: 'waiting' });
+    }, waitMs);
+  });
+  const call = client
+    .withDeadline(Date.now() + waitMs + TEMPORAL_DEADLINES.callMs, () =>
+      client.withAbortSignal(wait.signal, work),
+    )
+    .then((value): TemporalWait<T> => ({ state: 'done', value }));
+  // Its failure once the wait is over has nobody waiting for it.
+  call.catch(() => {});
+  return Promise.race([call, waited]).finally(() => clearTimeout(timer));
+}
+
 // gRPC status codes that mean the server did not answer (in time).
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;

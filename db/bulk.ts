@@ -154,11 +154,25 @@ export async function recordBulkCreated(
           then excluded.contact_id
           else coalesce(excluded.contact_id, audience_sync.list_members.contact_id) end,
         email_hash = excluded.email_hash,
+        -- The import created the contact: a membership made, whoever had the old email's.
+        origin = case
+          when excluded.email_hash <> audience_sync.list_members.email_hash
+          then 'made' else audience_sync.list_members.origin end,
         synced_at = now()`;
     await tx`
       delete from audience_sync.bulk_created
       where run_id = ${runId} and user_id = any(${userIds}::text[])`;
   });
+}
+
+/** Users whose contact a chunk of the run created that no batch of the run recorded. */
+export async function unrecordedBulkCreated(sql: Sql, runId: string): Promise<string[]> {
+  const rows = await sql<{ userId: string }[]>`
+    select b.user_id as "userId" from audience_sync.bulk_created b
+    where b.run_id = ${runId} and not exists (
+      select 1 from audience_sync.run_users r where r.run_id = b.run_id and r.user_id = b.user_id)
+    order by b.user_id`;
+  return rows.map((row) => row.userId);
 }
 
 /** Why the account cannot use bulk creation, when it was refused within `withinHours`. */

@@ -50,8 +50,8 @@ export async function membersInEveryList(
 }
 
 /**
- * The lists among `listIds` where the ledger has `userId` with `contactId`, and no other user
- * with that contact (who would still need it there).
+ * The lists among `listIds` where this service put `userId`'s contact `contactId` (a membership
+ * it found stays), and no other user with that contact (who would still need it there).
  */
 export async function listsHoldingOnlyThrough(
   sql: Sql,
@@ -63,7 +63,7 @@ export async function listsHoldingOnlyThrough(
   const rows = await sql<{ listId: string }[]>`
     select m.list_id as "listId" from audience_sync.list_members m
     where m.platform = ${platform} and m.list_id = any(${listIds}::text[])
-      and m.user_id = ${userId} and m.contact_id = ${contactId}
+      and m.user_id = ${userId} and m.contact_id = ${contactId} and m.origin = 'made'
       and not exists (
         select 1 from audience_sync.list_members o
         where o.platform = m.platform and o.list_id = m.list_id and o.contact_id = m.contact_id

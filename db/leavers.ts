@@ -3,8 +3,8 @@ import type { ListRef } from './outcomes.js';
 import type { Sql } from './sql.js';
 
 /**
- * The leavers of mirror runs (`run_leavers`, `run_leaver_plans`): members of the ledger whose user
- * is no longer in the run's population. They are found once, after the population pass, from the
+ * The leavers of mirror runs (`run_leavers`, `run_leaver_plans`): members of the ledger that this
+ * service put into the list (origin 'made') whose user is no longer in the run's population. They are found once, after the population pass, from the
  * ledger and the run's outcomes (the platform's list is never read), and each is handled once.
  */
 
@@ -55,6 +55,8 @@ export async function planLeavers(
       left join audience_sync.run_users r on r.run_id = ${runId} and r.user_id = m.user_id
       left join ${tx(users.relation)} u on u.id::text = m.user_id
       where m.platform = ${list.platform} and m.list_id = ${list.listId}
+        -- A membership someone else made (found in the list) is never taken out.
+        and m.origin = 'made'
         and (r.user_id is null
           or (r.outcome = 'skipped' and r.reason = any(${LEAVING_SKIPS}::text[]))
           or (r.outcome = 'failed' and r.reason = any(${LEAVING_FAILURES}::text[])))`;
@@ -71,9 +73,13 @@ export async function planLeavers(
         or exists (
           select 1 from audience_sync.run_leavers o
           where o.run_id = ${runId} and o.contact_id = l.contact_id and o.user_id < l.user_id))`;
+    // The members tracked before the run began (the run's own adds never raise the bar); runs
+    // that began before that was kept count the members now.
     const [tracked] = await tx<{ count: number }[]>`
-      select count(*)::int as count from audience_sync.list_members
-      where platform = ${list.platform} and list_id = ${list.listId}`;
+      select coalesce(
+        (select tracked_before from audience_sync.runs where run_id = ${runId}),
+        (select count(*)::int from audience_sync.list_members
+          where platform = ${list.platform} and list_id = ${list.listId})) as count`;
     const [planned] = await tx<{ wouldRemove: number; wouldUnsubscribe: number }[]>`
       select count(*)::int as "wouldRemove", count(*) filter (where unsubscribe)::int as "wouldUnsubscribe"
       from audience_sync.run_leavers where run_id = ${runId} and outcome is null`;
@@ -91,6 +97,18 @@ export async function planLeavers(
         ${plan.maxRemovals})`;
     return plan;
   });
+}
+
+/**
+ * Fixes the members the ledger tracks in the run's list as the run begins, before its first
+ * batch, for the removal guard; once (a retried activity or a continued run keeps the first).
+ */
+export async function fixTrackedBefore(sql: Sql, runId: string): Promise<void> {
+  await sql`
+    update audience_sync.runs r set tracked_before = (
+      select count(*)::int from audience_sync.list_members m
+      where m.platform = r.platform and m.list_id = r.list_id)
+    where r.run_id = ${runId} and r.tracked_before is null`;
 }
 
 async function readPlan(sql: Sql | TransactionSql, runId: string): Promise<LeaverPlan | undefined> {

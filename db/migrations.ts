@@ -505,4 +505,26 @@ export const migrations: Migration[] = [
       end $$;
     `,
   },
+  {
+    version: 12,
+    name: 'the removal guard counts the members tracked before the run',
+    sql: /* sql */ `
+      -- The list's ledger members when the run began, fixed once before its first batch: the
+      -- removal guard's share is of these, so the run's own adds never raise its bar. Null for
+      -- runs that began before this column (the guard then counts the members at its check).
+      alter table audience_sync.runs add column tracked_before integer;
+    `,
+  },
+  {
+    version: 13,
+    name: 'where a ledger membership came from: made by this service, or found in the list',
+    sql: /* sql */ `
+      -- 'found': the contact was already in the list when this service first synced the user
+      -- into it (someone else put it there), so no run ever takes it out; 'made': this service
+      -- put it there. Rows recorded before this column are 'made': that is how every membership
+      -- was recorded until now, and nothing kept can tell the two apart after the fact.
+      alter table audience_sync.list_members add column origin text not null default 'made'
+        check (origin in ('made', 'found'));
+    `,
+  },
 ];

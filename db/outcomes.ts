@@ -16,6 +16,11 @@ export type UserOutcome =
       emailHash?: string;
       /** Its fields were patched by this run. */
       updated?: boolean;
+      /**
+       * Lists (of the run's list and tags) the contact was in before this service first synced
+       * the user there: memberships found, not made. Absent: none.
+       */
+      foundIn?: string[];
       /** What the contact now holds of the app's fields, for the next run's comparison. */
       fields?: { account: string; hashes: FieldHashes };
     }
@@ -99,6 +104,7 @@ export async function recordOutcome(
   const emailHash = (added ? result.emailHash : undefined) ?? null;
   const fields = added && result.fields && result.emailHash ? result.fields : undefined;
   const listIds = [...new Set([list.listId, ...(list.tagListIds ?? [])])];
+  const foundIn = (added ? result.foundIn : undefined) ?? [];
   await sql`
     with outcome as (
       insert into audience_sync.run_users (run_id, user_id, outcome, reason, unsubscribed, updated)
@@ -106,16 +112,23 @@ export async function recordOutcome(
       on conflict do nothing
     ),
     -- Another email is another contact: the row then names the new one, even when its id is
-    -- not known yet.
+    -- not known yet, and says where that membership came from. With the same email, the origin
+    -- recorded when the user was first synced there stays (a re-join finds its own membership).
     membership as (
-      insert into audience_sync.list_members (platform, list_id, user_id, contact_id, email_hash)
-      select ${list.platform}, unnest(${listIds}::text[]), ${userId}, ${contactId}, ${emailHash}
+      insert into audience_sync.list_members
+        (platform, list_id, user_id, contact_id, email_hash, origin)
+      select ${list.platform}, lists.list_id, ${userId}, ${contactId}, ${emailHash},
+        case when lists.list_id = any(${foundIn}::text[]) then 'found' else 'made' end
+      from unnest(${listIds}::text[]) as lists(list_id)
       where ${added}
       on conflict (platform, list_id, user_id) do update set
         contact_id = case
           when excluded.email_hash <> audience_sync.list_members.email_hash
           then excluded.contact_id
           else coalesce(excluded.contact_id, audience_sync.list_members.contact_id) end,
+        origin = case
+          when excluded.email_hash <> audience_sync.list_members.email_hash
+          then excluded.origin else audience_sync.list_members.origin end,
         email_hash = coalesce(excluded.email_hash, audience_sync.list_members.email_hash),
         synced_at = now()
     ),
@@ -151,8 +164,10 @@ export async function recordDuplicate(
       values (${runId}, ${userId}, 'skipped', 'duplicate_email')
       on conflict do nothing`;
     await tx`
-      insert into audience_sync.list_members (platform, list_id, user_id, contact_id, email_hash)
-      select platform, list_id, ${userId}, contact_id, email_hash from audience_sync.list_members
+      insert into audience_sync.list_members
+        (platform, list_id, user_id, contact_id, email_hash, origin)
+      select platform, list_id, ${userId}, contact_id, email_hash, origin
+      from audience_sync.list_members
       where platform = ${list.platform} and list_id = ${list.listId} and user_id = ${ownerId}
       on conflict do nothing`;
   });

@@ -158,34 +158,7 @@ const failureOf = (error: unknown): { code: string; message: string } => {
 export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncRunResult> {
   const runId = workflowInfo().workflowId;
   const state = input.state ?? initialState(input);
-  setHandler(progressQuery, () => ({ runId, ...state }), {
-    description: 'Phase, cursor and counts of this run',
-  });
-  const stillRuns = () => {
-    if (state.phase === 'finished') throw new Error('The run already ended');
-  };
-  // Each update answers once it took effect: paused between two batches, or going again.
-  setHandler(
-    pauseUpdate,
-    async () => {
-      state.paused = true;
-      // Before the first batch there is nothing in flight to wait for: it holds before it.
-      await condition(
-        () => state.holding === true || (state.phase !== 'syncing' && state.phase !== 'removing'),
-      );
-      return { runId, ...state };
-    },
-    { validator: stillRuns, description: 'Stop after the batch in flight, keeping the list' },
-  );
-  setHandler(
-    resumeUpdate,
-    async () => {
-      state.paused = false;
-      await condition(() => state.holding !== true);
-      return { runId, ...state };
-    },
-    { validator: stillRuns, description: 'Continue a paused run from its checkpoint' },
-  );
+  const handlers = setRunHandlers(runId, state);
 
   let outcome: 'finished' | 'cancelled' | 'continue' | 'busy' = 'finished';
   let activeRunId: string | undefined;
@@ -207,7 +180,9 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
     if (outcome !== 'busy' && state.phase !== 'removing') {
       // A dry run creates no contacts, in bulk or otherwise: its batches plan every user.
       outcome =
-        (dryRun ? undefined : await bulkPassBeforeBatches(runId, state)) ??
+        (dryRun
+          ? undefined
+          : await bulkPassBeforeBatches(runId, state, () => waitWhilePaused(runId, state))) ??
         (await syncBatches(runId, state, dryRun));
     }
     if (
@@ -217,18 +192,23 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
     ) {
       outcome = await removeLeavers(runId, state, dryRun);
     }
+    if (outcome === 'continue') outcome = await readyToContinue(runId, state, handlers);
   } catch (error) {
     const status = isCancellation(error) ? 'cancelled' : 'failed';
     const failure = status === 'failed' ? failureOf(error) : undefined;
     if (failure) setCurrentDetails(`Failed: ${failure.code} · ${failure.message}`);
     await CancellationScope.nonCancellable(() =>
-      setup.finishRun({ runId, status, ...(failure ? { error: failure } : {}) }),
+      setup.finishRun({
+        runId,
+        status,
+        ...(failure ? { error: failure } : {}),
+        tagListIds: state.tagListIds,
+      }),
     );
     throw error;
   }
 
   if (outcome === 'continue') {
-    await condition(allHandlersFinished);
     const { userIds: _persistedByBeginRun, ...request } = input.request;
     // A versioned run is pinned to its worker's build until here; the next execution starts on
     // the deployment's current build. Unversioned runs ignore the option.
@@ -257,13 +237,84 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
     };
   }
   if (outcome === 'cancelled') {
-    await CancellationScope.nonCancellable(() => setup.finishRun({ runId, status: 'cancelled' }));
+    await CancellationScope.nonCancellable(() =>
+      setup.finishRun({ runId, status: 'cancelled', tagListIds: state.tagListIds }),
+    );
     throw new CancelledFailure(
       'Run cancelled; users sent before the cancellation stay in the list',
     );
   }
+  return complete(runId, state, input.request.dryRun === true);
+}
+
+interface RunHandlers {
+  /** Set once the run is about to continue as new (see readyToContinue). */
+  continuing: boolean;
+}
+
+/** The run's query and its pause and resume updates. */
+function setRunHandlers(runId: string, state: SyncRunState): RunHandlers {
+  const handlers: RunHandlers = { continuing: false };
+  setHandler(progressQuery, () => ({ runId, ...state }), {
+    description: 'Phase, cursor and counts of this run',
+  });
+  const stillRuns = () => {
+    if (state.phase === 'finished') throw new Error('The run already ended');
+  };
+  // Each update answers once it took effect: paused between two batches, or going again.
+  setHandler(
+    pauseUpdate,
+    async () => {
+      state.paused = true;
+      // Before the first batch there is nothing in flight to wait for: it holds before it. A
+      // pause asked for as the run continues as new goes with it: the next execution's state
+      // says paused, and it holds before its first step.
+      await condition(
+        () =>
+          state.holding === true ||
+          handlers.continuing ||
+          (state.phase !== 'syncing' && state.phase !== 'removing'),
+      );
+      return { runId, ...state };
+    },
+    { validator: stillRuns, description: 'Stop after the batch in flight, keeping the list' },
+  );
+  setHandler(
+    resumeUpdate,
+    async () => {
+      state.paused = false;
+      await condition(() => state.holding !== true);
+      return { runId, ...state };
+    },
+    { validator: stillRuns, description: 'Continue a paused run from its checkpoint' },
+  );
+  return handlers;
+}
+
+/**
+ * Before continuing as new: a pause asked for during the last step takes effect here (its update
+ * waits for the run to hold, which the next execution would never tell it), then every handler
+ * ends. A cancellation meanwhile ends the run here, recorded as cancelled, not carried on.
+ */
+async function readyToContinue(
+  runId: string,
+  state: SyncRunState,
+  handlers: RunHandlers,
+): Promise<'continue' | 'cancelled'> {
+  if (state.paused) await waitWhilePaused(runId, state);
+  handlers.continuing = true;
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  return CancellationScope.current().consideredCancelled ? 'cancelled' : 'continue';
+}
+
+/** Records the run as completed and answers its result (a dry run's with its plan). */
+async function complete(
+  runId: string,
+  state: SyncRunState,
+  dryRun: boolean,
+): Promise<SyncRunResult> {
   // Read before the run is recorded as completed, so a completed dry run has its plan.
-  const plan = input.request.dryRun
+  const plan = dryRun
     ? await CancellationScope.nonCancellable(() => setup.readPlan({ runId }))
     : undefined;
   const progress: SyncProgress = await CancellationScope.nonCancellable(() =>
@@ -274,8 +325,9 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
   setCurrentDetails(
     `${plan ? 'Dry run finished, nothing written' : 'Finished'} · ${describeProgress(state)}`,
   );
-  // A pause asked for as the last batch ended answers now, with the finished run.
-  await condition(allHandlersFinished);
+  // A pause asked for as the last batch ended answers now, with the finished run; the run is
+  // recorded as completed, so a cancellation now does not change how it ended.
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return {
     status: 'completed',
     runId,

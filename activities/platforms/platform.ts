@@ -180,7 +180,9 @@ export interface ContactPatch {
 
 /**
  * One contact of `syncContacts`. `created`: a new contact. `joined`: an existing contact was
- * added to the lists. `already_there`: it was in them already. `rejected`: the platform refused
+ * added to the lists (`foundIn`: those of them it was in already). `already_there`: it was in
+ * every one of them already. A membership that was there before the call was found, not made:
+ * it is never taken out (mirror runs, email changes). `rejected`: the platform refused
  * this contact (final; the reason is the platform's). `ambiguous`: the platform could not say
  * whether its write happened; the batch is retried for it.
  */
@@ -189,6 +191,8 @@ export type ContactOutcome =
   | {
       kind: 'joined' | 'already_there';
       contactId: string | null;
+      /** For `joined`: the lists of the call the contact was in before it (absent: none). */
+      foundIn?: string[];
       /**
        * Field keys (see field-changes.ts) the platform knows to be empty on this contact, for a
        * first meeting; absent when it does not know.

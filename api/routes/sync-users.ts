@@ -2,12 +2,13 @@ import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import { DEFAULT_PLATFORM } from '../../activities/platforms/registry.js';
 import type { PreviewInput, PreviewOutput } from '../../activities/preview.js';
-import { cancelRun, setRunPause } from '../../client/sync-runs.js';
 import {
-  TEMPORAL_DEADLINES,
-  TemporalDeadlineError,
-  withTemporalDeadline,
-} from '../../client/temporal.js';
+  cancelRun,
+  describeTemporalRun,
+  type RunUpdateOutcome,
+  setRunPause,
+} from '../../client/sync-runs.js';
+import { TEMPORAL_DEADLINES, waitOnTemporal, withTemporalDeadline } from '../../client/temporal.js';
 import type { SyncRequest } from '../../common/sync.js';
 import { answerLaunch, dryRunFields, serviceUnavailable, unavailableError } from '../answers.js';
 import { ApiError } from '../errors.js';
@@ -18,6 +19,29 @@ import { launchOptions } from './launch-options.js';
 
 /** How long a pause or resume waits for the run to take it before answering 202. */
 const PAUSE_WAIT_MS = 30_000;
+
+/**
+ * A pause or resume, waited on for PAUSE_WAIT_MS. A run still on its step by then is `waiting`
+ * (202); that is a 503 only when Temporal does not answer a short look at the run either.
+ */
+async function pauseOrResume(
+  temporal: Client,
+  runId: string,
+  paused: boolean,
+): Promise<RunUpdateOutcome | { state: 'waiting' }> {
+  const waited = await waitOnTemporal(temporal, PAUSE_WAIT_MS, () =>
+    setRunPause(temporal, runId, paused),
+  ).catch((error: unknown) => {
+    throw serviceUnavailable(error) ?? error;
+  });
+  if (waited.state === 'done') return waited.value;
+  await withTemporalDeadline(temporal, TEMPORAL_DEADLINES.callMs, () =>
+    describeTemporalRun(temporal, runId),
+  ).catch((error: unknown) => {
+    throw serviceUnavailable(error) ?? error;
+  });
+  return waited;
+}
 
 export const defaultAudienceName = (now: Date): string =>
   `Audience [${now.toISOString().slice(0, 10)}]`;
@@ -116,14 +140,9 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
         new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
       if (view.status !== 'running' && view.status !== 'paused') throw ended();
       if (view.temporal === 'unavailable') throw unavailableError('temporal');
-      // The update answers once the batch in flight has ended; a batch that keeps retrying may
-      // take longer than a client waits, and the pause then takes effect when it ends.
-      const outcome = await withTemporalDeadline(deps.temporal, PAUSE_WAIT_MS, () =>
-        setRunPause(deps.temporal, runId, paused),
-      ).catch((error: unknown) => {
-        if (error instanceof TemporalDeadlineError) return { state: 'waiting' } as const;
-        throw serviceUnavailable(error) ?? error;
-      });
+      // The update answers once the step in flight has ended (a batch, a bulk chunk's import);
+      // one that takes longer than a client waits answers 202, and takes effect when it ends.
+      const outcome = await pauseOrResume(deps.temporal, runId, paused);
       if (outcome.state === 'ended') throw ended();
       if (outcome.state === 'updated' && outcome.view.phase === 'finished') throw ended();
       const after = await deps.launcher.status(runId);

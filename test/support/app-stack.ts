@@ -218,6 +218,23 @@ export interface SeedContact {
   segment_ids?: string[];
 }
 
+/** Changes the emulator's settings (rate limit, import timing and faults) while it runs. */
+export async function setEmulatorConfig(
+  emulator: StartedResendEmulator,
+  config: Record<string, unknown>,
+): Promise<void> {
+  const response = await fetch(`${emulator.url}/_emulator/config`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(config),
+  });
+  if (!response.ok) throw new Error(`the emulator's config answered ${response.status}`);
+}
+
+/** The run's status body, as the status endpoint answers it. */
+export const runStatusOf = async (stack: AppStack, runId: string) =>
+  (await stack.call('GET', `/api/marketing/sync-users/${encodeURIComponent(runId)}`)).body;
+
 /** Contacts that exist in Resend before a sync, loaded through the emulator's admin API. */
 export async function seedEmulatorContacts(
   emulator: StartedResendEmulator,

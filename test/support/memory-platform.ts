@@ -208,6 +208,8 @@ function connectMemory(
     if (upserted.length === 0) return;
 
     const joins = new Map<string, Join[]>(upserted.map(({ id }) => [id, []]));
+    // The lists each member was in before: memberships found, not made.
+    const foundIn = new Map<string, string[]>(upserted.map(({ id }) => [id, []]));
     const note = (ids: string[], join: Join) => {
       for (const id of ids) joins.get(id)?.push(join);
     };
@@ -217,12 +219,16 @@ function connectMemory(
       if (answer.status === 200) {
         note(answer.data.added, 'added');
         note(answer.data.already_members, 'already_member');
+        for (const id of answer.data.already_members) foundIn.get(id)?.push(listId);
         note(answer.data.not_in_audience, 'not_in_audience');
       } else if (answer.status === 404) note(ids, 'list_gone');
       else throw new PlatformError('list_refused', `${settings.name} refused a bulk add`, false);
     });
     for (const { contact, id, created } of upserted) {
-      await onOutcome(contact.userId, contactOutcome({ id, created }, joins.get(id) ?? []));
+      const outcome = contactOutcome({ id, created }, joins.get(id) ?? []);
+      const found = foundIn.get(id) ?? [];
+      const withFound = outcome.kind === 'joined' && found.length > 0;
+      await onOutcome(contact.userId, withFound ? { ...outcome, foundIn: found } : outcome);
     }
   }
 

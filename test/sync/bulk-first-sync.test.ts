@@ -7,6 +7,7 @@ import {
   emulatedContacts,
   requestLog,
   seedEmulatorContacts,
+  setEmulatorConfig,
   startAppStack,
   waitForRunEnd,
 } from '../support/app-stack.js';
@@ -46,14 +47,7 @@ interface UserRow {
   last_name: string | null;
 }
 
-const setConfig = async (config: Record<string, unknown>) => {
-  const response = await fetch(`${stack.emulator.url}/_emulator/config`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(config),
-  });
-  expect(response.status).toBe(200);
-};
+const setConfig = (config: Record<string, unknown>) => setEmulatorConfig(stack.emulator, config);
 
 const eligibleUsers = (extra: string) =>
   stack.db.sql.unsafe<UserRow[]>(

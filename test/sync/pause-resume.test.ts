@@ -6,6 +6,8 @@ import {
   eligibleEmails,
   emulatedContacts,
   requestLog,
+  runStatusOf,
+  setEmulatorConfig,
   startAppStack,
   successfulCreates,
   waitForRunEnd,
@@ -23,9 +25,6 @@ afterEach(async () => {
   await stack?.stop();
   stack = undefined;
 });
-
-const statusOf = async (current: AppStack, runId: string) =>
-  (await current.call('GET', `/api/marketing/sync-users/${runId}`)).body;
 
 /** Who is in the list, and that every eligible email was created exactly once. */
 async function expectEveryoneOnce(current: AppStack, listId: string): Promise<void> {
@@ -55,14 +54,14 @@ describe('pause and resume through the API', () => {
     );
     expect(started.status).toBe(202);
     const runId: string = started.body.runId;
-    await waitFor(async () => (await statusOf(current, runId)).progress.processed > 0, {
+    await waitFor(async () => (await runStatusOf(current, runId)).progress.processed > 0, {
       what: 'the first batch',
     });
 
     const paused = await current.call('POST', `/api/marketing/sync-users/${runId}/pause`);
     expect(paused.status).toBe(200);
     expect(paused.body).toMatchObject({ success: true, runId, status: 'paused' });
-    const whilePaused = await statusOf(current, runId);
+    const whilePaused = await runStatusOf(current, runId);
     expect(whilePaused.status).toBe('paused');
     expect(whilePaused.progress.processed % 20).toBe(0);
     expect(whilePaused.progress.processed).toBeLessThan(300);
@@ -97,6 +96,63 @@ describe('pause and resume through the API', () => {
     expect(answer.status).toBe(404);
     expect(answer.body.error.code).toBe('run_not_found');
   });
+});
+
+describe('a pause pending when the run continues as new', () => {
+  it('takes effect before the new execution, and the run goes on when resumed', async () => {
+    // Leavers batches of 10, one after another; Temporal suggests continuing as new after 60
+    // events, so the leavers phase spans executions.
+    stack = await startAppStack({
+      users: 150,
+      mix: 'eligible',
+      emulator: { rateLimit: 400 },
+      worker: { SYNC_BATCH_SIZE: '10' },
+    });
+    const current = stack;
+    const body = { platform: 'resend', list_name: 'Paused at a boundary', mode: 'mirror' };
+    const first = await current.call('POST', '/api/marketing/sync', body);
+    expect(first.status).toBe(200);
+    const listId: string = first.body.list_id;
+    await current.db.sql`delete from users where id > 50`;
+    // Slow removals: a leavers batch takes seconds.
+    await setEmulatorConfig(current.emulator, { rateLimit: 4 });
+    const started = await current.call(
+      'POST',
+      '/api/marketing/sync',
+      { platform: 'resend', list_id: listId, mode: 'mirror', max_removals: 100 },
+      { prefer: 'respond-async' },
+    );
+    expect(started.status).toBe(202);
+    const runId: string = started.body.runId;
+    const handle = current.client.workflow.getHandle(runId);
+
+    // A leavers batch in flight in an execution whose history is long enough that the run
+    // continues as new as soon as that batch has ended: the pause arrives before it does.
+    await waitFor(
+      async () => {
+        const description = await handle.describe();
+        const removing = (description.raw.pendingActivities ?? []).some(
+          (activity) => activity.activityType?.name === 'removeLeavers',
+        );
+        return removing && description.historyLength >= 56;
+      },
+      { timeoutMs: 120_000, intervalMs: 50, what: 'a leavers batch before continuing as new' },
+    );
+    const paused = await current.call('POST', `/api/marketing/sync-users/${runId}/pause`);
+    expect(paused.status).toBe(200);
+    expect(paused.body).toMatchObject({ runId, status: 'paused' });
+    expect((await runStatusOf(current, runId)).status).toBe('paused');
+
+    const resumed = await current.call('POST', `/api/marketing/sync-users/${runId}/resume`);
+    expect(resumed.status).toBe(200);
+    const ended = await waitForRunEnd(current, runId);
+    expect(ended.status).toBe('completed');
+    expect(ended.progress).toMatchObject({ processed: 50, removed: 100 });
+    const members = await emulatedContacts(current.emulator, `&segment_id=${listId}`);
+    expect(members.map((contact) => contact.email.toLowerCase()).sort()).toEqual(
+      await eligibleEmails(current),
+    );
+  }, 240_000);
 });
 
 describe('a batch paused from outside', () => {
@@ -142,7 +198,7 @@ describe('a batch paused from outside', () => {
       },
       { what: 'the paused attempt to end' },
     );
-    expect((await statusOf(current, runId)).status).toBe('running');
+    expect((await runStatusOf(current, runId)).status).toBe('running');
 
     await service.unpauseActivity({
       namespace: 'default',

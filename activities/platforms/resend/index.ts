@@ -24,6 +24,7 @@ import {
 } from './contact-directory.js';
 import { createContactImports } from './imports.js';
 import { createSegments } from './lists.js';
+import { createMemberships } from './memberships.js';
 import { createResendProperties } from './properties.js';
 import { createResendReconciliation } from './reconciliation.js';
 
@@ -141,18 +142,8 @@ function connectResend(
   };
   const reconciliation = createResendReconciliation(context.sql, client, account);
 
-  /** Adds an existing contact (by id or email) to every list; never changes the contact. */
-  const joinLists = async (contact: string, listIds: string[]): Promise<Answer<unknown>> => {
-    const identifier = contact.includes('@') ? { email: contact } : { contactId: contact };
-    let last: Answer<unknown> | undefined;
-    for (const segmentId of listIds) {
-      last = await client.idempotent('contacts.segments.add', (signal) =>
-        client.sdk.contacts.segments.add({ ...identifier, segmentId }, { signal }),
-      );
-      if (last.kind !== 'ok') return last;
-    }
-    return last ?? { answer: { data: null, error: null, headers: null }, kind: 'ok' };
-  };
+  const memberships = createMemberships(client);
+  const joinLists = memberships.join;
 
   /**
    * One contact. A contact known to exist joins the lists and is never re-created; an unknown
@@ -167,12 +158,14 @@ function connectResend(
   ): Promise<ContactOutcome> {
     const knownContact = known.get(contact.email);
     if (knownContact) {
-      const joined = await joinLists(knownContact.id, listIds);
+      const joined = await memberships.joinKnown(knownContact.id, listIds);
       if (joined.kind === 'ok') {
         const emptyFields = await emptyFieldsOf(contact, knownContact);
+        const { foundIn } = joined;
         return {
-          kind: 'joined',
+          kind: foundIn.length === listIds.length ? 'already_there' : 'joined',
           contactId: knownContact.id,
+          ...(foundIn.length > 0 ? { foundIn } : {}),
           ...(emptyFields ? { emptyFields } : {}),
         };
       }

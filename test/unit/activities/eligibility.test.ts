@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decideLocally } from '../../../activities/eligibility.js';
-import { outcomeOfContact, outcomeOfUnsubscribe } from '../../../activities/sync-batch.js';
+import {
+  foundListsOf,
+  outcomeOfContact,
+  outcomeOfUnsubscribe,
+} from '../../../activities/sync-batch.js';
 import type { BatchUser } from '../../../activities/users-source.js';
 
 const user = (overrides: Partial<BatchUser> = {}): BatchUser => ({
@@ -87,6 +91,18 @@ describe("what the platform's word means for a user", () => {
       outcome: 'failed',
       reason: 'rejected_by_platform:x',
     });
+  });
+
+  it('a membership the contact had before the call was found, not made, list by list', () => {
+    const lists = ['list', 'tag'];
+    expect(foundListsOf({ kind: 'already_there', contactId: 'c' }, lists)).toEqual(lists);
+    expect(foundListsOf({ kind: 'joined', contactId: 'c', foundIn: ['tag'] }, lists)).toEqual([
+      'tag',
+    ]);
+    expect(foundListsOf({ kind: 'joined', contactId: 'c' }, lists)).toEqual([]);
+    expect(foundListsOf({ kind: 'created', contactId: 'c' }, lists)).toEqual([]);
+    // Only the call's own lists count.
+    expect(foundListsOf({ kind: 'joined', contactId: 'c', foundIn: ['other'] }, lists)).toEqual([]);
   });
 
   it('an ambiguous answer is no outcome: the batch asks again', () => {

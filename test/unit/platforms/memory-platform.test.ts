@@ -292,6 +292,22 @@ describe('the memory platform', () => {
     ]);
   });
 
+  it('says which lists a joining contact was in already (memberships it found)', async () => {
+    const store = new MemoryStore();
+    const { platform } = connect(store);
+    const main = await platform.createRunList('run-1', 'Main');
+    const tag = await platform.findOrCreateList('Tag');
+    const contacts = contactsNumbered(2);
+    await sync(platform, contacts.slice(0, 1), [main.id]);
+    const outcomes = await sync(platform, contacts, [main.id, tag.id]);
+    expect(outcomes.get('1')).toEqual({
+      kind: 'joined',
+      contactId: expect.any(String),
+      foundIn: [main.id],
+    });
+    expect(outcomes.get('2')).toEqual({ kind: 'created', contactId: expect.any(String) });
+  });
+
   it('reports a contact the platform refuses as rejected, and the others as usual', async () => {
     const store = new MemoryStore({ refuse: (email) => email.startsWith('user.2@') });
     const { platform } = connect(store);
