@@ -1,7 +1,15 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { describeIssues, faultConfigSchema } from './fault-config-schema.js';
-import type { FaultConfig, ResendEmulatorOptions } from './options.js';
+import {
+  CliUsageError,
+  cliInt,
+  FAULT_FLAG_OPTIONS,
+  faultFlagInput,
+  faultFlagsSchema,
+  faultsFromFlags,
+} from '../common/cli.js';
+import { describeIssues } from '../common/fault-config-schema.js';
+import type { ResendEmulatorOptions } from './options.js';
 
 export const USAGE = `Usage: npm run emulator:resend -- [options]
 
@@ -23,26 +31,14 @@ export const USAGE = `Usage: npm run emulator:resend -- [options]
   --webhook-secret <whsec_…>  their signing secret (RESEND_EMULATOR_WEBHOOK_SECRET; generated when unset)
   --help                      show this text`;
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const fraction = z.coerce.number().min(0).max(1);
-
-const settingsSchema = z.object({
-  port: int(0, 65_535).default(8787),
+const settingsSchema = faultFlagsSchema.extend({
+  port: cliInt(0, 65_535).default(8787),
   host: z.string().min(1).default('127.0.0.1'),
-  rateLimit: int(1, 1_000_000).default(10),
-  seed: int(-2_147_483_648, 4_294_967_295).optional(),
+  rateLimit: cliInt(1, 1_000_000).default(10),
+  seed: cliInt(-2_147_483_648, 4_294_967_295).optional(),
   apiKeys: z.string().optional(),
   faults: z.string().optional(),
-  serverErrorRate: fraction.optional(),
-  serverErrorStatus: z.coerce
-    .number()
-    .pipe(z.union([z.literal(500), z.literal(502), z.literal(503)]))
-    .optional(),
-  acceptThenFailRate: fraction.optional(),
-  latencyMs: int(0, 600_000).optional(),
-  latencyJitterMs: int(0, 600_000).optional(),
-  hangRate: fraction.optional(),
-  requestLogLimit: int(1, 100_000_000).optional(),
+  requestLogLimit: cliInt(1, 100_000_000).optional(),
   webhookUrl: z.url({ protocol: /^https?$/ }).optional(),
   webhookSecret: z
     .string()
@@ -50,20 +46,7 @@ const settingsSchema = z.object({
     .optional(),
 });
 
-export class CliUsageError extends Error {}
-
-function readFaults(json: string | undefined): FaultConfig {
-  if (json === undefined) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw new CliUsageError('--faults must be JSON.');
-  }
-  const result = faultConfigSchema.safeParse(value);
-  if (!result.success) throw new CliUsageError(`--faults: ${describeIssues(result.error)}`);
-  return result.data;
-}
+export { CliUsageError };
 
 /** Flags win over environment variables, which win over defaults. Undefined means "--help". */
 export function readCliOptions(
@@ -80,13 +63,7 @@ export function readCliOptions(
       seed: { type: 'string' },
       'api-keys': { type: 'string' },
       'keep-omitted-fields': { type: 'boolean' },
-      faults: { type: 'string' },
-      'server-error-rate': { type: 'string' },
-      'server-error-status': { type: 'string' },
-      'accept-then-fail-rate': { type: 'string' },
-      'latency-ms': { type: 'string' },
-      'latency-jitter-ms': { type: 'string' },
-      'hang-rate': { type: 'string' },
+      ...FAULT_FLAG_OPTIONS,
       'request-log-limit': { type: 'string' },
       'webhook-url': { type: 'string' },
       'webhook-secret': { type: 'string' },
@@ -101,12 +78,7 @@ export function readCliOptions(
     seed: values.seed ?? env.RESEND_EMULATOR_SEED,
     apiKeys: values['api-keys'] ?? env.RESEND_EMULATOR_API_KEYS,
     faults: values.faults ?? env.RESEND_EMULATOR_FAULTS,
-    serverErrorRate: values['server-error-rate'],
-    serverErrorStatus: values['server-error-status'],
-    acceptThenFailRate: values['accept-then-fail-rate'],
-    latencyMs: values['latency-ms'],
-    latencyJitterMs: values['latency-jitter-ms'],
-    hangRate: values['hang-rate'],
+    ...faultFlagInput(values),
     requestLogLimit: values['request-log-limit'],
     webhookUrl: values['webhook-url'] ?? env.RESEND_EMULATOR_WEBHOOK_URL,
     webhookSecret: values['webhook-secret'] ?? env.RESEND_EMULATOR_WEBHOOK_SECRET,
@@ -127,9 +99,6 @@ export function readCliOptions(
   if (webhookSecret !== undefined && webhookUrl === undefined) {
     throw new CliUsageError('--webhook-secret needs --webhook-url.');
   }
-  const definedFlags = Object.fromEntries(
-    Object.entries(faultFlags).filter(([, value]) => value !== undefined),
-  );
   const keys = apiKeys
     ?.split(',')
     .map((key) => key.trim())
@@ -145,6 +114,6 @@ export function readCliOptions(
       ? { webhooks: [{ url: webhookUrl, ...(webhookSecret ? { secret: webhookSecret } : {}) }] }
       : {}),
     resetOmittedFieldsOnDuplicateCreate: !values['keep-omitted-fields'],
-    faults: { ...readFaults(faults), ...definedFlags },
+    faults: faultsFromFlags(faults, faultFlags),
   };
 }

@@ -1,16 +1,18 @@
 import type { ServerResponse } from 'node:http';
+import { MicrosecondClock } from '../common/clock.js';
+import { FaultInjector } from '../common/faults.js';
+import type { ApiDialect } from '../common/pipeline.js';
+import { FixedWindowRateLimiter } from '../common/rate-limiter.js';
+import { RequestLog } from '../common/request-log.js';
+import { TimerRegistry } from '../common/timers.js';
 import type { KeyPolicy } from './auth.js';
-import { MicrosecondClock } from './clock.js';
-import { FaultInjector } from './faults.js';
 import { ImportJobs } from './imports/import-jobs.js';
 import type { FaultConfig, ResolvedOptions } from './options.js';
-import { FixedWindowRateLimiter } from './rate-limiter.js';
-import { RequestLog } from './request-log.js';
+import { resendDialect } from './pipeline.js';
 import type { EmulatorSettings, RouteContext } from './routes/types.js';
 import { ContactStore } from './store/contact-store.js';
 import { DefinitionStore } from './store/definition-store.js';
 import { SuppressionStore } from './store/suppression-store.js';
-import { TimerRegistry } from './timers.js';
 import { WebhookSender } from './webhooks.js';
 
 /** Everything one emulator instance holds: state, limits, faults, log and pending work. */
@@ -28,6 +30,7 @@ export class EmulatorCore {
   readonly log: RequestLog;
   readonly keyPolicy: KeyPolicy;
   readonly context: RouteContext;
+  readonly dialect: ApiDialect;
   /** Answers deliberately left unanswered, closed when the emulator closes. */
   readonly hanging = new Set<ServerResponse>();
 
@@ -58,6 +61,7 @@ export class EmulatorCore {
       suppressions: this.suppressions,
       webhooks: this.webhooks,
     };
+    this.dialect = resendDialect(this);
     for (const endpoint of options.webhooks) this.webhooks.addEndpoint(endpoint);
     if (options.webhookRetryDelaysMs)
       this.webhooks.retryDelaysMs = [...options.webhookRetryDelaysMs];

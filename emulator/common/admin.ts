@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import { AdminError } from './admin-error.js';
+import { describeIssues } from './fault-config-schema.js';
+import { BodyTooLargeError, readBody, sendJson } from './http.js';
+import type { RequestLog } from './request-log.js';
+
+/** Every emulator's admin API lives under this prefix: no auth, no rate limit, no faults. */
+export const ADMIN_PREFIX = '/_emulator';
+const ADMIN_BODY_LIMIT = 512 * 1024 * 1024;
+
+export function isAdminPath(path: string): boolean {
+  return (
+    path === ADMIN_PREFIX ||
+    path.startsWith(`${ADMIN_PREFIX}/`) ||
+    path.startsWith(`${ADMIN_PREFIX}?`)
+  );
+}
+
+/** Answers one admin request; `path` is the full path, prefix included. */
+export type AdminRoute = (
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  body: () => Promise<Buffer>,
+) => Promise<unknown>;
+
+/** A JSON admin body checked against `schema`; an empty body reads as `{}`. */
+export function parseAdminBody<T>(schema: z.ZodType<T>, body: Buffer): T {
+  let value: unknown;
+  try {
+    value = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AdminError(400, 'The body must be JSON.');
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) throw new AdminError(400, describeIssues(result.error));
+  return result.data;
+}
+
+/** A whole-number query parameter, capped at `max`. */
+export function intParam(
+  query: URLSearchParams,
+  name: string,
+  fallback: number,
+  max: number,
+): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw)) throw new AdminError(400, `${name} must be a whole number.`);
+  return Math.min(Number(raw), max);
+}
+
+export function requestsView(log: RequestLog, query: URLSearchParams) {
+  const method = query.get('method');
+  const pathPrefix = query.get('path_prefix');
+  const data = log.query({
+    ...(query.has('since_seq')
+      ? { sinceSeq: intParam(query, 'since_seq', 0, Number.MAX_SAFE_INTEGER) }
+      : {}),
+    ...(method === null ? {} : { method }),
+    ...(pathPrefix === null ? {} : { pathPrefix }),
+    limit: intParam(query, 'limit', 100_000, 100_000),
+  });
+  return { data };
+}
+
+/** Handles one request under {@link ADMIN_PREFIX}: JSON in, `{ error }` with a status out. */
+export async function handleAdminRequest(
+  label: string,
+  route: AdminRoute,
+  incoming: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const url = new URL(incoming.url ?? '/', 'http://emulator.invalid');
+  try {
+    const result = await route(
+      (incoming.method ?? 'GET').toUpperCase(),
+      url.pathname,
+      url.searchParams,
+      () => readBody(incoming, ADMIN_BODY_LIMIT),
+    );
+    sendJson(response, 200, result);
+  } catch (error) {
+    if (error instanceof AdminError) sendJson(response, error.status, { error: error.message });
+    else if (error instanceof BodyTooLargeError)
+      sendJson(response, 413, { error: 'The body is too large.' }, { connection: 'close' });
+    else {
+      console.error(`${label}: admin error on ${incoming.method} ${url.pathname}:`, error);
+      sendJson(response, 500, { error: 'Unexpected error.' });
+    }
+  }
+}
