@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { AdminError } from './admin-error.js';
-import { describeIssues } from './fault-config-schema.js';
+import { describeIssues, faultUpdateSchema } from './fault-config-schema.js';
 import { BodyTooLargeError, readBody, sendJson } from './http.js';
 import type { RequestLog } from './request-log.js';
+import type { EmulatorRuntime } from './runtime.js';
 
 /** Every emulator's admin API lives under this prefix: no auth, no rate limit, no faults. */
 export const ADMIN_PREFIX = '/_emulator';
@@ -89,5 +90,41 @@ export async function handleAdminRequest(
       console.error(`${label}: admin error on ${incoming.method} ${url.pathname}:`, error);
       sendJson(response, 500, { error: 'Unexpected error.' });
     }
+  }
+}
+
+/**
+ * The admin operations every emulator has on its runtime: `GET /requests`, `GET|PUT /faults`
+ * and `GET|PUT /config` (the rate limit and the emulator's switches). Undefined for any other.
+ */
+export async function runtimeAdminRoute<Settings extends object>(
+  runtime: EmulatorRuntime,
+  settings: Settings,
+  configSchema: z.ZodType<{ rateLimit?: number | undefined } & Partial<Settings>>,
+  operation: string,
+  query: URLSearchParams,
+  body: () => Promise<Buffer>,
+): Promise<unknown> {
+  const config = () => ({ rateLimit: runtime.rateLimiter.requestsPerSecond, ...settings });
+  switch (operation) {
+    case 'GET /requests':
+      return requestsView(runtime.log, query);
+    case 'GET /faults':
+      return runtime.faults.describe();
+    case 'PUT /faults': {
+      const { seed, ...faults } = parseAdminBody(faultUpdateSchema, await body());
+      runtime.setFaults(faults, seed);
+      return runtime.faults.describe();
+    }
+    case 'GET /config':
+      return config();
+    case 'PUT /config': {
+      const { rateLimit, ...changes } = parseAdminBody(configSchema, await body());
+      if (rateLimit !== undefined) runtime.rateLimiter.setLimit(rateLimit);
+      Object.assign(settings, changes);
+      return config();
+    }
+    default:
+      return undefined;
   }
 }

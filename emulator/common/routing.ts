@@ -55,3 +55,24 @@ export function matchRoute<Context>(
 }
 
 export const ok = (body: unknown): RouteResponse => ({ status: 200, body });
+
+/**
+ * The JSON object sent as the body (an empty body reads as `{}`); anything else throws what
+ * `fail` makes of the problem, in the emulated API's own error shape.
+ */
+export function readJsonObjectBody(
+  rawBody: Buffer,
+  fail: (problem: 'not_json' | 'not_object') => Error,
+): Record<string, unknown> {
+  if (rawBody.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    throw fail('not_json');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw fail('not_object');
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { ADMIN_PREFIX, handleAdminRequest, parseAdminBody, requestsView } from '../common/admin.js';
+import {
+  ADMIN_PREFIX,
+  handleAdminRequest,
+  parseAdminBody,
+  runtimeAdminRoute,
+} from '../common/admin.js';
 import { AdminError } from '../common/admin-error.js';
-import { faultUpdateSchema } from '../common/fault-config-schema.js';
+import { webhookSecretSchema, webhookUrlSchema } from '../common/webhook-input.js';
 import { bulkSeedContacts } from './admin-seed.js';
 import { contactsView, membershipsView, segmentsView } from './admin-views.js';
 import type { EmulatorCore } from './core.js';
@@ -28,11 +33,8 @@ const webhookEventSchema = z.enum([
   'suppression.removed',
 ]);
 const webhookEndpointSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
-  secret: z
-    .string()
-    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')
-    .optional(),
+  url: webhookUrlSchema,
+  secret: webhookSecretSchema.optional(),
   events: z.array(webhookEventSchema).optional(),
 });
 const webhookSettingsSchema = z.strictObject({
@@ -151,28 +153,22 @@ async function route(
           }),
         ),
       };
-    case 'GET /requests':
-      return requestsView(core.log, query);
     case 'POST /reset':
       core.reset();
       return { reset: true };
-    case 'GET /faults':
-      return core.faults.describe();
-    case 'PUT /faults': {
-      const { seed, ...faults } = parseAdminBody(faultUpdateSchema, await body());
-      core.setFaults(faults, seed);
-      return core.faults.describe();
+    default: {
+      const operation = `${method} ${path.slice(ADMIN_PREFIX.length)}`;
+      const answer = await runtimeAdminRoute(
+        core,
+        core.settings,
+        configSchema,
+        operation,
+        query,
+        body,
+      );
+      if (answer === undefined) throw new AdminError(404, `No admin endpoint ${method} ${path}.`);
+      return answer;
     }
-    case 'GET /config':
-      return { rateLimit: core.rateLimiter.requestsPerSecond, ...core.settings };
-    case 'PUT /config': {
-      const { rateLimit, ...settings } = parseAdminBody(configSchema, await body());
-      if (rateLimit !== undefined) core.rateLimiter.setLimit(rateLimit);
-      Object.assign(core.settings, settings);
-      return { rateLimit: core.rateLimiter.requestsPerSecond, ...core.settings };
-    }
-    default:
-      throw new AdminError(404, `No admin endpoint ${method} ${path}.`);
   }
 }
 

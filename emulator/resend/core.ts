@@ -1,13 +1,9 @@
-import type { ServerResponse } from 'node:http';
 import { MicrosecondClock } from '../common/clock.js';
-import { FaultInjector } from '../common/faults.js';
 import type { ApiDialect } from '../common/pipeline.js';
-import { FixedWindowRateLimiter } from '../common/rate-limiter.js';
-import { RequestLog } from '../common/request-log.js';
-import { TimerRegistry } from '../common/timers.js';
+import { EmulatorRuntime } from '../common/runtime.js';
 import type { KeyPolicy } from './auth.js';
 import { ImportJobs } from './imports/import-jobs.js';
-import type { FaultConfig, ResolvedOptions } from './options.js';
+import type { ResolvedOptions } from './options.js';
 import { resendDialect } from './pipeline.js';
 import type { EmulatorSettings, RouteContext } from './routes/types.js';
 import { ContactStore } from './store/contact-store.js';
@@ -16,25 +12,20 @@ import { SuppressionStore } from './store/suppression-store.js';
 import { WebhookSender } from './webhooks.js';
 
 /** Everything one emulator instance holds: state, limits, faults, log and pending work. */
-export class EmulatorCore {
+export class EmulatorCore extends EmulatorRuntime {
   readonly clock = new MicrosecondClock();
-  readonly timers = new TimerRegistry();
   readonly store = new ContactStore(this.clock);
   readonly definitions = new DefinitionStore(this.clock);
   readonly suppressions = new SuppressionStore(this.clock);
   readonly webhooks = new WebhookSender(this.timers);
   readonly settings: EmulatorSettings;
   readonly imports: ImportJobs;
-  readonly rateLimiter: FixedWindowRateLimiter;
-  readonly faults: FaultInjector;
-  readonly log: RequestLog;
   readonly keyPolicy: KeyPolicy;
   readonly context: RouteContext;
   readonly dialect: ApiDialect;
-  /** Answers deliberately left unanswered, closed when the emulator closes. */
-  readonly hanging = new Set<ServerResponse>();
 
   constructor(options: ResolvedOptions) {
+    super(options);
     this.settings = {
       resetOmittedFieldsOnDuplicateCreate: options.resetOmittedFieldsOnDuplicateCreate,
       requireDefinedProperties: options.requireDefinedProperties,
@@ -45,10 +36,6 @@ export class EmulatorCore {
       importSkipEmails: [],
     };
     this.imports = new ImportJobs(this.clock, this.timers, () => this.settings.importQueuedMs);
-    this.rateLimiter = new FixedWindowRateLimiter(options.rateLimit);
-    this.faults = new FaultInjector(options.seed);
-    this.faults.set(options.faults, Date.now());
-    this.log = new RequestLog(options.requestLogLimit);
     this.keyPolicy = {
       apiKeys: options.apiKeys ? new Set(options.apiKeys) : undefined,
       apiKeyTeams: options.apiKeyTeams,
@@ -67,29 +54,16 @@ export class EmulatorCore {
       this.webhooks.retryDelaysMs = [...options.webhookRetryDelaysMs];
   }
 
-  setFaults(faults: FaultConfig, seed?: number): void {
-    this.faults.set(faults, Date.now(), seed);
-  }
-
   /**
    * Clears state, log, faults and pending work (webhook deliveries included); keeps the rate
    * limit, keys, switches and webhook endpoints.
    */
   reset(): void {
-    this.timers.clear();
-    this.releaseHanging();
+    this.resetRuntime();
     this.store.clear();
     this.definitions.clear();
     this.suppressions.clear();
     this.webhooks.clear();
     this.imports.clear();
-    this.log.clear();
-    this.rateLimiter.reset();
-    this.faults.set({}, Date.now());
-  }
-
-  releaseHanging(): void {
-    for (const response of this.hanging) response.destroy();
-    this.hanging.clear();
   }
 }

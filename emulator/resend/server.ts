@@ -31,10 +31,7 @@ export async function startResendEmulator(
     port: resolved.port,
     admin: (incoming, response) => handleResendAdminRequest(core, incoming, response),
     api: (incoming, response) => handleResendRequest(core, incoming, response),
-    beforeClose: () => {
-      core.timers.clear();
-      core.releaseHanging();
-    },
+    beforeClose: () => core.stopPendingWork(),
   });
   return {
     url: server.url,
