@@ -128,3 +128,20 @@ export async function runtimeAdminRoute<Settings extends object>(
       return undefined;
   }
 }
+
+/**
+ * Answers `method path` with the first of `routes` that knows the operation (`GET /stats`, the
+ * path without {@link ADMIN_PREFIX}); a route answers undefined for operations it does not have.
+ */
+export async function firstAdminAnswer(
+  method: string,
+  path: string,
+  routes: readonly ((operation: string) => Promise<unknown>)[],
+): Promise<unknown> {
+  const operation = `${method} ${path.slice(ADMIN_PREFIX.length)}`;
+  for (const answer of routes) {
+    const found = await answer(operation);
+    if (found !== undefined) return found;
+  }
+  throw new AdminError(404, `No admin endpoint ${method} ${path}.`);
+}

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
   ADMIN_PREFIX,
+  firstAdminAnswer,
   handleAdminRequest,
   parseAdminBody,
   runtimeAdminRoute,
@@ -135,23 +136,6 @@ async function stateRoute(core: LoopsCore, operation: string, query: URLSearchPa
   }
 }
 
-async function route(
-  core: LoopsCore,
-  method: string,
-  path: string,
-  query: URLSearchParams,
-  body: Body,
-): Promise<unknown> {
-  const operation = `${method} ${path.slice(ADMIN_PREFIX.length)}`;
-  const answer =
-    (await stateRoute(core, operation, query, body)) ??
-    (await personRoute(core, operation, body)) ??
-    (await webhookRoute(core, operation, body)) ??
-    (await runtimeAdminRoute(core, core.settings, configSchema, operation, query, body));
-  if (answer === undefined) throw new AdminError(404, `No admin endpoint ${method} ${path}.`);
-  return answer;
-}
-
 /** Handles one request under {@link ADMIN_PREFIX}. */
 export function handleLoopsAdminRequest(
   core: LoopsCore,
@@ -160,7 +144,13 @@ export function handleLoopsAdminRequest(
 ): Promise<void> {
   return handleAdminRequest(
     'Loops emulator',
-    (method, path, query, body) => route(core, method, path, query, body),
+    (method, path, query, body) =>
+      firstAdminAnswer(method, path, [
+        (operation) => stateRoute(core, operation, query, body),
+        (operation) => personRoute(core, operation, body),
+        (operation) => webhookRoute(core, operation, body),
+        (operation) => runtimeAdminRoute(core, core.settings, configSchema, operation, query, body),
+      ]),
     incoming,
     response,
   );

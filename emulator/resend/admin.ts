@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import {
   ADMIN_PREFIX,
+  firstAdminAnswer,
   handleAdminRequest,
   parseAdminBody,
   runtimeAdminRoute,
@@ -66,15 +67,16 @@ function contactAction(
   return { id: contact.id, unsubscribed: contact.unsubscribed };
 }
 
-async function route(
+type Body = () => Promise<Buffer>;
+
+async function stateRoute(
   core: EmulatorCore,
-  method: string,
-  path: string,
+  operation: string,
   query: URLSearchParams,
-  body: () => Promise<Buffer>,
+  body: Body,
 ) {
   const store = core.store;
-  switch (`${method} ${path.slice(ADMIN_PREFIX.length)}`) {
+  switch (operation) {
     case 'GET /segments':
       return segmentsView(store);
     case 'POST /segments': {
@@ -95,6 +97,16 @@ async function route(
         requests: core.log.total,
         rateLimit: core.rateLimiter.requestsPerSecond,
       };
+    case 'POST /reset':
+      core.reset();
+      return { reset: true };
+    default:
+      return undefined;
+  }
+}
+
+async function webhookRoute(core: EmulatorCore, operation: string, body: Body) {
+  switch (operation) {
     case 'GET /webhooks':
       return { endpoints: core.webhooks.endpoints, retryDelaysMs: core.webhooks.retryDelaysMs };
     case 'POST /webhooks':
@@ -119,20 +131,21 @@ async function route(
         throw new AdminError(404, 'No delivery (to a configured endpoint) has this id.');
       return { id: delivery.id };
     }
+    default:
+      return undefined;
+  }
+}
+
+/** What people do (contact actions) and the suppression list they end up on. */
+async function personRoute(core: EmulatorCore, operation: string, body: Body) {
+  const email = async () => parseAdminBody(contactActionSchema, await body()).email;
+  switch (operation) {
     case 'POST /contacts/unsubscribe':
-      return contactAction(
-        core,
-        'unsubscribe',
-        parseAdminBody(contactActionSchema, await body()).email,
-      );
+      return contactAction(core, 'unsubscribe', await email());
     case 'POST /contacts/resubscribe':
-      return contactAction(
-        core,
-        'resubscribe',
-        parseAdminBody(contactActionSchema, await body()).email,
-      );
+      return contactAction(core, 'resubscribe', await email());
     case 'POST /contacts/delete':
-      return contactAction(core, 'delete', parseAdminBody(contactActionSchema, await body()).email);
+      return contactAction(core, 'delete', await email());
     case 'POST /suppressions': {
       const { email, origin } = parseAdminBody(suppressionSeedSchema, await body());
       const suppression = suppress(
@@ -153,22 +166,8 @@ async function route(
           }),
         ),
       };
-    case 'POST /reset':
-      core.reset();
-      return { reset: true };
-    default: {
-      const operation = `${method} ${path.slice(ADMIN_PREFIX.length)}`;
-      const answer = await runtimeAdminRoute(
-        core,
-        core.settings,
-        configSchema,
-        operation,
-        query,
-        body,
-      );
-      if (answer === undefined) throw new AdminError(404, `No admin endpoint ${method} ${path}.`);
-      return answer;
-    }
+    default:
+      return undefined;
   }
 }
 
@@ -180,7 +179,13 @@ export function handleResendAdminRequest(
 ): Promise<void> {
   return handleAdminRequest(
     'Resend emulator',
-    (method, path, query, body) => route(core, method, path, query, body),
+    (method, path, query, body) =>
+      firstAdminAnswer(method, path, [
+        (operation) => stateRoute(core, operation, query, body),
+        (operation) => webhookRoute(core, operation, body),
+        (operation) => personRoute(core, operation, body),
+        (operation) => runtimeAdminRoute(core, core.settings, configSchema, operation, query, body),
+      ]),
     incoming,
     response,
   );
