@@ -1,6 +1,6 @@
-import { AdminError } from './admin-error.js';
+import { AdminError } from '../common/admin-error.js';
+import { isValidEmail } from '../common/email.js';
 import { parseTimestamp } from './clock.js';
-import { isValidEmail } from './email.js';
 import type { ContactStore } from './store/contact-store.js';
 import type { ContactInput, SegmentRecord } from './store/records.js';
 

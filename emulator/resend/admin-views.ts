@@ -1,17 +1,9 @@
 // Read-only views of the emulator's state, as the admin API answers them.
-import { AdminError } from './admin-error.js';
+import { intParam } from '../common/admin.js';
+import { AdminError } from '../common/admin-error.js';
 import { formatPostgresTimestamp } from './clock.js';
-import type { RequestLog } from './request-log.js';
 import type { ContactStore } from './store/contact-store.js';
 import type { ContactRecord } from './store/records.js';
-
-/** A whole-number query parameter, capped at `max`. */
-function intParam(query: URLSearchParams, name: string, fallback: number, max: number): number {
-  const raw = query.get(name);
-  if (raw === null) return fallback;
-  if (!/^\d+$/.test(raw)) throw new AdminError(400, `${name} must be a whole number.`);
-  return Math.min(Number(raw), max);
-}
 
 function contactView(store: ContactStore, contact: ContactRecord) {
   return {
@@ -76,18 +68,4 @@ export function segmentsView(store: ContactStore) {
       contact_count: segment.members.size,
     })),
   };
-}
-
-export function requestsView(log: RequestLog, query: URLSearchParams) {
-  const method = query.get('method');
-  const pathPrefix = query.get('path_prefix');
-  const data = log.query({
-    ...(query.has('since_seq')
-      ? { sinceSeq: intParam(query, 'since_seq', 0, Number.MAX_SAFE_INTEGER) }
-      : {}),
-    ...(method === null ? {} : { method }),
-    ...(pathPrefix === null ? {} : { pathPrefix }),
-    limit: intParam(query, 'limit', 100_000, 100_000),
-  });
-  return { data };
 }

@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { AdminError } from './admin-error.js';
+import {
+  ADMIN_PREFIX,
+  firstAdminAnswer,
+  handleAdminRequest,
+  parseAdminBody,
+  runtimeAdminRoute,
+} from '../common/admin.js';
+import { AdminError } from '../common/admin-error.js';
+import { webhookSecretSchema, webhookUrlSchema } from '../common/webhook-input.js';
 import { bulkSeedContacts } from './admin-seed.js';
-import { contactsView, membershipsView, requestsView, segmentsView } from './admin-views.js';
+import { contactsView, membershipsView, segmentsView } from './admin-views.js';
 import type { EmulatorCore } from './core.js';
-import { describeIssues, faultUpdateSchema } from './fault-config-schema.js';
-import { BodyTooLargeError, readBody, sendJson } from './http.js';
 import { suppress } from './routes/suppressions.js';
 import { contactEventData } from './webhooks.js';
-
-/** The admin API lives under this prefix: no auth, no rate limit, no faults. */
-export const ADMIN_PREFIX = '/_emulator';
-const ADMIN_BODY_LIMIT = 512 * 1024 * 1024;
 
 const configSchema = z.strictObject({
   rateLimit: z.number().int().min(1).optional(),
@@ -32,11 +34,8 @@ const webhookEventSchema = z.enum([
   'suppression.removed',
 ]);
 const webhookEndpointSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
-  secret: z
-    .string()
-    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be whsec_ followed by base64')
-    .optional(),
+  url: webhookUrlSchema,
+  secret: webhookSecretSchema.optional(),
   events: z.array(webhookEventSchema).optional(),
 });
 const webhookSettingsSchema = z.strictObject({
@@ -68,37 +67,26 @@ function contactAction(
   return { id: contact.id, unsubscribed: contact.unsubscribed };
 }
 
-function parse<T>(schema: z.ZodType<T>, body: Buffer): T {
-  let value: unknown;
-  try {
-    value = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new AdminError(400, 'The body must be JSON.');
-  }
-  const result = schema.safeParse(value);
-  if (!result.success) throw new AdminError(400, describeIssues(result.error));
-  return result.data;
-}
+type Body = () => Promise<Buffer>;
 
-async function route(
+async function stateRoute(
   core: EmulatorCore,
-  method: string,
-  path: string,
+  operation: string,
   query: URLSearchParams,
-  body: () => Promise<Buffer>,
+  body: Body,
 ) {
   const store = core.store;
-  switch (`${method} ${path.slice(ADMIN_PREFIX.length)}`) {
+  switch (operation) {
     case 'GET /segments':
       return segmentsView(store);
     case 'POST /segments': {
-      const { name } = parse(segmentSeedSchema, await body());
+      const { name } = parseAdminBody(segmentSeedSchema, await body());
       return { id: store.createSegment(name).id };
     }
     case 'GET /contacts':
       return contactsView(store, query);
     case 'POST /contacts/bulk':
-      return bulkSeedContacts(store, parse(z.unknown(), await body()));
+      return bulkSeedContacts(store, parseAdminBody(z.unknown(), await body()));
     case 'GET /memberships':
       return membershipsView(store, query);
     case 'GET /stats':
@@ -109,10 +97,20 @@ async function route(
         requests: core.log.total,
         rateLimit: core.rateLimiter.requestsPerSecond,
       };
+    case 'POST /reset':
+      core.reset();
+      return { reset: true };
+    default:
+      return undefined;
+  }
+}
+
+async function webhookRoute(core: EmulatorCore, operation: string, body: Body) {
+  switch (operation) {
     case 'GET /webhooks':
       return { endpoints: core.webhooks.endpoints, retryDelaysMs: core.webhooks.retryDelaysMs };
     case 'POST /webhooks':
-      return core.webhooks.addEndpoint(parse(webhookEndpointSchema, await body()));
+      return core.webhooks.addEndpoint(parseAdminBody(webhookEndpointSchema, await body()));
     case 'DELETE /webhooks': {
       const removed = core.webhooks.endpoints.length;
       for (const endpoint of [...core.webhooks.endpoints])
@@ -120,27 +118,36 @@ async function route(
       return { removed };
     }
     case 'PUT /webhooks/settings': {
-      const { retryDelaysMs } = parse(webhookSettingsSchema, await body());
+      const { retryDelaysMs } = parseAdminBody(webhookSettingsSchema, await body());
       core.webhooks.retryDelaysMs = retryDelaysMs;
       return { retryDelaysMs };
     }
     case 'GET /webhooks/deliveries':
       return { deliveries: core.webhooks.deliveries };
     case 'POST /webhooks/replay': {
-      const { id } = parse(z.strictObject({ id: z.string() }), await body());
+      const { id } = parseAdminBody(z.strictObject({ id: z.string() }), await body());
       const delivery = core.webhooks.replay(id);
       if (!delivery)
         throw new AdminError(404, 'No delivery (to a configured endpoint) has this id.');
       return { id: delivery.id };
     }
+    default:
+      return undefined;
+  }
+}
+
+/** What people do (contact actions) and the suppression list they end up on. */
+async function personRoute(core: EmulatorCore, operation: string, body: Body) {
+  const email = async () => parseAdminBody(contactActionSchema, await body()).email;
+  switch (operation) {
     case 'POST /contacts/unsubscribe':
-      return contactAction(core, 'unsubscribe', parse(contactActionSchema, await body()).email);
+      return contactAction(core, 'unsubscribe', await email());
     case 'POST /contacts/resubscribe':
-      return contactAction(core, 'resubscribe', parse(contactActionSchema, await body()).email);
+      return contactAction(core, 'resubscribe', await email());
     case 'POST /contacts/delete':
-      return contactAction(core, 'delete', parse(contactActionSchema, await body()).email);
+      return contactAction(core, 'delete', await email());
     case 'POST /suppressions': {
-      const { email, origin } = parse(suppressionSeedSchema, await body());
+      const { email, origin } = parseAdminBody(suppressionSeedSchema, await body());
       const suppression = suppress(
         core.context,
         email,
@@ -159,54 +166,27 @@ async function route(
           }),
         ),
       };
-    case 'GET /requests':
-      return requestsView(core.log, query);
-    case 'POST /reset':
-      core.reset();
-      return { reset: true };
-    case 'GET /faults':
-      return core.faults.describe();
-    case 'PUT /faults': {
-      const { seed, ...faults } = parse(faultUpdateSchema, await body());
-      core.setFaults(faults, seed);
-      return core.faults.describe();
-    }
-    case 'GET /config':
-      return { rateLimit: core.rateLimiter.requestsPerSecond, ...core.settings };
-    case 'PUT /config': {
-      const { rateLimit, ...settings } = parse(configSchema, await body());
-      if (rateLimit !== undefined) core.rateLimiter.setLimit(rateLimit);
-      Object.assign(core.settings, settings);
-      return { rateLimit: core.rateLimiter.requestsPerSecond, ...core.settings };
-    }
     default:
-      throw new AdminError(404, `No admin endpoint ${method} ${path}.`);
+      return undefined;
   }
 }
 
 /** Handles one request under {@link ADMIN_PREFIX}. */
-export async function handleAdminRequest(
+export function handleResendAdminRequest(
   core: EmulatorCore,
   incoming: IncomingMessage,
   response: ServerResponse,
 ): Promise<void> {
-  const url = new URL(incoming.url ?? '/', 'http://emulator.invalid');
-  try {
-    const result = await route(
-      core,
-      (incoming.method ?? 'GET').toUpperCase(),
-      url.pathname,
-      url.searchParams,
-      () => readBody(incoming, ADMIN_BODY_LIMIT),
-    );
-    sendJson(response, 200, result);
-  } catch (error) {
-    if (error instanceof AdminError) sendJson(response, error.status, { error: error.message });
-    else if (error instanceof BodyTooLargeError)
-      sendJson(response, 413, { error: 'The body is too large.' }, { connection: 'close' });
-    else {
-      console.error(`Resend emulator: admin error on ${incoming.method} ${url.pathname}:`, error);
-      sendJson(response, 500, { error: 'Unexpected error.' });
-    }
-  }
+  return handleAdminRequest(
+    'Resend emulator',
+    (method, path, query, body) =>
+      firstAdminAnswer(method, path, [
+        (operation) => stateRoute(core, operation, query, body),
+        (operation) => webhookRoute(core, operation, body),
+        (operation) => personRoute(core, operation, body),
+        (operation) => runtimeAdminRoute(core, core.settings, configSchema, operation, query, body),
+      ]),
+    incoming,
+    response,
+  );
 }

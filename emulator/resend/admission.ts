@@ -1,21 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import type { Admission } from '../common/pipeline.js';
+import type { RequestOutcome } from '../common/request-log.js';
 import { authenticate, DEFAULT_TEAM } from './auth.js';
 import type { EmulatorCore } from './core.js';
 import { ApiError, MESSAGES } from './errors.js';
-import { type RateLimitWindow, rateLimitHeaders } from './rate-limiter.js';
-import type { RequestOutcome } from './request-log.js';
-
-/** A request turned away before it reaches a handler. */
-export interface Rejection {
-  status: number;
-  body: string;
-  headers: Record<string, string>;
-  outcome: RequestOutcome;
-}
-
-export type Admission =
-  | { admitted: true; team: string; window: RateLimitWindow }
-  | { admitted: false; team: string | undefined; rejection: Rejection };
+import { rateLimitHeaders } from './rate-limit-headers.js';
 
 const rateLimitedBody = JSON.stringify(
   new ApiError(429, 'rate_limit_exceeded', MESSAGES.rateLimited).toBody(),

@@ -1,5 +1,4 @@
-/** A point in time as microseconds since the epoch; formatted only when answered. */
-export type Micros = number;
+import type { Micros } from '../common/clock.js';
 
 /**
  * Timestamps in the text form Postgres gives `timestamptz` in UTC, as the API returns them:
@@ -27,15 +26,4 @@ export function parseTimestamp(input: string): Micros | undefined {
   }
   const millis = Date.parse(input);
   return Number.isNaN(millis) ? undefined : millis * 1000;
-}
-
-/** Hands out strictly increasing microsecond timestamps, so creation order is never ambiguous. */
-export class MicrosecondClock {
-  private last = 0;
-
-  nowMicros(): Micros {
-    const candidate = Math.floor((performance.timeOrigin + performance.now()) * 1000);
-    this.last = candidate > this.last ? candidate : this.last + 1;
-    return this.last;
-  }
 }

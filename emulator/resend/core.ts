@@ -1,37 +1,31 @@
-import type { ServerResponse } from 'node:http';
+import { MicrosecondClock } from '../common/clock.js';
+import type { ApiDialect } from '../common/pipeline.js';
+import { EmulatorRuntime } from '../common/runtime.js';
 import type { KeyPolicy } from './auth.js';
-import { MicrosecondClock } from './clock.js';
-import { FaultInjector } from './faults.js';
 import { ImportJobs } from './imports/import-jobs.js';
-import type { FaultConfig, ResolvedOptions } from './options.js';
-import { FixedWindowRateLimiter } from './rate-limiter.js';
-import { RequestLog } from './request-log.js';
+import type { ResolvedOptions } from './options.js';
+import { resendDialect } from './pipeline.js';
 import type { EmulatorSettings, RouteContext } from './routes/types.js';
 import { ContactStore } from './store/contact-store.js';
 import { DefinitionStore } from './store/definition-store.js';
 import { SuppressionStore } from './store/suppression-store.js';
-import { TimerRegistry } from './timers.js';
 import { WebhookSender } from './webhooks.js';
 
 /** Everything one emulator instance holds: state, limits, faults, log and pending work. */
-export class EmulatorCore {
+export class EmulatorCore extends EmulatorRuntime {
   readonly clock = new MicrosecondClock();
-  readonly timers = new TimerRegistry();
   readonly store = new ContactStore(this.clock);
   readonly definitions = new DefinitionStore(this.clock);
   readonly suppressions = new SuppressionStore(this.clock);
   readonly webhooks = new WebhookSender(this.timers);
   readonly settings: EmulatorSettings;
   readonly imports: ImportJobs;
-  readonly rateLimiter: FixedWindowRateLimiter;
-  readonly faults: FaultInjector;
-  readonly log: RequestLog;
   readonly keyPolicy: KeyPolicy;
   readonly context: RouteContext;
-  /** Answers deliberately left unanswered, closed when the emulator closes. */
-  readonly hanging = new Set<ServerResponse>();
+  readonly dialect: ApiDialect;
 
   constructor(options: ResolvedOptions) {
+    super(options);
     this.settings = {
       resetOmittedFieldsOnDuplicateCreate: options.resetOmittedFieldsOnDuplicateCreate,
       requireDefinedProperties: options.requireDefinedProperties,
@@ -42,10 +36,6 @@ export class EmulatorCore {
       importSkipEmails: [],
     };
     this.imports = new ImportJobs(this.clock, this.timers, () => this.settings.importQueuedMs);
-    this.rateLimiter = new FixedWindowRateLimiter(options.rateLimit);
-    this.faults = new FaultInjector(options.seed);
-    this.faults.set(options.faults, Date.now());
-    this.log = new RequestLog(options.requestLogLimit);
     this.keyPolicy = {
       apiKeys: options.apiKeys ? new Set(options.apiKeys) : undefined,
       apiKeyTeams: options.apiKeyTeams,
@@ -58,13 +48,10 @@ export class EmulatorCore {
       suppressions: this.suppressions,
       webhooks: this.webhooks,
     };
+    this.dialect = resendDialect(this);
     for (const endpoint of options.webhooks) this.webhooks.addEndpoint(endpoint);
     if (options.webhookRetryDelaysMs)
       this.webhooks.retryDelaysMs = [...options.webhookRetryDelaysMs];
-  }
-
-  setFaults(faults: FaultConfig, seed?: number): void {
-    this.faults.set(faults, Date.now(), seed);
   }
 
   /**
@@ -72,20 +59,11 @@ export class EmulatorCore {
    * limit, keys, switches and webhook endpoints.
    */
   reset(): void {
-    this.timers.clear();
-    this.releaseHanging();
+    this.resetRuntime();
     this.store.clear();
     this.definitions.clear();
     this.suppressions.clear();
     this.webhooks.clear();
     this.imports.clear();
-    this.log.clear();
-    this.rateLimiter.reset();
-    this.faults.set({}, Date.now());
-  }
-
-  releaseHanging(): void {
-    for (const response of this.hanging) response.destroy();
-    this.hanging.clear();
   }
 }

@@ -1,43 +1,6 @@
-/** Selects requests by method and path, e.g. `{ method: 'POST', path: '/contacts/:id/segments/:segmentId' }`. */
-export interface RouteMatcher {
-  /** HTTP method; any method when omitted. */
-  method?: string;
-  /** An exact path, or a pattern whose `:name` segments match any single path segment. */
-  path: string;
-}
+import type { FaultConfig } from '../common/faults.js';
 
-/** A period during which requests are answered 429 whatever the rate limit says. */
-export interface RateLimitStorm {
-  /** The storm ends at this epoch millisecond. */
-  untilMs?: number;
-  /** The storm ends this long after the faults were set (ignored when `untilMs` is given). */
-  durationMs?: number;
-  /** Fraction of matching requests answered 429, default 1. */
-  rate?: number;
-  /** Value of the `retry-after` header, default 1. */
-  retryAfterSeconds?: number;
-  route?: RouteMatcher;
-}
-
-/** Faults injected into the Resend paths. Fractions are in [0, 1]; every field is optional. */
-export interface FaultConfig {
-  /** Fraction of requests answered with a 5xx before anything is written. */
-  serverErrorRate?: number;
-  serverErrorStatus?: 500 | 502 | 503;
-  serverErrorRoute?: RouteMatcher;
-  /** Fraction of successful writes that are applied but answered with a 500. */
-  acceptThenFailRate?: number;
-  acceptThenFailRoute?: RouteMatcher;
-  /** Fixed delay added before a request is handled. */
-  latencyMs?: number;
-  /** Extra delay drawn uniformly from [0, latencyJitterMs). */
-  latencyJitterMs?: number;
-  latencyRoute?: RouteMatcher;
-  /** Fraction of requests that are never answered (until the client or the emulator closes). */
-  hangRate?: number;
-  hangRoute?: RouteMatcher;
-  rateLimitStorm?: RateLimitStorm;
-}
+export type { FaultConfig, RateLimitStorm, RouteMatcher } from '../common/faults.js';
 
 export interface ResendEmulatorOptions {
   /** 0 = any free port (default 0 in-process). */

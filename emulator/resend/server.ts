@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ADMIN_PREFIX, handleAdminRequest } from './admin.js';
+import { serveEmulator } from '../common/server.js';
+import { handleResendAdminRequest } from './admin.js';
 import { EmulatorCore } from './core.js';
 import type { FaultConfig, ResendEmulatorOptions } from './options.js';
 import { resolveOptions } from './options.js';
@@ -20,58 +19,28 @@ export interface StartedResendEmulator {
   close(): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
-}
-
-function formatUrl(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-}
-
 /** Starts an emulator of the Resend contacts/segments API on its own HTTP server. */
 export async function startResendEmulator(
   options: ResendEmulatorOptions = {},
 ): Promise<StartedResendEmulator> {
   const resolved = resolveOptions(options);
   const core = new EmulatorCore(resolved);
-  const server = createServer((incoming, response) => {
-    const path = incoming.url ?? '/';
-    const isAdmin =
-      path === ADMIN_PREFIX ||
-      path.startsWith(`${ADMIN_PREFIX}/`) ||
-      path.startsWith(`${ADMIN_PREFIX}?`);
-    const handling = isAdmin
-      ? handleAdminRequest(core, incoming, response)
-      : handleResendRequest(core, incoming, response);
-    handling.catch((error: unknown) => {
-      console.error('Resend emulator: request failed:', error);
-      response.destroy();
-    });
+  const server = await serveEmulator({
+    label: 'Resend emulator',
+    host: resolved.host,
+    port: resolved.port,
+    admin: (incoming, response) => handleResendAdminRequest(core, incoming, response),
+    api: (incoming, response) => handleResendRequest(core, incoming, response),
+    beforeClose: () => core.stopPendingWork(),
   });
-  const address = await listen(server, resolved.port, resolved.host);
-  let closing: Promise<void> | undefined;
   return {
-    url: formatUrl(resolved.host, address.port),
-    port: address.port,
+    url: server.url,
+    port: server.port,
     setFaults: (faults, seed) => core.setFaults(faults, seed),
     setRateLimit: (rps) => core.rateLimiter.setLimit(rps),
     webhookEndpoints: () =>
       core.webhooks.endpoints.map(({ id, url, secret }) => ({ id, url, secret })),
     reset: () => core.reset(),
-    close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        core.timers.clear();
-        core.releaseHanging();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }

@@ -5,6 +5,7 @@ import {
   startResendEmulator,
 } from '../../emulator/resend/index.js';
 import { callAdmin, callApi, type JsonAnswer } from './support/http.js';
+import { byWindow } from './support/request-log.js';
 
 const RATE_LIMITED_BODY = {
   statusCode: 429,
@@ -21,16 +22,6 @@ afterEach(async () => {
 
 async function requestLog(target: StartedResendEmulator) {
   return (await callAdmin<{ data: RequestLogEntry[] }>(target, 'GET', '/requests')).data;
-}
-
-/** Log entries grouped by the wall-clock second they arrived in. */
-function byWindow(entries: RequestLogEntry[]): Map<number, RequestLogEntry[]> {
-  const windows = new Map<number, RequestLogEntry[]>();
-  for (const entry of entries) {
-    const second = Math.floor(Date.parse(entry.at) / 1000);
-    windows.set(second, [...(windows.get(second) ?? []), entry]);
-  }
-  return windows;
 }
 
 describe('rate limiting', () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
 import { callAdmin, callApi, field, stringField } from './support/http.js';
+import { timedRounds } from './support/request-log.js';
 
 const CONTACTS = 1_000_000;
 const CHUNK = 50_000;
@@ -11,24 +12,6 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<T> {
   const result = await work();
   console.log(`[scale] ${label}: ${(performance.now() - started).toFixed(1)} ms`);
   return result;
-}
-
-/** Runs `work` 20 times (with the round number) and reports the median and slowest round. */
-async function timedRounds(
-  label: string,
-  work: (round: number) => Promise<unknown>,
-): Promise<void> {
-  const durations: number[] = [];
-  for (let round = 0; round < 20; round += 1) {
-    const started = performance.now();
-    await work(round);
-    durations.push(performance.now() - started);
-  }
-  durations.sort((a, b) => a - b);
-  const median = durations[10]?.toFixed(1);
-  console.log(
-    `[scale] ${label}: median ${median} ms, max ${durations[19]?.toFixed(1)} ms (20 rounds)`,
-  );
 }
 
 describe('the emulator with a million contacts', () => {
@@ -67,17 +50,17 @@ describe('the emulator with a million contacts', () => {
   });
 
   it('answers single-item operations and pages quickly, round after round', async () => {
-    await timedRounds('POST /contacts', async (round) => {
+    await timedRounds('[scale] POST /contacts', async (round) => {
       const answer = await callApi(emulator, 'POST', '/contacts', {
         body: { email: `round${round}@example.com` },
       });
       expect(answer.status).toBe(201);
     });
-    await timedRounds('GET /contacts/{email}', async (round) => {
+    await timedRounds('[scale] GET /contacts/{email}', async (round) => {
       const answer = await callApi(emulator, 'GET', `/contacts/user${round * 49_999}@example.com`);
       expect(answer.status).toBe(200);
     });
-    await timedRounds('POST /contacts/{email}/segments/{id}', async (round) => {
+    await timedRounds('[scale] POST /contacts/{email}/segments/{id}', async (round) => {
       const answer = await callApi(
         emulator,
         'POST',
@@ -85,10 +68,10 @@ describe('the emulator with a million contacts', () => {
       );
       expect(answer.status).toBe(200);
     });
-    await timedRounds('GET /contacts?limit=100', async () => {
+    await timedRounds('[scale] GET /contacts?limit=100', async () => {
       expect((await callApi(emulator, 'GET', '/contacts?limit=100')).status).toBe(200);
     });
-    await timedRounds('GET /segments/{id}/contacts?limit=100', async () => {
+    await timedRounds('[scale] GET /segments/{id}/contacts?limit=100', async () => {
       expect(
         (await callApi(emulator, 'GET', `/segments/${segmentId}/contacts?limit=100`)).status,
       ).toBe(200);

@@ -1,48 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { Resend } from 'resend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliUsageError, readCliOptions } from '../../emulator/resend/cli-options.js';
+import { startEmulatorCli } from './support/standalone.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-/**
- * The `tsx` that `npx tsx` runs. Started directly, because `npx` runs it through `sh -c`, which
- * dies on SIGTERM without passing the signal on, so the signal would never reach the emulator.
- */
-const tsxBin = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 const LISTENING = /^Resend emulator listening on (http:\/\/\S+)$/m;
 
 /** Starts the CLI and answers its URL once it prints the listening line. */
 async function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(tsxBin, ['emulator/resend/main.ts', ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no listening line within 30 s:\n${output}`)),
-      30_000,
-    );
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = LISTENING.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before listening:\n${output}`));
-    });
-  });
-  return { child, url };
+  const { child, match } = await startEmulatorCli('emulator/resend/main.ts', LISTENING, args, env);
+  return { child, url: match[1] ?? '' };
 }
 
 describe('the standalone emulator', () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Micros, MicrosecondClock } from '../clock.js';
+import type { Micros, MicrosecondClock } from '../../common/clock.js';
+import { SeqList, type Sequenced } from '../../common/seq-list.js';
+import type { TimerRegistry } from '../../common/timers.js';
 import type { ContactInput } from '../store/records.js';
-import { SeqList, type Sequenced } from '../store/seq-list.js';
-import type { TimerRegistry } from '../timers.js';
 import { CsvSyntaxError, parseCsv } from './csv.js';
 import { createRowReader, type ImportColumnMap, ImportLayoutError } from './row-mapping.js';
 

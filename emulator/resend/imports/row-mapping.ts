@@ -1,4 +1,4 @@
-import { isValidEmail } from '../email.js';
+import { isValidEmail } from '../../common/email.js';
 import type { ContactInput, PropertyValue } from '../store/records.js';
 
 export type ImportPropertyType = 'string' | 'number' | 'boolean';

@@ -1,6 +1,6 @@
+import { SeqList } from '../../common/seq-list.js';
 import { MESSAGES, notFound } from '../errors.js';
 import type { SegmentRecord } from '../store/records.js';
-import { SeqList } from '../store/seq-list.js';
 import { findContactOr404, findSegmentOr404 } from './lookup.js';
 import { listBody, pageOf, readPagination } from './pagination.js';
 import { segmentListItem } from './serialize.js';

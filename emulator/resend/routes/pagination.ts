@@ -1,5 +1,5 @@
+import type { Page, SeqList, Sequenced } from '../../common/seq-list.js';
 import { MESSAGES, validationError } from '../errors.js';
-import type { Page, SeqList, Sequenced } from '../store/seq-list.js';
 
 export interface PaginationQuery {
   limit: number | undefined;

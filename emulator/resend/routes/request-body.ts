@@ -1,20 +1,17 @@
 import type { z } from 'zod';
+import { readJsonObjectBody } from '../../common/routing.js';
 import { missingRequiredField, validationError } from '../errors.js';
 import type { RouteRequest } from './types.js';
 
 /** The JSON object sent as the body; an empty body reads as `{}`. */
 export function readJsonObject(request: RouteRequest): Record<string, unknown> {
-  if (request.rawBody.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(request.rawBody.toString('utf8'));
-  } catch {
-    throw validationError('The request body must be valid JSON.');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw validationError('The request body must be a JSON object.');
-  }
-  return value as Record<string, unknown>;
+  return readJsonObjectBody(request.rawBody, (problem) =>
+    validationError(
+      problem === 'not_json'
+        ? 'The request body must be valid JSON.'
+        : 'The request body must be a JSON object.',
+    ),
+  );
 }
 
 /** Best-effort string field of the body, for the request log; never throws. */

@@ -1,10 +1,14 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import {
+  defineRoute as defineGenericRoute,
+  type RouteDefinition as GenericRouteDefinition,
+} from '../../common/routing.js';
 import type { ImportJobs } from '../imports/import-jobs.js';
-import { compilePathPattern, type PathPattern } from '../route-pattern.js';
 import type { ContactStore } from '../store/contact-store.js';
 import type { DefinitionStore } from '../store/definition-store.js';
 import type { SuppressionStore } from '../store/suppression-store.js';
 import type { WebhookSender } from '../webhooks.js';
+
+export { ok, type RouteRequest, type RouteResponse } from '../../common/routing.js';
 
 /** Behaviour switches that can change while the emulator runs. */
 export interface EmulatorSettings {
@@ -29,36 +33,13 @@ export interface RouteContext {
   webhooks: WebhookSender;
 }
 
-export interface RouteRequest {
-  method: string;
-  path: string;
-  params: Record<string, string>;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  rawBody: Buffer;
-}
+export type RouteDefinition = GenericRouteDefinition<RouteContext>;
 
-export interface RouteResponse {
-  status: number;
-  body: unknown;
-}
-
-export interface RouteDefinition {
-  method: string;
-  pattern: PathPattern;
-  handle(request: RouteRequest, context: RouteContext): RouteResponse | Promise<RouteResponse>;
-  /** What the request log records as the request's subject. */
-  logKey?(request: RouteRequest): string | undefined;
-}
-
-export function defineRoute(
+export const defineRoute = (
   method: string,
   path: string,
   handle: RouteDefinition['handle'],
   logKey?: RouteDefinition['logKey'],
-): RouteDefinition {
-  return { method, pattern: compilePathPattern(path), handle, ...(logKey ? { logKey } : {}) };
-}
+): RouteDefinition => defineGenericRoute<RouteContext>(method, path, handle, logKey);
 
-export const ok = (body: unknown): RouteResponse => ({ status: 200, body });
-export const created = (body: unknown): RouteResponse => ({ status: 201, body });
+export const created = (body: unknown) => ({ status: 201, body });

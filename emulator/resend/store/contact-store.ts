@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { MicrosecondClock } from '../clock.js';
+import type { MicrosecondClock } from '../../common/clock.js';
+import { SeqList } from '../../common/seq-list.js';
 import type {
   ContactFields,
   ContactInput,
@@ -9,7 +10,6 @@ import type {
   PropertyValue,
   SegmentRecord,
 } from './records.js';
-import { SeqList } from './seq-list.js';
 import { isUuid } from './uuid.js';
 
 export interface UpsertResult {

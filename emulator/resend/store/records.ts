@@ -1,5 +1,5 @@
-import type { Micros } from '../clock.js';
-import type { SeqList, Sequenced } from './seq-list.js';
+import type { Micros } from '../../common/clock.js';
+import type { SeqList, Sequenced } from '../../common/seq-list.js';
 
 export type PropertyValue = string | number | boolean;
 

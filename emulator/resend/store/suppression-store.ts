@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Micros, MicrosecondClock } from '../clock.js';
-import { SeqList, type Sequenced } from './seq-list.js';
+import type { Micros, MicrosecondClock } from '../../common/clock.js';
+import { SeqList, type Sequenced } from '../../common/seq-list.js';
 
 export type SuppressionOrigin = 'bounce' | 'complaint' | 'manual';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FixedWindowRateLimiter, rateLimitHeaders } from '../../../emulator/resend/rate-limiter.js';
+import { FixedWindowRateLimiter } from '../../../emulator/common/rate-limiter.js';
+import { rateLimitHeaders } from '../../../emulator/resend/rate-limit-headers.js';
 
 describe('FixedWindowRateLimiter', () => {
   it('admits the limit within one wall-clock second and refuses the rest', () => {

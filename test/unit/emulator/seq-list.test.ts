@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../../emulator/resend/random.js';
-import { SeqList } from '../../../emulator/resend/store/seq-list.js';
+import { mulberry32 } from '../../../emulator/common/random.js';
+import { SeqList } from '../../../emulator/common/seq-list.js';
 
 interface Item {
   readonly seq: number;

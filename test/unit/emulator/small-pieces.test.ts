@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { MicrosecondClock } from '../../../emulator/common/clock.js';
+import { isValidEmail } from '../../../emulator/common/email.js';
+import { mulberry32, seededStream } from '../../../emulator/common/random.js';
+import { compilePathPattern, splitPath } from '../../../emulator/common/route-pattern.js';
 import { CliUsageError, readCliOptions } from '../../../emulator/resend/cli-options.js';
-import {
-  formatPostgresTimestamp,
-  MicrosecondClock,
-  parseTimestamp,
-} from '../../../emulator/resend/clock.js';
-import { isValidEmail } from '../../../emulator/resend/email.js';
-import { mulberry32, seededStream } from '../../../emulator/resend/random.js';
-import { compilePathPattern, splitPath } from '../../../emulator/resend/route-pattern.js';
+import { formatPostgresTimestamp, parseTimestamp } from '../../../emulator/resend/clock.js';
 
 describe('timestamps', () => {
   it('formats microseconds the way Postgres prints timestamptz in UTC, trailing zeros trimmed', () => {

@@ -1,6 +1,46 @@
-import type { FaultConfig, RouteMatcher } from './options.js';
 import { type RandomSource, seededStream } from './random.js';
 import { compilePathPattern } from './route-pattern.js';
+
+/** Selects requests by method and path, e.g. `{ method: 'POST', path: '/contacts/:id/segments/:segmentId' }`. */
+export interface RouteMatcher {
+  /** HTTP method; any method when omitted. */
+  method?: string;
+  /** An exact path, or a pattern whose `:name` segments match any single path segment. */
+  path: string;
+}
+
+/** A period during which requests are answered 429 whatever the rate limit says. */
+export interface RateLimitStorm {
+  /** The storm ends at this epoch millisecond. */
+  untilMs?: number;
+  /** The storm ends this long after the faults were set (ignored when `untilMs` is given). */
+  durationMs?: number;
+  /** Fraction of matching requests answered 429, default 1. */
+  rate?: number;
+  /** Value of the `retry-after` header, default 1. */
+  retryAfterSeconds?: number;
+  route?: RouteMatcher;
+}
+
+/** Faults injected into the emulated API paths. Fractions are in [0, 1]; every field is optional. */
+export interface FaultConfig {
+  /** Fraction of requests answered with a 5xx before anything is written. */
+  serverErrorRate?: number;
+  serverErrorStatus?: 500 | 502 | 503;
+  serverErrorRoute?: RouteMatcher;
+  /** Fraction of successful writes that are applied but answered with a 500. */
+  acceptThenFailRate?: number;
+  acceptThenFailRoute?: RouteMatcher;
+  /** Fixed delay added before a request is handled. */
+  latencyMs?: number;
+  /** Extra delay drawn uniformly from [0, latencyJitterMs). */
+  latencyJitterMs?: number;
+  latencyRoute?: RouteMatcher;
+  /** Fraction of requests that are never answered (until the client or the emulator closes). */
+  hangRate?: number;
+  hangRoute?: RouteMatcher;
+  rateLimitStorm?: RateLimitStorm;
+}
 
 /** What the injector decided for one admitted request. */
 export interface FaultPlan {

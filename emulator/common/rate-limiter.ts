@@ -1,4 +1,4 @@
-/** What the `ratelimit-*` headers of one answer say. */
+/** What the rate-limit headers of one answer say. */
 export interface RateLimitWindow {
   allowed: boolean;
   limit: number;
@@ -62,13 +62,4 @@ export class FixedWindowRateLimiter {
       resetSeconds: Math.max(1, Math.ceil(untilNextWindow / WINDOW_MS)),
     };
   }
-}
-
-export function rateLimitHeaders(window: RateLimitWindow): Record<string, string> {
-  return {
-    'ratelimit-limit': String(window.limit),
-    'ratelimit-remaining': String(window.remaining),
-    'ratelimit-reset': String(window.resetSeconds),
-    'ratelimit-policy': `${window.limit};w=1`,
-  };
 }

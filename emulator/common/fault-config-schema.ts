@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FaultConfig } from './options.js';
+import type { FaultConfig } from './faults.js';
 
 const fraction = z.number().min(0).max(1);
 const milliseconds = z.number().int().min(0);
