@@ -505,4 +505,32 @@ export const migrations: Migration[] = [
       end $$;
     `,
   },
+  {
+    version: 12,
+    name: 'erasures: ids of nobody, every email sent per user',
+    sql: /* sql */ `
+      -- Ids an erasure was asked for that name no user: reported, nothing erased.
+      alter table audience_sync.erasures add column not_found integer not null default 0;
+
+      -- Per user, the hash of every email this service sent to a platform (a contact created or
+      -- joined, one by one or by an import), noted before it is sent. No run_id: retention keeps
+      -- it, so an erasure finds the contact of an email changed long ago; erasure deletes it.
+      create table audience_sync.sent_email_hashes (
+        user_id text not null,
+        email_hash text not null,
+        first_sent_at timestamptz not null default now(),
+        primary key (user_id, email_hash)
+      );
+      insert into audience_sync.sent_email_hashes (user_id, email_hash)
+      select sent.user_id, sent.email_hash from (
+        select user_id, email_hash from audience_sync.run_emails
+        union select user_id, email_hash from audience_sync.list_members
+        where email_hash is not null
+        union select user_id, email_hash from audience_sync.contact_fields
+      ) as sent
+      where not exists (
+        select 1 from audience_sync.erasure_tombstones t where t.user_id = sent.user_id)
+      on conflict do nothing;
+    `,
+  },
 ];
