@@ -533,4 +533,37 @@ export const migrations: Migration[] = [
       on conflict do nothing;
     `,
   },
+  {
+    version: 13,
+    name: 'indexes for work that grows with history; retention marks runs it is done with',
+    sql: /* sql */ `
+      -- An erasure deletes a user's rows table by table: each by index, not by a scan.
+      create index run_users_user on audience_sync.run_users (user_id);
+      create index run_emails_user on audience_sync.run_emails (user_id);
+      create index list_members_user on audience_sync.list_members (user_id);
+      create index contact_fields_user on audience_sync.contact_fields (user_id);
+      create index run_requested_users_user on audience_sync.run_requested_users (user_id);
+      create index run_leavers_user on audience_sync.run_leavers (user_id);
+      create index bulk_created_user on audience_sync.bulk_created (user_id);
+      create index bulk_chunks_user_ids on audience_sync.bulk_chunks using gin (user_ids);
+      create index run_batches_cursor_after on audience_sync.run_batches (cursor_after)
+        where cursor_after is not null;
+      create index bulk_chunks_cursor_after on audience_sync.bulk_chunks (cursor_after)
+        where cursor_after is not null;
+
+      -- A webhook finds the accounts that know a contact by its id or by its email's hash.
+      create index contact_directory_contact on audience_sync.contact_directory (contact_id);
+      create index contact_directory_email on audience_sync.contact_directory (email_hash);
+      create index platform_consent_email on audience_sync.platform_consent (platform, email_hash);
+
+      -- Set when retention deleted a run's per-user rows: each day visits only the runs that
+      -- ended since, not every run that ever ended.
+      alter table audience_sync.runs add column per_user_rows_deleted_at timestamptz;
+      create index runs_retention_due on audience_sync.runs (finished_at)
+        where status <> 'running' and per_user_rows_deleted_at is null;
+
+      -- Runs that write, counted under the lock that serialises run starts.
+      create index runs_running on audience_sync.runs (dry_run) where status = 'running';
+    `,
+  },
 ];
