@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectUsersSource, resolveUserIds } from '../../activities/users-source.js';
 import { seedDemoUsers } from '../../db/demo-users.js';
 import {
   type AppStack,
@@ -63,28 +64,37 @@ async function waitForErasureEnd(erasureId: string, timeoutMs = 90_000) {
   );
 }
 
+/** A `specific` sync of these ids into a new list; answers the run's id and its end. */
+async function syncSpecific(listName: string, userIds: string[]) {
+  const started = await stack.call(
+    'POST',
+    '/api/marketing/sync',
+    { platform: 'resend', list_name: listName, sync_type: 'specific', user_ids: userIds },
+    { prefer: 'respond-async' },
+  );
+  expect(started.status).toBe(202);
+  const runId = started.body.runId as string;
+  return { runId, finished: await waitForRunEnd(stack, runId, 90_000) };
+}
+
 describe('ids as the application writes them', () => {
-  it('a specific sync resolves "0…" ids to their user and reports unknown and overflowing ids as not_found', async () => {
-    const started = await stack.call(
-      'POST',
-      '/api/marketing/sync',
-      {
-        platform: 'resend',
-        list_name: 'Integer ids',
-        sync_type: 'specific',
-        user_ids: [OVERFLOWING, `0${id(0)}`, 'nobody', `00${id(1)}`, id(2)],
-      },
-      { prefer: 'respond-async' },
-    );
-    expect(started.status).toBe(202);
-    const finished = await waitForRunEnd(stack, started.body.runId, 90_000);
+  it('a specific sync resolves "0…" ids to their user, once, and reports unknown and overflowing ids as not_found', async () => {
+    // User 2 is asked for twice, in two spellings: it is read, recorded and counted once.
+    const { runId, finished } = await syncSpecific('Integer ids', [
+      OVERFLOWING,
+      `0${id(0)}`,
+      'nobody',
+      `00${id(1)}`,
+      id(2),
+      `000${id(2)}`,
+    ]);
     expect(finished).toMatchObject({
       status: 'completed',
-      progress: { processed: 5, added: 3, skipped: 2, failed: 0 },
+      progress: { total: 5, processed: 5, added: 3, skipped: 2, failed: 0 },
     });
     const outcomes = await stack.db.sql`
       select user_id, outcome, reason from audience_sync.run_users
-      where run_id = ${started.body.runId} order by user_id`;
+      where run_id = ${runId} order by user_id`;
     expect(outcomes).toEqual([
       { user_id: id(0), outcome: 'added', reason: null },
       { user_id: id(1), outcome: 'added', reason: null },
@@ -100,21 +110,8 @@ describe('ids as the application writes them', () => {
   });
 
   it('an erasure resolves ids through the users relation and its own tables; ids of no user are not_found and hold up nobody', async () => {
-    const run = await stack.call(
-      'POST',
-      '/api/marketing/sync',
-      {
-        platform: 'resend',
-        list_name: 'Before erasure',
-        sync_type: 'specific',
-        user_ids: [id(3), id(4), id(5)],
-      },
-      { prefer: 'respond-async' },
-    );
-    expect(await waitForRunEnd(stack, run.body.runId, 90_000)).toMatchObject({
-      status: 'completed',
-      progress: { added: 3 },
-    });
+    const sync = await syncSpecific('Before erasure', [id(3), id(4), id(5)]);
+    expect(sync.finished).toMatchObject({ status: 'completed', progress: { added: 3 } });
     const synced = await emailsOf([3, 4, 5]);
     const before = await contactEmails();
     expect(before).toEqual(expect.arrayContaining(synced));
@@ -155,5 +152,34 @@ describe('ids as the application writes them', () => {
     // User 5 was not asked for: its rows stay.
     const kept = await schemaColumnsHolding(stack.db.sql, id(5));
     expect(kept.get('list_members.user_id')).toBe(1);
+  });
+
+  it('uuid ids are found in either case and spelling, text ids as written, and no id fails the look-up', async () => {
+    const uuid = '0b9e6a3c-1f2d-4e5f-8a9b-0c1d2e3f4a5b';
+    for (const [table, type, value] of [
+      ['uuid_users', 'uuid', uuid],
+      ['text_users', 'text', `User-${id(8)}`],
+    ] as const) {
+      await stack.db.sql`
+        create table ${stack.db.sql(table)} (id ${stack.db.sql.unsafe(type)} primary key,
+          email text, first_name text, last_name text, full_name text,
+          created_at timestamptz not null default now(), last_active_at timestamptz)`;
+      await stack.db.sql`
+        insert into ${stack.db.sql(table)} (id, email, first_name, last_name, full_name)
+        select ${value}::${stack.db.sql.unsafe(type)}, email, first_name, last_name, full_name
+        from users where id = ${id(8)}`;
+    }
+    const uuids = await inspectUsersSource(stack.db.sql, 'uuid_users');
+    expect(uuids.idType).toBe('uuid');
+    const asked = [uuid.toUpperCase(), uuid.replaceAll('-', ''), `{${uuid}}`, uuid, '42', 'x'];
+    expect(Object.fromEntries(await resolveUserIds(stack.db.sql, uuids, asked))).toEqual(
+      Object.fromEntries(asked.slice(0, 4).map((one) => [one, uuid])),
+    );
+    const texts = await inspectUsersSource(stack.db.sql, 'text_users');
+    expect(
+      Object.fromEntries(
+        await resolveUserIds(stack.db.sql, texts, [`User-${id(8)}`, `user-${id(8)}`, id(8)]),
+      ),
+    ).toEqual({ [`User-${id(8)}`]: `User-${id(8)}` });
   });
 });
