@@ -13,6 +13,7 @@ import {
   unrecordedBulkCreated,
 } from '../db/bulk.js';
 import { consentOf } from '../db/consent.js';
+import { recordSentEmails, tombstonedEmailHashes } from '../db/erasures.js';
 import { claimEmails, type ListRef, recordedUsers } from '../db/outcomes.js';
 import { checkpointBatch, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
@@ -248,6 +249,55 @@ async function contactsOfChunk(
     .map(contactOf);
 }
 
+/**
+ * The chunk's contacts an import may create now, each user's email noted as sent (an erasure
+ * finds the contact by it later, whatever the retention): without users erased since the chunk
+ * was prepared.
+ */
+async function noteSendable(sql: Sql, contacts: ContactToSync[]): Promise<ContactToSync[]> {
+  const erased = await tombstonedEmailHashes(
+    sql,
+    contacts.map((c) => emailHash(c.email)),
+  );
+  const sendable = contacts.filter((contact) => !erased.has(emailHash(contact.email)));
+  await recordSentEmails(
+    sql,
+    sendable.map((contact) => ({ userId: contact.userId, emailHash: emailHash(contact.email) })),
+  );
+  return sendable;
+}
+
+/**
+ * The users the import created, without those erased while it ran: the erasure found no
+ * contact to delete then, so theirs are deleted here, and the batch pass skips them as erased.
+ * (A delete the platform refuses leaves that contact; the user is skipped all the same.)
+ */
+async function undoErasedCreates(
+  ctx: BulkChunkContext,
+  contacts: ContactToSync[],
+  created: Set<string>,
+): Promise<Set<string>> {
+  const made = contacts.filter((contact) => created.has(contact.userId));
+  const erased = await tombstonedEmailHashes(
+    ctx.sql,
+    made.map((c) => emailHash(c.email)),
+  );
+  if (erased.size === 0) return created;
+  const undone = made.filter((contact) => erased.has(emailHash(contact.email)));
+  const ids = (await ctx.platform.knownContacts?.([...erased])) ?? new Map<string, string>();
+  await ctx.platform.deleteContacts(
+    undone.map((contact) => ({
+      userId: contact.userId,
+      email: contact.email,
+      contactId: ids.get(emailHash(contact.email)) ?? null,
+    })),
+    async () => ctx.onProgress(),
+  );
+  await ctx.platform.forgetContacts?.([...erased]);
+  const undoneIds = new Set(undone.map((contact) => contact.userId));
+  return new Set([...created].filter((userId) => !undoneIds.has(userId)));
+}
+
 export async function processBulkChunk(
   ctx: BulkChunkContext,
   run: RunRecord,
@@ -346,6 +396,7 @@ async function importChunk(
   const { sql, platform } = ctx;
   let jobId = chunk.importId;
   if (chunk.status === 'prepared' || !jobId) {
+    contacts = await noteSendable(sql, contacts);
     const started = await bulk.start(contacts, [input.listId, ...input.tagListIds]);
     if (started.kind === 'unavailable') {
       await rememberBulkUnavailable(sql, platform.name, platform.account, started.reason);
@@ -361,7 +412,7 @@ async function importChunk(
   }
   await setRunBulkMode(sql, run.runId, 'imports', 'New contacts are created by bulk imports');
   const result = await bulk.wait(jobId, ctx.onProgress);
-  const created = await bulk.created(contacts, result);
+  const created = await undoErasedCreates(ctx, contacts, await bulk.created(contacts, result));
   await settleBulkChunk(sql, run.runId, input.chunkNo, { ...result.counts }, [...created]);
   return { kind: 'created', created: created.size };
 }
@@ -387,9 +438,15 @@ export async function takeBulkCreated(
     contacts.map((contact) => contact.userId),
   );
   if (created.size === 0) return contacts;
-  const createdContacts = contacts
+  const candidates = contacts
     .filter((contact) => created.has(contact.userId))
     .map((contact) => ({ contact, emailHash: emailHash(contact.email) }));
+  // Users erased since go the per-contact way, which skips them as erased.
+  const erased = await tombstonedEmailHashes(
+    sql,
+    candidates.map((one) => one.emailHash),
+  );
+  const createdContacts = candidates.filter((one) => !erased.has(one.emailHash));
   const contactIds =
     (await platform.knownContacts?.(createdContacts.map((one) => one.emailHash))) ?? new Map();
   // Created with its names (imports carry no properties), which later runs compare with the app's.
@@ -405,8 +462,9 @@ export async function takeBulkCreated(
       fieldHashes: hashFields(nameFields(contact.firstName, contact.lastName)),
     })),
   );
-  onRecorded(created.size);
-  return contacts.filter((contact) => !created.has(contact.userId));
+  onRecorded(createdContacts.length);
+  const recorded = new Set(createdContacts.map((one) => one.contact.userId));
+  return contacts.filter((contact) => !recorded.has(contact.userId));
 }
 
 /**

@@ -2,16 +2,18 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   columnsNamingUsers,
-  type ErasedUser,
   type ErasureProgress,
   type ErasureRecord,
   eraseUserRows,
   erasureProgressOf,
   finishErasure,
   getErasure,
+  idsNamedInSchema,
   knownEmailHashes,
   ledgerContactIds,
   pendingErasureUsers,
+  type UserColumns,
+  writeTombstones,
 } from '../db/erasures.js';
 import type { Sql } from '../db/sql.js';
 import { validEmailSql } from '../db/users-contract.js';
@@ -19,7 +21,14 @@ import { emailHash, normaliseEmail } from './emails.js';
 import { platformFailureOf } from './platform-failure.js';
 import type { ContactRef } from './platforms/platform.js';
 import type { PlatformRegistry } from './platforms/registry.js';
-import { castableIds, type UsersSource, userFragments, usersSourceLoader } from './users-source.js';
+import { idOfType, idsOfType } from './user-ids.js';
+import {
+  idAmong,
+  resolveUserIds,
+  type UsersSource,
+  userFragments,
+  usersSourceLoader,
+} from './users-source.js';
 
 export interface ErasureActivityDeps {
   sql: Sql;
@@ -35,6 +44,12 @@ export interface EraseBatchOutput {
   progress: ErasureProgress;
 }
 
+/** What one platform did with a user's contacts. */
+interface ContactDeletions {
+  deleted: number;
+  refused: boolean;
+}
+
 /** Users erased per activity: each costs a request or two per platform. */
 export const ERASURE_BATCH_SIZE = 100;
 
@@ -44,13 +59,27 @@ async function currentEmails(
   source: UsersSource,
   userIds: string[],
 ): Promise<Map<string, string>> {
-  const lookup = castableIds(source.idType, userIds);
+  const lookup = idsOfType(source.idType, userIds);
   if (lookup.length === 0) return new Map();
-  const f = userFragments(sql, source);
   const rows = await sql<{ userId: string; email: string }[]>`
-    select u.id::text as "userId", u.email from ${f.relation} u
-    where u.id = any(${lookup}::${f.idCast}[]) and ${sql.unsafe(validEmailSql('u.email'))}`;
+    select u.id::text as "userId", u.email from ${userFragments(sql, source).relation} u
+    where ${idAmong(sql, source, lookup)} and ${sql.unsafe(validEmailSql('u.email'))}`;
   return new Map(rows.map((row) => [row.userId, normaliseEmail(row.email)]));
+}
+
+/** Per user, every email hash the service knows for it, the current email's included. */
+async function emailHashesOf(
+  sql: Sql,
+  userIds: string[],
+  emails: Map<string, string>,
+): Promise<Map<string, Set<string>>> {
+  const hashes = await knownEmailHashes(sql, userIds);
+  for (const [userId, email] of emails) {
+    const set = hashes.get(userId) ?? new Set<string>();
+    set.add(emailHash(email));
+    hashes.set(userId, set);
+  }
+  return hashes;
 }
 
 /**
@@ -70,9 +99,35 @@ export function createErasureActivities(deps: ErasureActivityDeps) {
   };
 
   /**
+   * The user each asked id names, through the users relation first (`"0042"` is user `42`), then
+   * through the service's own tables (a user the application deleted already); null: nobody.
+   */
+  async function resolveAsked(
+    askedIds: string[],
+    columns: UserColumns,
+  ): Promise<Map<string, string | null>> {
+    const source = await usersSource();
+    const inRelation = await resolveUserIds(sql, source, askedIds);
+    const spelled = new Map(
+      askedIds.filter((id) => !inRelation.has(id)).map((id) => [id, idOfType(source.idType, id)]),
+    );
+    const known = [...spelled.values()].filter((id): id is string => id !== null);
+    const named = await idsNamedInSchema(sql, columns, [...new Set(known)]);
+    return new Map(
+      askedIds.map((id) => {
+        const spelledId = spelled.get(id) ?? null;
+        const remembered = spelledId !== null && named.has(spelledId) ? spelledId : null;
+        return [id, inRelation.get(id) ?? remembered];
+      }),
+    );
+  }
+
+  /**
    * Deletes the contacts of these users on one platform: every contact id the ledger or the
-   * platform's directory has for them, and by email the current email's contact when no id is
-   * known for it. Answers per user the contacts deleted and whether the platform refused one.
+   * platform's directory (refreshed first, so it knows contacts created a moment ago) has for
+   * them, and by email the current email's contact when no id is known for it. A hash the
+   * directory does not know has no contact on the account. Answers per user the contacts
+   * deleted and whether the platform refused one.
    */
   async function deleteOnPlatform(
     name: string,
@@ -80,11 +135,12 @@ export function createErasureActivities(deps: ErasureActivityDeps) {
     emails: Map<string, string>,
     hashes: Map<string, Set<string>>,
     onAnswer: () => void,
-  ): Promise<Map<string, { deleted: number; refused: boolean }>> {
+  ): Promise<Map<string, ContactDeletions>> {
     const platform = deps.platforms.connect(name, {
       signal: Context.current().cancellationSignal,
       onAnswer,
     });
+    await platform.refreshContacts?.();
     const allHashes = [...new Set([...hashes.values()].flatMap((set) => [...set]))];
     const directory = (await platform.knownContacts?.(allHashes)) ?? new Map<string, string>();
     const ledger = await ledgerContactIds(sql, name, userIds);
@@ -113,51 +169,71 @@ export function createErasureActivities(deps: ErasureActivityDeps) {
     return outcomes;
   }
 
+  /** The users' contacts deleted on every configured platform; per user, the totals. */
+  async function deleteEverywhere(
+    userIds: string[],
+    emails: Map<string, string>,
+    hashes: Map<string, Set<string>>,
+    onAnswer: () => void,
+  ): Promise<Map<string, ContactDeletions>> {
+    const totals = new Map(userIds.map((id) => [id, { deleted: 0, refused: false }]));
+    try {
+      for (const name of deps.platforms.names) {
+        const outcomes = await deleteOnPlatform(name, userIds, emails, hashes, onAnswer);
+        for (const [userId, counts] of outcomes) {
+          const total = totals.get(userId);
+          if (!total) continue;
+          total.deleted += counts.deleted;
+          total.refused ||= counts.refused;
+        }
+      }
+    } catch (error) {
+      throw platformFailureOf(error);
+    }
+    return totals;
+  }
+
+  /**
+   * Erases the users these ids name: tombstones first (a sync under way skips them from then
+   * on, and no fact a platform reports names them again), then their contacts on every platform,
+   * then their rows, id by id.
+   */
+  async function eraseAsked(erasureId: string, askedIds: string[], beat: () => void) {
+    const columns = await columnsNamingUsers(sql);
+    const users = await resolveAsked(askedIds, columns);
+    const userIds = [...new Set([...users.values()].filter((id): id is string => id !== null))];
+    const emails = await currentEmails(sql, await usersSource(), userIds);
+    const hashes = await emailHashesOf(sql, userIds, emails);
+    await writeTombstones(
+      sql,
+      userIds.map((userId) => ({ userId, emailHashes: [...(hashes.get(userId) ?? [])] })),
+    );
+    const totals = await deleteEverywhere(userIds, emails, hashes, beat);
+    for (const askedId of askedIds) {
+      const userId = users.get(askedId) ?? null;
+      const counts = userId === null ? undefined : totals.get(userId);
+      // A user asked for twice (as "42" and "0042") counts its contacts once.
+      if (userId !== null) totals.delete(userId);
+      const erased =
+        userId === null
+          ? null
+          : { userId, contactsDeleted: counts?.deleted ?? 0, failed: counts?.refused ?? false };
+      await eraseUserRows(sql, erasureId, columns, askedId, erased);
+      beat();
+    }
+  }
+
   return {
     /**
-     * Erases the next users of an erasure: their contacts deleted on every platform, then their
-     * rows in the service's tables, user by user. A retry (after a crash) deletes again, which
-     * finds nothing, and skips users already erased.
+     * Erases the users of the erasure's next asked-for ids; ids of no user are counted as not
+     * found. A retry (after a crash) writes no tombstone twice, deletes again (which finds
+     * nothing) and skips ids already settled.
      */
     eraseBatch: async ({ erasureId }: { erasureId: string }): Promise<EraseBatchOutput> => {
       await requireErasure(erasureId);
       const context = Context.current();
-      const beat = () => context.heartbeat();
-      const userIds = await pendingErasureUsers(sql, erasureId, ERASURE_BATCH_SIZE);
-      if (userIds.length > 0) {
-        const emails = await currentEmails(sql, await usersSource(), userIds);
-        const hashes = await knownEmailHashes(sql, userIds);
-        for (const [userId, email] of emails) {
-          const set = hashes.get(userId) ?? new Set<string>();
-          set.add(emailHash(email));
-          hashes.set(userId, set);
-        }
-        const totals = new Map(userIds.map((id) => [id, { deleted: 0, refused: false }]));
-        try {
-          for (const name of deps.platforms.names) {
-            const outcomes = await deleteOnPlatform(name, userIds, emails, hashes, beat);
-            for (const [userId, counts] of outcomes) {
-              const total = totals.get(userId);
-              if (!total) continue;
-              total.deleted += counts.deleted;
-              total.refused ||= counts.refused;
-            }
-          }
-        } catch (error) {
-          throw platformFailureOf(error);
-        }
-        const columns = await columnsNamingUsers(sql);
-        for (const userId of userIds) {
-          const erased: ErasedUser = {
-            userId,
-            emailHashes: [...(hashes.get(userId) ?? [])],
-            contactsDeleted: totals.get(userId)?.deleted ?? 0,
-            failed: totals.get(userId)?.refused ?? false,
-          };
-          await eraseUserRows(sql, erasureId, columns, erased);
-          beat();
-        }
-      }
+      const askedIds = await pendingErasureUsers(sql, erasureId, ERASURE_BATCH_SIZE);
+      if (askedIds.length > 0) await eraseAsked(erasureId, askedIds, () => context.heartbeat());
       const record = await requireErasure(erasureId);
       return { done: record.pending === 0, progress: erasureProgressOf(record) };
     },
@@ -175,7 +251,7 @@ export function createErasureActivities(deps: ErasureActivityDeps) {
       const record = await finishErasure(sql, erasureId, status, error);
       return record
         ? erasureProgressOf(record)
-        : { requested: 0, erased: 0, contactsDeleted: 0, failed: 0, pending: 0 };
+        : { requested: 0, erased: 0, notFound: 0, contactsDeleted: 0, failed: 0, pending: 0 };
     },
   };
 }

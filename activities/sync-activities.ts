@@ -17,6 +17,8 @@ import {
   progressOf,
   type RunRecord,
   type RunStatus,
+  replaceRequestedUserIds,
+  requestedUserIds,
   setRunPaused,
   setRunTotal,
 } from '../db/runs.js';
@@ -47,6 +49,7 @@ import {
   countPopulation,
   inspectUsersSource,
   propertyTypeOf,
+  resolveUserIds,
   usersSourceLoader,
 } from './users-source.js';
 
@@ -177,6 +180,13 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     });
   }
 
+  /** A 'specific' run's ids resolved through the users relation: `"0042"` is user `42`. */
+  async function resolveRequestedUsers(runId: string): Promise<void> {
+    const asked = await requestedUserIds(sql, runId);
+    const resolved = await resolveUserIds(sql, await usersSource(), asked);
+    await replaceRequestedUserIds(sql, runId, resolved);
+  }
+
   /** An outage that failed an attempt is remembered, so the status can say since when. */
   const noteOutage = async (runId: string, error: unknown): Promise<void> => {
     if (error instanceof PlatformError && error.code === 'platform_unavailable') {
@@ -280,6 +290,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
           mapping.map(([key, column]) => ({ key, type: propertyTypeOf(columns[column] ?? '') })),
         );
       }
+      if (run.syncType === 'specific') await resolveRequestedUsers(runId);
       const total = await countRunPopulation(run, listId ?? plannedListId(), platform.account);
       await setRunTotal(sql, runId, total);
       return { listId, listName, tagListIds, total, batchSize: deps.batchSize };

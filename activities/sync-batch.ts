@@ -4,6 +4,7 @@ import {
   listsHoldingOnlyThrough,
   membersInEveryList,
 } from '../db/contact-fields.js';
+import { recordSentEmails } from '../db/erasures.js';
 import {
   claimEmails,
   countOutcomes,
@@ -36,6 +37,7 @@ import {
   type ContactOutcome,
   type ContactToSync,
   type MarketingPlatform,
+  type OutcomeSink,
   platformUnavailable,
 } from './platforms/platform.js';
 import type { SendTurn, SendTurns } from './send-turns.js';
@@ -196,6 +198,8 @@ export function outcomeOfContact(outcome: ContactOutcome): UserOutcome | undefin
       return { outcome: 'added', contactId: outcome.contactId };
     case 'rejected':
       return { outcome: 'failed', reason: outcome.reason };
+    case 'erased':
+      return { outcome: 'skipped', reason: 'deleted_in_platform' };
     case 'ambiguous':
       return undefined;
   }
@@ -407,31 +411,27 @@ async function syncUsers(
   let unresolved = 0;
   const joinedPatches: PendingPatch[] = [];
   const byUser = new Map(toSync.map((item) => [item.contact.userId, item]));
-  await platform.syncContacts(
-    toSync.map((item) => item.contact),
-    listIds,
-    async (userId, contactOutcome) => {
-      const item = byUser.get(userId);
-      const outcome = outcomeOfContact(contactOutcome);
-      if (!item) return;
-      if (!outcome) unresolved += 1;
-      else if (outcome.outcome !== 'added') await record(userId, outcome);
-      // Created with every field it has.
-      else if (contactOutcome.kind === 'created') await added(item, outcome.contactId, false);
-      else {
-        const fields = fieldsToPatch(item.current, {
-          lastSeen: item.lastSeen,
-          emptyOnPlatform:
-            'emptyFields' in contactOutcome && contactOutcome.emptyFields
-              ? new Set(contactOutcome.emptyFields)
-              : undefined,
-        });
-        item.foundIn = foundListsOf(contactOutcome, listIds);
-        if (isEmptyPatch(fields)) await added(item, outcome.contactId, false);
-        else joinedPatches.push({ item, contactId: outcome.contactId, fields });
-      }
-    },
-  );
+  await sendContacts(ctx, run, toSync, listIds, async (userId, contactOutcome) => {
+    const item = byUser.get(userId);
+    const outcome = outcomeOfContact(contactOutcome);
+    if (!item) return;
+    if (!outcome) unresolved += 1;
+    else if (outcome.outcome !== 'added') await record(userId, outcome);
+    // Created with every field it has.
+    else if (contactOutcome.kind === 'created') await added(item, outcome.contactId, false);
+    else {
+      const fields = fieldsToPatch(item.current, {
+        lastSeen: item.lastSeen,
+        emptyOnPlatform:
+          'emptyFields' in contactOutcome && contactOutcome.emptyFields
+            ? new Set(contactOutcome.emptyFields)
+            : undefined,
+      });
+      item.foundIn = foundListsOf(contactOutcome, listIds);
+      if (isEmptyPatch(fields)) await added(item, outcome.contactId, false);
+      else joinedPatches.push({ item, contactId: outcome.contactId, fields });
+    }
+  });
   await patch(joinedPatches, (item) =>
     record(item.contact.userId, { outcome: 'failed', reason: 'contact_vanished_before_patch' }),
   );
@@ -455,6 +455,30 @@ async function syncUsers(
       `${unresolved} contacts got only ambiguous answers; the batch is retried for them`,
     );
   }
+}
+
+/**
+ * Sends contacts to be created or joined, once each user's email is noted as sent (an erasure
+ * finds the contact by it later, whatever the retention). A dry run's platform sends nothing.
+ */
+async function sendContacts(
+  ctx: BatchContext,
+  run: RunRecord,
+  items: Sendable[],
+  listIds: string[],
+  onOutcome: OutcomeSink<ContactOutcome>,
+): Promise<void> {
+  if (!run.dryRun) {
+    await recordSentEmails(
+      ctx.sql,
+      items.map((item) => ({ userId: item.contact.userId, emailHash: item.emailHash })),
+    );
+  }
+  await ctx.platform.syncContacts(
+    items.map((item) => item.contact),
+    listIds,
+    onOutcome,
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Platform } from '../common/sync.js';
 import type { Sql } from '../db/sql.js';
 import { validEmailSql } from '../db/users-contract.js';
 import type { FieldValue } from './field-changes.js';
+import { comparedAsType, idOfType, idsOfType } from './user-ids.js';
 
 /**
  * Reads the users relation named by USERS_SOURCE. The service never writes to it. Optional
@@ -397,19 +398,47 @@ export async function countPopulation(
   return row?.count ?? 0;
 }
 
-/** Ids that can be compared with the id column without a cast error. */
-export function castableIds(idType: string, ids: string[]): string[] {
-  if (/^(smallint|integer|bigint)$/.test(idType))
-    return ids.filter((id) => /^-?\d{1,18}$/.test(id));
-  if (idType === 'uuid') {
-    return ids.filter((id) => /^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$/i.test(id));
-  }
-  return ids;
+/**
+ * `u.id` among these ids, each as `idOfType` spells it: compared as the id's type when it has
+ * one, else as text, so no id the application wrote can make the query fail with a cast error.
+ */
+export function idAmong(sql: Sql, source: UsersSource, spelledIds: string[]): Fragment {
+  return comparedAsType(source.idType)
+    ? sql`u.id = any(${spelledIds}::${userFragments(sql, source).idCast}[])`
+    : sql`u.id::text = any(${spelledIds}::text[])`;
 }
 
 /**
- * The next requested users of a 'specific' run after the cursor, in requested-id order. Unknown
- * ids come back with `found: false`; deleted or inactive ones are flagged, not dropped.
+ * The users of the relation these ids name, by the id asked for: `u.id::text`, the id as every
+ * table of the service writes it. Ids of no user (or that no value of the type is written as)
+ * are absent.
+ */
+export async function resolveUserIds(
+  sql: Sql,
+  source: UsersSource,
+  ids: string[],
+): Promise<Map<string, string>> {
+  const asked = ids.flatMap((id) => {
+    const spelled = idOfType(source.idType, id);
+    return spelled === null ? [] : [{ id, spelled }];
+  });
+  if (asked.length === 0) return new Map();
+  const f = userFragments(sql, source);
+  const match = comparedAsType(source.idType)
+    ? sql`u.id = a.spelled::${f.idCast}`
+    : sql`u.id::text = a.spelled`;
+  const rows = await sql<{ asked: string; userId: string }[]>`
+    select a.id as asked, u.id::text as "userId"
+    from unnest(${asked.map((one) => one.id)}::text[], ${asked.map((one) => one.spelled)}::text[])
+      as a(id, spelled)
+    join ${f.relation} u on ${match}`;
+  return new Map(rows.map((row) => [row.asked, row.userId]));
+}
+
+/**
+ * The next requested users of a 'specific' run after the cursor, in requested-id order. The
+ * run's ids were resolved through the relation when it was prepared (resolveUserIds); ids of no
+ * user come back with `found: false`, deleted or inactive ones are flagged, not dropped.
  */
 export async function readRequestedBatch(
   sql: Sql,
@@ -424,7 +453,7 @@ export async function readRequestedBatch(
     order by user_id
     ${query.upTo == null ? sql`limit ${query.limit}` : sql``}`;
   const ids = requested.map((row) => row.userId);
-  const lookup = castableIds(source.idType, ids);
+  const lookup = idsOfType(source.idType, ids);
   const rows =
     lookup.length === 0
       ? []
@@ -434,7 +463,7 @@ export async function readRequestedBatch(
           f,
           query,
           { deleted: sql`not ${f.notDeleted}`, active: f.active(query.filter) },
-          sql`u.id = any(${lookup}::${f.idCast}[])`,
+          idAmong(sql, source, lookup),
         );
   const byId = new Map(rows.map((row) => [row.userId, row]));
   return ids.map((userId) => byId.get(userId) ?? notFoundUser(userId));

@@ -682,6 +682,10 @@ const erasureProgressSchema = z
   .object({
     requested: z.int().meta({ description: 'Distinct users asked for' }),
     erased: z.int().meta({ description: 'Users whose data is gone (tombstone only)' }),
+    notFound: z.int().meta({
+      description:
+        'Ids that name no user: not in the users relation (ids are read as its id type, so "0042" is user 42) nor in the service\'s tables',
+    }),
     contactsDeleted: z.int().meta({ description: 'Contacts deleted on the platform' }),
     failed: z.int().meta({
       description: 'Erased users of whom the platform refused to delete a contact',

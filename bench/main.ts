@@ -19,6 +19,7 @@ import { startEmbeddedPostgres, withDatabase } from '../dev/postgres.js';
 import { startTemporalDevServer } from '../dev/temporal.js';
 import { spawnWorkerProcess } from '../dev/worker-process.js';
 import { createLogger } from '../telemetry/logger.js';
+import { benchHistory } from './history.js';
 import type { NaiveMode } from './naive.js';
 
 /**
@@ -35,6 +36,8 @@ import type { NaiveMode } from './naive.js';
  * `--mirror` (default 10,000 users at 10/s) syncs N users into a fixed list, makes 10% inactive
  * and renames another 10%, then times a mirror run keeping the list in step, beside a naive
  * re-sync of everything (run, and modelled at the rate limit). See benchMirror.
+ * `--history` (default 1,000,000 rows a table) measures work that grows with the service's history
+ * before and after its indexes, in Postgres only: see bench/history.ts.
  */
 
 interface Row {
@@ -68,6 +71,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     bulk: { type: 'boolean', default: false },
     mirror: { type: 'boolean', default: false },
+    history: { type: 'boolean', default: false },
     'no-baselines': { type: 'boolean', default: false },
   },
 });
@@ -729,6 +733,10 @@ const formatRecord = (record: Record<string, unknown>) =>
     .join('  ');
 
 async function main(): Promise<void> {
+  if (values.history) {
+    await benchHistory({ rows: Number(values.users ?? 1_000_000), json: values.json });
+    return;
+  }
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const dataDir = path.resolve('.data', 'bench', `run-${process.pid}`);
   await mkdir(dataDir, { recursive: true });

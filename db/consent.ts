@@ -53,13 +53,19 @@ export async function usersOfContact(tx: Query, subject: ConsentSubject): Promis
   return rows.map((row) => row.userId);
 }
 
-/** Appends one opt-out per user, in the order given. */
+/**
+ * Appends one opt-out per user, in the order given. An erased user is never named again: its
+ * tombstone, written under the same lock before its contacts are deleted, is seen here (the
+ * `contact.deleted` of the erasure's own delete may come while its rows are being wiped).
+ */
 async function appendOptOuts(tx: Query, userIds: string[], origin: OptOutOrigin): Promise<number> {
   if (userIds.length === 0) return 0;
   await lockOptOutFeed(tx);
   const rows = await tx`
     insert into audience_sync.opt_outs (user_id, origin)
     select user_id, ${origin} from unnest(${userIds}::text[]) with ordinality as u(user_id, n)
+    where not exists (
+      select 1 from audience_sync.erasure_tombstones t where t.user_id = u.user_id)
     order by n
     returning seq`;
   return rows.length;

@@ -1,11 +1,13 @@
+import type postgres from 'postgres';
 import { lockOptOutFeed } from './consent.js';
 import type { Sql } from './sql.js';
 
 /**
- * Erasures: each asked-for user's contacts deleted from the platforms, then every row of the
- * service's schema that names the user deleted, leaving only a tombstone (user id, hashed email,
- * time). `erasures` keeps each erasure's counts; `erasure_users` holds the users it still has to
- * erase, so it is the erasure's checkpoint and is empty once the erasure is done.
+ * Erasures: each asked-for user's tombstone written (user id, hashed emails, time), then the
+ * user's contacts deleted from the platforms, then every row of the service's schema that names
+ * the user deleted, leaving only the tombstone. `erasures` keeps each erasure's counts;
+ * `erasure_users` holds the ids it still has to erase, as asked, so it is the erasure's checkpoint
+ * and is empty once the erasure is done.
  */
 
 export type ErasureTrigger = 'api' | 'reconciliation';
@@ -17,6 +19,8 @@ export interface ErasureRecord {
   status: ErasureStatus;
   requested: number;
   erased: number;
+  /** Ids that named no user. */
+  notFound: number;
   contactsDeleted: number;
   failed: number;
   /** Users not erased yet. */
@@ -31,6 +35,7 @@ export interface ErasureRecord {
 export interface ErasureProgress {
   requested: number;
   erased: number;
+  notFound: number;
   contactsDeleted: number;
   failed: number;
   pending: number;
@@ -39,6 +44,7 @@ export interface ErasureProgress {
 export const erasureProgressOf = (record: ErasureRecord): ErasureProgress => ({
   requested: record.requested,
   erased: record.erased,
+  notFound: record.notFound,
   contactsDeleted: record.contactsDeleted,
   failed: record.failed,
   pending: record.pending,
@@ -85,7 +91,7 @@ export async function deleteUnstartedErasure(sql: Sql, erasureId: string): Promi
 export async function getErasure(sql: Sql, erasureId: string): Promise<ErasureRecord | undefined> {
   const [record] = await sql<ErasureRecord[]>`
     select e.erasure_id as "erasureId", e.trigger, e.status, e.requested, e.erased,
-      e.contacts_deleted as "contactsDeleted", e.failed,
+      e.not_found as "notFound", e.contacts_deleted as "contactsDeleted", e.failed,
       (select count(*)::int from audience_sync.erasure_users u
         where u.erasure_id = e.erasure_id) as pending,
       e.error_code as "errorCode", e.error_message as "errorMessage",
@@ -94,7 +100,7 @@ export async function getErasure(sql: Sql, erasureId: string): Promise<ErasureRe
   return record;
 }
 
-/** The next users the erasure has still to erase, in the order they were asked for. */
+/** The next ids the erasure has still to erase, as asked, in the order they were asked for. */
 export async function pendingErasureUsers(
   sql: Sql,
   erasureId: string,
@@ -106,14 +112,20 @@ export async function pendingErasureUsers(
   return rows.map((row) => row.userId);
 }
 
-/** Every email hash the service has seen for each user: the runs' claims and the tombstones. */
+/**
+ * Every email hash the service has seen for each user: every email it ever sent (kept beyond
+ * the retention until erasure), the runs' claims, and earlier tombstones.
+ */
 export async function knownEmailHashes(
   sql: Sql,
   userIds: string[],
 ): Promise<Map<string, Set<string>>> {
   const rows = await sql<{ userId: string; emailHash: string }[]>`
-    select distinct user_id as "userId", email_hash as "emailHash"
-    from audience_sync.run_emails where user_id = any(${userIds}::text[])
+    select user_id as "userId", email_hash as "emailHash"
+    from audience_sync.sent_email_hashes where user_id = any(${userIds}::text[])
+    union
+    select user_id, email_hash from audience_sync.run_emails
+    where user_id = any(${userIds}::text[])
     union
     select user_id, email_hash from audience_sync.erasure_tombstones
     where user_id = any(${userIds}::text[]) and email_hash is not null`;
@@ -124,6 +136,51 @@ export async function knownEmailHashes(
     byUser.set(row.userId, hashes);
   }
   return byUser;
+}
+
+/**
+ * Notes, before a platform is sent them, the hash of each user's email: kept until the user is
+ * erased, whatever the retention, so an erasure finds every contact ever made for the user. An
+ * erased user is never noted again (a sync still under way when the erasure came).
+ */
+export async function recordSentEmails(
+  sql: Sql,
+  sent: { userId: string; emailHash: string }[],
+): Promise<void> {
+  if (sent.length === 0) return;
+  await sql`
+    insert into audience_sync.sent_email_hashes (user_id, email_hash)
+    select s.user_id, s.email_hash
+    from unnest(${sent.map((one) => one.userId)}::text[], ${sent.map((one) => one.emailHash)}::text[])
+      as s(user_id, email_hash)
+    where not exists (
+      select 1 from audience_sync.erasure_tombstones t where t.user_id = s.user_id)
+    on conflict do nothing`;
+}
+
+/**
+ * Writes the users' tombstones before anything of theirs is deleted: from then on no sync
+ * creates their contacts, and no fact a platform reports names them. Tombstones take their seq
+ * from the opt-outs feed, under the feed's lock. A repeat adds only hashes not there yet.
+ */
+export async function writeTombstones(
+  sql: Sql,
+  users: { userId: string; emailHashes: string[] }[],
+): Promise<void> {
+  const rows = users.flatMap(({ userId, emailHashes }) =>
+    (emailHashes.length > 0 ? emailHashes : ['']).map((hash) => ({ userId, hash })),
+  );
+  if (rows.length === 0) return;
+  await sql.begin(async (tx) => {
+    await lockOptOutFeed(tx);
+    await tx`
+      insert into audience_sync.erasure_tombstones (user_id, email_hash)
+      select t.user_id, nullif(t.hash, '')
+      from unnest(${rows.map((row) => row.userId)}::text[], ${rows.map((row) => row.hash)}::text[])
+        with ordinality as t(user_id, hash, n)
+      order by t.n
+      on conflict do nothing`;
+  });
 }
 
 /** Contact ids the ledger has for each user on a platform (one per list it was put into). */
@@ -180,65 +237,107 @@ export async function columnsNamingUsers(sql: Sql): Promise<UserColumns> {
   };
 }
 
+/**
+ * Which of these user ids (as the service's tables write them) some row of the schema names, a
+ * tombstone included: a user gone from the users relation is still erased when the service
+ * remembers it.
+ */
+export async function idsNamedInSchema(
+  sql: Sql,
+  columns: UserColumns,
+  userIds: string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (userIds.length === 0) return found;
+  for (const table of [...columns.userIdTables, 'erasure_tombstones']) {
+    const rows = await sql<{ userId: string }[]>`
+      select distinct user_id as "userId" from ${sql(`audience_sync.${table}`)}
+      where user_id = any(${userIds}::text[])`;
+    for (const row of rows) found.add(row.userId);
+  }
+  for (const { table, column } of columns.userIdLists) {
+    const rows = await sql<{ userId: string }[]>`
+      select distinct named as "userId"
+      from ${sql(`audience_sync.${table}`)}, unnest(${sql(column)}) as named
+      where ${sql(column)} && ${userIds}::text[] and named = any(${userIds}::text[])`;
+    for (const row of rows) found.add(row.userId);
+  }
+  return found;
+}
+
 export interface ErasedUser {
   userId: string;
-  /** Hashes of the user's emails (may be none: a user this service never met). */
-  emailHashes: string[];
   contactsDeleted: number;
   /** The platform refused to delete a contact (the local data is erased all the same). */
   failed: boolean;
 }
 
 /**
- * Erases one user locally, once: writes the tombstones, deletes the user's rows from every table
- * that names users, and counts the user in the erasure, in one transaction that also removes the
- * user from the erasure's pending users. A repeat (a retried batch) finds the user gone and does
- * nothing. Answers whether this call erased the user.
+ * Settles one asked-for id of an erasure, once, in one transaction that also removes it from the
+ * erasure's pending ids: with the user it names, that user's rows are deleted from every table
+ * that names users (its tombstone, written first, stays) and the user counts as erased; without,
+ * the id counts as not found. A repeat (a retried batch) finds the id gone and does nothing.
+ * Answers whether this call settled it.
  */
 export async function eraseUserRows(
   sql: Sql,
   erasureId: string,
   columns: UserColumns,
-  user: ErasedUser,
+  askedId: string,
+  user: ErasedUser | null,
 ): Promise<boolean> {
   return sql.begin(async (tx) => {
     const [pending] = await tx`
       delete from audience_sync.erasure_users
-      where erasure_id = ${erasureId} and user_id = ${user.userId}
+      where erasure_id = ${erasureId} and user_id = ${askedId}
       returning user_id`;
     if (!pending) return false;
-    // Tombstones take their seq from the opt-outs feed, under the feed's lock.
-    await lockOptOutFeed(tx);
-    const hashes = user.emailHashes.length > 0 ? user.emailHashes : [null];
-    await tx`
-      insert into audience_sync.erasure_tombstones (user_id, email_hash)
-      select ${user.userId}, hash from unnest(${hashes}::text[]) as hash
-      on conflict do nothing`;
-    for (const table of columns.userIdTables) {
-      await tx`delete from ${tx(`audience_sync.${table}`)} where user_id::text = ${user.userId}`;
-    }
-    for (const { table, column } of columns.userIdLists) {
-      await tx`
-        update ${tx(`audience_sync.${table}`)}
-        set ${tx(column)} = array_remove(${tx(column)}, ${user.userId}::text)
-        where ${user.userId}::text = any(${tx(column)})`;
-    }
-    // Checkpoints name the last user of a batch. A run still running reads its own to go on, so
-    // those stay until retention deletes the run's per-user rows; ended runs' are cleared now.
-    for (const { table, column } of columns.cursors) {
-      await tx`
-        update ${tx(`audience_sync.${table}`)} as t set ${tx(column)} = null
-        where t.${tx(column)} = ${user.userId} and not exists (
-          select 1 from audience_sync.runs r where r.run_id = t.run_id and r.status = 'running')`;
-    }
+    if (user) await deleteRowsNaming(tx, columns, user.userId);
     await tx`
       update audience_sync.erasures set
-        erased = erased + 1,
-        contacts_deleted = contacts_deleted + ${user.contactsDeleted},
-        failed = failed + ${user.failed ? 1 : 0}
+        erased = erased + ${user ? 1 : 0},
+        not_found = not_found + ${user ? 0 : 1},
+        contacts_deleted = contacts_deleted + ${user?.contactsDeleted ?? 0},
+        failed = failed + ${user?.failed ? 1 : 0}
       where erasure_id = ${erasureId}`;
     return true;
   });
+}
+
+/**
+ * Rows a run still running reads to go on: the users a `specific` run was asked for (each then
+ * ends as skipped, erased). They stay until retention deletes the run's per-user rows.
+ */
+const KEPT_WHILE_RUNNING = ['run_requested_users'];
+
+/** Every row naming the user, by index: its own rows, its place in id lists, ended checkpoints. */
+async function deleteRowsNaming(
+  tx: postgres.TransactionSql,
+  columns: UserColumns,
+  userId: string,
+): Promise<void> {
+  for (const table of columns.userIdTables) {
+    const whileRunning = KEPT_WHILE_RUNNING.includes(table)
+      ? tx`and not exists (select 1 from audience_sync.runs r
+          where r.run_id = t.run_id and r.status = 'running')`
+      : tx``;
+    await tx`
+      delete from ${tx(`audience_sync.${table}`)} as t where t.user_id = ${userId} ${whileRunning}`;
+  }
+  for (const { table, column } of columns.userIdLists) {
+    await tx`
+      update ${tx(`audience_sync.${table}`)}
+      set ${tx(column)} = array_remove(${tx(column)}, ${userId}::text)
+      where ${tx(column)} @> array[${userId}::text]`;
+  }
+  // Checkpoints name the last user of a batch. A run still running reads its own to go on, so
+  // those stay until retention deletes the run's per-user rows; ended runs' are cleared now.
+  for (const { table, column } of columns.cursors) {
+    await tx`
+      update ${tx(`audience_sync.${table}`)} as t set ${tx(column)} = null
+      where t.${tx(column)} = ${userId} and not exists (
+        select 1 from audience_sync.runs r where r.run_id = t.run_id and r.status = 'running')`;
+  }
 }
 
 /** Records how an erasure ended (once). */

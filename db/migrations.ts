@@ -527,4 +527,65 @@ export const migrations: Migration[] = [
         check (origin in ('made', 'found'));
     `,
   },
+  {
+    version: 14,
+    name: 'erasures: ids of nobody, every email sent per user',
+    sql: /* sql */ `
+      -- Ids an erasure was asked for that name no user: reported, nothing erased.
+      alter table audience_sync.erasures add column not_found integer not null default 0;
+
+      -- Per user, the hash of every email this service sent to a platform (a contact created or
+      -- joined, one by one or by an import), noted before it is sent. No run_id: retention keeps
+      -- it, so an erasure finds the contact of an email changed long ago; erasure deletes it.
+      create table audience_sync.sent_email_hashes (
+        user_id text not null,
+        email_hash text not null,
+        first_sent_at timestamptz not null default now(),
+        primary key (user_id, email_hash)
+      );
+      insert into audience_sync.sent_email_hashes (user_id, email_hash)
+      select sent.user_id, sent.email_hash from (
+        select user_id, email_hash from audience_sync.run_emails
+        union select user_id, email_hash from audience_sync.list_members
+        where email_hash is not null
+        union select user_id, email_hash from audience_sync.contact_fields
+      ) as sent
+      where not exists (
+        select 1 from audience_sync.erasure_tombstones t where t.user_id = sent.user_id)
+      on conflict do nothing;
+    `,
+  },
+  {
+    version: 15,
+    name: 'indexes for work that grows with history; retention marks runs it is done with',
+    sql: /* sql */ `
+      -- An erasure deletes a user's rows table by table: each by index, not by a scan.
+      create index run_users_user on audience_sync.run_users (user_id);
+      create index run_emails_user on audience_sync.run_emails (user_id);
+      create index list_members_user on audience_sync.list_members (user_id);
+      create index contact_fields_user on audience_sync.contact_fields (user_id);
+      create index run_requested_users_user on audience_sync.run_requested_users (user_id);
+      create index run_leavers_user on audience_sync.run_leavers (user_id);
+      create index bulk_created_user on audience_sync.bulk_created (user_id);
+      create index bulk_chunks_user_ids on audience_sync.bulk_chunks using gin (user_ids);
+      create index run_batches_cursor_after on audience_sync.run_batches (cursor_after)
+        where cursor_after is not null;
+      create index bulk_chunks_cursor_after on audience_sync.bulk_chunks (cursor_after)
+        where cursor_after is not null;
+
+      -- A webhook finds the accounts that know a contact by its id or by its email's hash.
+      create index contact_directory_contact on audience_sync.contact_directory (contact_id);
+      create index contact_directory_email on audience_sync.contact_directory (email_hash);
+      create index platform_consent_email on audience_sync.platform_consent (platform, email_hash);
+
+      -- Set when retention deleted a run's per-user rows: each day visits only the runs that
+      -- ended since, not every run that ever ended.
+      alter table audience_sync.runs add column per_user_rows_deleted_at timestamptz;
+      create index runs_retention_due on audience_sync.runs (finished_at)
+        where status <> 'running' and per_user_rows_deleted_at is null;
+
+      -- Runs that write, counted under the lock that serialises run starts.
+      create index runs_running on audience_sync.runs (dry_run) where status = 'running';
+    `,
+  },
 ];

@@ -105,10 +105,19 @@ export async function recordOutcome(
   const fields = added && result.fields && result.emailHash ? result.fields : undefined;
   const listIds = [...new Set([list.listId, ...(list.tagListIds ?? [])])];
   const foundIn = (added ? result.foundIn : undefined) ?? [];
+  // A user erased meanwhile (a tombstone) is not added: the erasure deletes the contact, and no
+  // row of the ledger may name the user again.
   await sql`
-    with outcome as (
+    with erased as (
+      select ${added}::boolean and exists (
+        select 1 from audience_sync.erasure_tombstones where user_id = ${userId}) as erased
+    ),
+    outcome as (
       insert into audience_sync.run_users (run_id, user_id, outcome, reason, unsubscribed, updated)
-      values (${runId}, ${userId}, ${result.outcome}, ${reason}, ${unsubscribed}, ${updated})
+      select ${runId}, ${userId}, case when erased then 'skipped' else ${result.outcome} end,
+        case when erased then 'deleted_in_platform' else ${reason} end, ${unsubscribed},
+        ${updated}::boolean and not erased
+      from erased
       on conflict do nothing
     ),
     -- Another email is another contact: the row then names the new one, even when its id is
@@ -120,7 +129,7 @@ export async function recordOutcome(
       select ${list.platform}, lists.list_id, ${userId}, ${contactId}, ${emailHash},
         case when lists.list_id = any(${foundIn}::text[]) then 'found' else 'made' end
       from unnest(${listIds}::text[]) as lists(list_id)
-      where ${added}
+      where ${added} and not (select erased from erased)
       on conflict (platform, list_id, user_id) do update set
         contact_id = case
           when excluded.email_hash <> audience_sync.list_members.email_hash
@@ -135,7 +144,7 @@ export async function recordOutcome(
     sent_fields as (
       insert into audience_sync.contact_fields (account, user_id, email_hash, fields)
       select ${fields?.account ?? ''}, ${userId}, ${emailHash}, ${sql.json(fields?.hashes ?? {})}
-      where ${fields !== undefined}
+      where ${fields !== undefined} and not (select erased from erased)
       on conflict (account, user_id) do update set
         email_hash = excluded.email_hash, fields = excluded.fields, updated_at = now()
     ),

@@ -8,7 +8,9 @@ import type { Sql } from './sql.js';
  * name the last user of a batch) — plus idempotency keys and processed webhook ids of that age.
  * Kept: the runs' summaries (their counts), everything of a run still running, the ledger
  * (`list_members`, which `new` and mirror runs read), the contact directory, the consent
- * records, the opt-outs feed and the erasures' tombstones and counts.
+ * records, the opt-outs feed, the emails sent per user (`sent_email_hashes`, until erasure) and
+ * the erasures' tombstones and counts. A run whose per-user rows went is marked and not
+ * visited again.
  */
 export interface RetentionCounts {
   /** Runs whose per-user rows were deleted. */
@@ -45,9 +47,11 @@ export async function deleteExpiredRunData(sql: Sql, days: number): Promise<Rete
     idempotencyKeys: 0,
     webhookDeliveries: 0,
   };
+  // Runs done with are marked, so a day visits only the runs that ended since the last one.
   const expiredRuns = await sql<{ runId: string }[]>`
     select run_id as "runId" from audience_sync.runs
-    where status <> 'running' and finished_at < ${cutoff} order by finished_at`;
+    where status <> 'running' and finished_at < ${cutoff} and per_user_rows_deleted_at is null
+    order by finished_at`;
   // One run at a time, so no transaction holds many rows' locks for long.
   for (const { runId } of expiredRuns) {
     const deleted = await sql.begin(async (tx) => {
@@ -58,6 +62,8 @@ export async function deleteExpiredRunData(sql: Sql, days: number): Promise<Rete
         counts.rows[table] = (counts.rows[table] ?? 0) + count;
         total += count;
       }
+      await tx`
+        update audience_sync.runs set per_user_rows_deleted_at = now() where run_id = ${runId}`;
       return total;
     });
     if (deleted > 0) counts.runs += 1;

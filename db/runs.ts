@@ -341,6 +341,36 @@ export async function runOutcomes(sql: Sql, runIds: string[]): Promise<RunOutcom
     where run_id = any(${runIds}::text[])`;
 }
 
+/** The user ids a 'specific' run was asked for, as asked. */
+export async function requestedUserIds(sql: Sql, runId: string): Promise<string[]> {
+  const rows = await sql<{ userId: string }[]>`
+    select user_id as "userId" from audience_sync.run_requested_users where run_id = ${runId}`;
+  return rows.map((row) => row.userId);
+}
+
+/**
+ * Replaces asked ids by the ids of the users they name (`"0042"` by `"42"`; one row when both
+ * were asked for), so the run reads, records and counts each user once, by its own id. Ids of no
+ * user stay as asked. A repeat changes nothing.
+ */
+export async function replaceRequestedUserIds(
+  sql: Sql,
+  runId: string,
+  resolved: Map<string, string>,
+): Promise<void> {
+  const renamed = [...resolved].filter(([asked, userId]) => asked !== userId);
+  if (renamed.length === 0) return;
+  await sql.begin(async (tx) => {
+    await tx`
+      delete from audience_sync.run_requested_users
+      where run_id = ${runId} and user_id = any(${renamed.map(([asked]) => asked)}::text[])`;
+    await tx`
+      insert into audience_sync.run_requested_users (run_id, user_id)
+      select ${runId}, unnest(${renamed.map(([, userId]) => userId)}::text[])
+      on conflict do nothing`;
+  });
+}
+
 /** How many users a 'specific' run was asked for. */
 export async function countRequestedUsers(sql: Sql, runId: string): Promise<number> {
   const [row] = await sql<{ count: number }[]>`

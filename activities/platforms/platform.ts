@@ -36,7 +36,9 @@ export interface MarketingPlatform {
    * Puts each contact into every list of `listIds`: creates it when new (with its fields), joins
    * it when it exists (never changing an existing contact's subscription or fields). Reports every contact once
    * through `onOutcome`, as soon as its outcome is known, and settles every request it started
-   * before it returns or throws.
+   * before it returns or throws. A contact whose email an erasure took (`PlatformContext.isErased`,
+   * asked right before a create is sent and again once it is made) is never created, or is
+   * deleted again at once: its outcome is `erased`.
    */
   syncContacts(
     contacts: ContactToSync[],
@@ -66,6 +68,12 @@ export interface MarketingPlatform {
   knownContacts?(emailHashes: string[]): Promise<Map<string, string>>;
   /** Drops these hashes from the directory (their contacts were deleted). */
   forgetContacts?(emailHashes: string[]): Promise<void>;
+  /**
+   * Learns the contacts created since the directory last looked (a request or two), so that
+   * `knownContacts` also knows contacts created a moment ago: an erasure asks, after writing its
+   * tombstones, before it looks its users' contacts up.
+   */
+  refreshContacts?(): Promise<void>;
   /**
    * Dry runs, read only: which of these contacts the platform has (after learning the newest),
    * by user id, with the fields it knows to be empty (as `syncContacts` would report a join).
@@ -184,7 +192,8 @@ export interface ContactPatch {
  * every one of them already. A membership that was there before the call was found, not made:
  * it is never taken out (mirror runs, email changes). `rejected`: the platform refused
  * this contact (final; the reason is the platform's). `ambiguous`: the platform could not say
- * whether its write happened; the batch is retried for it.
+ * whether its write happened; the batch is retried for it. `erased`: the email belongs to an
+ * erased user; no contact was created (or the one just made was deleted again).
  */
 export type ContactOutcome =
   | { kind: 'created'; contactId: string | null }
@@ -200,7 +209,8 @@ export type ContactOutcome =
       emptyFields?: string[];
     }
   | { kind: 'rejected'; reason: string }
-  | { kind: 'ambiguous'; reason: string };
+  | { kind: 'ambiguous'; reason: string }
+  | { kind: 'erased' };
 
 export type ChangeOutcome =
   | { kind: 'done' }
@@ -220,6 +230,12 @@ export interface PlatformContext {
   signal: AbortSignal;
   /** Called on every answer the platform gives, so a batch that gets answers is seen alive. */
   onAnswer(): void;
+  /**
+   * Whether this normalised email belongs to an erased user (a tombstone): a contact create asks
+   * right before it is sent, and again once the contact is made, since an erasure may come
+   * meanwhile.
+   */
+  isErased(email: string): Promise<boolean>;
   /** The account's gate, built by the registry from the module's `limit`. */
   gate: RequestGate;
 }

@@ -1,4 +1,6 @@
+import { tombstonedEmailHashes } from '../../db/erasures.js';
 import type { Sql } from '../../db/sql.js';
+import { emailHash } from '../emails.js';
 import type { MarketingPlatform, PlatformContext, PlatformModule } from './platform.js';
 import { createRequestGate, type RequestGate } from './request-gate.js';
 import { type ResendSettings, resendPlatform } from './resend/index.js';
@@ -15,7 +17,10 @@ export const builtInPlatforms = (settings: { resend: ResendSettings }): Platform
 export interface PlatformRegistry {
   readonly names: string[];
   /** A client of the named platform for one activity attempt. */
-  connect(name: string, context: Omit<PlatformContext, 'gate' | 'sql'>): MarketingPlatform;
+  connect(
+    name: string,
+    context: Omit<PlatformContext, 'gate' | 'sql' | 'isErased'>,
+  ): MarketingPlatform;
 }
 
 export class UnknownPlatformError extends Error {
@@ -29,6 +34,8 @@ export class UnknownPlatformError extends Error {
 export function createPlatformRegistry(sql: Sql, modules: PlatformModule[]): PlatformRegistry {
   const byName = new Map(modules.map((module) => [module.name, module]));
   const gates = new Map<string, RequestGate>();
+  const isErased = async (email: string) =>
+    (await tombstonedEmailHashes(sql, [emailHash(email)])).size > 0;
   return {
     names: [...byName.keys()],
     connect(name, context) {
@@ -39,7 +46,7 @@ export function createPlatformRegistry(sql: Sql, modules: PlatformModule[]): Pla
         gate = createRequestGate(sql, module.account, module.limit);
         gates.set(name, gate);
       }
-      return module.connect({ ...context, sql, gate });
+      return module.connect({ ...context, sql, gate, isErased });
     },
   };
 }

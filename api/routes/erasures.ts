@@ -70,7 +70,14 @@ export function erasuresRouter(deps: ErasuresRouteDeps): Router {
         status: 'running',
         progress: record
           ? erasureProgressOf(record)
-          : { requested: userIds.length, erased: 0, contactsDeleted: 0, failed: 0, pending: 0 },
+          : {
+              requested: userIds.length,
+              erased: 0,
+              notFound: 0,
+              contactsDeleted: 0,
+              failed: 0,
+              pending: 0,
+            },
         statusUrl: erasureStatusUrl(erasureId),
       });
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailHash } from '../../activities/emails.js';
 import { seedDemoUsers } from '../../db/demo-users.js';
+import { deleteExpiredRunData } from '../../db/retention.js';
 import type { WorkerProcess } from '../../dev/worker-process.js';
 import {
   type AppStack,
@@ -204,13 +205,59 @@ describe('POST /api/marketing/erasures', () => {
     );
   });
 
-  it('erases a user the service never met, and unknown ids, without failing', async () => {
+  it('reports ids of no user as not_found, leaves nothing of them and does not fail', async () => {
     const erasureId = await erase(['no-such-user', '8100999999']);
     expect(await waitForErasureEnd(erasureId)).toMatchObject({
       status: 'completed',
-      progress: { requested: 2, erased: 2, contactsDeleted: 0, failed: 0, pending: 0 },
+      progress: { requested: 2, erased: 0, notFound: 2, contactsDeleted: 0, failed: 0, pending: 0 },
     });
-    expect([...(await schemaColumnsHolding(stack.db.sql, 'no-such-user')).keys()]).toEqual([
+    for (const id of ['no-such-user', '8100999999']) {
+      expect([...(await schemaColumnsHolding(stack.db.sql, id)).keys()]).toEqual([]);
+    }
+  });
+
+  it('deletes the contact of an email the user changed longer ago than the retention', async () => {
+    const { users, runId: firstRunId, listId } = await syncedUsers(FIRST_ID + 700, 1, 'Old email');
+    const [user] = users;
+    if (!user) throw new Error('seeding failed');
+    const newEmail = `changed.${user.email}`;
+    await stack.db.sql`update users set email = ${newEmail} where id = ${user.id}`;
+    // Synced again into the same list: a new contact; the old one leaves the list but stays.
+    const again = await stack.call(
+      'POST',
+      '/api/marketing/sync',
+      { platform: 'resend', list_id: listId, sync_type: 'specific', user_ids: [user.id] },
+      { prefer: 'respond-async' },
+    );
+    expect(await waitForRunEnd(stack, again.body.runId)).toMatchObject({
+      status: 'completed',
+      progress: { added: 1 },
+    });
+    expect(await contactEmails()).toEqual(expect.arrayContaining([user.email, newEmail]));
+    // Both runs ended longer ago than RUN_RETENTION_DAYS: retention deletes their per-user rows.
+    await stack.db.sql`
+      update audience_sync.runs set finished_at = now() - interval '31 days'
+      where run_id = any(${[firstRunId, again.body.runId]}::text[])`;
+    await deleteExpiredRunData(stack.db.sql, 30);
+    expect(
+      await stack.db.sql`
+      select 1 from audience_sync.run_emails where user_id = ${user.id}`,
+    ).toEqual([]);
+
+    const erasureId = await erase([user.id]);
+    expect(await waitForErasureEnd(erasureId)).toMatchObject({
+      status: 'completed',
+      progress: { requested: 1, erased: 1, contactsDeleted: 2, failed: 0, pending: 0 },
+    });
+    const left = await contactEmails();
+    expect([user.email, newEmail].filter((email) => left.includes(email))).toEqual([]);
+    const tombstones = await stack.db.sql<{ emailHash: string }[]>`
+      select email_hash as "emailHash" from audience_sync.erasure_tombstones
+      where user_id = ${user.id} order by 1`;
+    expect(tombstones.map((row) => row.emailHash)).toEqual(
+      [emailHash(user.email), emailHash(newEmail)].sort(),
+    );
+    expect([...(await schemaColumnsHolding(stack.db.sql, user.id)).keys()]).toEqual([
       'erasure_tombstones.user_id',
     ]);
   });

@@ -58,6 +58,8 @@ export interface AppStackOptions {
   api?: Partial<Record<keyof ApiConfig, string>>;
   /** Start a worker in this process (default true). */
   inProcessWorker?: boolean;
+  /** Runs on the migrated database before the worker and the API start (e.g. to add a view). */
+  beforeStart?: (db: TestDatabase) => Promise<void>;
 }
 
 export async function startAppStack(options: AppStackOptions = {}): Promise<AppStack> {
@@ -65,6 +67,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
   if (options.users) {
     await seedDemoUsers(db.sql, { count: options.users, mix: options.mix ?? 'demo' });
   }
+  await options.beforeStart?.(db);
   const emulator = await startResendEmulator({ rateLimit: 200, ...options.emulator });
   const workerConfig = testWorkerConfig({
     DATABASE_URL: db.url,

@@ -147,8 +147,7 @@ function connectResend(
 
   /**
    * One contact. A contact known to exist joins the lists and is never re-created; an unknown
-   * one is created with its lists in one request. After an ambiguous create, the membership
-   * endpoint tells whether the first create happened.
+   * one is created with its lists in one request.
    */
   async function syncOne(
     contact: ContactToSync,
@@ -174,6 +173,21 @@ function connectResend(
       }
       await dir.forget(contact.email);
     }
+    return createOne(contact, listIds, dir);
+  }
+
+  /**
+   * Creates a contact with its lists, unless an erasure took its email: asked right before the
+   * create is sent, and again once it is made (the erasure may have come while it was on its
+   * way, and found nothing to delete yet). After an ambiguous create, the membership endpoint
+   * tells whether the first create happened.
+   */
+  async function createOne(
+    contact: ContactToSync,
+    listIds: string[],
+    dir: ContactDirectory,
+  ): Promise<ContactOutcome> {
+    if (await context.isErased(contact.email)) return { kind: 'erased' };
     const createdProperties = await createProperties(contact);
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const created = await client.create('contacts.create', (signal) =>
@@ -190,18 +204,31 @@ function connectResend(
       );
       if (created.kind === 'ok' && created.answer.data) {
         await dir.remember(contact.email, created.answer.data.id);
-        return { kind: 'created', contactId: created.answer.data.id };
+        return unlessErased(contact.email, created.answer.data.id);
       }
       if (created.kind !== 'ambiguous') {
         return { kind: 'rejected', reason: rejectedReason(created.answer) };
       }
       const joined = await joinLists(contact.email, listIds);
-      if (joined.kind === 'ok') return { kind: 'created', contactId: null };
+      if (joined.kind === 'ok') return unlessErased(contact.email, null);
       if (joined.kind !== 'not_found') {
         return { kind: 'rejected', reason: rejectedReason(joined.answer) };
       }
     }
     return { kind: 'ambiguous', reason: 'create_kept_getting_ambiguous_answers' };
+  }
+
+  /** A contact just created, or deleted again when its email was erased meanwhile. */
+  async function unlessErased(email: string, contactId: string | null): Promise<ContactOutcome> {
+    if (!(await context.isErased(email))) return { kind: 'created', contactId };
+    const removed = await client.idempotent('contacts.remove', (signal) =>
+      client.sdk.contacts.remove(contactId ? { id: contactId } : { email }, { signal }),
+    );
+    if (removed.kind !== 'ok' && removed.kind !== 'not_found') {
+      return { kind: 'rejected', reason: rejectedReason(removed.answer) };
+    }
+    await directory.forget(email);
+    return { kind: 'erased' };
   }
 
   /** Runs one idempotent change per contact, as many at once as the limit is worth. */
@@ -303,6 +330,9 @@ function connectResend(
 
     knownContacts: (emailHashes) => directory.lookupHashes(emailHashes),
     forgetContacts: (emailHashes) => directory.forgetHashes(emailHashes),
+    async refreshContacts() {
+      await directory.refresh();
+    },
     findDisappearedContacts: (onProgress) => reconciliation.findDisappeared(onProgress),
     listSuppressions: (onPage) => reconciliation.listSuppressions(onPage),
   };

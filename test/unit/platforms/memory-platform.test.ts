@@ -29,6 +29,7 @@ function connect(store: MemoryStore, options: { attempts?: number } = {}) {
     sql,
     signal: new AbortController().signal,
     onAnswer: () => {},
+    isErased: async () => false,
     gate: createConnectionGate(module.limit.connections),
   });
   return { module, platform };
