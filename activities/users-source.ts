@@ -477,7 +477,7 @@ export async function readUsersById(
   userIds: string[],
 ): Promise<BatchUser[]> {
   const f = userFragments(sql, source);
-  const ids = castableIds(source.idType, userIds);
+  const ids = idsOfType(source.idType, userIds);
   if (ids.length === 0) return [];
   return selectBatchUsers(
     sql,
@@ -485,7 +485,7 @@ export async function readUsersById(
     f,
     query,
     { deleted: sql`not ${f.notDeleted}`, active: sql`true` },
-    sql`u.id = any(${ids}::${f.idCast}[])`,
+    idAmong(sql, source, ids),
   );
 }
 
