@@ -517,11 +517,11 @@ export const migrations: Migration[] = [
         where list_id is not null;
       create index runs_by_status on audience_sync.runs (status, started_at desc, run_id desc);
 
-      -- A run's users by outcome and reason, by user id: the rows people look for (skipped,
-      -- failed, patched). Added users with nothing patched, most rows, are read through the
-      -- primary key, so they do not pay for this index.
+      -- A run's users of one outcome by user id (and their counts by reason): the rows people
+      -- look for (skipped, failed, patched). Added users with nothing patched, most rows, are
+      -- read through the primary key, so they do not pay for this index.
       create index run_users_by_outcome
-        on audience_sync.run_users (run_id, outcome, reason, user_id)
+        on audience_sync.run_users (run_id, outcome, user_id) include (reason)
         where outcome <> 'added' or updated;
 
       -- Set when retention deleted the run's per-user rows: its users answer 410 from then on.
