@@ -8,14 +8,20 @@ import {
   temporalConnectionOptions,
 } from '../client/temporal.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
-import { apiConfigSchema, parseConfig, workerConfigSchema } from '../config/env.js';
+import {
+  apiConfigSchema,
+  parseConfig,
+  type WorkerConfig,
+  workerConfigSchema,
+} from '../config/env.js';
 import { createUsersTable, seedDemoUsers } from '../db/demo-users.js';
 import { migrate } from '../db/migrate.js';
 import { createSql, type Sql } from '../db/sql.js';
 import type { Logger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
-import { createSyncWorker } from '../worker/worker.js';
+import { startPlatformChecks } from '../worker/platform-checks.js';
+import { configuredPlatforms, createSyncWorker } from '../worker/worker.js';
 import type { LocalPostgres } from './postgres.js';
 import { DEV_DATABASE, DEV_RESEND_API_KEY, type DevSettings } from './settings.js';
 import { Teardown } from './teardown.js';
@@ -186,28 +192,12 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
       logger.warn({ reason: attributes.reason }, 'search attributes not registered');
     }
   }
-  const connection = await NativeConnection.connect(temporalConnectionOptions(workerConfig));
-  teardown.add('worker connection', () => connection.close());
-  const worker = await createSyncWorker({
-    config: workerConfig,
+  const { stopped: workerStopped } = await startWorker(teardown, {
+    workerConfig,
     sql,
-    connection,
-    workflowBundlePath: bundlePath,
+    bundlePath,
+    logger,
   });
-  const running = worker.run();
-  const workerStopped = running.then(() => undefined);
-  // Reported through workerStopped; the teardown step awaits `running` again.
-  running.catch(() => {});
-  teardown.add(
-    'worker',
-    async () => {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await running;
-    },
-    // The worker lets the batch in flight finish (its shutdown grace time is 30 s).
-    45_000,
-  );
-  logger.info({ taskQueue: workerConfig.TEMPORAL_TASK_QUEUE }, 'worker running');
   signal.throwIfAborted();
 
   const api = await startApiServer({ config: apiConfig, sql, temporal: client, logger });
@@ -230,6 +220,41 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
     workerStopped,
     teardown,
   };
+}
+
+/**
+ * The worker, in this process, and its platform checks (for the health route), as a deployed
+ * worker runs them. `stopped` resolves when the worker stops.
+ */
+async function startWorker(
+  teardown: Teardown,
+  deps: { workerConfig: WorkerConfig; sql: Sql; bundlePath: string; logger: Logger },
+): Promise<{ stopped: Promise<void> }> {
+  const { workerConfig, sql, logger } = deps;
+  const connection = await NativeConnection.connect(temporalConnectionOptions(workerConfig));
+  teardown.add('worker connection', () => connection.close());
+  const worker = await createSyncWorker({
+    config: workerConfig,
+    sql,
+    connection,
+    workflowBundlePath: deps.bundlePath,
+  });
+  const running = worker.run();
+  // Reported through `stopped`; the teardown step awaits `running` again.
+  running.catch(() => {});
+  teardown.add(
+    'worker',
+    async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+    // The worker lets the batch in flight finish (its shutdown grace time is 30 s).
+    45_000,
+  );
+  const checks = startPlatformChecks({ sql, platforms: configuredPlatforms(workerConfig), logger });
+  teardown.add('platform checks', () => checks.stop());
+  logger.info({ taskQueue: workerConfig.TEMPORAL_TASK_QUEUE }, 'worker running');
+  return { stopped: running.then(() => undefined) };
 }
 
 type StartedValues<T extends readonly Promise<Started<unknown>>[]> = {
