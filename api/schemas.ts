@@ -577,6 +577,9 @@ export const runStatusSchema = z
           'How the run creates contacts new to the platform: in bulk imports, or one by one (and why)',
       }),
     finishedAt: z.string().optional(),
+    temporal: z.literal('unavailable').optional().meta({
+      description: 'Temporal did not answer in time: the view is the run record alone',
+    }),
     result: z.record(z.string(), z.unknown()).optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     rejected: z.array(z.object({ userId: z.string(), reason: z.string() })),
