@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client } from '@temporalio/client';
 import { type Request, type Response, Router } from 'express';
-import { describeTemporalRun, isSyncRunInTemporal } from '../../client/sync-runs.js';
+import { describeTemporalRun } from '../../client/sync-runs.js';
 import {
   isTemporalUnavailable,
   TEMPORAL_DEADLINES,
@@ -275,8 +275,8 @@ async function runUsersAnswer(deps: RunsRouteDeps, req: Request, res: Response):
 }
 
 const syncRunInTemporal = (deps: RunsRouteDeps, runId: string): Promise<boolean> =>
-  withTemporalDeadline(deps.temporal, TEMPORAL_DEADLINES.callMs, () =>
-    isSyncRunInTemporal(deps.temporal, runId),
+  withTemporalDeadline(deps.temporal, TEMPORAL_DEADLINES.callMs, async () =>
+    Boolean(await describeTemporalRun(deps.temporal, runId)),
   ).catch((error: unknown) => {
     throw isTemporalUnavailable(error)
       ? unavailableError('temporal')

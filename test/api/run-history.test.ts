@@ -24,7 +24,7 @@ const INVALID_ID = 'bad1';
 /** Shares p01's email (other case): skipped as a duplicate. */
 const TWIN_ID = 'twin1';
 /** Users the tests erase: never in the runs the tests compare. */
-const ERASED_IDS = ['e1', 'e2'];
+const ERASED_IDS = ['e1', 'e2', 'e3'];
 
 beforeAll(async () => {
   stack = await startAppStack({
@@ -466,6 +466,36 @@ describe('GET /api/marketing/sync-users/:runId/users', () => {
       expect(answer.body.error.code).toBe('run_not_found');
       expect((await csvOf(id)).response.status).toBe(404);
     }
+  });
+
+  it('leaves an erasure alone on every route that takes a run id: 404 run_not_found', async () => {
+    const erasure = await stack.call('POST', '/api/marketing/erasures', {
+      user_ids: [ERASED_IDS[2]],
+    });
+    expect(erasure.status).toBe(202);
+    const path = `/api/marketing/sync-users/${erasure.body.erasureId}`;
+    for (const [method, route] of [
+      ['GET', path],
+      ['DELETE', path],
+      ['POST', `${path}/pause`],
+      ['POST', `${path}/resume`],
+    ] as const) {
+      const answer = await stack.call(method, route);
+      expect({ method, route, status: answer.status, code: answer.body.error?.code }).toEqual({
+        method,
+        route,
+        status: 404,
+        code: 'run_not_found',
+      });
+    }
+    const ended = await waitFor(
+      async () => {
+        const status = await stack.call('GET', `/api/marketing/erasures/${erasure.body.erasureId}`);
+        return status.body.status !== 'running' && status.body;
+      },
+      { what: 'the erasure to end' },
+    );
+    expect(ended.status).toBe('completed');
   });
 
   it.each([
