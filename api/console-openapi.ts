@@ -11,7 +11,7 @@ import {
   signedOutSchema,
 } from './console-schemas.js';
 import { errors, json, marketing } from './openapi.js';
-import { runIdParamsSchema } from './schemas.js';
+import { errorSchema, runIdParamsSchema } from './schemas.js';
 import { CSRF_HEADER, SESSION_COOKIE } from './session-cookie.js';
 
 /** The console's session, as an alternative to the Bearer secret on every /api/marketing route. */
@@ -90,10 +90,14 @@ function sessionPaths(): ZodOpenApiPathsObject {
             headers: z.object({ 'Set-Cookie': z.string() }),
             ...json(sessionAnswerSchema),
           },
-          ...errors([400, 401, 413, 415, 429, 500], {
-            401: 'The secret is wrong (counted with the failed Bearer checks)',
+          ...errors([400, 413, 415, 429, 500], {
             429: 'Too many failed sign-ins or Bearer checks from this address',
           }),
+          // A form's answer, not an HTTP authentication scheme: no WWW-Authenticate.
+          '401': {
+            description: 'The secret is wrong (counted with the failed Bearer checks)',
+            ...json(errorSchema),
+          },
         },
       },
       get: {
