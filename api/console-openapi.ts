@@ -25,7 +25,7 @@ export const CONSOLE_SECURITY_SCHEME = {
 };
 
 const CSV_DESCRIPTION =
-  'With Accept: text/csv, every user matching the filters (not one page), as a CSV download with a header line: user_id,outcome,reason';
+  'With Accept: text/csv or format=csv, every user matching the filters (not one page), as a CSV download with a header line: user_id,outcome,reason';
 
 /** Paths of the routes the console reads (machines use them too) and of its sign-in. */
 export const consolePaths = (): ZodOpenApiPathsObject => ({ ...readPaths(), ...sessionPaths() });

@@ -97,6 +97,10 @@ export const runUsersQuerySchema = z
       .meta({ description: 'Only users skipped or failed for this reason', example: 'opted_out' }),
     limit: queryInteger(1, 1000, 100, 'Users per page (1..1000, default 100); a CSV has them all'),
     cursor,
+    format: z.enum(['json', 'csv'], { error: 'must be json or csv' }).optional().meta({
+      description:
+        '`csv`: the CSV download, as with `Accept: text/csv`, for a link in a page (a browser following a link cannot choose its Accept header)',
+    }),
   })
   .meta({ id: 'RunUsersQuery' });
 

@@ -257,7 +257,11 @@ async function runUsersAnswer(deps: RunsRouteDeps, req: Request, res: Response):
     throw new ApiError(404, 'run_not_found', `There is no sync run ${runId}`);
   }
   const filter: RunUserFilter = { outcome: query.outcome, reason: query.reason };
-  if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
+  const csv =
+    query.format === undefined
+      ? req.accepts(['application/json', 'text/csv']) === 'text/csv'
+      : query.format === 'csv';
+  if (csv) {
     await sendUsersCsv(deps, req, res, runId, filter);
     return;
   }

@@ -415,6 +415,15 @@ describe('GET /api/marketing/sync-users/:runId/users', () => {
     expect(text).toContain('\r\n-7,added,');
     expect(text).not.toMatch(/example\.com|not-an-email/i);
 
+    // A link in a page cannot choose its Accept header: format=csv asks for the same download.
+    const viaLink = await fetch(`${stack.api.url}${usersPath(firstRun, '?format=csv&limit=1')}`, {
+      headers: { authorization: `Bearer ${stack.apiConfig.MARKETING_API_SECRET}` },
+    });
+    expect(viaLink.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(await viaLink.text()).toBe(text);
+    const jsonAnyway = await csvOf(firstRun, '?format=json&limit=1');
+    expect(jsonAnyway.response.headers.get('content-type')).toMatch(/^application\/json/);
+
     const skipped = await csvOf(firstRun, '?outcome=skipped');
     expect(skipped.text.split('\r\n').slice(1, -1)).toEqual(
       (await inDatabaseOrder(ALL_IDS))
@@ -502,6 +511,7 @@ describe('GET /api/marketing/sync-users/:runId/users', () => {
     ['outcome=removed', 'outcome'],
     ['reason=a%20b', 'reason'],
     ['limit=1001', 'limit'],
+    ['format=xlsx', 'format'],
     [`cursor=${Buffer.from('[1]').toString('base64url')}`, 'cursor'],
   ])('answers 400 naming the field for %s', async (query, field) => {
     const answer = await stack.call('GET', usersPath(firstRun, `?${query}`));
