@@ -256,3 +256,29 @@ describe('pausing a schedule: the optional note', () => {
     expect(valid('ScheduleNote', {})).toBe(true);
   });
 });
+
+describe('a run status answered from the record alone', () => {
+  it('is one RunStatus allows: temporal "unavailable" when Temporal did not answer in time', () => {
+    const fromRecord = {
+      success: true,
+      runId: 'sync-users-2030-01-01T00-00-00Z-00000000',
+      status: 'running',
+      audience: null,
+      progress: {
+        total: 3,
+        processed: 0,
+        added: 0,
+        failed: 0,
+        skipped: 0,
+        removed: 0,
+        unsubscribed: 0,
+        updated: 0,
+      },
+      startedAt: '2030-01-01T00:00:00.000Z',
+      temporal: 'unavailable',
+      rejected: [],
+    };
+    expect(valid('RunStatus', fromRecord)).toBe(true);
+    expect(valid('RunStatus', { ...fromRecord, temporal: 'down' })).toBe(false);
+  });
+});
