@@ -26,5 +26,7 @@ export const consoleHeaders = (): RequestHandler =>
       },
     },
     strictTransportSecurity: false,
+    // For browsers older than frame-ancestors.
+    xFrameOptions: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   });

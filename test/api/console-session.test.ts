@@ -315,6 +315,7 @@ describe('headers under /console', () => {
       expect(policy).not.toContain('unsafe');
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
     }
   });
 });
