@@ -4,17 +4,23 @@ import { pinoHttp } from 'pino-http';
 import { createPreviewActivities } from '../activities/preview.js';
 import { createScheduleService } from '../client/schedules.js';
 import { metrics } from '../telemetry/metrics.js';
-import { requireBearerSecret } from './auth.js';
+import { createFailedAuthLimiter, requireBearerSecret } from './auth.js';
+import { createConsoleSessions, requireSecretOrSession } from './console-auth.js';
+import { consoleHeaders } from './console-headers.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { consoleSessionRouter } from './routes/console-session.js';
 import { erasuresRouter } from './routes/erasures.js';
+import { healthRouter } from './routes/health.js';
 import { operationsRouter } from './routes/operations.js';
 import { optOutsRouter } from './routes/opt-outs.js';
 import { resendWebhooksRouter } from './routes/resend-webhooks.js';
+import { runsRouter, runUsersRouter } from './routes/runs.js';
 import { schedulesRouter } from './routes/schedules.js';
 import { syncRouter } from './routes/sync.js';
 import { syncUsersRouter } from './routes/sync-users.js';
 import type { ApiServerDeps } from './server.js';
 import { createSyncLauncher } from './sync-launcher.js';
+import { recordWebhookDeliveries } from './webhook-deliveries.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -112,21 +118,58 @@ export function createApp(deps: ApiServerDeps): express.Express {
   app.use(countRequests);
   app.use(operationsRouter({ sql, temporal }));
   // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
-  app.use('/webhooks/resend', resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET }));
+  app.use(
+    '/webhooks/resend',
+    recordWebhookDeliveries({ sql, platform: 'resend', logger: deps.logger }),
+    resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET }),
+  );
+
+  // One count of failed authentications per address, whether the secret came as a Bearer header
+  // or through the console's sign-in.
+  const failureLimiter = createFailedAuthLimiter({
+    failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+    logger: deps.logger,
+  });
+  const sessions = createConsoleSessions({ sql, secret: config.MARKETING_API_SECRET, now });
+  app.use('/console', consoleHeaders());
+  app.use(
+    '/console/session',
+    requireJsonBody,
+    jsonBody(BODY_LIMIT),
+    consoleSessionRouter({
+      secret: config.MARKETING_API_SECRET,
+      sessions,
+      countFailure: failureLimiter,
+    }),
+  );
 
   const marketing = express.Router();
   marketing.use(
-    requireBearerSecret({
-      secret: config.MARKETING_API_SECRET,
-      failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
-      logger: deps.logger,
-    }),
+    requireSecretOrSession(
+      requireBearerSecret({
+        secret: config.MARKETING_API_SECRET,
+        failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+        logger: deps.logger,
+        failureLimiter,
+      }),
+      sessions,
+    ),
   );
   marketing.use(requireJsonBody);
   // Parsed here first, so the general parser below finds the body read and leaves it alone.
   marketing.post('/sync', jsonBody(SYNC_BODY_LIMIT));
   marketing.post('/erasures', jsonBody(SYNC_BODY_LIMIT));
   marketing.use(jsonBody(BODY_LIMIT));
+  marketing.use('/runs', runsRouter({ sql, temporal }));
+  marketing.use(
+    '/health',
+    healthRouter({
+      sql,
+      temporal,
+      webhooksConfigured: { resend: config.RESEND_WEBHOOK_SECRET !== undefined },
+    }),
+  );
+  marketing.use('/sync-users', runUsersRouter({ sql, temporal }));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
   marketing.use('/sync', syncRouter({ launcher, now, unknownColumns }));
   marketing.use(

@@ -5,6 +5,7 @@ import {
   type ZodOpenApiResponseObject,
   type ZodOpenApiResponsesObject,
 } from 'zod-openapi';
+import { CONSOLE_SECURITY_SCHEME, consolePaths } from './console-openapi.js';
 import { scheduleBodySchema, scheduleIdParams } from './routes/schedules.js';
 import {
   cancelAnswerSchema,
@@ -36,7 +37,7 @@ import {
   webhookAnswerSchema,
 } from './schemas.js';
 
-const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
+export const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
 
 const retryAfter = z.object({
   'Retry-After': z.string().meta({ description: 'Seconds to wait before trying again' }),
@@ -48,10 +49,14 @@ const ERRORS: Record<number, ZodOpenApiResponseObject> = {
       'Invalid request (body, query, path parameter or header): the details name each field and the reason',
   },
   401: {
-    description: 'Missing or wrong Bearer secret',
+    description: 'Missing or wrong Bearer secret, or the console session ended',
     headers: z.object({
       'WWW-Authenticate': z.string().meta({ example: 'Bearer realm="audience-sync"' }),
     }),
+  },
+  403: {
+    description:
+      'With the console session cookie: a request other than GET without its CSRF token (csrf_token_invalid)',
   },
   404: { description: 'Not found' },
   409: { description: 'Conflict with the state of the run or schedule' },
@@ -68,7 +73,7 @@ const ERRORS: Record<number, ZodOpenApiResponseObject> = {
 };
 
 /** Error answers in SPEC's body; `overrides` replaces the description of some. */
-const errors = (
+export const errors = (
   statuses: number[],
   overrides: Record<number, string> = {},
 ): ZodOpenApiResponsesObject =>
@@ -84,14 +89,14 @@ const errors = (
   );
 
 /**
- * Every route under /api/marketing can answer these: the Bearer check (401, 429), the body
+ * Every route under /api/marketing can answer these: the Bearer or session check (401, 403, 429), the body
  * checks that run before any route (400 invalid JSON, 413, 415), and failures of the server or
  * of what it depends on (500, 503).
  */
-const MARKETING_ERRORS = [400, 401, 413, 415, 429, 500, 503];
+const MARKETING_ERRORS = [400, 401, 403, 413, 415, 429, 500, 503];
 
 /** An operation under /api/marketing: its own answers plus the ones every route has. */
-const marketing = (
+export const marketing = (
   operation: ZodOpenApiOperationObject,
   statuses: number[] = [],
   overrides: Record<number, string> = {},
@@ -164,9 +169,10 @@ export function openApiDocument() {
     components: {
       securitySchemes: {
         marketingSecret: { type: 'http', scheme: 'bearer', description: 'MARKETING_API_SECRET' },
+        ...CONSOLE_SECURITY_SCHEME,
       },
     },
-    security: [{ marketingSecret: [] }],
+    security: [{ marketingSecret: [] }, { consoleSession: [] }],
     paths: {
       '/api/marketing/sync-users': {
         get: marketing({
@@ -389,6 +395,7 @@ export function openApiDocument() {
           responses: { '200': { description: 'A page of the feed', ...json(optOutsAnswerSchema) } },
         }),
       },
+      ...consolePaths(),
       '/webhooks/resend': {
         post: {
           operationId: 'resendWebhook',

@@ -161,10 +161,10 @@ const NOT_BLANK = new RegExp(`[^${TRIMMED_CHARACTERS}]`);
  * characters ids are made of, so that it always names one path segment of the platform's API
  * (no `/`, `?`, `#`, `%` or `..`); with the white space around it that trimming takes off.
  */
-const LIST_ID = new RegExp(
+export const LIST_ID = new RegExp(
   `^[${TRIMMED_CHARACTERS}]*[A-Za-z0-9][A-Za-z0-9._:-]{0,199}[${TRIMMED_CHARACTERS}]*$`,
 );
-const LIST_ID_MESSAGE =
+export const LIST_ID_MESSAGE =
   'must be a list id: 1 to 200 letters, digits, dots, colons, dashes or underscores';
 
 /**
@@ -577,6 +577,9 @@ export const runStatusSchema = z
           'How the run creates contacts new to the platform: in bulk imports, or one by one (and why)',
       }),
     finishedAt: z.string().optional(),
+    temporal: z.literal('unavailable').optional().meta({
+      description: 'Temporal did not answer in time: the view is the run record alone',
+    }),
     result: z.record(z.string(), z.unknown()).optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
     rejected: z.array(z.object({ userId: z.string(), reason: z.string() })),

@@ -32,7 +32,7 @@ import {
   reserveRun,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
-import { databaseCall, unavailableError } from './answers.js';
+import { completedResult, databaseCall, unavailableError } from './answers.js';
 import { ApiError } from './errors.js';
 
 /** SPEC's default for MAX_CONCURRENT_RUNS. */
@@ -40,7 +40,7 @@ export const DEFAULT_MAX_CONCURRENT_RUNS = 10;
 /** What a `429 too_many_runs` tells the client to wait: runs take minutes, not seconds. */
 const TOO_MANY_RUNS_RETRY_AFTER_SECONDS = 30;
 /** A record this old that Temporal does not run (terminated from outside) is let go at the limit. */
-const STALE_RECORD_MS = 60_000;
+export const STALE_RECORD_MS = 60_000;
 /** At most one look at stale records per this long, however many requests meet the limit. */
 const RECONCILE_EVERY_MS = 30_000;
 const DAY_MS = 86_400_000;
@@ -310,17 +310,7 @@ export function createSyncLauncher(deps: {
       ...(finishedAt && runStatus !== 'running' ? { finishedAt: finishedAt.toISOString() } : {}),
       ...(live.reachable ? {} : { temporal: 'unavailable' as const }),
       ...(runStatus === 'completed'
-        ? {
-            result: {
-              added: progress.added,
-              failed: progress.failed,
-              skipped: progress.skipped,
-              removed: progress.removed,
-              unsubscribed: progress.unsubscribed,
-              updated: progress.updated,
-              listId: record?.listId ?? null,
-            },
-          }
+        ? { result: completedResult(progress, record?.listId ?? null) }
         : {}),
       ...(record?.errorCode && runStatus !== 'completed'
         ? { error: { code: record.errorCode, message: record.errorMessage ?? '' } }

@@ -162,13 +162,17 @@ export async function waitForRun(
 
 export type TemporalRunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
-/** The run as Temporal sees it, or undefined when Temporal does not know the id. */
+/**
+ * The run as Temporal sees it, or undefined when Temporal knows no sync run by that id (an
+ * erasure's or the reconciliation's workflow is not one: routes on runs leave them alone).
+ */
 export async function describeTemporalRun(
   client: Client,
   runId: string,
 ): Promise<{ status: TemporalRunStatus; startedAt: Date; closedAt?: Date } | undefined> {
   try {
     const description = await client.workflow.getHandle(runId).describe();
+    if (description.type !== WORKFLOW_TYPE) return undefined;
     const name = description.status.name;
     const status: TemporalRunStatus =
       name === 'RUNNING' || name === 'CONTINUED_AS_NEW'

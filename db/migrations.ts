@@ -588,4 +588,75 @@ export const migrations: Migration[] = [
       create index runs_running on audience_sync.runs (dry_run) where status = 'running';
     `,
   },
+  {
+    version: 16,
+    name: "the runs list newest first, a run's users by outcome",
+    sql: /* sql */ `
+      -- GET /runs pages newest first by (started_at, run_id), the run id breaking ties, so a page
+      -- ends on a unique key; also within one list and within one status.
+      drop index audience_sync.runs_started_at;
+      create index runs_newest_first on audience_sync.runs (started_at desc, run_id desc);
+      create index runs_by_list on audience_sync.runs (list_id, started_at desc, run_id desc)
+        where list_id is not null;
+      create index runs_by_status on audience_sync.runs (status, started_at desc, run_id desc);
+
+      -- A run's users of one outcome by user id (and their counts by reason): the rows people
+      -- look for (skipped, failed, patched). Added users with nothing patched, most rows, are
+      -- read through the primary key, so they do not pay for this index.
+      create index run_users_by_outcome
+        on audience_sync.run_users (run_id, outcome, user_id) include (reason)
+        where outcome <> 'added' or updated;
+
+      -- Runs whose per-user rows retention deleted before it marked them
+      -- (per_user_rows_deleted_at): ended, with users, none left. Their users answer 410.
+      update audience_sync.runs r set per_user_rows_deleted_at = coalesce(r.finished_at, now())
+      where r.status <> 'running' and r.processed > 0
+        and not exists (select 1 from audience_sync.run_users u where u.run_id = r.run_id);
+    `,
+  },
+  {
+    version: 17,
+    name: 'console sign-outs',
+    sql: /* sql */ `
+      -- Console sessions signed out before they expired (a cookie is otherwise checked by its
+      -- signature alone); a row goes once its session would have expired.
+      create table audience_sync.console_sign_outs (
+        session_id text primary key,
+        expires_at timestamptz not null
+      );
+    `,
+  },
+  {
+    version: 18,
+    name: 'platform health: access checks, the rate limit learned, webhook deliveries',
+    sql: /* sql */ `
+      -- What a worker last found when it asked each platform account a question its key must be
+      -- accepted for: ok, key_refused or unreachable, and the message (no personal data).
+      create table audience_sync.platform_checks (
+        platform text not null,
+        account text not null,
+        checked_at timestamptz not null,
+        outcome text not null check (outcome in ('ok', 'key_refused', 'unreachable')),
+        message text not null,
+        primary key (platform, account)
+      );
+
+      -- The limit the platform announced in its answers, as the rate gate learned it, and the
+      -- bound the worker keeps to whatever it says (RESEND_RATE_LIMIT).
+      alter table audience_sync.rate_limits
+        add column learned_limit integer,
+        add column learned_at timestamptz,
+        add column limit_bound integer;
+
+      -- Each platform's webhook endpoint: its last accepted delivery, and the deliveries refused
+      -- since (when the first was, the last, and the status it got).
+      create table audience_sync.webhook_endpoints (
+        platform text primary key,
+        last_delivery_at timestamptz,
+        failing_since timestamptz,
+        last_failure_at timestamptz,
+        last_failure_status integer
+      );
+    `,
+  },
 ];

@@ -6,6 +6,7 @@ import type { Sql } from './sql.js';
  * `user_ids`, `cursor_after`), found through the catalog: each user's outcome, the run's email
  * claims, the users a `specific` run was asked for, the batch checkpoints and bulk chunks (they
  * name the last user of a batch) — plus idempotency keys and processed webhook ids of that age.
+ * The run is marked (`per_user_rows_deleted_at`), so its users answer 410 from then on.
  * Kept: the runs' summaries (their counts), everything of a run still running, the ledger
  * (`list_members`, which `new` and mirror runs read), the contact directory, the consent
  * records, the opt-outs feed, the emails sent per user (`sent_email_hashes`, until erasure) and

@@ -20,8 +20,9 @@ import { createSql, type Sql } from '../db/sql.js';
 import type { Logger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
+import { startPlatformChecks } from '../worker/platform-checks.js';
 import { keepReconciliationSchedule } from '../worker/reconciliation-schedule.js';
-import { createSyncWorker } from '../worker/worker.js';
+import { configuredPlatforms, createSyncWorker } from '../worker/worker.js';
 import type { LocalPostgres } from './postgres.js';
 import { DEV_DATABASE, DEV_RESEND_API_KEY, type DevSettings } from './settings.js';
 import { Teardown } from './teardown.js';
@@ -150,6 +151,9 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   }
   await keepReconciliationSchedule(client, workerConfig.TEMPORAL_TASK_QUEUE, logger);
   const { workerStopped } = await startWorker(teardown, workerConfig, sql, parts.bundlePath);
+  // The health route's view of each platform, as a deployed worker keeps it.
+  const checks = startPlatformChecks({ sql, platforms: configuredPlatforms(workerConfig), logger });
+  teardown.add('platform checks', () => checks.stop());
   logger.info({ taskQueue: workerConfig.TEMPORAL_TASK_QUEUE }, 'worker running');
   signal.throwIfAborted();
 

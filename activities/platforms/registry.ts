@@ -21,6 +21,11 @@ export interface PlatformRegistry {
     name: string,
     context: Omit<PlatformContext, 'gate' | 'sql' | 'isErased'>,
   ): MarketingPlatform;
+  /** The platform's access check through its gate; false when the platform has none. */
+  checkAccess(
+    name: string,
+    context: Omit<PlatformContext, 'gate' | 'sql' | 'isErased'>,
+  ): Promise<boolean>;
 }
 
 export class UnknownPlatformError extends Error {
@@ -36,17 +41,27 @@ export function createPlatformRegistry(sql: Sql, modules: PlatformModule[]): Pla
   const gates = new Map<string, RequestGate>();
   const isErased = async (email: string) =>
     (await tombstonedEmailHashes(sql, [emailHash(email)])).size > 0;
+  const moduleAndGate = (name: string) => {
+    const module = byName.get(name);
+    if (!module) throw new UnknownPlatformError(`No platform named "${name}" is configured`);
+    let gate = gates.get(name);
+    if (!gate) {
+      gate = createRequestGate(sql, module.account, module.limit);
+      gates.set(name, gate);
+    }
+    return { module, gate };
+  };
   return {
     names: [...byName.keys()],
     connect(name, context) {
-      const module = byName.get(name);
-      if (!module) throw new UnknownPlatformError(`No platform named "${name}" is configured`);
-      let gate = gates.get(name);
-      if (!gate) {
-        gate = createRequestGate(sql, module.account, module.limit);
-        gates.set(name, gate);
-      }
+      const { module, gate } = moduleAndGate(name);
       return module.connect({ ...context, sql, gate, isErased });
+    },
+    async checkAccess(name, context) {
+      const { module, gate } = moduleAndGate(name);
+      if (!module.checkAccess) return false;
+      await module.checkAccess({ ...context, sql, gate, isErased });
+      return true;
     },
   };
 }

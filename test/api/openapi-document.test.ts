@@ -48,7 +48,7 @@ describe('the answers of the routes with a path parameter', () => {
   const SCHEDULE = '/api/marketing/schedules/{id}';
   const ERASURE = '/api/marketing/erasures/{erasureId}';
 
-  it('are the ten operations on a run, an erasure or a schedule, each documenting its 400', () => {
+  it('are the eleven operations on a run, an erasure or a schedule, each documenting its 400', () => {
     expect(operationsWithPathParameters()).toEqual([
       `GET ${RUN}`,
       `DELETE ${RUN}`,
@@ -60,6 +60,7 @@ describe('the answers of the routes with a path parameter', () => {
       `POST ${SCHEDULE}/trigger`,
       `POST ${SCHEDULE}/pause`,
       `POST ${SCHEDULE}/unpause`,
+      `GET ${RUN}/users`,
     ]);
     for (const operation of operationsWithPathParameters()) {
       const [method = '', path = ''] = operation.split(' ');
@@ -253,5 +254,31 @@ describe('pausing a schedule: the optional note', () => {
   it('accepts a string note or none at all, in the document', () => {
     expect(valid('ScheduleNote', { note: 'holiday' })).toBe(true);
     expect(valid('ScheduleNote', {})).toBe(true);
+  });
+});
+
+describe('a run status answered from the record alone', () => {
+  it('is one RunStatus allows: temporal "unavailable" when Temporal did not answer in time', () => {
+    const fromRecord = {
+      success: true,
+      runId: 'sync-users-2030-01-01T00-00-00Z-00000000',
+      status: 'running',
+      audience: null,
+      progress: {
+        total: 3,
+        processed: 0,
+        added: 0,
+        failed: 0,
+        skipped: 0,
+        removed: 0,
+        unsubscribed: 0,
+        updated: 0,
+      },
+      startedAt: '2030-01-01T00:00:00.000Z',
+      temporal: 'unavailable',
+      rejected: [],
+    };
+    expect(valid('RunStatus', fromRecord)).toBe(true);
+    expect(valid('RunStatus', { ...fromRecord, temporal: 'down' })).toBe(false);
   });
 });
