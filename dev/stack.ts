@@ -16,6 +16,7 @@ import type { Logger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
 import { createSyncWorker } from '../worker/worker.js';
+import { consoleDevAssets } from './console-dev.js';
 import type { LocalPostgres } from './postgres.js';
 import { DEV_DATABASE, DEV_RESEND_API_KEY, type DevSettings } from './settings.js';
 import { Teardown } from './teardown.js';
@@ -210,7 +211,13 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   logger.info({ taskQueue: workerConfig.TEMPORAL_TASK_QUEUE }, 'worker running');
   signal.throwIfAborted();
 
-  const api = await startApiServer({ config: apiConfig, sql, temporal: client, logger });
+  const api = await startApiServer({
+    config: apiConfig,
+    sql,
+    temporal: client,
+    logger,
+    consoleAssets: consoleDevAssets,
+  });
   teardown.add('api', () => api.close());
   await timed('api', () => waitUntilHealthy(api.url, signal));
   if (resendInfo.kind === 'emulator') {
@@ -406,6 +413,7 @@ function serviceEnvironment(
   if (temporal.kind === 'dev-server') {
     // The local dev server has one namespace and speaks plain gRPC.
     env.TEMPORAL_NAMESPACE = 'default';
+    if (temporal.uiUrl) env.TEMPORAL_UI_URL = temporal.uiUrl;
     for (const name of TEMPORAL_CONNECTION_VARIABLES) delete env[name];
   }
   if (resend.kind === 'emulator') {

@@ -1,0 +1,42 @@
+import { call } from '../api.js';
+import { type HealthAnswer, healthInWords } from '../health-words.js';
+import { useLoad } from '../hooks.js';
+import { ErrorMessage, ScreenHeading } from '../ui.js';
+
+const REFRESH_MS = 10_000;
+
+export function HealthScreen() {
+  const health = useLoad(
+    (signal) => call<HealthAnswer>('GET', '/api/marketing/health', { signal }),
+    'health',
+    { refreshMs: () => REFRESH_MS },
+  );
+  return (
+    <>
+      <ScreenHeading>Health</ScreenHeading>
+      <p>Whether the parts this service needs are working, checked every few seconds.</p>
+      <ErrorMessage message={health.error} />
+      {health.value ? (
+        <ul class="cards" aria-label="Health">
+          {healthInWords(health.value).map((part) => (
+            <li key={part.name} class={`card health-${part.ok ? 'ok' : 'problem'}`}>
+              <h2 class="card-title">
+                {part.name}{' '}
+                <span class={`badge badge-${part.ok ? 'completed' : 'failed'}`}>
+                  {part.ok ? 'working' : 'needs attention'}
+                </span>
+              </h2>
+              <ul>
+                {part.lines.map((line) => (
+                  <li key={line}>{line}</li>
+                ))}
+              </ul>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p>Loading…</p>
+      )}
+    </>
+  );
+}
