@@ -1,17 +1,32 @@
 /** The health answer's facts as sentences a marketer understands. */
 
-export interface HealthAnswer {
-  database?: { ok?: boolean; status?: string };
-  temporal?: { ok?: boolean; status?: string };
-  platforms?: PlatformHealth[];
+interface PartHealth {
+  status: 'ok' | 'unreachable';
+  message: string;
 }
 
 export interface PlatformHealth {
-  name: string;
-  reachable?: boolean;
-  keyAccepted?: boolean | null;
-  rateLimit?: number | null;
-  webhooks?: { configured?: boolean; lastDeliveryAt?: string | null; failures?: number };
+  platform: string;
+  configured: boolean;
+  status: 'ok' | 'key_refused' | 'unreachable' | 'not_checked';
+  reachable: boolean | null;
+  keyAccepted: boolean | null;
+  checkedAt: string | null;
+  message: string;
+  rateLimit: { learned: number | null; learnedAt: string | null; heldUntil: string | null };
+  webhooks: {
+    configured: boolean;
+    lastDeliveryAt: string | null;
+    failingSince: string | null;
+    lastFailure: { at: string; status: number } | null;
+  };
+}
+
+export interface HealthAnswer {
+  checkedAt: string;
+  database: PartHealth;
+  temporal: PartHealth;
+  platforms: PlatformHealth[];
 }
 
 export interface HealthPart {
@@ -20,12 +35,14 @@ export interface HealthPart {
   lines: string[];
 }
 
-const isOk = (part: { ok?: boolean; status?: string } | undefined) =>
-  part?.ok ?? part?.status === 'ok';
+const when = (iso: string): string =>
+  new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+
+const PLATFORM_NAMES: Record<string, string> = { resend: 'Resend', loops: 'Loops' };
 
 export function healthInWords(answer: HealthAnswer): HealthPart[] {
-  const database = isOk(answer.database);
-  const temporal = isOk(answer.temporal);
+  const database = answer.database.status === 'ok';
+  const temporal = answer.temporal.status === 'ok';
   return [
     {
       name: 'Database',
@@ -33,7 +50,7 @@ export function healthInWords(answer: HealthAnswer): HealthPart[] {
       lines: [
         database
           ? 'The database with your users is reachable.'
-          : 'The database cannot be reached: syncs, previews and this console cannot read users.',
+          : 'The database cannot be reached: no sync or preview can read users until it is back.',
       ],
     },
     {
@@ -41,45 +58,59 @@ export function healthInWords(answer: HealthAnswer): HealthPart[] {
       ok: temporal,
       lines: [
         temporal
-          ? 'Temporal, which runs and resumes syncs, is reachable.'
+          ? 'Temporal, which runs syncs and resumes them after a failure, is reachable.'
           : 'Temporal cannot be reached: no sync can start or continue until it is back.',
       ],
     },
-    ...(answer.platforms ?? []).map(platformInWords),
+    ...answer.platforms.map(platformInWords),
   ];
 }
 
 function platformInWords(platform: PlatformHealth): HealthPart {
-  const lines: string[] = [];
-  const name = platform.name.charAt(0).toUpperCase() + platform.name.slice(1);
-  lines.push(
-    platform.reachable === false
-      ? `${name} cannot be reached; syncs wait and retry.`
-      : `${name} answers.`,
-  );
-  if (platform.keyAccepted === false) {
-    lines.push(`${name} refuses the API key: syncs to it fail until the key is fixed.`);
-  } else if (platform.keyAccepted === true) {
-    lines.push(`${name} accepts the API key.`);
+  const name = PLATFORM_NAMES[platform.platform] ?? platform.platform;
+  return {
+    name,
+    ok: platform.status === 'ok' || platform.status === 'not_checked',
+    lines: [connectionInWords(name, platform), rateInWords(platform), webhooksInWords(platform)],
+  };
+}
+
+function connectionInWords(name: string, platform: PlatformHealth): string {
+  const checked = platform.checkedAt ? ` (checked ${when(platform.checkedAt)})` : '';
+  switch (platform.status) {
+    case 'ok':
+      return `${name} answers and accepts the API key${checked}.`;
+    case 'key_refused':
+      return `${name} refuses the API key${checked}: syncs to it fail until the key is replaced.`;
+    case 'unreachable':
+      return `${name} cannot be reached${checked}: syncs wait and keep retrying.`;
+    default:
+      return platform.configured
+        ? `${name} has not been checked lately: no worker has used it recently.`
+        : `${name} is not set up on any running worker.`;
   }
-  lines.push(
-    platform.rateLimit
-      ? `It allows ${platform.rateLimit} requests a second; syncs stay within that.`
-      : 'Its request limit is not known yet: it is learned during the first sync.',
-  );
-  const webhooks = platform.webhooks;
-  if (!webhooks?.configured) {
-    lines.push(
-      'Webhooks are not set up: unsubscribes are learned when syncs read the contacts instead of at once.',
-    );
-  } else {
-    lines.push(
-      webhooks.lastDeliveryAt
-        ? `Webhooks are set up; the last event arrived ${new Date(webhooks.lastDeliveryAt).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' })}.`
-        : 'Webhooks are set up; no event has arrived yet.',
-    );
-    if (webhooks.failures) lines.push(`${webhooks.failures} webhook deliveries were refused.`);
+}
+
+function rateInWords(platform: PlatformHealth): string {
+  const { learned, heldUntil } = platform.rateLimit;
+  const held =
+    heldUntil && new Date(heldUntil).getTime() > Date.now()
+      ? ` It asked to slow down: syncs wait until ${when(heldUntil)}.`
+      : '';
+  return learned
+    ? `It allows ${learned} requests a second, and syncs stay within that.${held}`
+    : `How many requests a second it allows is learned during the first sync.${held}`;
+}
+
+function webhooksInWords(platform: PlatformHealth): string {
+  const { webhooks } = platform;
+  if (!webhooks.configured) {
+    return 'Webhooks are not set up: unsubscribes are learned when syncs read the contacts, not the moment they happen.';
   }
-  const ok = platform.reachable !== false && platform.keyAccepted !== false;
-  return { name, ok, lines };
+  if (webhooks.failingSince) {
+    return `Webhooks are set up, but deliveries have been refused since ${when(webhooks.failingSince)}: check the signing secret.`;
+  }
+  return webhooks.lastDeliveryAt
+    ? `Webhooks are set up; the last event arrived ${when(webhooks.lastDeliveryAt)}.`
+    : 'Webhooks are set up; no event has arrived yet.';
 }

@@ -6,8 +6,12 @@ export interface RunView {
   status: string;
   audience: { id: string | null; name: string } | null;
   platform?: string;
-  listId?: string | null;
+  listName?: string | null;
+  syncType?: string;
+  mode?: string;
   trigger?: string;
+  scheduleId?: string | null;
+  tags?: string[];
   phase?: string;
   progress: Progress;
   startedAt: string;

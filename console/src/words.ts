@@ -155,3 +155,25 @@ const PHASE_WORDS: Record<string, string> = {
 export function stepInWords(phase: string | undefined): string | undefined {
   return phase ? (PHASE_WORDS[phase] ?? phase) : undefined;
 }
+
+const SYNC_TYPE_WORDS: Record<string, string> = {
+  all: 'all users',
+  new: 'new users',
+  specific: 'given users',
+};
+
+/** "Mirror of all users, by schedule nightly": what a run was asked to do and who started it. */
+export function runKindInWords(run: {
+  syncType?: string;
+  mode?: string;
+  trigger?: string;
+  scheduleId?: string | null;
+}): string {
+  const who = SYNC_TYPE_WORDS[run.syncType ?? ''] ?? run.syncType ?? 'users';
+  const what = run.mode === 'mirror' ? `Mirror of ${who}` : `Add ${who}`;
+  const by =
+    run.trigger === 'schedule'
+      ? `started by the schedule ${run.scheduleId ?? ''}`.trimEnd()
+      : 'started through the API or this console';
+  return `${what}, ${by}`;
+}

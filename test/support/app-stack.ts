@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { type StartedApi, startApiServer } from '../../api/server.js';
+import { type ApiServerDeps, type StartedApi, startApiServer } from '../../api/server.js';
 import type { ApiConfig, WorkerConfig } from '../../config/env.js';
 import { type DemoMix, seedDemoUsers } from '../../db/demo-users.js';
 import {
@@ -58,6 +58,8 @@ export interface AppStackOptions {
   api?: Partial<Record<keyof ApiConfig, string>>;
   /** Start a worker in this process (default true). */
   inProcessWorker?: boolean;
+  /** The console's pages (default: the built ones in dist/console). */
+  consoleAssets?: ApiServerDeps['consoleAssets'];
 }
 
 export async function startAppStack(options: AppStackOptions = {}): Promise<AppStack> {
@@ -84,6 +86,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
     sql: db.sql,
     temporal: client,
     logger: createLogger('silent'),
+    ...(options.consoleAssets ? { consoleAssets: options.consoleAssets } : {}),
   });
 
   return {

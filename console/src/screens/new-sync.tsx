@@ -102,7 +102,7 @@ export function NewSyncScreen() {
         {action.busy ? <p>Working…</p> : null}
         <ErrorMessage message={action.error} />
         {preview ? <PreviewView preview={preview} /> : null}
-        {dryRun?.plan ? <PlanView plan={dryRun.plan} /> : null}
+        {dryRun?.plan ? <PlanView plan={dryRun.plan} runId={dryRun.runId} /> : null}
         {dryRun && !dryRun.plan ? (
           <p class="error">{dryRun.error?.message ?? `The dry run ended ${dryRun.status}.`}</p>
         ) : null}

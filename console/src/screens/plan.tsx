@@ -1,3 +1,4 @@
+import { links } from '../router.js';
 import type { Plan, PlanClass } from '../types.js';
 import { reasonInWords } from '../words.js';
 
@@ -26,7 +27,7 @@ function Ids({ entry }: { entry: PlanClass }) {
 }
 
 /** A dry run's plan: what a real run with the same settings would do, class by class. */
-export function PlanView({ plan }: { plan: Plan }) {
+export function PlanView({ plan, runId }: { plan: Plan; runId?: string }) {
   const byReason = (outcome: 'skipped' | 'failed') =>
     Object.entries(plan[outcome].byReason).map(([reason, entry]) => (
       <li key={`${outcome}-${reason}`}>
@@ -37,6 +38,11 @@ export function PlanView({ plan }: { plan: Plan }) {
   return (
     <section aria-labelledby="plan-heading" class="panel plan">
       <h2 id="plan-heading">Dry run plan</h2>
+      {runId ? (
+        <p>
+          Dry run <a href={links.run(runId)}>{runId}</a>
+        </p>
+      ) : null}
       <p>
         {plan.list.create
           ? `A real run would create the list "${plan.list.name}".`

@@ -9,9 +9,8 @@ const PAGE_SIZE = 50;
 const OUTCOMES = ['added', 'updated', 'skipped', 'failed'] as const;
 
 interface UsersAnswer {
-  users?: RunUser[];
-  data?: RunUser[];
-  next?: string | null;
+  users: RunUser[];
+  next: string | null;
 }
 
 /** The run's users by outcome and reason (ids only), a page at a time, and all of them as CSV. */
@@ -30,10 +29,7 @@ export function RunUsers({ runId, live }: { runId: string; live: boolean }) {
         `${base}${query({ ...filters, limit: PAGE_SIZE, cursor })}`,
         { signal },
       );
-      const page: RunUsersPage = {
-        users: answer.users ?? answer.data ?? [],
-        next: answer.next ?? null,
-      };
+      const page: RunUsersPage = { users: answer.users, next: answer.next };
       return page;
     },
     `${runId}|${outcome}|${filters.reason}|${cursor ?? ''}`,

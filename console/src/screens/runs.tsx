@@ -4,15 +4,15 @@ import { useLoad } from '../hooks.js';
 import { links } from '../router.js';
 import { isLive, RUN_STATES, type RunsPage, type RunView } from '../types.js';
 import { ErrorMessage, ScreenHeading, StatusBadge, Time } from '../ui.js';
+import { runKindInWords } from '../words.js';
 
 /** While a listed run is in progress the list follows it; otherwise it looks for new runs. */
 const LIVE_MS = 2000;
 const IDLE_MS = 10_000;
 
 interface RunsAnswer {
-  runs?: RunView[];
-  data?: RunView[];
-  next?: string | null;
+  runs: RunView[];
+  next: string | null;
 }
 
 async function loadRuns(filters: { status: string; listId: string }, signal: AbortSignal) {
@@ -21,7 +21,7 @@ async function loadRuns(filters: { status: string; listId: string }, signal: Abo
     `/api/marketing/runs${query({ status: filters.status, list_id: filters.listId, limit: 50 })}`,
     { signal },
   );
-  return { runs: answer.runs ?? answer.data ?? [], next: answer.next ?? null } satisfies RunsPage;
+  return { runs: answer.runs, next: answer.next } satisfies RunsPage;
 }
 
 export function RunsScreen() {
@@ -83,14 +83,19 @@ function RunList({ runs }: { runs: RunView[] }) {
       {runs.map((run) => (
         <li key={run.runId} class="card">
           <h2 class="card-title">
-            <a href={links.run(run.runId)}>{run.audience?.name ?? run.runId}</a>{' '}
+            <a href={links.run(run.runId)}>
+              {run.dryRun ? 'Dry run: ' : ''}
+              {run.audience?.name ?? run.listName ?? run.runId}
+            </a>{' '}
             <StatusBadge status={run.status} />
           </h2>
           <dl class="facts">
             <dt>Platform</dt>
-            <dd>{run.platform ?? 'resend'}</dd>
-            <dt>List</dt>
-            <dd class="id">{run.audience?.id ?? run.listId ?? (run.dryRun ? 'dry run' : '—')}</dd>
+            <dd>{run.platform}</dd>
+            <dt>List id</dt>
+            <dd class="id">{run.audience?.id ?? '—'}</dd>
+            <dt>What</dt>
+            <dd>{runKindInWords(run)}</dd>
             <dt>Started</dt>
             <dd>
               <Time iso={run.startedAt} />

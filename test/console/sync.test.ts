@@ -1,0 +1,210 @@
+import { readFile } from 'node:fs/promises';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eligibleEmails, emulatedContacts, requestLog } from '../support/app-stack.js';
+import { type ConsoleStack, screenshot, signIn, startConsoleStack } from '../support/console.js';
+import { TEST_SECRET } from '../support/stack.js';
+
+/**
+ * A marketer's sync from the console, in a real Chromium against the real stack: the preview and
+ * a dry run before the sync, the run followed live to its end with the counts the status endpoint
+ * has, its users as CSV, and a slow run paused and resumed.
+ */
+let consoleStack: ConsoleStack;
+
+beforeAll(async () => {
+  consoleStack = await startConsoleStack({ users: 240, worker: { SYNC_BATCH_SIZE: '20' } });
+}, 600_000);
+
+afterAll(async () => {
+  await consoleStack?.stop();
+});
+
+const WAIT = { timeout: 90_000, interval: 100 };
+const COUNT_NAMES = ['added', 'updated', 'skipped', 'failed', 'removed'] as const;
+
+async function openNewSync(page: Page): Promise<void> {
+  await signIn(page, consoleStack.consoleUrl);
+  await page.getByRole('link', { name: 'New sync' }).click();
+  await page.getByRole('heading', { name: 'New sync', level: 1 }).waitFor();
+}
+
+/** The run id of the run page the browser is on. */
+const runIdOf = (page: Page): string =>
+  decodeURIComponent(new URL(page.url()).hash.replace('#/runs/', ''));
+
+/** The counts the run page shows, by name. */
+async function shownCounts(page: Page): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const name of COUNT_NAMES) {
+    const text = (await page.locator(`.count-${name} .count-number`).textContent()) ?? '';
+    counts[name] = Number(text.replaceAll(',', ''));
+  }
+  return counts;
+}
+
+const shownStatus = (page: Page) => page.locator('#run-progress .badge').textContent();
+
+describe('a sync from the console', () => {
+  it("previews the same count as the API's preview", async () => {
+    const page = await consoleStack.newPage();
+    await openNewSync(page);
+    await page.getByLabel('Only users active recently').check();
+    await page.getByLabel('Active within the last (days)').fill('30');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const shown = page.getByRole('region', { name: 'Preview' }).locator('strong');
+    await shown.waitFor();
+
+    const api = await consoleStack.stack.call(
+      'GET',
+      '/api/marketing/sync-users?filterActive=true&activeDays=30',
+    );
+    expect(api.status).toBe(200);
+    expect(Number((await shown.textContent())?.replaceAll(',', ''))).toBe(api.body.count);
+    expect(api.body.count).toBe(
+      (await eligibleEmails(consoleStack.stack, `last_active_at >= now() - interval '30 days'`))
+        .length,
+    );
+    await screenshot(page, 'new-sync-preview');
+  });
+
+  it("shows a dry run's plan, class by class, as the run's status has it, and writes nothing", async () => {
+    const page = await consoleStack.newPage();
+    await openNewSync(page);
+    const logged = (await requestLog(consoleStack.stack.emulator)).length;
+    await page.getByLabel('New list name').fill('Planned list');
+    await page.getByLabel('Tags').fill('planned-tag');
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const plan = page.getByRole('region', { name: 'Dry run plan' });
+    await plan.waitFor({ timeout: WAIT.timeout });
+
+    const runId = (await plan.getByRole('link').textContent()) ?? '';
+    const status = await consoleStack.stack.call('GET', `/api/marketing/sync-users/${runId}`);
+    expect(status.body).toMatchObject({ status: 'completed', dryRun: true });
+    const expected = status.body.plan;
+    const shownCount = async (words: string) =>
+      Number(
+        (
+          await plan
+            .getByRole('listitem')
+            .filter({ hasText: words })
+            .locator('strong')
+            .textContent()
+        )?.replaceAll(',', ''),
+      );
+    expect(await shownCount('would be created as new contacts')).toBe(expected.create.count);
+    expect(await shownCount('already have a contact')).toBe(expected.join.count);
+    expect(await shownCount('are already in the list')).toBe(expected.present.count);
+    expect(await shownCount('would be taken out of the list')).toBe(expected.remove.count);
+    expect(await plan.textContent()).toContain('A real run would create the list "Planned list"');
+    expect(await plan.textContent()).toContain('It would create the tag lists planned-tag');
+    // Reads only: no request of the dry run wrote to the platform.
+    const requests = (await requestLog(consoleStack.stack.emulator)).slice(logged);
+    expect(requests.filter((request) => request.method !== 'GET')).toEqual([]);
+    await screenshot(page, 'new-sync-dry-run');
+  });
+
+  it("starts a sync, follows it to completed with the status endpoint's counts, and downloads its users as CSV", async () => {
+    const page = await consoleStack.newPage();
+    await openNewSync(page);
+    await page.getByLabel('New list name').fill('Everyone from the console');
+    await page.getByRole('button', { name: 'Start sync' }).click();
+    await page.waitForURL(/#\/runs\/.+/);
+    const runId = runIdOf(page);
+    await expect.poll(() => shownStatus(page), WAIT).toBe('completed');
+
+    const status = await consoleStack.stack.call('GET', `/api/marketing/sync-users/${runId}`);
+    expect(status.body.status).toBe('completed');
+    const { progress } = status.body;
+    expect(await shownCounts(page)).toEqual({
+      added: progress.added,
+      updated: progress.updated,
+      skipped: progress.skipped,
+      failed: progress.failed,
+      removed: progress.removed,
+    });
+    expect(await page.locator('.arithmetic').textContent()).toContain(
+      `${progress.added} added + ${progress.skipped} skipped + ${progress.failed} failed = ${progress.processed} users processed`,
+    );
+    expect(progress.processed).toBe(240);
+    const members = await emulatedContacts(
+      consoleStack.stack.emulator,
+      `&segment_id=${status.body.audience.id}`,
+    );
+    expect(members.map((contact) => contact.email.toLowerCase()).sort()).toEqual(
+      await eligibleEmails(consoleStack.stack),
+    );
+
+    // The users of the run, a page at a time, by user id.
+    const rows = page.getByRole('region', { name: 'Users of this run' }).locator('tbody tr');
+    await expect.poll(() => rows.count(), WAIT).toBe(50);
+    await screenshot(page, 'run');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download CSV' }).click(),
+    ]);
+    const csv = await readFile((await download.path()) ?? '', 'utf8');
+    const lines = csv.trimEnd().split(/\r?\n/);
+    expect(lines).toHaveLength(progress.processed + 1);
+    expect(csv).not.toContain('@');
+    const fromApi = await fetch(
+      `${consoleStack.stack.api.url}/api/marketing/sync-users/${runId}/users`,
+      {
+        headers: { authorization: `Bearer ${TEST_SECRET}`, accept: 'text/csv' },
+      },
+    );
+    expect(csv).toBe(await fromApi.text());
+
+    // The Runs screen lists it, finished.
+    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    const card = page.getByRole('listitem').filter({ hasText: 'Everyone from the console' });
+    await expect.poll(() => card.locator('.badge').textContent(), WAIT).toBe('completed');
+    await screenshot(page, 'runs');
+  });
+
+  it('pauses a slow run after the batch in flight and resumes it to the end, nobody lost or doubled', async () => {
+    const { stack } = consoleStack;
+    const slow = await fetch(`${stack.emulator.url}/_emulator/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ latencyMs: 150 }),
+    });
+    expect(slow.status).toBe(200);
+    try {
+      const page = await consoleStack.newPage();
+      await openNewSync(page);
+      await page.getByLabel('New list name').fill('Slow list');
+      await page.getByRole('button', { name: 'Start sync' }).click();
+      await page.waitForURL(/#\/runs\/.+/);
+      const runId = runIdOf(page);
+      await expect.poll(async () => (await shownCounts(page)).added > 0, WAIT).toBe(true);
+
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await expect.poll(() => shownStatus(page), WAIT).toBe('paused');
+      const paused = await stack.call('GET', `/api/marketing/sync-users/${runId}`);
+      expect(paused.body.status).toBe('paused');
+      expect(paused.body.progress.processed).toBeLessThan(240);
+      expect(await page.getByRole('button', { name: 'Pause' }).count()).toBe(0);
+      await screenshot(page, 'run-paused');
+
+      await page.getByRole('button', { name: 'Resume' }).click();
+      await expect.poll(() => shownStatus(page), WAIT).toBe('completed');
+      const done = await stack.call('GET', `/api/marketing/sync-users/${runId}`);
+      expect(done.body.progress.processed).toBe(240);
+      const members = await emulatedContacts(
+        stack.emulator,
+        `&segment_id=${done.body.audience.id}`,
+      );
+      expect(members.map((contact) => contact.email.toLowerCase()).sort()).toEqual(
+        await eligibleEmails(stack),
+      );
+    } finally {
+      await fetch(`${stack.emulator.url}/_emulator/faults`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({}),
+      });
+    }
+  });
+});
