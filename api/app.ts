@@ -11,6 +11,7 @@ import { erasuresRouter } from './routes/erasures.js';
 import { operationsRouter } from './routes/operations.js';
 import { optOutsRouter } from './routes/opt-outs.js';
 import { resendWebhooksRouter } from './routes/resend-webhooks.js';
+import { runsRouter, runUsersRouter } from './routes/runs.js';
 import { schedulesRouter } from './routes/schedules.js';
 import { syncRouter } from './routes/sync.js';
 import { syncUsersRouter } from './routes/sync-users.js';
@@ -127,6 +128,8 @@ export function createApp(
   marketing.post('/sync', jsonBody(SYNC_BODY_LIMIT));
   marketing.post('/erasures', jsonBody(SYNC_BODY_LIMIT));
   marketing.use(jsonBody(BODY_LIMIT));
+  marketing.use('/runs', runsRouter({ sql, temporal }));
+  marketing.use('/sync-users', runUsersRouter({ sql, temporal }));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
   marketing.use('/sync', syncRouter({ launcher, now, unknownColumns }));
   marketing.use(

@@ -5,6 +5,7 @@ import {
   type ZodOpenApiResponseObject,
   type ZodOpenApiResponsesObject,
 } from 'zod-openapi';
+import { consolePaths } from './console-openapi.js';
 import { scheduleBodySchema, scheduleIdParams } from './routes/schedules.js';
 import {
   cancelAnswerSchema,
@@ -36,7 +37,7 @@ import {
   webhookAnswerSchema,
 } from './schemas.js';
 
-const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
+export const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
 
 const retryAfter = z.object({
   'Retry-After': z.string().meta({ description: 'Seconds to wait before trying again' }),
@@ -68,7 +69,7 @@ const ERRORS: Record<number, ZodOpenApiResponseObject> = {
 };
 
 /** Error answers in SPEC's body; `overrides` replaces the description of some. */
-const errors = (
+export const errors = (
   statuses: number[],
   overrides: Record<number, string> = {},
 ): ZodOpenApiResponsesObject =>
@@ -91,7 +92,7 @@ const errors = (
 const MARKETING_ERRORS = [400, 401, 413, 415, 429, 500, 503];
 
 /** An operation under /api/marketing: its own answers plus the ones every route has. */
-const marketing = (
+export const marketing = (
   operation: ZodOpenApiOperationObject,
   statuses: number[] = [],
   overrides: Record<number, string> = {},
@@ -389,6 +390,7 @@ export function openApiDocument() {
           responses: { '200': { description: 'A page of the feed', ...json(optOutsAnswerSchema) } },
         }),
       },
+      ...consolePaths(),
       '/webhooks/resend': {
         post: {
           operationId: 'resendWebhook',

@@ -161,10 +161,10 @@ const NOT_BLANK = new RegExp(`[^${TRIMMED_CHARACTERS}]`);
  * characters ids are made of, so that it always names one path segment of the platform's API
  * (no `/`, `?`, `#`, `%` or `..`); with the white space around it that trimming takes off.
  */
-const LIST_ID = new RegExp(
+export const LIST_ID = new RegExp(
   `^[${TRIMMED_CHARACTERS}]*[A-Za-z0-9][A-Za-z0-9._:-]{0,199}[${TRIMMED_CHARACTERS}]*$`,
 );
-const LIST_ID_MESSAGE =
+export const LIST_ID_MESSAGE =
   'must be a list id: 1 to 200 letters, digits, dots, colons, dashes or underscores';
 
 /**

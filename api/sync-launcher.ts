@@ -40,7 +40,7 @@ export const DEFAULT_MAX_CONCURRENT_RUNS = 10;
 /** What a `429 too_many_runs` tells the client to wait: runs take minutes, not seconds. */
 const TOO_MANY_RUNS_RETRY_AFTER_SECONDS = 30;
 /** A record this old that Temporal does not run (terminated from outside) is let go at the limit. */
-const STALE_RECORD_MS = 60_000;
+export const STALE_RECORD_MS = 60_000;
 /** At most one look at stale records per this long, however many requests meet the limit. */
 const RECONCILE_EVERY_MS = 30_000;
 const DAY_MS = 86_400_000;

@@ -234,3 +234,14 @@ export async function setRunPause(
 }
 
 export const zeroProgress = (): SyncProgress => ({ total: 0, ...emptyCounts() });
+
+/** True when Temporal has a workflow with this id and it is a sync run (not an erasure, say). */
+export async function isSyncRunInTemporal(client: Client, runId: string): Promise<boolean> {
+  try {
+    const description = await client.workflow.getHandle(runId).describe();
+    return description.type === WORKFLOW_TYPE;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
+}

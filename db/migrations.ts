@@ -505,4 +505,31 @@ export const migrations: Migration[] = [
       end $$;
     `,
   },
+  {
+    version: 12,
+    name: "the runs list newest first, a run's users by outcome, outcomes deleted by retention",
+    sql: /* sql */ `
+      -- GET /runs pages newest first by (started_at, run_id), the run id breaking ties, so a page
+      -- ends on a unique key; also within one list and within one status.
+      drop index audience_sync.runs_started_at;
+      create index runs_newest_first on audience_sync.runs (started_at desc, run_id desc);
+      create index runs_by_list on audience_sync.runs (list_id, started_at desc, run_id desc)
+        where list_id is not null;
+      create index runs_by_status on audience_sync.runs (status, started_at desc, run_id desc);
+
+      -- A run's users by outcome and reason, by user id: the rows people look for (skipped,
+      -- failed, patched). Added users with nothing patched, most rows, are read through the
+      -- primary key, so they do not pay for this index.
+      create index run_users_by_outcome
+        on audience_sync.run_users (run_id, outcome, reason, user_id)
+        where outcome <> 'added' or updated;
+
+      -- Set when retention deleted the run's per-user rows: its users answer 410 from then on.
+      alter table audience_sync.runs add column outcomes_deleted_at timestamptz;
+      -- Runs whose rows retention deleted before this column: ended, with users, none left.
+      update audience_sync.runs r set outcomes_deleted_at = coalesce(r.finished_at, now())
+      where r.status <> 'running' and r.processed > 0
+        and not exists (select 1 from audience_sync.run_users u where u.run_id = r.run_id);
+    `,
+  },
 ];

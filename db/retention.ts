@@ -6,6 +6,7 @@ import type { Sql } from './sql.js';
  * `user_ids`, `cursor_after`), found through the catalog: each user's outcome, the run's email
  * claims, the users a `specific` run was asked for, the batch checkpoints and bulk chunks (they
  * name the last user of a batch) — plus idempotency keys and processed webhook ids of that age.
+ * The run is marked (`outcomes_deleted_at`), so its users answer 410 from then on.
  * Kept: the runs' summaries (their counts), everything of a run still running, the ledger
  * (`list_members`, which `new` and mirror runs read), the contact directory, the consent
  * records, the opt-outs feed and the erasures' tombstones and counts.
@@ -47,7 +48,8 @@ export async function deleteExpiredRunData(sql: Sql, days: number): Promise<Rete
   };
   const expiredRuns = await sql<{ runId: string }[]>`
     select run_id as "runId" from audience_sync.runs
-    where status <> 'running' and finished_at < ${cutoff} order by finished_at`;
+    where status <> 'running' and finished_at < ${cutoff} and outcomes_deleted_at is null
+    order by finished_at`;
   // One run at a time, so no transaction holds many rows' locks for long.
   for (const { runId } of expiredRuns) {
     const deleted = await sql.begin(async (tx) => {
@@ -58,6 +60,9 @@ export async function deleteExpiredRunData(sql: Sql, days: number): Promise<Rete
         counts.rows[table] = (counts.rows[table] ?? 0) + count;
         total += count;
       }
+      // From now on the run's users answer 410 outcomes_expired.
+      await tx`
+        update audience_sync.runs set outcomes_deleted_at = now() where run_id = ${runId}`;
       return total;
     });
     if (deleted > 0) counts.runs += 1;

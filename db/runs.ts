@@ -53,7 +53,7 @@ export interface RunRecord {
   finishedAt: Date | null;
 }
 
-const RUN_COLUMNS = `
+export const RUN_COLUMNS = `
   run_id as "runId", platform, sync_type as "syncType", trigger, schedule_id as "scheduleId",
   list_id as "listId", list_name as "listName", description, tags,
   filter_active as "filterActive", active_days as "activeDays", active_since as "activeSince",

@@ -48,7 +48,7 @@ describe('the answers of the routes with a path parameter', () => {
   const SCHEDULE = '/api/marketing/schedules/{id}';
   const ERASURE = '/api/marketing/erasures/{erasureId}';
 
-  it('are the ten operations on a run, an erasure or a schedule, each documenting its 400', () => {
+  it('are the eleven operations on a run, an erasure or a schedule, each documenting its 400', () => {
     expect(operationsWithPathParameters()).toEqual([
       `GET ${RUN}`,
       `DELETE ${RUN}`,
@@ -60,6 +60,7 @@ describe('the answers of the routes with a path parameter', () => {
       `POST ${SCHEDULE}/trigger`,
       `POST ${SCHEDULE}/pause`,
       `POST ${SCHEDULE}/unpause`,
+      `GET ${RUN}/users`,
     ]);
     for (const operation of operationsWithPathParameters()) {
       const [method = '', path = ''] = operation.split(' ');

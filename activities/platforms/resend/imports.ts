@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { csvCell } from '../../../common/csv.js';
 import type { BulkCreation, BulkJobResult, BulkStart, ContactToSync } from '../platform.js';
 import { platformUnavailable } from '../platform.js';
 import type { ResendClient } from './client.js';
@@ -32,12 +33,6 @@ export const IMPORT_POLL_MS = { first: 1000, max: 5000 };
 export interface ImportSettings {
   pollMs?: { first: number; max: number };
   signal: AbortSignal;
-}
-
-/** One CSV cell (RFC 4180): quoted when it holds a comma, quote, CR or LF. */
-export function csvCell(value: string | null): string {
-  if (value === null) return '';
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 export const IMPORT_COLUMNS = ['email', 'first_name', 'last_name'] as const;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BulkJobResult, ContactToSync } from '../../../activities/platforms/platform.js';
-import { contactsCsv, createdRows, csvCell } from '../../../activities/platforms/resend/imports.js';
+import { contactsCsv, createdRows } from '../../../activities/platforms/resend/imports.js';
+import { csvCell } from '../../../common/csv.js';
 import { parseCsv } from '../../../emulator/resend/imports/csv.js';
 
 const contact = (userId: string, firstName: string | null = null): ContactToSync => ({
