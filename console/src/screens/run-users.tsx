@@ -5,7 +5,7 @@ import type { RunUser, RunUsersPage } from '../types.js';
 import { ErrorMessage } from '../ui.js';
 import { reasonInWords } from '../words.js';
 
-const PAGE_SIZE = 50;
+const PAGE_SIZE = 25;
 const OUTCOMES = ['added', 'updated', 'skipped', 'failed'] as const;
 
 interface UsersAnswer {
