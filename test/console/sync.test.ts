@@ -13,7 +13,11 @@ import { TEST_SECRET } from '../support/stack.js';
 let consoleStack: ConsoleStack;
 
 beforeAll(async () => {
-  consoleStack = await startConsoleStack({ users: 240, worker: { SYNC_BATCH_SIZE: '20' } });
+  consoleStack = await startConsoleStack({
+    users: 240,
+    worker: { SYNC_BATCH_SIZE: '20' },
+    api: { TEMPORAL_UI_URL: TEMPORAL_UI },
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -21,6 +25,7 @@ afterAll(async () => {
 });
 
 const WAIT = { timeout: 90_000, interval: 100 };
+const TEMPORAL_UI = 'http://127.0.0.1:8233';
 const COUNT_NAMES = ['added', 'updated', 'skipped', 'failed', 'removed'] as const;
 
 async function openNewSync(page: Page): Promise<void> {
@@ -134,6 +139,12 @@ describe('a sync from the console', () => {
     expect(members.map((contact) => contact.email.toLowerCase()).sort()).toEqual(
       await eligibleEmails(consoleStack.stack),
     );
+
+    expect(
+      await page
+        .getByRole('link', { name: 'Open this run in the Temporal Web UI' })
+        .getAttribute('href'),
+    ).toBe(`${TEMPORAL_UI}/namespaces/default/workflows/${encodeURIComponent(runId)}`);
 
     // The users of the run, a page at a time, by user id.
     const rows = page.getByRole('region', { name: 'Users of this run' }).locator('tbody tr');

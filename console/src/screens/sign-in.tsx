@@ -19,6 +19,15 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: () => void; notice?
       <p>Sign in with the marketing API secret your team set for this service.</p>
       {notice ? <p class="notice">{notice}</p> : null}
       <form onSubmit={submit}>
+        {/* Lets password managers file the secret under this service. */}
+        <input
+          type="text"
+          name="username"
+          autocomplete="username"
+          value="marketing"
+          hidden
+          readOnly
+        />
         <label for="secret">Marketing API secret</label>
         <input
           id="secret"
