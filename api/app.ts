@@ -4,9 +4,12 @@ import { pinoHttp } from 'pino-http';
 import { createPreviewActivities } from '../activities/preview.js';
 import { createScheduleService } from '../client/schedules.js';
 import { metrics } from '../telemetry/metrics.js';
-import { requireBearerSecret } from './auth.js';
+import { createFailedAuthLimiter, requireBearerSecret } from './auth.js';
 import { builtConsoleAssets, consoleRouter } from './console.js';
+import { createConsoleSessions, requireSecretOrSession } from './console-auth.js';
+import { consoleHeaders } from './console-headers.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
+import { consoleSessionRouter } from './routes/console-session.js';
 import { erasuresRouter } from './routes/erasures.js';
 import { operationsRouter } from './routes/operations.js';
 import { optOutsRouter } from './routes/opt-outs.js';
@@ -115,13 +118,36 @@ export function createApp(
   // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
   app.use('/webhooks/resend', resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET }));
 
+  // One count of failed authentications per address, whether the secret came as a Bearer header
+  // or through the console's sign-in.
+  const failureLimiter = createFailedAuthLimiter({
+    failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+    logger: deps.logger,
+  });
+  const sessions = createConsoleSessions({ sql, secret: config.MARKETING_API_SECRET, now });
+  app.use('/console', consoleHeaders());
+  app.use(
+    '/console/session',
+    requireJsonBody,
+    jsonBody(BODY_LIMIT),
+    consoleSessionRouter({
+      secret: config.MARKETING_API_SECRET,
+      sessions,
+      countFailure: failureLimiter,
+    }),
+  );
+
   const marketing = express.Router();
   marketing.use(
-    requireBearerSecret({
-      secret: config.MARKETING_API_SECRET,
-      failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
-      logger: deps.logger,
-    }),
+    requireSecretOrSession(
+      requireBearerSecret({
+        secret: config.MARKETING_API_SECRET,
+        failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+        logger: deps.logger,
+        failureLimiter,
+      }),
+      sessions,
+    ),
   );
   marketing.use(requireJsonBody);
   // Parsed here first, so the general parser below finds the body read and leaves it alone.

@@ -13,6 +13,8 @@ export interface BearerSecretOptions {
   /** Failed checks one client address may make in a minute; the next ones answer 429. */
   failuresPerMinute: number;
   logger: Logger;
+  /** The limiter failed checks are counted by, when it is shared with other checks. */
+  failureLimiter?: RequestHandler;
 }
 
 const unauthorized = () =>
@@ -20,20 +22,23 @@ const unauthorized = () =>
     'WWW-Authenticate': 'Bearer realm="audience-sync"',
   });
 
+export interface FailedAuthLimitOptions {
+  /** Failed checks one client address may make in a minute; the next ones answer 429. */
+  failuresPerMinute: number;
+  logger: Logger;
+}
+
 /**
- * Requires `Authorization: Bearer <MARKETING_API_SECRET>`. Both sides are hashed to equal-length
- * digests and compared in constant time, so timing says nothing about the guess. A missing
- * header, another scheme and a wrong secret all get the same 401.
- *
- * Failed checks are counted per client address (Express's `req.ip`: the socket's address unless
- * TRUST_PROXY says which proxies to believe), `failuresPerMinute` in a one-minute window; past
- * that, failures answer 429 with Retry-After until the window ends. Only failures reach the
- * counter, so the right secret is never slowed or refused, whatever others sent from its address.
+ * Counts failed authentications per client address (Express's `req.ip`: the socket's address
+ * unless TRUST_PROXY says which proxies to believe), `failuresPerMinute` in a one-minute window;
+ * past that, it answers 429 with Retry-After until the window ends. Only failures are given to
+ * it, so the right secret is never slowed or refused, whatever others sent from its address. One
+ * limiter serves every way of presenting the secret (the Bearer header, the console's sign-in),
+ * so they share one count.
  */
-export function requireBearerSecret(options: BearerSecretOptions): RequestHandler {
-  const expected = digest(options.secret);
+export function createFailedAuthLimiter(options: FailedAuthLimitOptions): RequestHandler {
   const { logger } = options;
-  const countFailure = rateLimit({
+  return rateLimit({
     windowMs: FAILURE_WINDOW_MS,
     limit: options.failuresPerMinute,
     // The 401 says nothing about the count; the 429 carries Retry-After (set below).
@@ -63,6 +68,17 @@ export function requireBearerSecret(options: BearerSecretOptions): RequestHandle
       warn: (error, message) => logger.warn({ err: error }, message ?? 'auth failure limiter'),
     },
   });
+}
+
+/**
+ * Requires `Authorization: Bearer <MARKETING_API_SECRET>`. Both sides are hashed to equal-length
+ * digests and compared in constant time, so timing says nothing about the guess. A missing
+ * header, another scheme and a wrong secret all get the same 401, counted by the failed-auth
+ * limiter (`failureLimiter`, or one of its own).
+ */
+export function requireBearerSecret(options: BearerSecretOptions): RequestHandler {
+  const expected = digest(options.secret);
+  const countFailure = options.failureLimiter ?? createFailedAuthLimiter(options);
 
   return (req, res, next) => {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(req.get('authorization') ?? '');

@@ -5,14 +5,28 @@ import {
   runsQuerySchema,
   runUsersAnswerSchema,
   runUsersQuerySchema,
+  sessionAnswerSchema,
+  sessionBodySchema,
+  signedOutSchema,
 } from './console-schemas.js';
-import { json, marketing } from './openapi.js';
+import { errors, json, marketing } from './openapi.js';
 import { runIdParamsSchema } from './schemas.js';
+import { CSRF_HEADER, SESSION_COOKIE } from './session-cookie.js';
+
+/** The console's session, as an alternative to the Bearer secret on every /api/marketing route. */
+export const CONSOLE_SECURITY_SCHEME = {
+  consoleSession: {
+    type: 'apiKey' as const,
+    in: 'cookie' as const,
+    name: SESSION_COOKIE,
+    description: `The console's session cookie from POST /console/session. With it, every request other than GET needs the session's CSRF token in ${CSRF_HEADER} (else 403 csrf_token_invalid).`,
+  },
+};
 
 const CSV_DESCRIPTION =
   'With Accept: text/csv, every user matching the filters (not one page), as a CSV download with a header line: user_id,outcome,reason';
 
-/** Paths of the routes the console reads (machines use them too). */
+/** Paths of the routes the console reads (machines use them too) and of its sign-in. */
 export function consolePaths(): ZodOpenApiPathsObject {
   return {
     '/api/marketing/runs': {
@@ -46,6 +60,54 @@ export function consolePaths(): ZodOpenApiPathsObject {
           410: "The run's per-user outcomes were deleted after RUN_RETENTION_DAYS (outcomes_expired)",
         },
       ),
+    },
+    '/console/session': {
+      post: {
+        operationId: 'signIn',
+        summary:
+          'Console sign-in: exchanges the marketing secret for an HttpOnly session cookie (12 hours) and a CSRF token',
+        security: [],
+        requestBody: { required: true, ...json(sessionBodySchema) },
+        responses: {
+          '200': {
+            description: `Signed in; Set-Cookie carries ${SESSION_COOKIE}`,
+            headers: z.object({ 'Set-Cookie': z.string() }),
+            ...json(sessionAnswerSchema),
+          },
+          ...errors([400, 401, 413, 415, 429, 500], {
+            401: 'The secret is wrong (counted with the failed Bearer checks)',
+            429: 'Too many failed sign-ins or Bearer checks from this address',
+          }),
+        },
+      },
+      get: {
+        operationId: 'getSession',
+        summary: "The session's CSRF token again (after a page reload)",
+        security: [{ consoleSession: [] }],
+        responses: {
+          '200': { description: 'The session', ...json(sessionAnswerSchema) },
+          ...errors([401, 500, 503], { 401: 'No session, or it ended' }),
+        },
+      },
+      delete: {
+        operationId: 'signOut',
+        summary: 'Sign out: the cookie is cleared and the session stops working',
+        security: [{ consoleSession: [] }, {}],
+        requestParams: {
+          header: z.object({
+            [CSRF_HEADER.toLowerCase()]: z
+              .string()
+              .optional()
+              .meta({ description: "The session's CSRF token (needed while the session works)" }),
+          }),
+        },
+        responses: {
+          '200': { description: 'Signed out', ...json(signedOutSchema) },
+          ...errors([403, 500, 503], {
+            403: 'The session works but the CSRF token is missing or wrong',
+          }),
+        },
+      },
     },
   };
 }

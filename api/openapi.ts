@@ -5,7 +5,7 @@ import {
   type ZodOpenApiResponseObject,
   type ZodOpenApiResponsesObject,
 } from 'zod-openapi';
-import { consolePaths } from './console-openapi.js';
+import { CONSOLE_SECURITY_SCHEME, consolePaths } from './console-openapi.js';
 import { scheduleBodySchema, scheduleIdParams } from './routes/schedules.js';
 import {
   cancelAnswerSchema,
@@ -49,10 +49,14 @@ const ERRORS: Record<number, ZodOpenApiResponseObject> = {
       'Invalid request (body, query, path parameter or header): the details name each field and the reason',
   },
   401: {
-    description: 'Missing or wrong Bearer secret',
+    description: 'Missing or wrong Bearer secret, or the console session ended',
     headers: z.object({
       'WWW-Authenticate': z.string().meta({ example: 'Bearer realm="audience-sync"' }),
     }),
+  },
+  403: {
+    description:
+      'With the console session cookie: a request other than GET without its CSRF token (csrf_token_invalid)',
   },
   404: { description: 'Not found' },
   409: { description: 'Conflict with the state of the run or schedule' },
@@ -85,11 +89,11 @@ export const errors = (
   );
 
 /**
- * Every route under /api/marketing can answer these: the Bearer check (401, 429), the body
+ * Every route under /api/marketing can answer these: the Bearer or session check (401, 403, 429), the body
  * checks that run before any route (400 invalid JSON, 413, 415), and failures of the server or
  * of what it depends on (500, 503).
  */
-const MARKETING_ERRORS = [400, 401, 413, 415, 429, 500, 503];
+const MARKETING_ERRORS = [400, 401, 403, 413, 415, 429, 500, 503];
 
 /** An operation under /api/marketing: its own answers plus the ones every route has. */
 export const marketing = (
@@ -165,9 +169,10 @@ export function openApiDocument() {
     components: {
       securitySchemes: {
         marketingSecret: { type: 'http', scheme: 'bearer', description: 'MARKETING_API_SECRET' },
+        ...CONSOLE_SECURITY_SCHEME,
       },
     },
-    security: [{ marketingSecret: [] }],
+    security: [{ marketingSecret: [] }, { consoleSession: [] }],
     paths: {
       '/api/marketing/sync-users': {
         get: marketing({

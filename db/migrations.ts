@@ -532,4 +532,16 @@ export const migrations: Migration[] = [
         and not exists (select 1 from audience_sync.run_users u where u.run_id = r.run_id);
     `,
   },
+  {
+    version: 13,
+    name: 'console sign-outs',
+    sql: /* sql */ `
+      -- Console sessions signed out before they expired (a cookie is otherwise checked by its
+      -- signature alone); a row goes once its session would have expired.
+      create table audience_sync.console_sign_outs (
+        session_id text primary key,
+        expires_at timestamptz not null
+      );
+    `,
+  },
 ];
