@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { onSignedOut } from './api.js';
-import { links, type Route, useRoute } from './router.js';
+import { links, parseRoute, type Route, useRoute } from './router.js';
 import { ConsentScreen } from './screens/consent.js';
 import { HealthScreen } from './screens/health.js';
 import { NewSyncScreen } from './screens/new-sync.js';
@@ -20,10 +20,13 @@ const NAV: { label: string; href: string; screens: Route['screen'][] }[] = [
   { label: 'Health', href: links.health, screens: ['health'] },
 ];
 
+const routeKey = (route: Route): string =>
+  route.screen === 'run' ? `run:${route.runId}` : route.screen;
+
 function Screen({ route }: { route: Route }) {
   switch (route.screen) {
     case 'run':
-      return <RunScreen key={route.runId} runId={route.runId} />;
+      return <RunScreen runId={route.runId} />;
     case 'new':
       return <NewSyncScreen />;
     case 'schedules':
@@ -82,6 +85,10 @@ export function App() {
               <li key={item.href}>
                 <a
                   href={item.href}
+                  onClick={() => {
+                    // The screen already open: no route change, so move the focus here.
+                    if (routeKey(parseRoute(item.href)) === routeKey(route)) skipToMain();
+                  }}
                   {...(item.screens.includes(route.screen) ? { 'aria-current': 'page' } : {})}
                 >
                   {item.label}
@@ -95,13 +102,14 @@ export function App() {
         </button>
       </header>
       <main id="main">
-        <Screen route={route} />
+        {/* A new screen for every address, so it loads afresh and its heading takes the focus. */}
+        <Screen key={routeKey(route)} route={route} />
       </main>
     </>
   );
 }
 
-/** Skips the navigation: a button, since the URL's fragment names the screen. */
+/** To the screen's heading: the skip button (a button, since the URL's fragment names the screen). */
 function skipToMain() {
   document.querySelector<HTMLElement>('main h1')?.focus();
 }
