@@ -54,3 +54,8 @@ export function Counts({ progress, live = false }: { progress: Progress; live?: 
 export function StatusBadge({ status }: { status: string }) {
   return <span class={`badge badge-${status}`}>{status}</span>;
 }
+
+/** "Loading…" while the first answer is on its way; nothing once an error says why there is none. */
+export function Loading({ loaded }: { loaded: { error: string | undefined } }) {
+  return loaded.error ? null : <p>Loading…</p>;
+}

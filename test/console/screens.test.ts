@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { healthInWords } from '../../console/src/health-words.js';
 import { createEmulatorSegment, waitForRunEnd } from '../support/app-stack.js';
 import {
@@ -25,6 +25,10 @@ const ownSchedules: string[] = [];
 beforeAll(async () => {
   consoleStack = await startConsoleStack({ users: 120 });
 }, 600_000);
+
+afterEach(() => {
+  expect(consoleStack.takePageProblems()).toEqual([]);
+});
 
 afterAll(async () => {
   for (const id of ownSchedules) {
@@ -82,7 +86,7 @@ describe('schedules', () => {
       scheduleId: id,
       paused: false,
       spec: { every: ['12h'] },
-      sync: { platform: 'resend', list_id: listId, sync_type: 'new' },
+      sync: { platform: 'resend', listId, syncType: 'new' },
     });
     const card = page
       .getByRole('listitem')
@@ -183,7 +187,7 @@ describe('health', () => {
 });
 
 describe('every screen at 360 px and on a desktop', () => {
-  it('reads without sideways scrolling', async () => {
+  it('reads without sideways scrolling', { timeout: 240_000 }, async () => {
     const { stack, consoleUrl } = consoleStack;
     const runId = await finishedSync('Active this year');
     const id = scheduleName('console-tour');

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsoleStack, screenshot, signIn, startConsoleStack } from '../support/console.js';
 import { TEST_SECRET } from '../support/stack.js';
 
@@ -12,6 +12,10 @@ let consoleStack: ConsoleStack;
 beforeAll(async () => {
   consoleStack = await startConsoleStack();
 }, 600_000);
+
+afterEach(() => {
+  expect(consoleStack.takePageProblems()).toEqual([]);
+});
 
 afterAll(async () => {
   await consoleStack?.stop();

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eligibleEmails, emulatedContacts, requestLog } from '../support/app-stack.js';
 import { type ConsoleStack, screenshot, signIn, startConsoleStack } from '../support/console.js';
 import { TEST_SECRET } from '../support/stack.js';
@@ -19,6 +19,10 @@ beforeAll(async () => {
     api: { TEMPORAL_UI_URL: TEMPORAL_UI },
   });
 }, 600_000);
+
+afterEach(() => {
+  expect(consoleStack.takePageProblems()).toEqual([]);
+});
 
 afterAll(async () => {
   await consoleStack?.stop();

@@ -18,6 +18,11 @@ export interface ConsoleStack {
   browser: TestBrowser;
   /** A fresh browser context (its own cookies) and page, closed with the stack. */
   newPage(options?: { width?: number; height?: number }): Promise<Page>;
+  /**
+   * What went wrong in the pages since the last call: uncaught errors and anything the
+   * Content-Security-Policy blocked. Tests expect none.
+   */
+  takePageProblems(): string[];
   stop(): Promise<void>;
 }
 
@@ -43,6 +48,7 @@ export async function startConsoleStack(options: AppStackOptions = {}): Promise<
   });
   const browser = await launchChromium();
   const contexts: BrowserContext[] = [];
+  let problems: string[] = [];
   return {
     stack,
     consoleUrl: `${stack.api.url}/console/`,
@@ -55,7 +61,17 @@ export async function startConsoleStack(options: AppStackOptions = {}): Promise<
         timezoneId: 'UTC',
       });
       contexts.push(context);
-      return context.newPage();
+      const page = await context.newPage();
+      page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+      page.on('console', (message) => {
+        if (/Content.Security.Policy/i.test(message.text())) problems.push(message.text());
+      });
+      return page;
+    },
+    takePageProblems() {
+      const taken = problems;
+      problems = [];
+      return taken;
     },
     async stop() {
       for (const context of contexts) await context.close().catch(() => undefined);

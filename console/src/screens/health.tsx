@@ -1,7 +1,7 @@
 import { call } from '../api.js';
 import { type HealthAnswer, healthInWords } from '../health-words.js';
 import { useLoad } from '../hooks.js';
-import { ErrorMessage, ScreenHeading } from '../ui.js';
+import { ErrorMessage, Loading, ScreenHeading } from '../ui.js';
 
 const REFRESH_MS = 10_000;
 
@@ -35,7 +35,7 @@ export function HealthScreen() {
           ))}
         </ul>
       ) : (
-        <p>Loading…</p>
+        <Loading loaded={health} />
       )}
     </>
   );

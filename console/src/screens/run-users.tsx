@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { call, downloadCsv, query } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
 import type { RunUser, RunUsersPage } from '../types.js';
-import { ErrorMessage } from '../ui.js';
+import { ErrorMessage, Loading } from '../ui.js';
 import { reasonInWords } from '../words.js';
 
 const PAGE_SIZE = 25;
@@ -80,7 +80,7 @@ export function RunUsers({ runId, live }: { runId: string; live: boolean }) {
         </button>
       </div>
       <ErrorMessage message={page.error ?? download.error} />
-      {page.value ? <UserTable users={page.value.users} /> : <p>Loading…</p>}
+      {page.value ? <UserTable users={page.value.users} /> : <Loading loaded={page} />}
       <div class="actions">
         {cursors.length > 0 ? (
           <button type="button" class="secondary" onClick={() => setCursors(cursors.slice(0, -1))}>

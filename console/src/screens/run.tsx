@@ -3,7 +3,7 @@ import { call } from '../api.js';
 import { consoleConfig, temporalRunLink } from '../config.js';
 import { useAction, useLoad } from '../hooks.js';
 import { isLive, type RunView } from '../types.js';
-import { Counts, ErrorMessage, ScreenHeading, StatusBadge, Time } from '../ui.js';
+import { Counts, ErrorMessage, Loading, ScreenHeading, StatusBadge, Time } from '../ui.js';
 import { phaseInWords, reasonInWords, stepInWords } from '../words.js';
 import { PlanView } from './plan.js';
 import { RunUsers } from './run-users.js';
@@ -102,7 +102,7 @@ export function RunScreen({ runId }: { runId: string }) {
           {value.dryRun ? null : <RunUsers runId={runId} live={isLive(value.status)} />}
         </>
       ) : (
-        <p>Loading…</p>
+        <Loading loaded={run} />
       )}
     </>
   );

@@ -3,7 +3,7 @@ import { call, query } from '../api.js';
 import { useLoad } from '../hooks.js';
 import { links } from '../router.js';
 import { isLive, RUN_STATES, type RunsPage, type RunView } from '../types.js';
-import { ErrorMessage, ScreenHeading, StatusBadge, Time } from '../ui.js';
+import { ErrorMessage, Loading, ScreenHeading, StatusBadge, Time } from '../ui.js';
 import { runKindInWords } from '../words.js';
 
 /** While a listed run is in progress the list follows it; otherwise it looks for new runs. */
@@ -71,7 +71,7 @@ export function RunsScreen() {
         </button>
       </form>
       <ErrorMessage message={runs.error} />
-      {runs.value ? <RunList runs={runs.value.runs} /> : <p>Loading…</p>}
+      {runs.value ? <RunList runs={runs.value.runs} /> : <Loading loaded={runs} />}
     </>
   );
 }

@@ -2,7 +2,7 @@ import { call } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
 import { links } from '../router.js';
 import type { ScheduleView } from '../types.js';
-import { ErrorMessage, ScreenHeading, Time } from '../ui.js';
+import { ErrorMessage, Loading, ScreenHeading, Time } from '../ui.js';
 import { scheduleSpecInWords } from '../words.js';
 
 const REFRESH_MS = 5000;
@@ -27,7 +27,7 @@ export function SchedulesScreen() {
       {schedules.value ? (
         <ScheduleList schedules={schedules.value} changed={schedules.reload} />
       ) : (
-        <p>Loading…</p>
+        <Loading loaded={schedules} />
       )}
     </>
   );
