@@ -52,6 +52,16 @@ async function shownCounts(page: Page): Promise<Record<string, number>> {
   return counts;
 }
 
+/** Every answer of the emulator takes this long (0: as fast as it can). */
+async function slowDown(latencyMs: number): Promise<void> {
+  const answer = await fetch(`${consoleStack.stack.emulator.url}/_emulator/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(latencyMs ? { latencyMs } : {}),
+  });
+  expect(answer.status).toBe(200);
+}
+
 /** The users a sync of everyone reads: all but the deleted ones. */
 async function population(): Promise<number> {
   const [row] = await consoleStack.stack.db.sql<{ count: number }[]>`
@@ -183,14 +193,44 @@ describe('a sync from the console', () => {
     await expect.poll(() => card.locator('.badge').textContent(), WAIT).toBe('completed');
   });
 
+  it('cancels a slow run after a confirmation; the users already added stay', async () => {
+    const { stack } = consoleStack;
+    await slowDown(150);
+    try {
+      const page = await consoleStack.newPage();
+      await openNewSync(page);
+      await page.getByLabel('New list name').fill('Cancelled list');
+      await page.getByRole('button', { name: 'Start sync' }).click();
+      await page.waitForURL(/#\/runs\/.+/);
+      const runId = runIdOf(page);
+      await expect.poll(async () => (await shownCounts(page)).added > 0, WAIT).toBe(true);
+
+      // Dismissed, the run goes on; accepted, it is cancelled.
+      page.once('dialog', (dialog) => void dialog.dismiss());
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      expect((await stack.call('GET', `/api/marketing/sync-users/${runId}`)).body.status).toBe(
+        'running',
+      );
+      page.once('dialog', (dialog) => void dialog.accept());
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await expect.poll(() => shownStatus(page), WAIT).toBe('cancelled');
+      const cancelled = await stack.call('GET', `/api/marketing/sync-users/${runId}`);
+      expect(cancelled.body.status).toBe('cancelled');
+      expect(await shownCounts(page)).toMatchObject({ added: cancelled.body.progress.added });
+      const members = await emulatedContacts(
+        stack.emulator,
+        `&segment_id=${cancelled.body.audience.id}`,
+      );
+      expect(members).toHaveLength(cancelled.body.progress.added);
+      expect(await page.getByRole('button', { name: 'Resume' }).count()).toBe(0);
+    } finally {
+      await slowDown(0);
+    }
+  });
+
   it('pauses a slow run after the batch in flight and resumes it to the end, nobody lost or doubled', async () => {
     const { stack } = consoleStack;
-    const slow = await fetch(`${stack.emulator.url}/_emulator/faults`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ latencyMs: 150 }),
-    });
-    expect(slow.status).toBe(200);
+    await slowDown(150);
     try {
       const page = await consoleStack.newPage();
       await openNewSync(page);
@@ -220,11 +260,7 @@ describe('a sync from the console', () => {
         await eligibleEmails(stack),
       );
     } finally {
-      await fetch(`${stack.emulator.url}/_emulator/faults`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({}),
-      });
+      await slowDown(0);
     }
   });
 });

@@ -83,7 +83,11 @@ export function RunScreen({ runId }: { runId: string }) {
                 <button
                   type="button"
                   class="danger"
-                  onClick={act('DELETE', '')}
+                  onClick={() => {
+                    if (confirm('Cancel this run? Users already added stay in the list.')) {
+                      void act('DELETE', '')();
+                    }
+                  }}
                   disabled={control.busy}
                 >
                   Cancel
