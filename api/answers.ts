@@ -2,13 +2,24 @@ import type { Response } from 'express';
 import { zeroProgress } from '../client/sync-runs.js';
 import { isTemporalUnavailable } from '../client/temporal.js';
 import type { RunPlan } from '../common/plan.js';
-import { REMOVAL_GUARD_TRIPPED, type SyncRunResult } from '../common/sync.js';
+import { REMOVAL_GUARD_TRIPPED, type SyncProgress, type SyncRunResult } from '../common/sync.js';
 import { isDatabaseUnavailable } from '../db/runs.js';
 import { ApiError } from './errors.js';
 import type { Launch, SyncLauncher } from './sync-launcher.js';
 
 export const statusUrl = (runId: string): string =>
   `/api/marketing/sync-users/${encodeURIComponent(runId)}`;
+
+/** The `result` of a completed run, in its status and in the runs list. */
+export const completedResult = (progress: SyncProgress, listId: string | null) => ({
+  added: progress.added,
+  failed: progress.failed,
+  skipped: progress.skipped,
+  removed: progress.removed,
+  unsubscribed: progress.unsubscribed,
+  updated: progress.updated,
+  listId,
+});
 
 /** What a 503 tells the client to wait before trying again. */
 export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;

@@ -11,6 +11,7 @@ import { consoleHeaders } from './console-headers.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { consoleSessionRouter } from './routes/console-session.js';
 import { erasuresRouter } from './routes/erasures.js';
+import { healthRouter } from './routes/health.js';
 import { operationsRouter } from './routes/operations.js';
 import { optOutsRouter } from './routes/opt-outs.js';
 import { resendWebhooksRouter } from './routes/resend-webhooks.js';
@@ -20,6 +21,7 @@ import { syncRouter } from './routes/sync.js';
 import { syncUsersRouter } from './routes/sync-users.js';
 import type { ApiServerDeps } from './server.js';
 import { createSyncLauncher } from './sync-launcher.js';
+import { recordWebhookDeliveries } from './webhook-deliveries.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -116,7 +118,11 @@ export function createApp(
   app.use(countRequests);
   app.use(operationsRouter({ sql, temporal }));
   // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
-  app.use('/webhooks/resend', resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET }));
+  app.use(
+    '/webhooks/resend',
+    recordWebhookDeliveries({ sql, platform: 'resend', logger: deps.logger }),
+    resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET }),
+  );
 
   // One count of failed authentications per address, whether the secret came as a Bearer header
   // or through the console's sign-in.
@@ -155,6 +161,14 @@ export function createApp(
   marketing.post('/erasures', jsonBody(SYNC_BODY_LIMIT));
   marketing.use(jsonBody(BODY_LIMIT));
   marketing.use('/runs', runsRouter({ sql, temporal }));
+  marketing.use(
+    '/health',
+    healthRouter({
+      sql,
+      temporal,
+      webhooksConfigured: { resend: config.RESEND_WEBHOOK_SECRET !== undefined },
+    }),
+  );
   marketing.use('/sync-users', runUsersRouter({ sql, temporal }));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
   marketing.use('/sync', syncRouter({ launcher, now, unknownColumns }));

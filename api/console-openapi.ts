@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiPathsObject } from 'zod-openapi';
 import {
+  healthAnswerSchema,
   runsAnswerSchema,
   runsQuerySchema,
   runUsersAnswerSchema,
@@ -27,7 +28,9 @@ const CSV_DESCRIPTION =
   'With Accept: text/csv, every user matching the filters (not one page), as a CSV download with a header line: user_id,outcome,reason';
 
 /** Paths of the routes the console reads (machines use them too) and of its sign-in. */
-export function consolePaths(): ZodOpenApiPathsObject {
+export const consolePaths = (): ZodOpenApiPathsObject => ({ ...readPaths(), ...sessionPaths() });
+
+function readPaths(): ZodOpenApiPathsObject {
   return {
     '/api/marketing/runs': {
       get: marketing({
@@ -61,6 +64,19 @@ export function consolePaths(): ZodOpenApiPathsObject {
         },
       ),
     },
+    '/api/marketing/health': {
+      get: marketing({
+        operationId: 'serviceHealth',
+        summary:
+          'Postgres, Temporal and each platform: reachable, key accepted, rate limit learned, webhooks and their last delivery',
+        responses: { '200': { description: 'What each part says', ...json(healthAnswerSchema) } },
+      }),
+    },
+  };
+}
+
+function sessionPaths(): ZodOpenApiPathsObject {
+  return {
     '/console/session': {
       post: {
         operationId: 'signIn',

@@ -32,7 +32,7 @@ import {
   reserveRun,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
-import { databaseCall, unavailableError } from './answers.js';
+import { completedResult, databaseCall, unavailableError } from './answers.js';
 import { ApiError } from './errors.js';
 
 /** SPEC's default for MAX_CONCURRENT_RUNS. */
@@ -310,17 +310,7 @@ export function createSyncLauncher(deps: {
       ...(finishedAt && runStatus !== 'running' ? { finishedAt: finishedAt.toISOString() } : {}),
       ...(live.reachable ? {} : { temporal: 'unavailable' as const }),
       ...(runStatus === 'completed'
-        ? {
-            result: {
-              added: progress.added,
-              failed: progress.failed,
-              skipped: progress.skipped,
-              removed: progress.removed,
-              unsubscribed: progress.unsubscribed,
-              updated: progress.updated,
-              listId: record?.listId ?? null,
-            },
-          }
+        ? { result: completedResult(progress, record?.listId ?? null) }
         : {}),
       ...(record?.errorCode && runStatus !== 'completed'
         ? { error: { code: record.errorCode, message: record.errorMessage ?? '' } }

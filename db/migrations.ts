@@ -544,4 +544,37 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 14,
+    name: 'platform health: access checks, the rate limit learned, webhook deliveries',
+    sql: /* sql */ `
+      -- What a worker last found when it asked each platform account a question its key must be
+      -- accepted for: ok, key_refused or unreachable, and the message (no personal data).
+      create table audience_sync.platform_checks (
+        platform text not null,
+        account text not null,
+        checked_at timestamptz not null,
+        outcome text not null check (outcome in ('ok', 'key_refused', 'unreachable')),
+        message text not null,
+        primary key (platform, account)
+      );
+
+      -- The limit the platform announced in its answers, as the rate gate learned it, and the
+      -- bound the worker keeps to whatever it says (RESEND_RATE_LIMIT).
+      alter table audience_sync.rate_limits
+        add column learned_limit integer,
+        add column learned_at timestamptz,
+        add column limit_bound integer;
+
+      -- Each platform's webhook endpoint: its last accepted delivery, and the deliveries refused
+      -- since (when the first was, the last, and the status it got).
+      create table audience_sync.webhook_endpoints (
+        platform text primary key,
+        last_delivery_at timestamptz,
+        failing_since timestamptz,
+        last_failure_at timestamptz,
+        last_failure_status integer
+      );
+    `,
+  },
 ];

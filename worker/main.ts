@@ -10,7 +10,8 @@ import { createSql } from '../db/sql.js';
 import { createLogger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { describeWorkerVersion } from './options.js';
-import { createSyncWorker } from './worker.js';
+import { startPlatformChecks } from './platform-checks.js';
+import { configuredPlatforms, createSyncWorker } from './worker.js';
 
 /**
  * The worker process: runs the sync, erasure and daily reconciliation workflows and their
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
     );
     await client.connection.close();
     const worker = await createSyncWorker({ config, sql });
+    // What the health route says of each platform: reachable, key accepted, rate limit learned.
+    const checks = startPlatformChecks({ sql, platforms: configuredPlatforms(config), logger });
     logger.info(
       {
         taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -58,7 +61,11 @@ async function main(): Promise<void> {
       },
       'worker started',
     );
-    await worker.run();
+    try {
+      await worker.run();
+    } finally {
+      await checks.stop();
+    }
     logger.info('worker stopped');
   } finally {
     await sql.end({ timeout: 5 });

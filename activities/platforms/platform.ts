@@ -227,6 +227,12 @@ export interface PlatformModule {
   readonly account: string;
   readonly limit: PlatformLimit;
   connect(context: PlatformContext): MarketingPlatform;
+  /**
+   * One cheap request the account's key must be accepted for (for the health route). Resolves
+   * when the platform answered and accepted the key; throws a PlatformError: platform_auth_failed
+   * when it refused the key, platform_unavailable when it did not answer. Absent: not checked.
+   */
+  checkAccess?(context: PlatformContext): Promise<void>;
 }
 
 export type PlatformErrorCode =

@@ -16,6 +16,8 @@ export interface PlatformRegistry {
   readonly names: string[];
   /** A client of the named platform for one activity attempt. */
   connect(name: string, context: Omit<PlatformContext, 'gate' | 'sql'>): MarketingPlatform;
+  /** The platform's access check through its gate; false when the platform has none. */
+  checkAccess(name: string, context: Omit<PlatformContext, 'gate' | 'sql'>): Promise<boolean>;
 }
 
 export class UnknownPlatformError extends Error {
@@ -29,17 +31,27 @@ export class UnknownPlatformError extends Error {
 export function createPlatformRegistry(sql: Sql, modules: PlatformModule[]): PlatformRegistry {
   const byName = new Map(modules.map((module) => [module.name, module]));
   const gates = new Map<string, RequestGate>();
+  const moduleAndGate = (name: string) => {
+    const module = byName.get(name);
+    if (!module) throw new UnknownPlatformError(`No platform named "${name}" is configured`);
+    let gate = gates.get(name);
+    if (!gate) {
+      gate = createRequestGate(sql, module.account, module.limit);
+      gates.set(name, gate);
+    }
+    return { module, gate };
+  };
   return {
     names: [...byName.keys()],
     connect(name, context) {
-      const module = byName.get(name);
-      if (!module) throw new UnknownPlatformError(`No platform named "${name}" is configured`);
-      let gate = gates.get(name);
-      if (!gate) {
-        gate = createRequestGate(sql, module.account, module.limit);
-        gates.set(name, gate);
-      }
+      const { module, gate } = moduleAndGate(name);
       return module.connect({ ...context, sql, gate });
+    },
+    async checkAccess(name, context) {
+      const { module, gate } = moduleAndGate(name);
+      if (!module.checkAccess) return false;
+      await module.checkAccess({ ...context, sql, gate });
+      return true;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
+import { recordLearnedLimit } from '../../db/platform-health.js';
 import type { Sql } from '../../db/sql.js';
 import type { PlatformLimit } from './platform.js';
 
@@ -66,6 +67,21 @@ interface SlotTaker {
 }
 
 /**
+ * Keeps the limit the platform announced in Postgres, for the health route: written when it
+ * changes, never in a request's way (a failed write is tried again at the next answer).
+ */
+function learnedLimitRecorder(sql: Sql, key: string, bound: number | undefined) {
+  let recorded: number | undefined;
+  return (limit: number): void => {
+    if (limit === recorded) return;
+    recorded = limit;
+    void recordLearnedLimit(sql, key, limit, bound).catch(() => {
+      recorded = undefined;
+    });
+  };
+}
+
+/**
  * A request rate shared by every worker through Postgres. Slots come from `acquire_rate_slots`,
  * which keeps at most `limit` grants in any window (a sliding log: a moment when no request waits
  * is not caught up later, which is why a run's batches overlap) and honours pauses set after a
@@ -77,6 +93,7 @@ interface SlotTaker {
 export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate {
   const bound = options.upperBound ?? Number.POSITIVE_INFINITY;
   let learned = options.initialLimit;
+  const recordLimit = learnedLimitRecorder(sql, options.key, options.upperBound);
   let marginMs = options.marginMs ?? 5;
   const window = () => `${1000 + marginMs} milliseconds`;
   const effectiveLimit = () => Math.max(1, Math.min(bound, learned));
@@ -135,7 +152,9 @@ export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate 
     },
 
     learnLimit(limit) {
-      if (limit > 0) learned = limit;
+      if (limit <= 0) return;
+      learned = limit;
+      recordLimit(limit);
     },
 
     async windowSpent(resetMs) {

@@ -15,6 +15,25 @@ const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
 
 const READY_CHECK_MS = 2000;
 
+export type DependencyCheck = 'ok' | 'unreachable';
+
+/** Whether Postgres and Temporal answer, each within its own 2 s deadline. */
+export async function checkDependencies(deps: {
+  sql: Sql;
+  temporal: Client;
+}): Promise<{ database: DependencyCheck; temporal: DependencyCheck }> {
+  const [database, temporal] = await Promise.allSettled([
+    withTimeout(pingDatabase(deps.sql), READY_CHECK_MS),
+    withTemporalDeadline(deps.temporal, READY_CHECK_MS, () =>
+      deps.temporal.connection.workflowService.getSystemInfo({}),
+    ),
+  ]);
+  return {
+    database: database.status === 'fulfilled' ? 'ok' : 'unreachable',
+    temporal: temporal.status === 'fulfilled' ? 'ok' : 'unreachable',
+  };
+}
+
 /** Health, readiness, metrics and the API description. None needs the secret or shows user data. */
 export function operationsRouter(deps: { sql: Sql; temporal: Client }): Router {
   const router = Router();
@@ -26,16 +45,7 @@ export function operationsRouter(deps: { sql: Sql; temporal: Client }): Router {
   // 200 `{ status: 'ready', checks }`; 503 in SPEC's error body naming the parts that are down,
   // with the same `status` and `checks`. Each check has its own deadline, so it answers in 2 s.
   router.get('/readyz', async (_req, res) => {
-    const [database, temporal] = await Promise.allSettled([
-      withTimeout(pingDatabase(deps.sql), READY_CHECK_MS),
-      withTemporalDeadline(deps.temporal, READY_CHECK_MS, () =>
-        deps.temporal.connection.workflowService.getSystemInfo({}),
-      ),
-    ]);
-    const checks = {
-      database: database.status === 'fulfilled' ? 'ok' : 'unreachable',
-      temporal: temporal.status === 'fulfilled' ? 'ok' : 'unreachable',
-    };
+    const checks = await checkDependencies(deps);
     const down = Object.entries(checks)
       .filter(([, check]) => check !== 'ok')
       .map(([part]) => part);

@@ -24,7 +24,7 @@ import {
 } from '../../db/run-history.js';
 import { markRunEndedOutside, progressOf } from '../../db/runs.js';
 import type { Sql } from '../../db/sql.js';
-import { databaseCall, serviceUnavailable, unavailableError } from '../answers.js';
+import { completedResult, databaseCall, serviceUnavailable, unavailableError } from '../answers.js';
 import { runsQuerySchema, runUsersQuerySchema } from '../console-schemas.js';
 import { ApiError } from '../errors.js';
 import { runIdParamsSchema } from '../schemas.js';
@@ -146,19 +146,7 @@ function runSummary(run: ListedRun, reasons: ReasonCounts | undefined, temporal:
       ? { platformUnavailableSince: run.platformUnavailableSince.toISOString() }
       : {}),
     ...(run.bulkMode ? { bulk: { mode: run.bulkMode, message: run.bulkNote ?? '' } } : {}),
-    ...(run.status === 'completed'
-      ? {
-          result: {
-            added: progress.added,
-            failed: progress.failed,
-            skipped: progress.skipped,
-            removed: progress.removed,
-            unsubscribed: progress.unsubscribed,
-            updated: progress.updated,
-            listId: run.listId,
-          },
-        }
-      : {}),
+    ...(run.status === 'completed' ? { result: completedResult(progress, run.listId) } : {}),
     ...(run.errorCode && run.status !== 'completed'
       ? { error: { code: run.errorCode, message: run.errorMessage ?? '' } }
       : {}),

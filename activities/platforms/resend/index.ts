@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import { propertyField } from '../../field-changes.js';
-import type {
-  ChangeOutcome,
-  ContactOutcome,
-  ContactPatch,
-  ContactRef,
-  ContactToSync,
-  FoundContact,
-  MarketingPlatform,
-  OutcomeSink,
-  PlatformContext,
-  PlatformModule,
+import {
+  type ChangeOutcome,
+  type ContactOutcome,
+  type ContactPatch,
+  type ContactRef,
+  type ContactToSync,
+  type FoundContact,
+  type MarketingPlatform,
+  type OutcomeSink,
+  type PlatformContext,
+  type PlatformModule,
+  platformUnavailable,
 } from '../platform.js';
 import { forEachSettling } from '../pool.js';
 import type { Answer } from './client.js';
@@ -76,7 +77,37 @@ export function resendPlatform(settings: ResendSettings): PlatformModule {
     limit: { kind: 'requests_per_second', initial: 2, upperBound: settings.rateLimit },
     connect: (context) =>
       connectResend(settings, account, context, { sweepPositions, recentRefreshes }),
+    checkAccess: (context) => checkResendAccess(settings, context),
   };
+}
+
+/** The SDK behind the account's gate, for one activity attempt. */
+const resendClientFor = (settings: ResendSettings, context: PlatformContext) =>
+  createResendClient({
+    apiKey: settings.apiKey,
+    baseUrl: settings.baseUrl,
+    gate: context.gate,
+    signal: context.signal,
+    onAnswer: context.onAnswer,
+    ...(settings.requestTimeoutMs ? { requestTimeoutMs: settings.requestTimeoutMs } : {}),
+    ...(settings.transientRetries !== undefined
+      ? { transientRetries: settings.transientRetries }
+      : {}),
+  });
+
+/**
+ * The access check: the first segment, one request through the account's gate. The client turns
+ * a refused key into platform_auth_failed and an outage, after its retries, into
+ * platform_unavailable; the answer's headers teach the gate the account's rate limit.
+ */
+async function checkResendAccess(settings: ResendSettings, context: PlatformContext) {
+  const client = resendClientFor(settings, context);
+  const { answer } = await client.idempotent('segments.list', (signal) =>
+    client.sdk.segments.list({ limit: 1 }, { signal }),
+  );
+  if (answer.error) {
+    throw platformUnavailable(`Resend answered ${answer.error.statusCode} ${answer.error.name}`);
+  }
 }
 
 function connectResend(
@@ -86,17 +117,7 @@ function connectResend(
   memory: { sweepPositions: SweepPositions; recentRefreshes: RecentRefreshes },
 ): MarketingPlatform {
   const { gate } = context;
-  const client = createResendClient({
-    apiKey: settings.apiKey,
-    baseUrl: settings.baseUrl,
-    gate,
-    signal: context.signal,
-    onAnswer: context.onAnswer,
-    ...(settings.requestTimeoutMs ? { requestTimeoutMs: settings.requestTimeoutMs } : {}),
-    ...(settings.transientRetries !== undefined
-      ? { transientRetries: settings.transientRetries }
-      : {}),
-  });
+  const client = resendClientFor(settings, context);
   const directory = createContactDirectory(
     context.sql,
     client,
