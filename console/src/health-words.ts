@@ -1,42 +1,27 @@
 /** The health answer's facts as sentences a marketer understands. */
+import type { z } from 'zod';
+import type { healthAnswerSchema } from '../../api/console-schemas.js';
 
-interface PartHealth {
-  status: 'ok' | 'unreachable';
-  message: string;
-}
-
-export interface PlatformHealth {
-  platform: string;
-  configured: boolean;
-  status: 'ok' | 'key_refused' | 'unreachable' | 'not_checked';
-  reachable: boolean | null;
-  keyAccepted: boolean | null;
-  checkedAt: string | null;
-  message: string;
-  rateLimit: { learned: number | null; learnedAt: string | null; heldUntil: string | null };
-  webhooks: {
-    configured: boolean;
-    lastDeliveryAt: string | null;
-    failingSince: string | null;
-    lastFailure: { at: string; status: number } | null;
-  };
-}
-
-export interface HealthAnswer {
-  checkedAt: string;
-  database: PartHealth;
-  temporal: PartHealth;
-  platforms: PlatformHealth[];
-}
+/** What GET /api/marketing/health answers, as the API's own schema says. */
+export type HealthAnswer = z.infer<typeof healthAnswerSchema>;
+type PlatformHealth = HealthAnswer['platforms'][number];
 
 export interface HealthPart {
   name: string;
-  ok: boolean;
+  /** working, needs attention, or not known yet (no worker has checked it lately). */
+  state: 'working' | 'needs attention' | 'not checked yet';
   lines: string[];
 }
 
 const when = (iso: string): string =>
   new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+
+const PLATFORM_STATES: Record<PlatformHealth['status'], HealthPart['state']> = {
+  ok: 'working',
+  key_refused: 'needs attention',
+  unreachable: 'needs attention',
+  not_checked: 'not checked yet',
+};
 
 const PLATFORM_NAMES: Record<string, string> = { resend: 'Resend', loops: 'Loops' };
 
@@ -46,7 +31,7 @@ export function healthInWords(answer: HealthAnswer): HealthPart[] {
   return [
     {
       name: 'Database',
-      ok: database,
+      state: database ? 'working' : 'needs attention',
       lines: [
         database
           ? 'The database with your users is reachable.'
@@ -55,7 +40,7 @@ export function healthInWords(answer: HealthAnswer): HealthPart[] {
     },
     {
       name: 'Temporal',
-      ok: temporal,
+      state: temporal ? 'working' : 'needs attention',
       lines: [
         temporal
           ? 'Temporal, which runs syncs and resumes them after a failure, is reachable.'
@@ -70,7 +55,7 @@ function platformInWords(platform: PlatformHealth): HealthPart {
   const name = PLATFORM_NAMES[platform.platform] ?? platform.platform;
   return {
     name,
-    ok: platform.status === 'ok' || platform.status === 'not_checked',
+    state: PLATFORM_STATES[platform.status],
     lines: [connectionInWords(name, platform), rateInWords(platform), webhooksInWords(platform)],
   };
 }
@@ -86,8 +71,8 @@ function connectionInWords(name: string, platform: PlatformHealth): string {
       return `${name} cannot be reached${checked}: syncs wait and keep retrying.`;
     default:
       return platform.configured
-        ? `${name} has not been checked lately: no worker has used it recently.`
-        : `${name} is not set up on any running worker.`;
+        ? `${name} has not been checked lately: no worker is running, or none has ${name} set up.`
+        : `No worker has checked ${name} yet; a running worker checks it every minute.`;
   }
 }
 

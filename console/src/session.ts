@@ -1,10 +1,5 @@
 import { call, useCsrfToken } from './api.js';
-
-/** What the session routes answer: the CSRF token the console's writes carry. */
-export interface Session {
-  csrfToken: string;
-  expiresAt?: string;
-}
+import type { Session } from './types.js';
 
 /** The session of an earlier sign-in (the cookie), or undefined when there is none. */
 export async function currentSession(): Promise<Session | undefined> {

@@ -1,73 +1,39 @@
-import type { Progress } from './words.js';
+import type { z } from 'zod';
+import type {
+  runSummarySchema,
+  runsAnswerSchema,
+  runUserSchema,
+  runUsersAnswerSchema,
+  sessionAnswerSchema,
+} from '../../api/console-schemas.js';
+import type { planSchema, runStatusSchema, scheduleAnswerSchema } from '../../api/schemas.js';
 
-/** What the status endpoint and the runs list say about a run (the fields the console shows). */
-export interface RunView {
-  runId: string;
-  status: string;
-  audience: { id: string | null; name: string } | null;
-  platform?: string;
-  listName?: string | null;
-  syncType?: string;
-  mode?: string;
-  trigger?: string;
-  scheduleId?: string | null;
-  tags?: string[];
-  phase?: string;
-  progress: Progress;
-  startedAt: string;
-  finishedAt?: string;
-  message?: string;
-  dryRun?: boolean;
-  platformUnavailableSince?: string;
-  bulk?: { mode: string; message: string };
-  error?: { code: string; message: string };
-  reasons?: { skipped?: Record<string, number>; failed?: Record<string, number> };
-  plan?: Plan;
-}
+/**
+ * The answers the console reads, typed by the API's own schemas (types only: nothing of the
+ * server reaches the page), so a change of the API that the console does not follow fails the
+ * type check.
+ */
+export type RunSummary = z.infer<typeof runSummarySchema>;
+export type RunStatus = z.infer<typeof runStatusSchema>;
+export type RunsPage = z.infer<typeof runsAnswerSchema>;
+export type RunUser = z.infer<typeof runUserSchema>;
+export type RunUsersPage = z.infer<typeof runUsersAnswerSchema>;
+export type Plan = z.infer<typeof planSchema>;
+export type PlanClass = Plan['create'];
+export type ScheduleView = z.infer<typeof scheduleAnswerSchema>['schedule'];
+export type Session = z.infer<typeof sessionAnswerSchema>;
 
-export interface PlanClass {
-  count: number;
-  userIds: string[];
-}
-
-export interface Plan {
-  list: { id: string | null; name: string; create: boolean };
-  tagsToCreate: string[];
-  create: PlanClass;
-  join: PlanClass;
-  present: PlanClass;
-  update: PlanClass;
-  remove: PlanClass;
-  unsubscribe: PlanClass;
-  skipped: { count: number; byReason: Record<string, PlanClass> };
-  failed: { count: number; byReason: Record<string, PlanClass> };
-  removalGuard?: { tracked: number; wouldRemove: number; maxRemovals: number; tripped: boolean };
-}
-
-export interface RunsPage {
-  runs: RunView[];
-  next?: string | null;
-}
-
-export interface RunUser {
-  userId: string;
-  outcome: string;
-  reason?: string | null;
-}
-
-export interface RunUsersPage {
-  users: RunUser[];
-  next?: string | null;
-}
-
-export interface ScheduleView {
-  scheduleId: string;
-  paused: boolean;
-  note?: string;
-  spec: { cron: string[]; every: string[]; timezone?: string };
-  nextRunTimes: string[];
-  recentRuns: { runId: string; scheduledAt: string; startedAt: string; status?: string }[];
-}
+/**
+ * A run as the status endpoint answers it, with what the runs list adds (how it was started) and
+ * what newer answers add (their message, reasons), where present.
+ */
+export type RunView = RunStatus &
+  Partial<
+    Pick<RunSummary, 'platform' | 'listName' | 'syncType' | 'mode' | 'trigger' | 'scheduleId'>
+  > & {
+    message?: string;
+    reasons?: { skipped?: Record<string, number>; failed?: Record<string, number> };
+  };
 
 export const RUN_STATES = ['running', 'paused', 'completed', 'failed', 'cancelled'] as const;
 

@@ -142,20 +142,6 @@ export function scheduleSpecInWords(spec: {
   return parts.length ? `${listInWords(parts)}${zone}` : 'no recurring times';
 }
 
-const PHASE_WORDS: Record<string, string> = {
-  preparing: 'preparing the list',
-  'preparing-platform': 'preparing the platform',
-  'loading-directory': "reading the platform's contacts",
-  syncing: 'adding users',
-  removing: 'taking leavers out of the list',
-  finished: 'finishing',
-};
-
-/** A workflow phase (when the status names one) in words. */
-export function stepInWords(phase: string | undefined): string | undefined {
-  return phase ? (PHASE_WORDS[phase] ?? phase) : undefined;
-}
-
 const SYNC_TYPE_WORDS: Record<string, string> = {
   all: 'all users',
   new: 'new users',

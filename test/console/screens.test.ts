@@ -180,6 +180,7 @@ describe('health', () => {
     expect(database).toContain('The database with your users is reachable.');
     expect(await cards.nth(1).textContent()).toContain('Temporal, which runs syncs');
     for (const [index, part] of expected.entries()) {
+      expect(await cards.nth(index).locator('.badge').textContent()).toBe(part.state);
       const text = await cards.nth(index).textContent();
       for (const line of part.lines) expect(text).toContain(line);
     }

@@ -1,9 +1,16 @@
 import { call } from '../api.js';
-import { type HealthAnswer, healthInWords } from '../health-words.js';
+import { type HealthAnswer, type HealthPart, healthInWords } from '../health-words.js';
 import { useLoad } from '../hooks.js';
 import { ErrorMessage, Loading, ScreenHeading } from '../ui.js';
 
 const REFRESH_MS = 10_000;
+
+/** The badge colours of the run states, reused. */
+const BADGES: Record<HealthPart['state'], string> = {
+  working: 'completed',
+  'needs attention': 'failed',
+  'not checked yet': 'paused',
+};
 
 export function HealthScreen() {
   const health = useLoad(
@@ -19,12 +26,9 @@ export function HealthScreen() {
       {health.value ? (
         <ul class="cards" aria-label="Health">
           {healthInWords(health.value).map((part) => (
-            <li key={part.name} class={`card health-${part.ok ? 'ok' : 'problem'}`}>
+            <li key={part.name} class="card">
               <h2 class="card-title">
-                {part.name}{' '}
-                <span class={`badge badge-${part.ok ? 'completed' : 'failed'}`}>
-                  {part.ok ? 'working' : 'needs attention'}
-                </span>
+                {part.name} <span class={`badge badge-${BADGES[part.state]}`}>{part.state}</span>
               </h2>
               <ul>
                 {part.lines.map((line) => (

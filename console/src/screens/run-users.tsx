@@ -8,11 +8,6 @@ import { reasonInWords } from '../words.js';
 const PAGE_SIZE = 25;
 const OUTCOMES = ['added', 'updated', 'skipped', 'failed'] as const;
 
-interface UsersAnswer {
-  users: RunUser[];
-  next: string | null;
-}
-
 /** The run's users by outcome and reason (ids only), a page at a time, and all of them as CSV. */
 export function RunUsers({ runId, live }: { runId: string; live: boolean }) {
   const [outcome, setOutcome] = useState('');
@@ -24,13 +19,11 @@ export function RunUsers({ runId, live }: { runId: string; live: boolean }) {
   const filters = { outcome, reason: reason.trim() };
   const page = useLoad(
     async (signal) => {
-      const answer = await call<UsersAnswer>(
+      return call<RunUsersPage>(
         'GET',
         `${base}${query({ ...filters, limit: PAGE_SIZE, cursor })}`,
         { signal },
       );
-      const page: RunUsersPage = { users: answer.users, next: answer.next };
-      return page;
     },
     `${runId}|${outcome}|${filters.reason}|${cursor ?? ''}`,
     { refreshMs: () => (live ? 2000 : undefined) },

@@ -4,7 +4,7 @@ import { consoleConfig, temporalRunLink } from '../config.js';
 import { useAction, useLoad } from '../hooks.js';
 import { isLive, type RunView } from '../types.js';
 import { Counts, ErrorMessage, Loading, ScreenHeading, StatusBadge, Time } from '../ui.js';
-import { phaseInWords, reasonInWords, stepInWords } from '../words.js';
+import { phaseInWords, reasonInWords } from '../words.js';
 import { PlanView } from './plan.js';
 import { RunUsers } from './run-users.js';
 
@@ -41,7 +41,6 @@ export function RunScreen({ runId }: { runId: string }) {
             </h2>
             <div aria-live="polite">
               <p class="phase">{phaseInWords(value)}</p>
-              {value.phase && isLive(value.status) ? <p>Step: {stepInWords(value.phase)}</p> : null}
             </div>
             <progress
               max={Math.max(value.progress.total, 1)}

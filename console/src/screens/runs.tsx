@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { call, query } from '../api.js';
 import { useLoad } from '../hooks.js';
 import { links } from '../router.js';
-import { isLive, RUN_STATES, type RunsPage, type RunView } from '../types.js';
+import { isLive, RUN_STATES, type RunSummary, type RunsPage } from '../types.js';
 import { ErrorMessage, Loading, ScreenHeading, StatusBadge, Time } from '../ui.js';
 import { runKindInWords } from '../words.js';
 
@@ -10,18 +10,12 @@ import { runKindInWords } from '../words.js';
 const LIVE_MS = 2000;
 const IDLE_MS = 10_000;
 
-interface RunsAnswer {
-  runs: RunView[];
-  next: string | null;
-}
-
-async function loadRuns(filters: { status: string; listId: string }, signal: AbortSignal) {
-  const answer = await call<RunsAnswer>(
+function loadRuns(filters: { status: string; listId: string }, signal: AbortSignal) {
+  return call<RunsPage>(
     'GET',
     `/api/marketing/runs${query({ status: filters.status, list_id: filters.listId, limit: 50 })}`,
     { signal },
   );
-  return { runs: answer.runs, next: answer.next } satisfies RunsPage;
 }
 
 export function RunsScreen() {
@@ -76,7 +70,7 @@ export function RunsScreen() {
   );
 }
 
-function RunList({ runs }: { runs: RunView[] }) {
+function RunList({ runs }: { runs: RunSummary[] }) {
   if (runs.length === 0) return <p>No runs match.</p>;
   return (
     <ul class="cards" aria-label="Runs">

@@ -132,6 +132,7 @@ describe('the New sync form as a request body', () => {
 describe('health in words', () => {
   it('says what works and what needs attention, for each part', () => {
     const parts = healthInWords({
+      success: true,
       checkedAt: '2026-12-01T10:00:00.000Z',
       database: { status: 'ok', message: '' },
       temporal: { status: 'unreachable', message: '' },
@@ -143,6 +144,7 @@ describe('health in words', () => {
           reachable: true,
           keyAccepted: false,
           checkedAt: null,
+          account: null,
           message: '',
           rateLimit: { learned: 10, learnedAt: null, heldUntil: null },
           webhooks: {
@@ -154,10 +156,10 @@ describe('health in words', () => {
         },
       ],
     });
-    expect(parts.map((part) => [part.name, part.ok])).toEqual([
-      ['Database', true],
-      ['Temporal', false],
-      ['Resend', false],
+    expect(parts.map((part) => [part.name, part.state])).toEqual([
+      ['Database', 'working'],
+      ['Temporal', 'needs attention'],
+      ['Resend', 'needs attention'],
     ]);
     expect(parts[2]?.lines).toEqual([
       'Resend refuses the API key: syncs to it fail until the key is replaced.',
