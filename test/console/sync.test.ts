@@ -92,6 +92,18 @@ describe('a sync from the console', () => {
         .length,
     );
     await screenshot(page, 'new-sync-preview');
+
+    // A value the API refuses: its own message, not its JSON.
+    await page.getByLabel('Active within the last (days)').fill('ten');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const refused = await consoleStack.stack.call(
+      'GET',
+      '/api/marketing/sync-users?filterActive=true&activeDays=ten',
+    );
+    expect(refused.status).toBe(400);
+    await expect
+      .poll(() => page.getByRole('alert').textContent(), WAIT)
+      .toBe(refused.body.error.message);
   });
 
   it("shows a dry run's plan, class by class, as the run's status has it, and writes nothing", async () => {
@@ -171,6 +183,22 @@ describe('a sync from the console', () => {
     const rows = page.getByRole('region', { name: 'Users of this run' }).locator('tbody tr');
     await expect.poll(() => rows.count(), WAIT).toBe(25);
 
+    // Only the skipped ones, as the API lists them.
+    await page.getByLabel('Outcome').selectOption('skipped');
+    const skipped = await consoleStack.stack.call(
+      'GET',
+      `/api/marketing/sync-users/${runId}/users?outcome=skipped&limit=25`,
+    );
+    expect(skipped.body.users.length).toBe(Math.min(25, progress.skipped));
+    const shownSkipped = () =>
+      rows.evaluateAll((cells) =>
+        cells.map((row) => `${row.children[0]?.textContent}:${row.children[1]?.textContent}`),
+      );
+    await expect
+      .poll(shownSkipped, WAIT)
+      .toEqual(skipped.body.users.map((user: { userId: string }) => `${user.userId}:skipped`));
+    await page.getByLabel('Outcome').selectOption('');
+
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Download CSV' }).click(),
@@ -191,6 +219,48 @@ describe('a sync from the console', () => {
     await page.getByRole('link', { name: 'Runs', exact: true }).click();
     const card = page.getByRole('listitem').filter({ hasText: 'Everyone from the console' });
     await expect.poll(() => card.locator('.badge').textContent(), WAIT).toBe('completed');
+  });
+
+  it('lists runs started elsewhere as they run and end, filtered by status and list', async () => {
+    const { stack } = consoleStack;
+    const page = await consoleStack.newPage();
+    await signIn(page, consoleStack.consoleUrl);
+    // A run started through the API and held paused, so the list surely sees it in progress.
+    await slowDown(100);
+    let runId: string;
+    try {
+      const started = await stack.call(
+        'POST',
+        '/api/marketing/sync',
+        { platform: 'resend', list_name: 'Started by the API' },
+        { prefer: 'respond-async' },
+      );
+      expect(started.status).toBe(202);
+      runId = started.body.runId;
+      const pausing = await stack.call('POST', `/api/marketing/sync-users/${runId}/pause`);
+      expect(pausing.body.success).toBe(true);
+      await expect
+        .poll(
+          async () => (await stack.call('GET', `/api/marketing/sync-users/${runId}`)).body.status,
+          WAIT,
+        )
+        .toBe('paused');
+    } finally {
+      await slowDown(0);
+    }
+    const card = page.getByRole('listitem').filter({ hasText: 'Started by the API' });
+    await expect.poll(() => card.locator('.badge').textContent(), WAIT).toBe('paused');
+    await stack.call('POST', `/api/marketing/sync-users/${runId}/resume`);
+    await expect.poll(() => card.locator('.badge').textContent(), WAIT).toBe('completed');
+
+    const { audience } = (await stack.call('GET', `/api/marketing/sync-users/${runId}`)).body;
+    await page.getByLabel('List id').fill(audience.id);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const cards = page.getByRole('list', { name: 'Runs' }).locator(':scope > li');
+    await expect.poll(() => cards.count(), WAIT).toBe(1);
+    expect(await cards.first().textContent()).toContain('Started by the API');
+    await page.getByLabel('Status').selectOption('running');
+    await expect.poll(() => page.getByText('No runs match.').count(), WAIT).toBe(1);
   });
 
   it('cancels a slow run after a confirmation; the users already added stay', async () => {
