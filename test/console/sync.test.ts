@@ -52,6 +52,16 @@ async function shownCounts(page: Page): Promise<Record<string, number>> {
   return counts;
 }
 
+/** Starts a sync into a new list from the form; resolves once its page shows users added. */
+async function startSlowSync(page: Page, listName: string): Promise<string> {
+  await openNewSync(page);
+  await page.getByLabel('New list name').fill(listName);
+  await page.getByRole('button', { name: 'Start sync' }).click();
+  await page.waitForURL(/#\/runs\/.+/);
+  await expect.poll(async () => (await shownCounts(page)).added > 0, WAIT).toBe(true);
+  return runIdOf(page);
+}
+
 /** Every answer of the emulator takes this long (0: as fast as it can). */
 async function slowDown(latencyMs: number): Promise<void> {
   const answer = await fetch(`${consoleStack.stack.emulator.url}/_emulator/faults`, {
@@ -268,12 +278,7 @@ describe('a sync from the console', () => {
     await slowDown(150);
     try {
       const page = await consoleStack.newPage();
-      await openNewSync(page);
-      await page.getByLabel('New list name').fill('Cancelled list');
-      await page.getByRole('button', { name: 'Start sync' }).click();
-      await page.waitForURL(/#\/runs\/.+/);
-      const runId = runIdOf(page);
-      await expect.poll(async () => (await shownCounts(page)).added > 0, WAIT).toBe(true);
+      const runId = await startSlowSync(page, 'Cancelled list');
 
       // Dismissed, the run goes on; accepted, it is cancelled.
       page.once('dialog', (dialog) => void dialog.dismiss());
@@ -303,12 +308,7 @@ describe('a sync from the console', () => {
     await slowDown(150);
     try {
       const page = await consoleStack.newPage();
-      await openNewSync(page);
-      await page.getByLabel('New list name').fill('Slow list');
-      await page.getByRole('button', { name: 'Start sync' }).click();
-      await page.waitForURL(/#\/runs\/.+/);
-      const runId = runIdOf(page);
-      await expect.poll(async () => (await shownCounts(page)).added > 0, WAIT).toBe(true);
+      const runId = await startSlowSync(page, 'Slow list');
 
       await page.getByRole('button', { name: 'Pause' }).click();
       await expect.poll(() => shownStatus(page), WAIT).toBe('paused');

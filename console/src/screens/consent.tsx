@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { call, query } from '../api.js';
+import { TextField } from '../fields.js';
 import { useAction, useLoad } from '../hooks.js';
 import { ErrorMessage, ScreenHeading, Time } from '../ui.js';
 import { originInWords, parseUserIds } from '../words.js';
@@ -113,20 +114,15 @@ function Erasures() {
         records of them except a note that keeps later syncs from adding them again.
       </p>
       <form onSubmit={start}>
-        <div class="field">
-          <label for="erasure-ids">User ids to erase</label>
-          <textarea
-            id="erasure-ids"
-            rows={4}
-            required
-            value={ids}
-            onInput={(event) => setIds(event.currentTarget.value)}
-            aria-describedby="erasure-ids-hint"
-          />
-          <p class="hint" id="erasure-ids-hint">
-            Paste ids separated by commas, spaces or new lines.
-          </p>
-        </div>
+        <TextField
+          id="erasure-ids"
+          label="User ids to erase"
+          rows={4}
+          required
+          value={ids}
+          onValue={setIds}
+          hint="Paste ids separated by commas, spaces or new lines."
+        />
         <button type="submit" class="danger" disabled={action.busy}>
           Start erasure
         </button>

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { call } from '../api.js';
+import { TextField } from '../fields.js';
 import { useAction } from '../hooks.js';
 import { go, links } from '../router.js';
 import { ErrorMessage } from '../ui.js';
@@ -28,43 +29,28 @@ export function ScheduleForm({ sync }: { sync: () => Record<string, unknown> }) 
         (sync type "new") into an existing list.
       </p>
       <form onSubmit={create}>
-        <div class="field">
-          <label for="schedule-id">Schedule name</label>
-          <input
-            id="schedule-id"
-            required
-            value={scheduleId}
-            onInput={(event) => setScheduleId(event.currentTarget.value)}
-            aria-describedby="schedule-id-hint"
-          />
-          <p class="hint" id="schedule-id-hint">
-            Letters, digits and dashes, e.g. newsletter-new-users.
-          </p>
-        </div>
-        <div class="field">
-          <label for="schedule-every">Repeat every</label>
-          <input
-            id="schedule-every"
-            value={every}
-            onInput={(event) => setEvery(event.currentTarget.value)}
-            aria-describedby="schedule-every-hint"
-          />
-          <p class="hint" id="schedule-every-hint">
-            For example 30m, 6h or 24h (at least 5 minutes).
-          </p>
-        </div>
-        <div class="field">
-          <label for="schedule-cron">Or a cron expression</label>
-          <input
-            id="schedule-cron"
-            value={cron}
-            onInput={(event) => setCron(event.currentTarget.value)}
-            aria-describedby="schedule-cron-hint"
-          />
-          <p class="hint" id="schedule-cron-hint">
-            Replaces "Repeat every" when given, e.g. 0 6 * * 1 for Mondays at 06:00 UTC.
-          </p>
-        </div>
+        <TextField
+          id="schedule-id"
+          label="Schedule name"
+          required
+          value={scheduleId}
+          onValue={setScheduleId}
+          hint="Letters, digits and dashes, e.g. newsletter-new-users."
+        />
+        <TextField
+          id="schedule-every"
+          label="Repeat every"
+          value={every}
+          onValue={setEvery}
+          hint="For example 30m, 6h or 24h (at least 5 minutes)."
+        />
+        <TextField
+          id="schedule-cron"
+          label="Or a cron expression"
+          value={cron}
+          onValue={setCron}
+          hint={'Replaces "Repeat every" when given, e.g. 0 6 * * 1 for Mondays at 06:00 UTC.'}
+        />
         <button type="submit" disabled={action.busy}>
           Create schedule
         </button>
