@@ -14,13 +14,15 @@ COPY package.json package-lock.json ./
 # embedded Postgres of the local stack, which images never run.
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 
-# --- build: compile, and bundle the workflows once so workers start without webpack -----------
+# --- build: compile, bundle the workflows once so workers start without webpack, and build the
+# console's pages (dist/console), which the API serves at /console ------------------------------
 FROM deps AS build
 COPY . .
 RUN npm run build \
  && test -f dist/workflow-bundle.js \
  && test -f dist/api/main.js \
- && test -f dist/worker/main.js
+ && test -f dist/worker/main.js \
+ && test -f dist/console/index.html
 
 # --- runtime: production dependencies and the build, as a non-root user -------------------------
 FROM ${NODE_IMAGE} AS runtime

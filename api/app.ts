@@ -5,6 +5,7 @@ import { createPreviewActivities } from '../activities/preview.js';
 import { createScheduleService } from '../client/schedules.js';
 import { metrics } from '../telemetry/metrics.js';
 import { createFailedAuthLimiter, requireBearerSecret } from './auth.js';
+import { builtConsoleAssets, consoleRouter } from './console.js';
 import { createConsoleSessions, requireSecretOrSession } from './console-auth.js';
 import { consoleHeaders } from './console-headers.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
@@ -61,8 +62,14 @@ const countRequests: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** The HTTP API, without listening: the server, the dev stack and tests mount it. */
-export function createApp(deps: ApiServerDeps): express.Express {
+/**
+ * The HTTP API, without listening: the server, the dev stack and tests mount it. The console's
+ * pages come from `consoleAssets` (the built files unless given).
+ */
+export function createApp(
+  deps: ApiServerDeps,
+  consoleAssets: RequestHandler = builtConsoleAssets(),
+): express.Express {
   const { config, sql, temporal } = deps;
   const now = deps.now ?? (() => new Date());
   const launcher = createSyncLauncher({
@@ -186,6 +193,16 @@ export function createApp(deps: ApiServerDeps): express.Express {
   );
   marketing.use('/opt-outs', optOutsRouter({ sql }));
   app.use('/api/marketing', marketing);
+  app.use(
+    '/console',
+    consoleRouter(
+      {
+        namespace: config.TEMPORAL_NAMESPACE,
+        ...(config.TEMPORAL_UI_URL ? { temporalUiUrl: config.TEMPORAL_UI_URL } : {}),
+      },
+      consoleAssets,
+    ),
+  );
 
   app.use(notFoundHandler);
   app.use(errorHandler);

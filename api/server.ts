@@ -1,11 +1,13 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
+import type { RequestHandler } from 'express';
 import { startPreviewCountKeeper } from '../activities/preview-counts.js';
 import type { ApiConfig } from '../config/env.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../telemetry/logger.js';
 import { createApp } from './app.js';
+import { builtConsoleAssets } from './console.js';
 
 export interface StartedApi {
   url: string;
@@ -21,6 +23,16 @@ export interface ApiServerDeps {
   now?: () => Date;
   /** The level of webhook deliveries' request lines; info unless set. */
   webhookLogLevel?: 'info' | 'debug';
+  /**
+   * Serves the console's pages, given the HTTP server (for a reload channel); the built files
+   * unless set (`npm run dev` serves the sources through Vite).
+   */
+  consoleAssets?: (server: Server) => Promise<ConsoleAssets>;
+}
+
+export interface ConsoleAssets {
+  handler: RequestHandler;
+  close?: () => Promise<void>;
 }
 
 /**
@@ -29,7 +41,11 @@ export interface ApiServerDeps {
  * it; API processes take turns through an advisory lock).
  */
 export async function startApiServer(deps: ApiServerDeps): Promise<StartedApi> {
-  const app = createApp(deps);
+  const server = createServer();
+  const consoleAssets = deps.consoleAssets
+    ? await deps.consoleAssets(server)
+    : { handler: builtConsoleAssets() };
+  server.on('request', createApp(deps, consoleAssets.handler));
   const refreshSeconds = deps.config.PREVIEW_COUNT_REFRESH_SECONDS;
   const keeper =
     refreshSeconds === 0
@@ -40,16 +56,19 @@ export async function startApiServer(deps: ApiServerDeps): Promise<StartedApi> {
           intervalMs: refreshSeconds * 1000,
           logger: deps.logger,
         });
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(deps.config.PORT, (error?: Error) =>
-      error ? reject(error) : resolve(listening),
-    );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.config.PORT, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       await keeper?.stop();
+      await consoleAssets.close?.();
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();

@@ -117,6 +117,10 @@ const fields = {
     )
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Where people open the Temporal Web UI; the console links each run to its page there.
+  TEMPORAL_UI_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+    .optional(),
 };
 
 const temporalFields = {
@@ -167,6 +171,7 @@ export const apiConfigSchema = z
     TRUST_PROXY: fields.TRUST_PROXY,
     RESEND_WEBHOOK_SECRET: fields.RESEND_WEBHOOK_SECRET,
     LOG_LEVEL: fields.LOG_LEVEL,
+    TEMPORAL_UI_URL: fields.TEMPORAL_UI_URL,
     ...temporalFields,
   })
   .refine(mtlsPairIsComplete, mtlsPairMessage);

@@ -27,6 +27,7 @@ export function renderBanner({ info, secret, startupMs, cwd }: BannerInput): str
     return path.isAbsolute(file) && relative && !relative.startsWith('..') ? relative : file;
   };
   const rows: [string, string][] = [
+    ['Console', `${info.apiUrl}/console/  (sign in with the marketing secret below)`],
     ['API', `${info.apiUrl}  (OpenAPI ${info.apiUrl}/openapi.json, metrics /metrics)`],
     ...temporalRows(info, shown),
     ['Resend', describeResend(info)],

@@ -23,6 +23,7 @@ import { writeWorkflowBundle } from '../worker/bundle-workflows.js';
 import { startPlatformChecks } from '../worker/platform-checks.js';
 import { keepReconciliationSchedule } from '../worker/reconciliation-schedule.js';
 import { configuredPlatforms, createSyncWorker } from '../worker/worker.js';
+import { consoleDevAssets } from './console-dev.js';
 import type { LocalPostgres } from './postgres.js';
 import { DEV_DATABASE, DEV_RESEND_API_KEY, type DevSettings } from './settings.js';
 import { Teardown } from './teardown.js';
@@ -164,6 +165,7 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
     logger,
     // The emulator delivers one webhook per contact write: a line each would bury the banner.
     webhookLogLevel: 'debug',
+    consoleAssets: consoleDevAssets,
   });
   teardown.add('api', () => api.close());
   await timed('api', () => waitUntilHealthy(api.url, signal));
@@ -468,6 +470,7 @@ function serviceEnvironment(
   if (temporal.kind === 'dev-server') {
     // The local dev server has one namespace and speaks plain gRPC.
     env.TEMPORAL_NAMESPACE = 'default';
+    if (temporal.uiUrl) env.TEMPORAL_UI_URL = temporal.uiUrl;
     for (const name of TEMPORAL_CONNECTION_VARIABLES) delete env[name];
   }
   if (resend.kind === 'emulator') {

@@ -434,6 +434,11 @@ describe('Dockerfile', () => {
     expect(dockerfile).toContain('dist/workflow-bundle.js');
   });
 
+  it("builds the console's pages into dist/console, which the image ships with the API", () => {
+    expect(dockerfile).toContain('test -f dist/console/index.html');
+    expect(finalStage).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+  });
+
   it('ships production dependencies only and runs as a non-root user', () => {
     expect(finalStage).toMatch(/npm ci --omit=dev/);
     const user = /^USER\s+(\S+)/m.exec(finalStage)?.[1];

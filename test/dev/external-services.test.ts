@@ -59,6 +59,12 @@ describe('npm run dev with external Postgres, Temporal and Resend', () => {
     expect(dev.stdout()).toContain(`${emulator.url} (RESEND_API_KEY is set)`);
     const health = await fetch(`http://127.0.0.1:${api}/healthz`);
     expect(health.status).toBe(200);
+    // The console's address, served from its sources on the API's port (with reload).
+    const consoleUrl = `http://127.0.0.1:${api}/console/`;
+    expect(dev.stdout()).toMatch(new RegExp(`^  Console +${consoleUrl} `, 'm'));
+    const page = await fetch(consoleUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script type="module" src="/console/@vite/client">');
 
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { type StartedApi, startApiServer } from '../../api/server.js';
+import { type ApiServerDeps, type StartedApi, startApiServer } from '../../api/server.js';
 import type { ApiConfig, WorkerConfig } from '../../config/env.js';
 import { type DemoMix, seedDemoUsers } from '../../db/demo-users.js';
 import {
@@ -60,6 +60,8 @@ export interface AppStackOptions {
   inProcessWorker?: boolean;
   /** Runs on the migrated database before the worker and the API start (e.g. to add a view). */
   beforeStart?: (db: TestDatabase) => Promise<void>;
+  /** The console's pages (default: the built ones in dist/console). */
+  consoleAssets?: ApiServerDeps['consoleAssets'];
 }
 
 export async function startAppStack(options: AppStackOptions = {}): Promise<AppStack> {
@@ -87,6 +89,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
     sql: db.sql,
     temporal: client,
     logger: createLogger('silent'),
+    ...(options.consoleAssets ? { consoleAssets: options.consoleAssets } : {}),
   });
 
   return {
