@@ -12,11 +12,12 @@ type Query = Sql | postgres.TransactionSql;
 
 export type OptOutOrigin = 'unsubscribed' | 'deleted' | 'suppressed';
 
-/** What a platform told us about one contact. `unsubscribed: false` lifts an unsubscribe. */
-export type ConsentFact =
+/** What a platform told us about one contact, and when it happened there (absent: now). */
+export type ConsentFact = (
   | { kind: 'unsubscribed'; unsubscribed: boolean }
   | { kind: 'deleted' }
-  | { kind: 'suppressed' };
+  | { kind: 'suppressed' }
+) & { at?: Date | undefined };
 
 export interface ConsentSubject {
   platform: string;
@@ -32,6 +33,80 @@ export interface ConsentState {
 
 /** Facts learned from a webhook before any directory knew the contact: they hold for every account. */
 export const ANY_ACCOUNT = '';
+
+/** A `platform_consent` row: the platform's facts with their event times, and the app's lift. */
+export interface ConsentRecord {
+  unsubscribed: boolean;
+  /** When the platform's unsubscribed flag last changed. */
+  unsubscribedAt: Date | null;
+  deletedAt: Date | null;
+  suppressedAt: Date | null;
+  /** When the app said the person consented again: facts up to then no longer count. */
+  liftedAt: Date | null;
+}
+
+const NO_RECORD: ConsentRecord = {
+  unsubscribed: false,
+  unsubscribedAt: null,
+  deletedAt: null,
+  suppressedAt: null,
+  liftedAt: null,
+};
+
+const sinceLift = (time: Date | null, lifted: Date | null): boolean =>
+  time !== null && (lifted === null || time > lifted);
+
+/** What a record says now (consentOf says the same in SQL). */
+export function stateOf(record: ConsentRecord): ConsentState {
+  return {
+    unsubscribed: record.unsubscribed && sinceLift(record.unsubscribedAt, record.liftedAt),
+    deleted: sinceLift(record.deletedAt, record.liftedAt),
+    suppressed: sinceLift(record.suppressedAt, record.liftedAt),
+  };
+}
+
+/**
+ * A fact that happened at `at`, applied to the record: the record after it and the opt-out it
+ * starts, or null when it changes nothing. Facts apply in the order they happened, not the order
+ * they arrive: a fact older than the flag's last change, or than the app's lift, is a late
+ * delivery; one that repeats what the record says is no change (a `contact.updated` repeats the
+ * flag whatever else changed).
+ */
+export function applyFactTo(
+  previous: ConsentRecord | undefined,
+  fact: ConsentFact,
+  at: Date,
+): { record: ConsentRecord; started: OptOutOrigin | null } | null {
+  const base = previous ?? NO_RECORD;
+  const before = stateOf(base);
+  if (fact.kind === 'unsubscribed') {
+    if (base.unsubscribedAt !== null && at < base.unsubscribedAt) return null;
+    if (previous && base.unsubscribed === fact.unsubscribed) return null;
+    const record = { ...base, unsubscribed: fact.unsubscribed, unsubscribedAt: at };
+    const starts = stateOf(record).unsubscribed && !before.unsubscribed;
+    return { record, started: starts ? 'unsubscribed' : null };
+  }
+  if (before[fact.kind] || (base.liftedAt !== null && at <= base.liftedAt)) return null;
+  const record = { ...base, [fact.kind === 'deleted' ? 'deletedAt' : 'suppressedAt']: at };
+  return { record, started: fact.kind };
+}
+
+/**
+ * Facts about one email are applied one at a time: two deliveries of one unsubscribe at the same
+ * moment (or a delivery and a directory read) then see each other, and only the first changes
+ * the state. Locks are taken in a fixed order, so writers of several hashes never deadlock.
+ * Answers the time a fact happening at `at` is taken to have happened: never later than now, and
+ * to the millisecond, as JavaScript compares times.
+ */
+async function lockFacts(tx: Query, emailHashes: string[], at?: Date): Promise<Date> {
+  await tx`
+    select pg_advisory_xact_lock(k) from (
+      select distinct hashtext('audience_sync.consent:' || h) as k
+      from unnest(${emailHashes}::text[]) as h order by k) as locks`;
+  const [time] = await tx<{ at: Date }[]>`
+    select date_trunc('milliseconds', least(coalesce(${at ?? null}::timestamptz, now()), now())) as at`;
+  return time?.at ?? new Date();
+}
 
 /**
  * Writers of the feed hold this lock from taking a seq until they commit, so rows become visible
@@ -53,8 +128,11 @@ export async function usersOfContact(tx: Query, subject: ConsentSubject): Promis
   return rows.map((row) => row.userId);
 }
 
-/** Appends one opt-out per user, in the order given. */
-async function appendOptOuts(tx: Query, userIds: string[], origin: OptOutOrigin): Promise<number> {
+/** The feed's entries: opt-outs, and the app's lifts of them. */
+export type FeedOrigin = OptOutOrigin | 'lifted';
+
+/** Appends one entry per user, in the order given. */
+async function appendOptOuts(tx: Query, userIds: string[], origin: FeedOrigin): Promise<number> {
   if (userIds.length === 0) return 0;
   await lockOptOutFeed(tx);
   const rows = await tx`
@@ -66,8 +144,8 @@ async function appendOptOuts(tx: Query, userIds: string[], origin: OptOutOrigin)
 }
 
 /**
- * Appends an opt-out for each (user, origin) the feed does not hold yet: a sync that skips a
- * user for the platform's reason makes sure the application hears of it.
+ * Appends an opt-out for each (user, origin) the feed does not hold since the user's last lift:
+ * a sync that skips a user for the platform's reason makes sure the application hears of it.
  */
 export async function appendMissingOptOuts(
   sql: Sql,
@@ -83,7 +161,10 @@ export async function appendMissingOptOuts(
       from unnest(${unique.map((e) => e.userId)}::text[], ${unique.map((e) => e.origin)}::text[])
         with ordinality as e(user_id, origin, n)
       where not exists (
-        select 1 from audience_sync.opt_outs o where o.user_id = e.user_id and o.origin = e.origin)
+        select 1 from audience_sync.opt_outs o
+        where o.user_id = e.user_id and o.origin = e.origin and not exists (
+          select 1 from audience_sync.opt_outs l
+          where l.user_id = o.user_id and l.origin = 'lifted' and l.seq > o.seq))
         -- An erased user is in the feed already, as erased.
         and not exists (
           select 1 from audience_sync.erasure_tombstones t where t.user_id = e.user_id)
@@ -94,41 +175,38 @@ export async function appendMissingOptOuts(
 }
 
 /**
- * Records one fact for one account, in the caller's transaction. Returns the opt-out it starts
- * (an unsubscribe, deletion or suppression the row did not have), or null when nothing new began.
+ * Records one fact for one account, in the caller's transaction (which holds the email's lock).
+ * Returns the opt-out it starts, or null when nothing new began.
  */
 async function applyFact(
   tx: Query,
   account: string,
   subject: ConsentSubject,
   fact: ConsentFact,
+  at: Date,
 ): Promise<OptOutOrigin | null> {
   const key = { platform: subject.platform, account, emailHash: subject.emailHash };
-  const [previous] = await tx<{ unsubscribed: boolean; deleted: boolean; suppressed: boolean }[]>`
-    select unsubscribed, deleted_at is not null as deleted, suppressed_at is not null as suppressed
+  const [previous] = await tx<ConsentRecord[]>`
+    select unsubscribed, unsubscribed_at as "unsubscribedAt", deleted_at as "deletedAt",
+      suppressed_at as "suppressedAt", lifted_at as "liftedAt"
     from audience_sync.platform_consent
     where platform = ${key.platform} and account = ${key.account} and email_hash = ${key.emailHash}
     for update`;
-  if (!previous && fact.kind === 'unsubscribed' && !fact.unsubscribed) return null;
-  const unsubscribed = fact.kind === 'unsubscribed' ? fact.unsubscribed : null;
-  const deleted = fact.kind === 'deleted';
-  const suppressed = fact.kind === 'suppressed';
+  const change = applyFactTo(previous, fact, at);
+  if (!change) return null;
+  const { record } = change;
   await tx`
     insert into audience_sync.platform_consent as c
-      (platform, account, email_hash, contact_id, unsubscribed, deleted_at, suppressed_at)
+      (platform, account, email_hash, contact_id, unsubscribed, unsubscribed_at, deleted_at,
+       suppressed_at)
     values (${key.platform}, ${key.account}, ${key.emailHash}, ${subject.contactId},
-      ${unsubscribed ?? false},
-      case when ${deleted}::boolean then now() end, case when ${suppressed}::boolean then now() end)
+      ${record.unsubscribed}, ${record.unsubscribedAt}, ${record.deletedAt}, ${record.suppressedAt})
     on conflict (platform, account, email_hash) do update set
       contact_id = coalesce(excluded.contact_id, c.contact_id),
-      unsubscribed = coalesce(${unsubscribed}::boolean, c.unsubscribed),
-      deleted_at = coalesce(c.deleted_at, excluded.deleted_at),
-      suppressed_at = coalesce(c.suppressed_at, excluded.suppressed_at),
+      unsubscribed = excluded.unsubscribed, unsubscribed_at = excluded.unsubscribed_at,
+      deleted_at = excluded.deleted_at, suppressed_at = excluded.suppressed_at,
       updated_at = now()`;
-  if (unsubscribed && !previous?.unsubscribed) return 'unsubscribed';
-  if (deleted && !previous?.deleted) return 'deleted';
-  if (suppressed && !previous?.suppressed) return 'suppressed';
-  return null;
+  return change.started;
 }
 
 /** The accounts whose directory knows the contact (by id, else by email hash). */
@@ -164,10 +242,11 @@ export async function recordWebhookFact(
       on conflict do nothing returning svix_id`;
     if (fresh.length === 0) return { processed: false } as const;
     if (!fact) return { processed: true, optOuts: 0 } as const;
+    const at = await lockFacts(tx, [subject.emailHash], fact.at);
     const accounts = await accountsOfContact(tx, subject);
     let started: OptOutOrigin | null = null;
     for (const account of accounts.length > 0 ? accounts : [ANY_ACCOUNT]) {
-      started = (await applyFact(tx, account, subject, fact)) ?? started;
+      started = (await applyFact(tx, account, subject, fact, at)) ?? started;
     }
     const optOuts = started
       ? await appendOptOuts(tx, await usersOfContact(tx, subject), started)
@@ -187,7 +266,8 @@ export async function recordConsentFact(
   fact: ConsentFact,
 ): Promise<{ optOuts: number }> {
   return sql.begin(async (tx) => {
-    const started = await applyFact(tx, account, subject, fact);
+    const at = await lockFacts(tx, [subject.emailHash], fact.at);
+    const started = await applyFact(tx, account, subject, fact, at);
     const optOuts = started
       ? await appendOptOuts(tx, await usersOfContact(tx, subject), started)
       : 0;
@@ -196,15 +276,17 @@ export async function recordConsentFact(
 }
 
 /**
- * The `unsubscribed` flags a page of the platform's contact list shows: an unsubscribed contact
- * is recorded (and its users' opt-outs appended when it is new); a subscribed one lifts an
- * earlier record. Subscribed contacts without a record write nothing.
+ * The `unsubscribed` flags a page of the platform's contact list showed when it was asked for at
+ * `observedAt`: an unsubscribed contact is recorded (and its users' opt-outs appended when it is
+ * new); a subscribed one lifts an earlier record. Subscribed contacts without a record write
+ * nothing.
  */
 export async function recordUnsubscribedFlags(
   sql: Sql,
   platform: string,
   account: string,
   contacts: { emailHash: string; contactId: string; unsubscribed: boolean }[],
+  observedAt: Date,
 ): Promise<{ optOuts: number }> {
   if (contacts.length === 0) return { optOuts: 0 };
   const hashes = contacts.map((c) => c.emailHash);
@@ -222,7 +304,7 @@ export async function recordUnsubscribedFlags(
         sql,
         account,
         { platform, emailHash: contact.emailHash, contactId: contact.contactId },
-        { kind: 'unsubscribed', unsubscribed: contact.unsubscribed },
+        { kind: 'unsubscribed', unsubscribed: contact.unsubscribed, at: observedAt },
       )
     ).optOuts;
   }
@@ -245,8 +327,12 @@ export async function consentOf(
     select email_hash as "emailHash", bool_or(unsubscribed) as unsubscribed,
       bool_or(deleted) as deleted, bool_or(suppressed) as suppressed
     from (
-      select email_hash, unsubscribed, deleted_at is not null as deleted,
-        suppressed_at is not null as suppressed
+      -- As stateOf: what happened after the app's last lift.
+      select email_hash,
+        coalesce(unsubscribed and unsubscribed_at > coalesce(lifted_at, '-infinity'), false)
+          as unsubscribed,
+        coalesce(deleted_at > coalesce(lifted_at, '-infinity'), false) as deleted,
+        coalesce(suppressed_at > coalesce(lifted_at, '-infinity'), false) as suppressed
       from audience_sync.platform_consent
       where platform = ${platform} and account in (${account}, ${ANY_ACCOUNT})
         and email_hash = any(${emailHashes}::text[])
@@ -264,7 +350,7 @@ export async function consentOf(
 
 export interface OptOut {
   userId: string;
-  origin: OptOutOrigin | 'erased';
+  origin: FeedOrigin | 'erased';
   at: Date;
   seq: string;
 }

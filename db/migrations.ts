@@ -505,4 +505,23 @@ export const migrations: Migration[] = [
       end $$;
     `,
   },
+  {
+    version: 12,
+    name: 'consent facts in event order, lifted by the app',
+    sql: /* sql */ `
+      -- When the platform's unsubscribed flag last changed (the event's own time): a fact older
+      -- than that arrives late and changes nothing. deleted_at and suppressed_at are event times
+      -- too. lifted_at: the app's word that the person consented again (POST
+      -- /api/marketing/opt-outs/:userId/lift); facts up to then no longer count.
+      alter table audience_sync.platform_consent
+        add column unsubscribed_at timestamptz,
+        add column lifted_at timestamptz;
+      update audience_sync.platform_consent set unsubscribed_at = updated_at;
+
+      -- The feed says when the app lifted a user's platform records.
+      alter table audience_sync.opt_outs drop constraint if exists opt_outs_origin_check;
+      alter table audience_sync.opt_outs add constraint opt_outs_origin_check
+        check (origin in ('unsubscribed', 'deleted', 'suppressed', 'lifted'));
+    `,
+  },
 ];

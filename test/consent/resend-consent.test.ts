@@ -325,6 +325,61 @@ describe('with webhooks on', () => {
     expect((await deliveries()).find((d) => d.id === delivery.id)?.statuses).toEqual([200, 200]);
     expect(await optOutsOf([hal])).toEqual([{ userId: hal.id, origin: 'unsubscribed' }]);
   });
+  it('two deliveries of one unsubscribe at once are one feed entry, and a late resubscribe older than it lifts nothing', async () => {
+    const users = await addUsers('twice', 6);
+    const run = await sync({ list_name: uniqueName('Twice') });
+    const contacts = new Map(
+      (await emulatedContacts(stack.emulator)).map((contact) => [contact.email, contact.id]),
+    );
+    const event = (user: TestUser, unsubscribed: boolean, at: Date) =>
+      JSON.stringify({
+        type: 'contact.updated',
+        created_at: at.toISOString(),
+        data: {
+          id: contacts.get(user.email),
+          segment_ids: [run.listId],
+          created_at: at.toISOString(),
+          updated_at: at.toISOString(),
+          email: user.email,
+          unsubscribed,
+        },
+      });
+    // Each unsubscribes in Resend (which sends its delivery), and two more deliveries of the same
+    // fact come at once, as Resend sends for a contact updated twice.
+    for (const user of users) await admin('POST', '/contacts/unsubscribe', { email: user.email });
+    const unsubscribedAt = new Date();
+    const answers = await Promise.all(
+      users.flatMap((user) =>
+        ['a', 'b'].map((copy) =>
+          post(event(user, true, unsubscribedAt), {
+            id: `msg_twice_${copy}_${user.id}`,
+            timestamp: nowSeconds(),
+          }),
+        ),
+      ),
+    );
+    for (const user of users) await delivered('contact.updated', user.email);
+    expect(answers.map((answer) => answer.status)).toEqual(Array(12).fill(200));
+    const byUser = (a: { userId: string }, b: { userId: string }) =>
+      Number(a.userId) - Number(b.userId);
+    expect((await optOutsOf(users)).sort(byUser)).toEqual(
+      users.map((user) => ({ userId: user.id, origin: 'unsubscribed' })),
+    );
+
+    // A resubscribe from before the unsubscribe, delivered late: the users stay unsubscribed.
+    const [first] = users;
+    if (!first) throw new Error('no user');
+    const late = await post(event(first, false, new Date(unsubscribedAt.getTime() - 60_000)), {
+      id: 'msg_twice_late',
+      timestamp: nowSeconds(),
+    });
+    expect(late).toEqual({ status: 200, body: { success: true, processed: true } });
+    const next = await sync({ list_name: uniqueName('After twice') });
+    expect(await outcomes(next.runId, users)).toEqual(
+      Object.fromEntries(users.map((user) => [user.id, 'skipped:unsubscribed_in_platform'])),
+    );
+    expect(await optOutsOf(users)).toHaveLength(6);
+  });
 });
 
 describe('with webhooks off', () => {
