@@ -224,6 +224,261 @@ interface PendingPatch {
   fields: ContactFields;
 }
 
+/** A user the local decision sends, with its contact as the platform receives it. */
+interface Candidate {
+  contact: ContactToSync;
+  user: BatchUser;
+}
+
+/** One batch's users on their way: where their outcomes go, and the lists they join. */
+interface BatchScope {
+  ctx: BatchContext;
+  run: RunRecord;
+  list: ListRef;
+  /** The run's list and its tags. */
+  listIds: string[];
+  outcomes: OutcomeRecorder;
+  record(userId: string, result: UserOutcome): Promise<void>;
+}
+
+function scopeOf(ctx: BatchContext, run: RunRecord, input: ProcessBatchInput): BatchScope {
+  const list: ListRef = {
+    platform: run.platform,
+    listId: input.listId,
+    tagListIds: input.tagListIds,
+  };
+  const outcomes = ctx.outcomes ?? {
+    record: (runId: string, ref: ListRef, userId: string, result: UserOutcome) =>
+      recordOutcome(ctx.sql, runId, ref, userId, result),
+    duplicate: (runId: string, ref: ListRef, userId: string, ownerId: string) =>
+      recordDuplicate(ctx.sql, runId, ref, userId, ownerId),
+  };
+  const record = async (userId: string, result: UserOutcome) => {
+    await outcomes.record(run.runId, list, userId, result);
+    if (!run.dryRun) {
+      metrics.contacts.inc({ outcome: result.outcome });
+      if (result.outcome === 'added' && result.updated) metrics.contactsUpdated.inc();
+    }
+    ctx.onProgress(1);
+  };
+  return { ctx, run, list, listIds: [input.listId, ...input.tagListIds], outcomes, record };
+}
+
+/** The users to send and the opted-out ones to unsubscribe; every other user ends here. */
+async function decideEach(
+  scope: BatchScope,
+  users: BatchUser[],
+): Promise<{ candidates: Candidate[]; unsubscribes: BatchUser[] }> {
+  const candidates: Candidate[] = [];
+  const unsubscribes: BatchUser[] = [];
+  for (const user of users) {
+    const decision = decideLocally(user);
+    if (decision.action === 'send') {
+      candidates.push({
+        user,
+        contact: {
+          userId: user.userId,
+          email: normaliseEmail(user.email ?? ''),
+          firstName: user.firstName,
+          lastName: user.lastName,
+          properties: user.properties,
+        },
+      });
+    } else if (decision.action === 'unsubscribe') unsubscribes.push(user);
+    else await scope.record(user.userId, decision.outcome);
+  }
+  return { candidates, unsubscribes };
+}
+
+/** The owned candidates as the batch sends them, with what was last sent for each. */
+async function sendablesOf(scope: BatchScope, owned: Candidate[]): Promise<Sendable[]> {
+  const lastSent = await lastSentFields(
+    scope.ctx.sql,
+    scope.ctx.platform.account,
+    owned.map(({ contact }) => contact.userId),
+  );
+  return owned.map(({ contact, user }) => {
+    const hash = emailHash(contact.email);
+    const sent = lastSent.get(contact.userId);
+    return {
+      contact,
+      user,
+      emailHash: hash,
+      current: {
+        ...nameFields(contact.firstName, contact.lastName),
+        ...propertyFields(contact.properties),
+      },
+      lastSeen: sent?.emailHash === hash ? sent.fields : undefined,
+    };
+  });
+}
+
+/** Records an added user, first taking its old contact out of the lists if its email changed. */
+async function recordAdded(
+  scope: BatchScope,
+  item: Sendable,
+  contactId: string | null,
+  updated: boolean,
+): Promise<void> {
+  const moved = await moveOffOldContact(scope.ctx, scope.run, scope.listIds, item, contactId);
+  if (moved.kind === 'rejected') {
+    await scope.record(item.contact.userId, { outcome: 'failed', reason: moved.reason });
+    return;
+  }
+  await scope.record(item.contact.userId, {
+    outcome: 'added',
+    contactId,
+    emailHash: item.emailHash,
+    updated,
+    fields: {
+      account: scope.ctx.platform.account,
+      hashes: fieldsAfterSync(item.current, item.lastSeen),
+    },
+  });
+}
+
+/** Patches contacts, then records each: patched, refused, or (gone meanwhile) to sync again. */
+async function patchEach(
+  scope: BatchScope,
+  patches: PendingPatch[],
+  onGone: (item: Sendable) => void | Promise<void>,
+): Promise<void> {
+  const byUser = new Map(patches.map((one) => [one.item.contact.userId, one]));
+  await scope.ctx.platform.patchContacts(
+    patches.map(({ item, contactId, fields }) => ({
+      contact: { userId: item.contact.userId, email: item.contact.email, contactId },
+      fields: patchOfFields(fields),
+    })),
+    async (userId, outcome) => {
+      const one = byUser.get(userId);
+      if (!one) return;
+      if (outcome.kind === 'done') await recordAdded(scope, one.item, one.contactId, true);
+      else if (outcome.kind === 'rejected') {
+        await scope.record(userId, { outcome: 'failed', reason: outcome.reason });
+      } else await onGone(one.item);
+    },
+  );
+}
+
+/**
+ * Users the ledger has in every list with this email, met before: only changed fields cost a
+ * request, and a user whose fields did not change costs none. Answers the users to sync.
+ */
+async function syncPresent(
+  scope: BatchScope,
+  sendable: Sendable[],
+  inEveryList: Map<string, string>,
+): Promise<Sendable[]> {
+  const toSync: Sendable[] = [];
+  const patches: PendingPatch[] = [];
+  for (const item of sendable) {
+    const contactId = inEveryList.get(item.contact.userId);
+    if (!contactId || !item.lastSeen) {
+      toSync.push(item);
+      continue;
+    }
+    const fields = fieldsToPatch(item.current, { lastSeen: item.lastSeen });
+    if (isEmptyPatch(fields)) {
+      await scope.record(item.contact.userId, {
+        outcome: 'added',
+        contactId,
+        emailHash: item.emailHash,
+      });
+    } else patches.push({ item, contactId, fields });
+  }
+  await patchEach(scope, patches, (item) => {
+    toSync.push(item);
+  });
+  return toSync;
+}
+
+/**
+ * Puts the users into the lists on the platform (created or joined), patches the fields a first
+ * meeting may fill, and records each. Answers how many got only ambiguous answers.
+ */
+async function syncToPlatform(scope: BatchScope, toSync: Sendable[]): Promise<number> {
+  let unresolved = 0;
+  const joinedPatches: PendingPatch[] = [];
+  const byUser = new Map(toSync.map((item) => [item.contact.userId, item]));
+  await scope.ctx.platform.syncContacts(
+    toSync.map((item) => item.contact),
+    scope.listIds,
+    async (userId, contactOutcome) => {
+      const item = byUser.get(userId);
+      const outcome = outcomeOfContact(contactOutcome);
+      if (!item) return;
+      if (!outcome) unresolved += 1;
+      else if (outcome.outcome !== 'added') await scope.record(userId, outcome);
+      // Created with every field it has.
+      else if (contactOutcome.kind === 'created') {
+        await recordAdded(scope, item, outcome.contactId, false);
+      } else {
+        const fields = fieldsToPatch(item.current, {
+          lastSeen: item.lastSeen,
+          emptyOnPlatform:
+            'emptyFields' in contactOutcome && contactOutcome.emptyFields
+              ? new Set(contactOutcome.emptyFields)
+              : undefined,
+        });
+        if (isEmptyPatch(fields)) await recordAdded(scope, item, outcome.contactId, false);
+        else joinedPatches.push({ item, contactId: outcome.contactId, fields });
+      }
+    },
+  );
+  await patchEach(scope, joinedPatches, (item) =>
+    scope.record(item.contact.userId, {
+      outcome: 'failed',
+      reason: 'contact_vanished_before_patch',
+    }),
+  );
+  return unresolved;
+}
+
+/**
+ * Claims each candidate's email for the run: a user whose email an earlier user owns is that
+ * user's duplicate. Of the owners, those a bulk chunk created are recorded without a request and
+ * those the platform objects to end skipped with its reason; the others are allowed on.
+ */
+async function claimAndClear(
+  scope: BatchScope,
+  candidates: Candidate[],
+): Promise<{ allowed: Candidate[]; duplicates: { userId: string; ownerId: string }[] }> {
+  const { ctx, run } = scope;
+  const owners = await claimEmails(
+    ctx.sql,
+    run.runId,
+    candidates.map(({ contact }) => ({
+      emailHash: emailHash(contact.email),
+      userId: contact.userId,
+    })),
+  );
+  const ownerOf = (contact: ContactToSync) => owners.get(emailHash(contact.email)) ?? '';
+  const owned = candidates.filter(({ contact }) => ownerOf(contact) === contact.userId);
+  // Contacts a bulk chunk already created are recorded without a request.
+  const notYetCreated = await takeBulkCreated(
+    ctx.sql,
+    run.runId,
+    scope.list,
+    ctx.platform,
+    owned.map(({ contact }) => contact),
+    (count) => {
+      metrics.contacts.inc({ outcome: 'added' }, count);
+      ctx.onProgress(count);
+    },
+  );
+  const cleared = new Set(
+    (await withoutPlatformOptOuts(ctx.sql, ctx.platform, notYetCreated, scope.record)).map(
+      (contact) => contact.userId,
+    ),
+  );
+  return {
+    allowed: owned.filter(({ contact }) => cleared.has(contact.userId)),
+    duplicates: candidates
+      .filter(({ contact }) => ownerOf(contact) !== contact.userId)
+      .map(({ contact }) => ({ userId: contact.userId, ownerId: ownerOf(contact) })),
+  };
+}
+
 async function syncUsers(
   ctx: BatchContext,
   run: RunRecord,
@@ -239,203 +494,35 @@ async function syncUsers(
   );
   const pending = users.filter((user) => !recorded.has(user.userId));
   if (pending.length === 0) return;
+  const scope = scopeOf(ctx, run, input);
+  const { candidates, unsubscribes } = await decideEach(scope, pending);
 
-  const list: ListRef = {
-    platform: run.platform,
-    listId: input.listId,
-    tagListIds: input.tagListIds,
-  };
-  const listIds = [input.listId, ...input.tagListIds];
-  const outcomes = ctx.outcomes ?? {
-    record: (runId: string, ref: ListRef, userId: string, result: UserOutcome) =>
-      recordOutcome(sql, runId, ref, userId, result),
-    duplicate: (runId: string, ref: ListRef, userId: string, ownerId: string) =>
-      recordDuplicate(sql, runId, ref, userId, ownerId),
-  };
-  const record = async (userId: string, result: UserOutcome) => {
-    await outcomes.record(run.runId, list, userId, result);
-    if (!run.dryRun) {
-      metrics.contacts.inc({ outcome: result.outcome });
-      if (result.outcome === 'added' && result.updated) metrics.contactsUpdated.inc();
-    }
-    ctx.onProgress(1);
-  };
+  const { allowed, duplicates } = await claimAndClear(scope, candidates);
+  const sendable = await sendablesOf(scope, allowed);
 
-  const candidates: { contact: ContactToSync; user: BatchUser }[] = [];
-  const unsubscribes: BatchUser[] = [];
-  for (const user of pending) {
-    const decision = decideLocally(user);
-    if (decision.action === 'send') {
-      candidates.push({
-        user,
-        contact: {
-          userId: user.userId,
-          email: normaliseEmail(user.email ?? ''),
-          firstName: user.firstName,
-          lastName: user.lastName,
-          properties: user.properties,
-        },
-      });
-    } else if (decision.action === 'unsubscribe') unsubscribes.push(user);
-    else await record(user.userId, decision.outcome);
-  }
-
-  const owners = await claimEmails(
-    sql,
-    run.runId,
-    candidates.map(({ contact }) => ({
-      emailHash: emailHash(contact.email),
-      userId: contact.userId,
-    })),
-  );
-  const ownerOf = (contact: ContactToSync) => owners.get(emailHash(contact.email));
-  const duplicates = candidates.filter(({ contact }) => ownerOf(contact) !== contact.userId);
-  // Contacts a bulk chunk already created are recorded without a request.
-  const notYetCreated = await takeBulkCreated(
-    sql,
-    run.runId,
-    list,
-    platform,
-    candidates
-      .filter(({ contact }) => ownerOf(contact) === contact.userId)
-      .map(({ contact }) => contact),
-    (count) => {
-      metrics.contacts.inc({ outcome: 'added' }, count);
-      ctx.onProgress(count);
-    },
-  );
-  const allowed = new Set(
-    (await withoutPlatformOptOuts(sql, platform, notYetCreated, record)).map((c) => c.userId),
-  );
-  const owned = candidates.filter(({ contact }) => allowed.has(contact.userId));
-
-  const lastSent = await lastSentFields(
-    sql,
-    platform.account,
-    owned.map(({ contact }) => contact.userId),
-  );
-  const sendable: Sendable[] = owned.map(({ contact, user }) => {
-    const hash = emailHash(contact.email);
-    const sent = lastSent.get(contact.userId);
-    return {
-      contact,
-      user,
-      emailHash: hash,
-      current: {
-        ...nameFields(contact.firstName, contact.lastName),
-        ...propertyFields(contact.properties),
-      },
-      lastSeen: sent?.emailHash === hash ? sent.fields : undefined,
-    };
-  });
   const inEveryList = await membersInEveryList(
     sql,
     run.platform,
-    [...new Set(listIds)],
+    [...new Set(scope.listIds)],
     sendable.map((item) => ({ userId: item.contact.userId, emailHash: item.emailHash })),
   );
 
-  /** Records an added user, first taking its old contact out of the lists if its email changed. */
-  const added = async (item: Sendable, contactId: string | null, updated: boolean) => {
-    const moved = await moveOffOldContact(ctx, run, listIds, item, contactId);
-    if (moved.kind === 'rejected') {
-      await record(item.contact.userId, { outcome: 'failed', reason: moved.reason });
-      return;
-    }
-    await record(item.contact.userId, {
-      outcome: 'added',
-      contactId,
-      emailHash: item.emailHash,
-      updated,
-      fields: { account: platform.account, hashes: fieldsAfterSync(item.current, item.lastSeen) },
-    });
-  };
-
-  /** Patches contacts, then records each: patched, refused, or (gone meanwhile) to sync again. */
-  const patch = async (patches: PendingPatch[], onGone: (item: Sendable) => void) => {
-    const byUser = new Map(patches.map((one) => [one.item.contact.userId, one]));
-    await platform.patchContacts(
-      patches.map(({ item, contactId, fields }) => ({
-        contact: { userId: item.contact.userId, email: item.contact.email, contactId },
-        fields: patchOfFields(fields),
-      })),
-      async (userId, outcome) => {
-        const one = byUser.get(userId);
-        if (!one) return;
-        if (outcome.kind === 'done') await added(one.item, one.contactId, true);
-        else if (outcome.kind === 'rejected') {
-          await record(userId, { outcome: 'failed', reason: outcome.reason });
-        } else onGone(one.item);
-      },
-    );
-  };
-
   // Prepared while the batch before it sent its last users; its requests go now.
   await turn?.ready();
-
-  // Users the ledger has in every list with this email, met before: only changed fields cost a
-  // request, and a user whose fields did not change costs none.
-  const toSync: Sendable[] = [];
-  const presentPatches: PendingPatch[] = [];
-  for (const item of sendable) {
-    const contactId = inEveryList.get(item.contact.userId);
-    if (!contactId || !item.lastSeen) {
-      toSync.push(item);
-      continue;
-    }
-    const fields = fieldsToPatch(item.current, { lastSeen: item.lastSeen });
-    if (isEmptyPatch(fields)) {
-      await record(item.contact.userId, {
-        outcome: 'added',
-        contactId,
-        emailHash: item.emailHash,
-      });
-    } else presentPatches.push({ item, contactId, fields });
-  }
-  await patch(presentPatches, (item) => toSync.push(item));
-
-  let unresolved = 0;
-  const joinedPatches: PendingPatch[] = [];
-  const byUser = new Map(toSync.map((item) => [item.contact.userId, item]));
-  await platform.syncContacts(
-    toSync.map((item) => item.contact),
-    listIds,
-    async (userId, contactOutcome) => {
-      const item = byUser.get(userId);
-      const outcome = outcomeOfContact(contactOutcome);
-      if (!item) return;
-      if (!outcome) unresolved += 1;
-      else if (outcome.outcome !== 'added') await record(userId, outcome);
-      // Created with every field it has.
-      else if (contactOutcome.kind === 'created') await added(item, outcome.contactId, false);
-      else {
-        const fields = fieldsToPatch(item.current, {
-          lastSeen: item.lastSeen,
-          emptyOnPlatform:
-            'emptyFields' in contactOutcome && contactOutcome.emptyFields
-              ? new Set(contactOutcome.emptyFields)
-              : undefined,
-        });
-        if (isEmptyPatch(fields)) await added(item, outcome.contactId, false);
-        else joinedPatches.push({ item, contactId: outcome.contactId, fields });
-      }
-    },
-  );
-  await patch(joinedPatches, (item) =>
-    record(item.contact.userId, { outcome: 'failed', reason: 'contact_vanished_before_patch' }),
-  );
+  const toSync = await syncPresent(scope, sendable, inEveryList);
+  const unresolved = await syncToPlatform(scope, toSync);
   await platform.markUnsubscribed(
     unsubscribes.map((user) => ({
       userId: user.userId,
       email: user.email,
       contactId: user.listContactId,
     })),
-    (userId, changeOutcome) => record(userId, outcomeOfUnsubscribe(changeOutcome)),
+    (userId, changeOutcome) => scope.record(userId, outcomeOfUnsubscribe(changeOutcome)),
   );
 
   // Users sharing an email with an earlier user are represented by that user's contact.
-  for (const { contact } of duplicates) {
-    await outcomes.duplicate(run.runId, list, contact.userId, ownerOf(contact) ?? '');
+  for (const { userId, ownerId } of duplicates) {
+    await scope.outcomes.duplicate(run.runId, scope.list, userId, ownerId);
     if (!run.dryRun) metrics.contacts.inc({ outcome: 'skipped' });
     ctx.onProgress(1);
   }
