@@ -1,5 +1,6 @@
 import type { SyncProgress } from '../common/sync.js';
 import {
+  dropOldMemberships,
   lastSentFields,
   listsHoldingOnlyThrough,
   membersInEveryList,
@@ -313,14 +314,24 @@ async function sendablesOf(scope: BatchScope, owned: Candidate[]): Promise<Senda
   });
 }
 
-/** Records an added user, first taking its old contact out of the lists if its email changed. */
+/** Records an added user (taking out the old contact of a ledger row without an email hash). */
 async function recordAdded(
   scope: BatchScope,
   item: Sendable,
   contactId: string | null,
   updated: boolean,
 ): Promise<void> {
-  const moved = await moveOffOldContact(scope.ctx, scope.run, scope.listIds, item, contactId);
+  const { user } = item;
+  // Ledger rows from before it kept email hashes: another contact id is another email.
+  const moved =
+    user.inList && user.listEmailHash === null && user.listContactId && contactId !== null
+      ? contactId === user.listContactId
+        ? ({ kind: 'done' } as const)
+        : await moveOffOldContact(scope, user.userId, {
+            emailHash: null,
+            contactId: user.listContactId,
+          })
+      : ({ kind: 'done' } as const);
   if (moved.kind === 'rejected') {
     await scope.record(item.contact.userId, { outcome: 'failed', reason: moved.reason });
     return;
@@ -496,8 +507,8 @@ async function syncUsers(
   if (pending.length === 0) return;
   const scope = scopeOf(ctx, run, input);
   const { candidates, unsubscribes } = await decideEach(scope, pending);
-
-  const { allowed, duplicates } = await claimAndClear(scope, candidates);
+  const movable = await moveOffOldContacts(scope, candidates, turn);
+  const { allowed, duplicates } = await claimAndClear(scope, movable);
   const sendable = await sendablesOf(scope, allowed);
 
   const inEveryList = await membersInEveryList(
@@ -533,46 +544,79 @@ async function syncUsers(
   }
 }
 
+/** A user the ledger has in the run's list with another email than its current one. */
+const emailChanged = ({ user, contact }: Candidate): boolean =>
+  user.inList && user.listEmailHash !== null && user.listEmailHash !== emailHash(contact.email);
+
 /**
- * A user whose email changed since this service put it into the run's list: its old contact
- * leaves the lists the ledger has it in through this user (the contact itself stays). A contact
- * another user of the list still stands for stays.
+ * Users whose email changed since this service put them into the run's lists: each old contact
+ * leaves those lists first, whatever then happens to the new address (skipped for the platform's
+ * reason, refused, another user's, created by a bulk import). Its id is the ledger's or, when the
+ * ledger knows it by its email only (a contact a bulk import created), the platform directory's.
+ * Answers the candidates still to handle: a user whose old contact stayed fails here, and the
+ * next run tries again.
+ */
+async function moveOffOldContacts(
+  scope: BatchScope,
+  candidates: Candidate[],
+  turn: SendTurn | undefined,
+): Promise<Candidate[]> {
+  const movers = candidates.filter(emailChanged);
+  if (movers.length === 0) return candidates;
+  const { ctx, run } = scope;
+  const withoutIds = movers.flatMap(({ user }) =>
+    user.listContactId ? [] : [user.listEmailHash ?? ''],
+  );
+  const directory =
+    withoutIds.length > 0 ? await ctx.platform.knownContacts?.(withoutIds) : undefined;
+  await turn?.ready();
+  const stayed = new Set<string>();
+  for (const { user } of movers) {
+    const oldEmailHash = user.listEmailHash ?? '';
+    const contactId = user.listContactId ?? directory?.get(oldEmailHash) ?? null;
+    const moved = await moveOffOldContact(scope, user.userId, {
+      emailHash: oldEmailHash,
+      contactId,
+    });
+    if (moved.kind === 'rejected') {
+      await scope.record(user.userId, { outcome: 'failed', reason: moved.reason });
+      stayed.add(user.userId);
+    } else if (!run.dryRun) {
+      await dropOldMemberships(ctx.sql, run.platform, scope.listIds, user.userId, oldEmailHash);
+    }
+  }
+  return candidates.filter(({ user }) => !stayed.has(user.userId));
+}
+
+/**
+ * Takes a user's old contact out of the run's lists the ledger has it in through this user (the
+ * contact itself stays); a contact another user of the list still stands for stays. Without an
+ * id the platform does not have it (its directory would know it): nothing is left to take out.
  */
 async function moveOffOldContact(
-  ctx: BatchContext,
-  run: RunRecord,
-  listIds: string[],
-  item: Sendable,
-  contactId: string | null,
+  scope: BatchScope,
+  userId: string,
+  old: { emailHash: string | null; contactId: string | null },
 ): Promise<ChangeOutcome> {
-  const { user } = item;
-  const oldContactId = user.listContactId;
-  if (!user.inList || !oldContactId) return { kind: 'done' };
-  const changed =
-    user.listEmailHash !== null
-      ? user.listEmailHash !== item.emailHash
-      : contactId !== null && contactId !== oldContactId;
-  if (!changed) return { kind: 'done' };
-  const lists = await listsHoldingOnlyThrough(
-    ctx.sql,
-    run.platform,
-    listIds,
-    user.userId,
-    oldContactId,
-  );
+  const { ctx, run } = scope;
+  const contactId = old.contactId;
+  if (!contactId) return { kind: 'done' };
+  const lists = await listsHoldingOnlyThrough(ctx.sql, run.platform, scope.listIds, userId, {
+    emailHash: old.emailHash,
+    contactId,
+  });
   for (const listId of lists) {
-    const results: ChangeOutcome[] = [];
+    const removals: ChangeOutcome[] = [];
     await ctx.platform.removeFromList(
-      [{ userId: user.userId, email: null, contactId: oldContactId }],
+      [{ userId, email: null, contactId }],
       listId,
       async (_userId, outcome) => {
-        results.push(outcome);
+        removals.push(outcome);
       },
     );
-    for (const result of results) {
-      if (result.kind === 'rejected') {
-        return { kind: 'rejected', reason: `old_contact_not_removed:${result.reason}` };
-      }
+    const refused = removals.find((removal) => removal.kind === 'rejected');
+    if (refused?.kind === 'rejected') {
+      return { kind: 'rejected', reason: `old_contact_not_removed:${refused.reason}` };
     }
   }
   return { kind: 'done' };

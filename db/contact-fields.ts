@@ -50,23 +50,42 @@ export async function membersInEveryList(
 }
 
 /**
- * The lists among `listIds` where the ledger has `userId` with `contactId`, and no other user
- * with that contact (who would still need it there).
+ * The lists among `listIds` where the ledger has `userId` with its old contact (by the hash of
+ * the email it was synced with; rows from before the ledger kept hashes, by contact id), and no
+ * other user with that contact (who would still need it there).
  */
 export async function listsHoldingOnlyThrough(
   sql: Sql,
   platform: string,
   listIds: string[],
   userId: string,
-  contactId: string,
+  old: { emailHash: string | null; contactId: string },
 ): Promise<string[]> {
+  const mine =
+    old.emailHash === null
+      ? sql`m.contact_id = ${old.contactId}`
+      : sql`m.email_hash = ${old.emailHash}`;
   const rows = await sql<{ listId: string }[]>`
     select m.list_id as "listId" from audience_sync.list_members m
     where m.platform = ${platform} and m.list_id = any(${listIds}::text[])
-      and m.user_id = ${userId} and m.contact_id = ${contactId}
+      and m.user_id = ${userId} and ${mine}
       and not exists (
         select 1 from audience_sync.list_members o
-        where o.platform = m.platform and o.list_id = m.list_id and o.contact_id = m.contact_id
-          and o.user_id <> m.user_id)`;
+        where o.platform = m.platform and o.contact_id = ${old.contactId}
+          and o.list_id = m.list_id and o.user_id <> m.user_id)`;
   return rows.map((row) => row.listId);
+}
+
+/** The user no longer stands for the contact of its old email in these lists. */
+export async function dropOldMemberships(
+  sql: Sql,
+  platform: string,
+  listIds: string[],
+  userId: string,
+  oldEmailHash: string,
+): Promise<void> {
+  await sql`
+    delete from audience_sync.list_members
+    where platform = ${platform} and list_id = any(${listIds}::text[]) and user_id = ${userId}
+      and email_hash = ${oldEmailHash}`;
 }
