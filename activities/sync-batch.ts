@@ -31,7 +31,7 @@ import {
   patchOfFields,
   propertyFields,
 } from './field-changes.js';
-import { withoutPlatformOptOuts } from './platform-consent.js';
+import { recordDeletedOnPlatform, withoutPlatformOptOuts } from './platform-consent.js';
 import {
   type ChangeOutcome,
   type ContactOutcome,
@@ -195,6 +195,8 @@ export function outcomeOfContact(outcome: ContactOutcome): UserOutcome | undefin
     case 'joined':
     case 'already_there':
       return { outcome: 'added', contactId: outcome.contactId };
+    case 'deleted':
+      return { outcome: 'skipped', reason: 'deleted_in_platform' };
     case 'rejected':
       return { outcome: 'failed', reason: outcome.reason };
     case 'ambiguous':
@@ -301,15 +303,16 @@ async function sendablesOf(scope: BatchScope, owned: Candidate[]): Promise<Senda
   return owned.map(({ contact, user }) => {
     const hash = emailHash(contact.email);
     const sent = lastSent.get(contact.userId);
+    const sameEmail = sent?.emailHash === hash;
     return {
-      contact,
+      contact: { ...contact, knownContactId: sameEmail ? sent.contactId : null },
       user,
       emailHash: hash,
       current: {
         ...nameFields(contact.firstName, contact.lastName),
         ...propertyFields(contact.properties),
       },
-      lastSeen: sent?.emailHash === hash ? sent.fields : undefined,
+      lastSeen: sameEmail ? sent.fields : undefined,
     };
   });
 }
@@ -348,7 +351,10 @@ async function recordAdded(
   });
 }
 
-/** Patches contacts, then records each: patched, refused, or (gone meanwhile) to sync again. */
+/**
+ * Patches contacts, then records each: patched, refused, deleted on the platform (skipped, and
+ * recorded so), or not found (to sync again).
+ */
 async function patchEach(
   scope: BatchScope,
   patches: PendingPatch[],
@@ -366,6 +372,13 @@ async function patchEach(
       if (outcome.kind === 'done') await recordAdded(scope, one.item, one.contactId, true);
       else if (outcome.kind === 'rejected') {
         await scope.record(userId, { outcome: 'failed', reason: outcome.reason });
+      } else if (outcome.kind === 'deleted') {
+        const { emailHash } = one.item;
+        await recordDeletedOnPlatform(scope.ctx.sql, scope.ctx.platform, {
+          emailHash,
+          contactId: one.contactId,
+        });
+        await scope.record(userId, { outcome: 'skipped', reason: 'deleted_in_platform' });
       } else await onGone(one.item);
     },
   );
@@ -419,7 +432,13 @@ async function syncToPlatform(scope: BatchScope, toSync: Sendable[]): Promise<nu
       const outcome = outcomeOfContact(contactOutcome);
       if (!item) return;
       if (!outcome) unresolved += 1;
-      else if (outcome.outcome !== 'added') await scope.record(userId, outcome);
+      else if (contactOutcome.kind === 'deleted') {
+        await recordDeletedOnPlatform(scope.ctx.sql, scope.ctx.platform, {
+          emailHash: item.emailHash,
+          contactId: contactOutcome.contactId,
+        });
+        await scope.record(userId, outcome);
+      } else if (outcome.outcome !== 'added') await scope.record(userId, outcome);
       // Created with every field it has.
       else if (contactOutcome.kind === 'created') {
         await recordAdded(scope, item, outcome.contactId, false);
@@ -490,6 +509,32 @@ async function claimAndClear(
   };
 }
 
+/**
+ * Marks the contacts of users who opted out in the app unsubscribed; a contact the platform no
+ * longer has is recorded as deleted there.
+ */
+async function unsubscribeEach(scope: BatchScope, users: BatchUser[]): Promise<void> {
+  const { ctx } = scope;
+  const byUser = new Map(users.map((user) => [user.userId, user]));
+  await ctx.platform.markUnsubscribed(
+    users.map((user) => ({
+      userId: user.userId,
+      email: user.email,
+      contactId: user.listContactId,
+    })),
+    async (userId, outcome) => {
+      const user = byUser.get(userId);
+      if (outcome.kind === 'deleted' && user) {
+        await recordDeletedOnPlatform(ctx.sql, ctx.platform, {
+          emailHash: user.listEmailHash ?? emailHash(user.email ?? ''),
+          contactId: user.listContactId,
+        });
+      }
+      await scope.record(userId, outcomeOfUnsubscribe(outcome));
+    },
+  );
+}
+
 async function syncUsers(
   ctx: BatchContext,
   run: RunRecord,
@@ -497,7 +542,7 @@ async function syncUsers(
   users: BatchUser[],
   turn: SendTurn | undefined,
 ): Promise<void> {
-  const { sql, platform } = ctx;
+  const { sql } = ctx;
   const recorded = await recordedUsers(
     sql,
     run.runId,
@@ -522,14 +567,7 @@ async function syncUsers(
   await turn?.ready();
   const toSync = await syncPresent(scope, sendable, inEveryList);
   const unresolved = await syncToPlatform(scope, toSync);
-  await platform.markUnsubscribed(
-    unsubscribes.map((user) => ({
-      userId: user.userId,
-      email: user.email,
-      contactId: user.listContactId,
-    })),
-    (userId, changeOutcome) => scope.record(userId, outcomeOfUnsubscribe(changeOutcome)),
-  );
+  await unsubscribeEach(scope, unsubscribes);
 
   // Users sharing an email with an earlier user are represented by that user's contact.
   for (const { userId, ownerId } of duplicates) {
@@ -617,6 +655,11 @@ async function moveOffOldContact(
     const refused = removals.find((removal) => removal.kind === 'rejected');
     if (refused?.kind === 'rejected') {
       return { kind: 'rejected', reason: `old_contact_not_removed:${refused.reason}` };
+    }
+    // Gone from the platform: out of every list, and never to be created again.
+    if (removals.some((removal) => removal.kind === 'deleted') && old.emailHash !== null) {
+      await recordDeletedOnPlatform(ctx.sql, ctx.platform, { emailHash: old.emailHash, contactId });
+      return { kind: 'done' };
     }
   }
   return { kind: 'done' };

@@ -393,6 +393,34 @@ export async function countPopulation(
   return row?.count ?? 0;
 }
 
+/** A Postgres data exception (class 22): a value the column's type cannot hold. */
+const isDataException = (error: unknown): boolean =>
+  typeof error === 'object' &&
+  error !== null &&
+  String((error as { code?: unknown }).code ?? '').startsWith('22');
+
+/**
+ * The user an id names as the app writes it (`"0042"` is user 42 of an integer id, an upper-case
+ * UUID its own): its id as the relation writes it, and its email. Null when no user has the id,
+ * or none could (not a value of the id's type, or past its range).
+ */
+export async function findUser(
+  sql: Sql,
+  source: UsersSource,
+  id: string,
+): Promise<{ userId: string; email: string | null } | null> {
+  const f = userFragments(sql, source);
+  try {
+    const [row] = await sql<{ userId: string; email: string | null }[]>`
+      select u.id::text as "userId", u.email from ${f.relation} u
+      where u.id = ${id}::${f.idCast} limit 1`;
+    return row ?? null;
+  } catch (error) {
+    if (isDataException(error)) return null;
+    throw error;
+  }
+}
+
 /** Ids that can be compared with the id column without a cast error. */
 export function castableIds(idType: string, ids: string[]): string[] {
   if (/^(smallint|integer|bigint)$/.test(idType))

@@ -209,6 +209,45 @@ async function applyFact(
   return change.started;
 }
 
+/**
+ * A contact deleted on the platform is no one's any more: it leaves the ledger (it is in no
+ * list), the directories of these accounts, and its users' last sent fields, so that once the app
+ * lifts the deletion the next sync creates a new contact instead of joining the one that is gone.
+ */
+async function forgetDeletedContact(
+  tx: Query,
+  subject: ConsentSubject,
+  accounts: string[],
+  userIds: string[],
+): Promise<void> {
+  const contactId = subject.contactId;
+  if (!contactId) return;
+  await tx`
+    delete from audience_sync.list_members
+    where platform = ${subject.platform} and contact_id = ${contactId}`;
+  await tx`
+    delete from audience_sync.contact_directory
+    where account = any(${accounts}::text[]) and email_hash = ${subject.emailHash}
+      and contact_id = ${contactId}`;
+  await tx`
+    update audience_sync.contact_fields set contact_id = null
+    where account = any(${accounts}::text[]) and user_id = any(${userIds}::text[])
+      and contact_id = ${contactId}`;
+}
+
+/** What a fact that started an opt-out means: the feed names the contact's users. */
+async function announce(
+  tx: Query,
+  subject: ConsentSubject,
+  accounts: string[],
+  started: OptOutOrigin | null,
+): Promise<number> {
+  if (!started) return 0;
+  const userIds = await usersOfContact(tx, subject);
+  if (started === 'deleted') await forgetDeletedContact(tx, subject, accounts, userIds);
+  return appendOptOuts(tx, userIds, started);
+}
+
 /** The accounts whose directory knows the contact (by id, else by email hash). */
 async function accountsOfContact(tx: Query, subject: ConsentSubject): Promise<string[]> {
   const rows = await tx<{ account: string }[]>`
@@ -244,13 +283,12 @@ export async function recordWebhookFact(
     if (!fact) return { processed: true, optOuts: 0 } as const;
     const at = await lockFacts(tx, [subject.emailHash], fact.at);
     const accounts = await accountsOfContact(tx, subject);
+    const applied = accounts.length > 0 ? accounts : [ANY_ACCOUNT];
     let started: OptOutOrigin | null = null;
-    for (const account of accounts.length > 0 ? accounts : [ANY_ACCOUNT]) {
+    for (const account of applied) {
       started = (await applyFact(tx, account, subject, fact, at)) ?? started;
     }
-    const optOuts = started
-      ? await appendOptOuts(tx, await usersOfContact(tx, subject), started)
-      : 0;
+    const optOuts = await announce(tx, subject, applied, started);
     return { processed: true, optOuts } as const;
   });
 }
@@ -268,10 +306,7 @@ export async function recordConsentFact(
   return sql.begin(async (tx) => {
     const at = await lockFacts(tx, [subject.emailHash], fact.at);
     const started = await applyFact(tx, account, subject, fact, at);
-    const optOuts = started
-      ? await appendOptOuts(tx, await usersOfContact(tx, subject), started)
-      : 0;
-    return { optOuts };
+    return { optOuts: await announce(tx, subject, [account], started) };
   });
 }
 
@@ -309,6 +344,41 @@ export async function recordUnsubscribedFlags(
     ).optOuts;
   }
   return { optOuts };
+}
+
+/** The platform records that still count (after the last lift), as consentOf reads them. */
+const COUNTING = `(unsubscribed and unsubscribed_at > coalesce(lifted_at, '-infinity'))
+  or deleted_at > coalesce(lifted_at, '-infinity')
+  or suppressed_at > coalesce(lifted_at, '-infinity')`;
+
+/**
+ * The app's word that the person consented again: the platform records of these email hashes
+ * (unsubscribed, deleted, suppressed; every platform and account) stop counting, and the feed
+ * names the user `lifted`. A deleted contact is forgotten, so the next sync creates a new one
+ * (`subscribed` only as a new contact gets it); an unsubscribed one that still exists is joined
+ * again, unsubscribed as it is. Erasure tombstones are not platform records: they stay. Answers
+ * how many records it lifted (none: no change, no entry).
+ */
+export async function liftConsent(
+  sql: Sql,
+  userId: string,
+  emailHashes: string[],
+): Promise<number> {
+  if (emailHashes.length === 0) return 0;
+  return sql.begin(async (tx) => {
+    await lockFacts(tx, emailHashes);
+    const lifted = await tx<(ConsentSubject & { account: string; deleted: boolean })[]>`
+      update audience_sync.platform_consent
+      set lifted_at = date_trunc('milliseconds', now()), updated_at = now()
+      where email_hash = any(${emailHashes}::text[]) and (${tx.unsafe(COUNTING)})
+      returning platform, account, email_hash as "emailHash", contact_id as "contactId",
+        deleted_at is not null as deleted`;
+    for (const record of lifted.filter((row) => row.deleted)) {
+      await forgetDeletedContact(tx, record, [record.account], [userId]);
+    }
+    if (lifted.length > 0) await appendOptOuts(tx, [userId], 'lifted');
+    return lifted.length;
+  });
 }
 
 /**

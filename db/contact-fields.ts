@@ -9,6 +9,8 @@ import type { Sql } from './sql.js';
 export interface LastSentFields {
   emailHash: string;
   fields: FieldHashes;
+  /** The contact they went to; null when not known (a contact a bulk import created). */
+  contactId: string | null;
 }
 
 export async function lastSentFields(
@@ -18,7 +20,7 @@ export async function lastSentFields(
 ): Promise<Map<string, LastSentFields>> {
   if (userIds.length === 0) return new Map();
   const rows = await sql<({ userId: string } & LastSentFields)[]>`
-    select user_id as "userId", email_hash as "emailHash", fields
+    select user_id as "userId", email_hash as "emailHash", fields, contact_id as "contactId"
     from audience_sync.contact_fields
     where account = ${account} and user_id = any(${userIds}::text[])`;
   return new Map(rows.map(({ userId, ...sent }) => [userId, sent]));

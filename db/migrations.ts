@@ -524,4 +524,14 @@ export const migrations: Migration[] = [
         check (origin in ('unsubscribed', 'deleted', 'suppressed', 'lifted'));
     `,
   },
+  {
+    version: 13,
+    name: 'the contact of the last sent fields',
+    sql: /* sql */ `
+      -- The contact the last sent fields went to, so a platform that keeps no directory of its
+      -- contacts joins the one this service knew (and learns it was deleted) instead of
+      -- creating it again.
+      alter table audience_sync.contact_fields add column contact_id text;
+    `,
+  },
 ];

@@ -89,6 +89,13 @@ describe("what the platform's word means for a user", () => {
     });
   });
 
+  it('a contact the platform no longer has skips the user as deleted there', () => {
+    expect(outcomeOfContact({ kind: 'deleted', contactId: 'c3' })).toEqual({
+      outcome: 'skipped',
+      reason: 'deleted_in_platform',
+    });
+  });
+
   it('an ambiguous answer is no outcome: the batch asks again', () => {
     expect(outcomeOfContact({ kind: 'ambiguous', reason: 'timeout' })).toBeUndefined();
   });
@@ -97,6 +104,7 @@ describe("what the platform's word means for a user", () => {
     const unsubscribed = { outcome: 'skipped', reason: 'opted_out', unsubscribed: true };
     expect(outcomeOfUnsubscribe({ kind: 'done' })).toEqual(unsubscribed);
     expect(outcomeOfUnsubscribe({ kind: 'not_found' })).toEqual(unsubscribed);
+    expect(outcomeOfUnsubscribe({ kind: 'deleted' })).toEqual(unsubscribed);
     expect(outcomeOfUnsubscribe({ kind: 'rejected', reason: 'r' })).toEqual({
       outcome: 'failed',
       reason: 'r',
