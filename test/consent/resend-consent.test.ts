@@ -242,6 +242,20 @@ describe('with webhooks on', () => {
     );
     expect(writes.filter((entry) => entry.key?.toLowerCase() === dan.email)).toEqual([]);
     expect(await optOutsOf([dan])).toEqual([{ userId: dan.id, origin: 'deleted' }]);
+
+    // The app's word that dan consented again: the next run creates a new contact for him.
+    const lifted = await stack.call('POST', `/api/marketing/opt-outs/${dan.id}/lift`);
+    expect(lifted.body).toEqual({ success: true, userId: dan.id, lifted: 1 });
+    const back = await sync({ list_id: first.listId });
+    expect(await outcomes(back.runId, [dan])).toEqual({ [dan.id]: 'added' });
+    expect(await contactOf(dan.email)).toMatchObject({
+      unsubscribed: false,
+      segment_ids: [first.listId],
+    });
+    expect(await optOutsOf([dan])).toEqual([
+      { userId: dan.id, origin: 'deleted' },
+      { userId: dan.id, origin: 'lifted' },
+    ]);
   });
 
   it('a suppressed email (a bounce) is skipped as suppressed and never becomes a contact', async () => {
@@ -379,6 +393,25 @@ describe('with webhooks on', () => {
       Object.fromEntries(users.map((user) => [user.id, 'skipped:unsubscribed_in_platform'])),
     );
     expect(await optOutsOf(users)).toHaveLength(6);
+
+    // The app lifts the first one: its contact joins lists again, still unsubscribed in Resend,
+    // and the directory reading that same flag again is no new unsubscribe.
+    expect((await stack.call('POST', `/api/marketing/opt-outs/${first.id}/lift`)).body).toEqual({
+      success: true,
+      userId: first.id,
+      lifted: 1,
+    });
+    for (const name of ['After the lift', 'After the lift again']) {
+      const lifted = await sync({ list_name: uniqueName(name) });
+      expect((await outcomes(lifted.runId, users))[first.id]).toBe('added');
+      const contact = await contactOf(first.email);
+      expect(contact?.unsubscribed).toBe(true);
+      expect(contact?.segment_ids).toContain(lifted.listId);
+    }
+    expect((await optOutsOf(users)).filter((entry) => entry.userId === first.id)).toEqual([
+      { userId: first.id, origin: 'unsubscribed' },
+      { userId: first.id, origin: 'lifted' },
+    ]);
   });
 });
 
