@@ -517,6 +517,8 @@ export const migrations: Migration[] = [
         add column unsubscribed_at timestamptz,
         add column lifted_at timestamptz;
       update audience_sync.platform_consent set unsubscribed_at = updated_at;
+      -- A lift finds a user's records by email hash, on every platform and account.
+      create index platform_consent_email on audience_sync.platform_consent (email_hash);
 
       -- The feed says when the app lifted a user's platform records.
       alter table audience_sync.opt_outs drop constraint if exists opt_outs_origin_check;
