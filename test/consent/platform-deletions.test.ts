@@ -8,6 +8,7 @@ import {
   startAppStack,
 } from '../support/app-stack.js';
 import { uniqueName } from '../support/stack.js';
+import { outcomesOf, type TestUser, testUsers } from '../support/test-users.js';
 
 /**
  * Without webhooks (a compose deployment has none, and the daily reconciliation is a day late), a
@@ -18,7 +19,8 @@ import { uniqueName } from '../support/stack.js';
  */
 
 let stack: AppStack;
-let nextUserId = 1;
+const users = testUsers(() => stack.db.sql);
+const addUsers = users.addMany;
 
 beforeAll(async () => {
   stack = await startAppStack({ emulator: { rateLimit: 300 }, worker: { RESEND_BULK: 'auto' } });
@@ -28,24 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-interface TestUser {
-  id: string;
-  email: string;
-}
-
-async function addUsers(prefix: string, count: number): Promise<TestUser[]> {
-  const users: TestUser[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const id = nextUserId++;
-    const email = `${prefix}.${id}.${uniqueName('u')}@example.com`;
-    await stack.db.sql`
-      insert into users (id, email, first_name, last_name, full_name, last_active_at)
-      values (${id}, ${email}, 'Given', 'Family', 'Given Family', now())`;
-    users.push({ id: String(id), email });
-  }
-  return users;
-}
 
 async function deleteInResend(user: TestUser): Promise<void> {
   const response = await fetch(`${stack.emulator.url}/_emulator/contacts/delete`, {
@@ -62,14 +46,7 @@ async function sync(body: Record<string, unknown>): Promise<{ runId: string; lis
   return { runId: answer.body.runId, listId: answer.body.list_id };
 }
 
-async function outcomes(runId: string, users: TestUser[]): Promise<Record<string, string>> {
-  const rows = await stack.db.sql<{ userId: string; outcome: string; reason: string | null }[]>`
-    select user_id as "userId", outcome, reason from audience_sync.run_users
-    where run_id = ${runId} and user_id = any(${users.map((user) => user.id)}::text[])`;
-  return Object.fromEntries(
-    rows.map((row) => [row.userId, row.reason ? `${row.outcome}:${row.reason}` : row.outcome]),
-  );
-}
+const outcomes = (runId: string, of: TestUser[]) => outcomesOf(stack.db.sql, runId, of);
 
 const contactOf = async (email: string) =>
   (await emulatedContacts(stack.emulator)).find((contact) => contact.email === email);

@@ -10,6 +10,7 @@ import {
 } from '../support/app-stack.js';
 import { exportRunHistories, historyText } from '../support/histories.js';
 import { uniqueName, waitFor } from '../support/stack.js';
+import { outcomesOf, type TestUser, testUsers } from '../support/test-users.js';
 
 /**
  * Consent made in Resend flows back: unsubscribes, deletions and suppressions reach the service
@@ -21,7 +22,8 @@ import { uniqueName, waitFor } from '../support/stack.js';
 const SECRET = newWebhookSecret();
 let stack: AppStack;
 let webhookUrl: string;
-let nextUserId = 1;
+const users = testUsers(() => stack.db.sql);
+const addUsers = users.addMany;
 
 beforeAll(async () => {
   stack = await startAppStack({
@@ -35,24 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-interface TestUser {
-  id: string;
-  email: string;
-}
-
-async function addUsers(prefix: string, count: number): Promise<TestUser[]> {
-  const users: TestUser[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const id = nextUserId++;
-    const email = `${prefix}.${id}.${uniqueName('u')}@example.com`;
-    await stack.db.sql`
-      insert into users (id, email, first_name, last_name, full_name, last_active_at)
-      values (${id}, ${email}, 'Given', 'Family', 'Given Family', now())`;
-    users.push({ id: String(id), email });
-  }
-  return users;
-}
 
 async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(`${stack.emulator.url}/_emulator${path}`, {
@@ -95,14 +79,7 @@ async function sync(body: Record<string, unknown>): Promise<{ runId: string; lis
   return { runId: answer.body.runId, listId: answer.body.list_id };
 }
 
-async function outcomes(runId: string, users: TestUser[]): Promise<Record<string, string>> {
-  const rows = await stack.db.sql<{ userId: string; outcome: string; reason: string | null }[]>`
-    select user_id as "userId", outcome, reason from audience_sync.run_users
-    where run_id = ${runId} and user_id = any(${users.map((user) => user.id)}::text[])`;
-  return Object.fromEntries(
-    rows.map((row) => [row.userId, row.reason ? `${row.outcome}:${row.reason}` : row.outcome]),
-  );
-}
+const outcomes = (runId: string, of: TestUser[]) => outcomesOf(stack.db.sql, runId, of);
 
 async function contactOf(email: string) {
   return (await emulatedContacts(stack.emulator)).find((contact) => contact.email === email);

@@ -8,6 +8,7 @@ import {
   startAppStack,
 } from '../support/app-stack.js';
 import { uniqueName } from '../support/stack.js';
+import { outcomesOf, type TestUser, testUsers } from '../support/test-users.js';
 
 /**
  * A user whose email changed ends with the new address's contact in the list, or skipped or
@@ -17,7 +18,6 @@ import { uniqueName } from '../support/stack.js';
  */
 
 let stack: AppStack;
-let nextUserId = 1;
 
 beforeAll(async () => {
   stack = await startAppStack({ emulator: { rateLimit: 300 }, worker: { RESEND_BULK: 'auto' } });
@@ -28,18 +28,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-interface TestUser {
-  id: string;
-  email: string;
-}
+const users = testUsers(() => stack.db.sql);
 
+/** A user with the address `email(id)`, as the test knows it (trimmed, lowercased). */
 async function addUser(email: (id: number) => string): Promise<TestUser> {
-  const id = nextUserId++;
-  const address = email(id);
-  await stack.db.sql`
-    insert into users (id, email, first_name, last_name, full_name, last_active_at)
-    values (${id}, ${address}, 'Given', 'Family', 'Given Family', now())`;
-  return { id: String(id), email: address.trim().toLowerCase() };
+  const user = await users.add(email);
+  return { id: user.id, email: user.email.trim().toLowerCase() };
 }
 
 const fresh = (prefix: string) => (id: number) => `${prefix}.${id}.${uniqueName('e')}@example.com`;
@@ -60,14 +54,7 @@ async function sync(userIds: string[], body: Record<string, unknown>) {
   return { runId: answer.body.runId as string, listId: answer.body.list_id as string };
 }
 
-async function outcomes(runId: string): Promise<Record<string, string>> {
-  const rows = await stack.db.sql<{ userId: string; outcome: string; reason: string | null }[]>`
-    select user_id as "userId", outcome, reason from audience_sync.run_users
-    where run_id = ${runId}`;
-  return Object.fromEntries(
-    rows.map((row) => [row.userId, row.reason ? `${row.outcome}:${row.reason}` : row.outcome]),
-  );
-}
+const outcomes = (runId: string) => outcomesOf(stack.db.sql, runId);
 
 /** The emails of the list's members in Resend, sorted. */
 async function members(listId: string): Promise<string[]> {
