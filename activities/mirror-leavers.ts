@@ -9,11 +9,12 @@ import {
   planLeavers,
   recordLeaver,
 } from '../db/leavers.js';
-import type { ListRef } from '../db/outcomes.js';
+import { type ListRef, memberEmailHash } from '../db/outcomes.js';
 import { getRun, maxRemovalsOf, progressOf, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { metrics } from '../telemetry/metrics.js';
 import { normaliseEmail } from './emails.js';
+import { recordDeletedOnPlatform } from './platform-consent.js';
 import type { ChangeOutcome, ContactRef, MarketingPlatform } from './platforms/platform.js';
 import type { UsersSource } from './users-source.js';
 
@@ -37,7 +38,7 @@ export function leaverOutcome(
 ): LeaverOutcome {
   if (unsubscribe?.kind === 'rejected') return { outcome: 'failed', reason: unsubscribe.reason };
   if (removal.kind === 'rejected') return { outcome: 'failed', reason: removal.reason };
-  if (removal.kind === 'not_found') return { outcome: 'gone' };
+  if (removal.kind === 'not_found' || removal.kind === 'deleted') return { outcome: 'gone' };
   return { outcome: 'removed', unsubscribed: unsubscribe?.kind === 'done' };
 }
 
@@ -131,6 +132,13 @@ export function createLeaverActivities(deps: LeaverDeps) {
         }
         await platform.removeFromList(nameable, listId, async (userId, removal) => {
           const result = leaverOutcome(removal, unsubscribes.get(userId));
+          // A contact the platform no longer has: deleted there, never to be created again.
+          const emailHash =
+            removal.kind === 'deleted' && (await memberEmailHash(sql, list, userId));
+          if (emailHash) {
+            const contactId = refs.find((ref) => ref.userId === userId)?.contactId ?? null;
+            await recordDeletedOnPlatform(sql, platform, { emailHash, contactId });
+          }
           if (await recordLeaver(sql, runId, list, userId, result)) {
             metrics.leavers.inc({ outcome: result.outcome });
             if (result.outcome === 'removed' && result.unsubscribed) {

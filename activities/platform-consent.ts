@@ -3,6 +3,7 @@ import {
   type ConsentState,
   consentOf,
   type OptOutOrigin,
+  recordConsentFact,
 } from '../db/consent.js';
 import type { UserOutcome } from '../db/outcomes.js';
 import type { Sql } from '../db/sql.js';
@@ -63,4 +64,22 @@ export async function withoutPlatformOptOuts(
   );
   for (const { userId, reason } of skipped) await record(userId, { outcome: 'skipped', reason });
   return kept;
+}
+
+/**
+ * The platform no longer has a contact this service knew (its 404 for it, on a join, a patch or
+ * a removal): recorded as deleted there, as a webhook's deletion would be, so that no run creates
+ * it again until the app lifts it; the feed names its users.
+ */
+export async function recordDeletedOnPlatform(
+  sql: Sql,
+  platform: Pick<MarketingPlatform, 'name' | 'account'>,
+  contact: { emailHash: string; contactId: string | null },
+): Promise<void> {
+  await recordConsentFact(
+    sql,
+    platform.account,
+    { platform: platform.name, emailHash: contact.emailHash, contactId: contact.contactId },
+    { kind: 'deleted' },
+  );
 }

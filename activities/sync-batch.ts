@@ -1,5 +1,6 @@
 import type { SyncProgress } from '../common/sync.js';
 import {
+  dropOldMemberships,
   lastSentFields,
   listsHoldingOnlyThrough,
   membersInEveryList,
@@ -31,7 +32,7 @@ import {
   patchOfFields,
   propertyFields,
 } from './field-changes.js';
-import { withoutPlatformOptOuts } from './platform-consent.js';
+import { recordDeletedOnPlatform, withoutPlatformOptOuts } from './platform-consent.js';
 import {
   type ChangeOutcome,
   type ContactOutcome,
@@ -196,6 +197,8 @@ export function outcomeOfContact(outcome: ContactOutcome): UserOutcome | undefin
     case 'joined':
     case 'already_there':
       return { outcome: 'added', contactId: outcome.contactId };
+    case 'deleted':
+      return { outcome: 'skipped', reason: 'deleted_in_platform' };
     case 'rejected':
       return { outcome: 'failed', reason: outcome.reason };
     case 'erased':
@@ -237,33 +240,34 @@ interface PendingPatch {
   fields: ContactFields;
 }
 
-async function syncUsers(
-  ctx: BatchContext,
-  run: RunRecord,
-  input: ProcessBatchInput,
-  users: BatchUser[],
-  turn: SendTurn | undefined,
-): Promise<void> {
-  const { sql, platform } = ctx;
-  const recorded = await recordedUsers(
-    sql,
-    run.runId,
-    users.map((user) => user.userId),
-  );
-  const pending = users.filter((user) => !recorded.has(user.userId));
-  if (pending.length === 0) return;
+/** A user the local decision sends, with its contact as the platform receives it. */
+interface Candidate {
+  contact: ContactToSync;
+  user: BatchUser;
+}
 
+/** One batch's users on their way: where their outcomes go, and the lists they join. */
+interface BatchScope {
+  ctx: BatchContext;
+  run: RunRecord;
+  list: ListRef;
+  /** The run's list and its tags. */
+  listIds: string[];
+  outcomes: OutcomeRecorder;
+  record(userId: string, result: UserOutcome): Promise<void>;
+}
+
+function scopeOf(ctx: BatchContext, run: RunRecord, input: ProcessBatchInput): BatchScope {
   const list: ListRef = {
     platform: run.platform,
     listId: input.listId,
     tagListIds: input.tagListIds,
   };
-  const listIds = [input.listId, ...input.tagListIds];
   const outcomes = ctx.outcomes ?? {
     record: (runId: string, ref: ListRef, userId: string, result: UserOutcome) =>
-      recordOutcome(sql, runId, ref, userId, result),
+      recordOutcome(ctx.sql, runId, ref, userId, result),
     duplicate: (runId: string, ref: ListRef, userId: string, ownerId: string) =>
-      recordDuplicate(sql, runId, ref, userId, ownerId),
+      recordDuplicate(ctx.sql, runId, ref, userId, ownerId),
   };
   const record = async (userId: string, result: UserOutcome) => {
     await outcomes.record(run.runId, list, userId, result);
@@ -273,10 +277,17 @@ async function syncUsers(
     }
     ctx.onProgress(1);
   };
+  return { ctx, run, list, listIds: [input.listId, ...input.tagListIds], outcomes, record };
+}
 
-  const candidates: { contact: ContactToSync; user: BatchUser }[] = [];
+/** The users to send and the opted-out ones to unsubscribe; every other user ends here. */
+async function decideEach(
+  scope: BatchScope,
+  users: BatchUser[],
+): Promise<{ candidates: Candidate[]; unsubscribes: BatchUser[] }> {
+  const candidates: Candidate[] = [];
   const unsubscribes: BatchUser[] = [];
-  for (const user of pending) {
+  for (const user of users) {
     const decision = decideLocally(user);
     if (decision.action === 'send') {
       candidates.push({
@@ -290,107 +301,114 @@ async function syncUsers(
         },
       });
     } else if (decision.action === 'unsubscribe') unsubscribes.push(user);
-    else await record(user.userId, decision.outcome);
+    else await scope.record(user.userId, decision.outcome);
   }
+  return { candidates, unsubscribes };
+}
 
-  const owners = await claimEmails(
-    sql,
-    run.runId,
-    candidates.map(({ contact }) => ({
-      emailHash: emailHash(contact.email),
-      userId: contact.userId,
-    })),
-  );
-  const ownerOf = (contact: ContactToSync) => owners.get(emailHash(contact.email));
-  const duplicates = candidates.filter(({ contact }) => ownerOf(contact) !== contact.userId);
-  // Contacts a bulk chunk already created are recorded without a request.
-  const notYetCreated = await takeBulkCreated(
-    sql,
-    run.runId,
-    list,
-    platform,
-    candidates
-      .filter(({ contact }) => ownerOf(contact) === contact.userId)
-      .map(({ contact }) => contact),
-    (count) => {
-      metrics.contacts.inc({ outcome: 'added' }, count);
-      ctx.onProgress(count);
-    },
-  );
-  const allowed = new Set(
-    (await withoutPlatformOptOuts(sql, platform, notYetCreated, record)).map((c) => c.userId),
-  );
-  const owned = candidates.filter(({ contact }) => allowed.has(contact.userId));
-
+/** The owned candidates as the batch sends them, with what was last sent for each. */
+async function sendablesOf(scope: BatchScope, owned: Candidate[]): Promise<Sendable[]> {
   const lastSent = await lastSentFields(
-    sql,
-    platform.account,
+    scope.ctx.sql,
+    scope.ctx.platform.account,
     owned.map(({ contact }) => contact.userId),
   );
-  const sendable: Sendable[] = owned.map(({ contact, user }) => {
+  return owned.map(({ contact, user }) => {
     const hash = emailHash(contact.email);
     const sent = lastSent.get(contact.userId);
+    const sameEmail = sent?.emailHash === hash;
     return {
-      contact,
+      contact: { ...contact, knownContactId: sameEmail ? sent.contactId : null },
       user,
       emailHash: hash,
       current: {
         ...nameFields(contact.firstName, contact.lastName),
         ...propertyFields(contact.properties),
       },
-      lastSeen: sent?.emailHash === hash ? sent.fields : undefined,
+      lastSeen: sameEmail ? sent.fields : undefined,
     };
   });
-  const inEveryList = await membersInEveryList(
-    sql,
-    run.platform,
-    [...new Set(listIds)],
-    sendable.map((item) => ({ userId: item.contact.userId, emailHash: item.emailHash })),
+}
+
+/** Records an added user (taking out the old contact of a ledger row without an email hash). */
+async function recordAdded(
+  scope: BatchScope,
+  item: Sendable,
+  contactId: string | null,
+  updated: boolean,
+): Promise<void> {
+  const { user } = item;
+  // Ledger rows from before it kept email hashes: another contact id is another email.
+  const moved =
+    user.inList && user.listEmailHash === null && user.listContactId && contactId !== null
+      ? contactId === user.listContactId
+        ? ({ kind: 'done' } as const)
+        : await moveOffOldContact(scope, user.userId, {
+            emailHash: null,
+            contactId: user.listContactId,
+          })
+      : ({ kind: 'done' } as const);
+  if (moved.kind === 'rejected') {
+    await scope.record(item.contact.userId, { outcome: 'failed', reason: moved.reason });
+    return;
+  }
+  await scope.record(item.contact.userId, {
+    outcome: 'added',
+    contactId,
+    emailHash: item.emailHash,
+    updated,
+    ...(item.foundIn?.length ? { foundIn: item.foundIn } : {}),
+    fields: {
+      account: scope.ctx.platform.account,
+      hashes: fieldsAfterSync(item.current, item.lastSeen),
+    },
+  });
+}
+
+/**
+ * Patches contacts, then records each: patched, refused, deleted on the platform (skipped, and
+ * recorded so), or not found (to sync again).
+ */
+async function patchEach(
+  scope: BatchScope,
+  patches: PendingPatch[],
+  onGone: (item: Sendable) => void | Promise<void>,
+): Promise<void> {
+  const byUser = new Map(patches.map((one) => [one.item.contact.userId, one]));
+  await scope.ctx.platform.patchContacts(
+    patches.map(({ item, contactId, fields }) => ({
+      contact: { userId: item.contact.userId, email: item.contact.email, contactId },
+      fields: patchOfFields(fields),
+    })),
+    async (userId, outcome) => {
+      const one = byUser.get(userId);
+      if (!one) return;
+      if (outcome.kind === 'done') await recordAdded(scope, one.item, one.contactId, true);
+      else if (outcome.kind === 'rejected') {
+        await scope.record(userId, { outcome: 'failed', reason: outcome.reason });
+      } else if (outcome.kind === 'deleted') {
+        const { emailHash } = one.item;
+        await recordDeletedOnPlatform(scope.ctx.sql, scope.ctx.platform, {
+          emailHash,
+          contactId: one.contactId,
+        });
+        await scope.record(userId, { outcome: 'skipped', reason: 'deleted_in_platform' });
+      } else await onGone(one.item);
+    },
   );
+}
 
-  /** Records an added user, first taking its old contact out of the lists if its email changed. */
-  const added = async (item: Sendable, contactId: string | null, updated: boolean) => {
-    const moved = await moveOffOldContact(ctx, run, listIds, item, contactId);
-    if (moved.kind === 'rejected') {
-      await record(item.contact.userId, { outcome: 'failed', reason: moved.reason });
-      return;
-    }
-    await record(item.contact.userId, {
-      outcome: 'added',
-      contactId,
-      emailHash: item.emailHash,
-      updated,
-      ...(item.foundIn?.length ? { foundIn: item.foundIn } : {}),
-      fields: { account: platform.account, hashes: fieldsAfterSync(item.current, item.lastSeen) },
-    });
-  };
-
-  /** Patches contacts, then records each: patched, refused, or (gone meanwhile) to sync again. */
-  const patch = async (patches: PendingPatch[], onGone: (item: Sendable) => void) => {
-    const byUser = new Map(patches.map((one) => [one.item.contact.userId, one]));
-    await platform.patchContacts(
-      patches.map(({ item, contactId, fields }) => ({
-        contact: { userId: item.contact.userId, email: item.contact.email, contactId },
-        fields: patchOfFields(fields),
-      })),
-      async (userId, outcome) => {
-        const one = byUser.get(userId);
-        if (!one) return;
-        if (outcome.kind === 'done') await added(one.item, one.contactId, true);
-        else if (outcome.kind === 'rejected') {
-          await record(userId, { outcome: 'failed', reason: outcome.reason });
-        } else onGone(one.item);
-      },
-    );
-  };
-
-  // Prepared while the batch before it sent its last users; its requests go now.
-  await turn?.ready();
-
-  // Users the ledger has in every list with this email, met before: only changed fields cost a
-  // request, and a user whose fields did not change costs none.
+/**
+ * Users the ledger has in every list with this email, met before: only changed fields cost a
+ * request, and a user whose fields did not change costs none. Answers the users to sync.
+ */
+async function syncPresent(
+  scope: BatchScope,
+  sendable: Sendable[],
+  inEveryList: Map<string, string>,
+): Promise<Sendable[]> {
   const toSync: Sendable[] = [];
-  const presentPatches: PendingPatch[] = [];
+  const patches: PendingPatch[] = [];
   for (const item of sendable) {
     const contactId = inEveryList.get(item.contact.userId);
     if (!contactId || !item.lastSeen) {
@@ -399,27 +417,43 @@ async function syncUsers(
     }
     const fields = fieldsToPatch(item.current, { lastSeen: item.lastSeen });
     if (isEmptyPatch(fields)) {
-      await record(item.contact.userId, {
+      await scope.record(item.contact.userId, {
         outcome: 'added',
         contactId,
         emailHash: item.emailHash,
       });
-    } else presentPatches.push({ item, contactId, fields });
+    } else patches.push({ item, contactId, fields });
   }
-  await patch(presentPatches, (item) => toSync.push(item));
+  await patchEach(scope, patches, (item) => {
+    toSync.push(item);
+  });
+  return toSync;
+}
 
+/**
+ * Puts the users into the lists on the platform (created or joined), patches the fields a first
+ * meeting may fill, and records each. Answers how many got only ambiguous answers.
+ */
+async function syncToPlatform(scope: BatchScope, toSync: Sendable[]): Promise<number> {
   let unresolved = 0;
   const joinedPatches: PendingPatch[] = [];
   const byUser = new Map(toSync.map((item) => [item.contact.userId, item]));
-  await sendContacts(ctx, run, toSync, listIds, async (userId, contactOutcome) => {
+  await sendContacts(scope, toSync, async (userId, contactOutcome) => {
     const item = byUser.get(userId);
     const outcome = outcomeOfContact(contactOutcome);
     if (!item) return;
     if (!outcome) unresolved += 1;
-    else if (outcome.outcome !== 'added') await record(userId, outcome);
+    else if (contactOutcome.kind === 'deleted') {
+      await recordDeletedOnPlatform(scope.ctx.sql, scope.ctx.platform, {
+        emailHash: item.emailHash,
+        contactId: contactOutcome.contactId,
+      });
+      await scope.record(userId, outcome);
+    } else if (outcome.outcome !== 'added') await scope.record(userId, outcome);
     // Created with every field it has.
-    else if (contactOutcome.kind === 'created') await added(item, outcome.contactId, false);
-    else {
+    else if (contactOutcome.kind === 'created') {
+      await recordAdded(scope, item, outcome.contactId, false);
+    } else {
       const fields = fieldsToPatch(item.current, {
         lastSeen: item.lastSeen,
         emptyOnPlatform:
@@ -427,26 +461,150 @@ async function syncUsers(
             ? new Set(contactOutcome.emptyFields)
             : undefined,
       });
-      item.foundIn = foundListsOf(contactOutcome, listIds);
-      if (isEmptyPatch(fields)) await added(item, outcome.contactId, false);
+      item.foundIn = foundListsOf(contactOutcome, scope.listIds);
+      if (isEmptyPatch(fields)) await recordAdded(scope, item, outcome.contactId, false);
       else joinedPatches.push({ item, contactId: outcome.contactId, fields });
     }
   });
-  await patch(joinedPatches, (item) =>
-    record(item.contact.userId, { outcome: 'failed', reason: 'contact_vanished_before_patch' }),
+  await patchEach(scope, joinedPatches, (item) =>
+    scope.record(item.contact.userId, {
+      outcome: 'failed',
+      reason: 'contact_vanished_before_patch',
+    }),
   );
-  await platform.markUnsubscribed(
-    unsubscribes.map((user) => ({
+  return unresolved;
+}
+
+/**
+ * Sends contacts to be created or joined, once each user's email is noted as sent (an erasure
+ * finds the contact by it later, whatever the retention). A dry run's platform sends nothing.
+ */
+async function sendContacts(
+  scope: BatchScope,
+  items: Sendable[],
+  onOutcome: OutcomeSink<ContactOutcome>,
+): Promise<void> {
+  if (!scope.run.dryRun) {
+    await recordSentEmails(
+      scope.ctx.sql,
+      items.map((item) => ({ userId: item.contact.userId, emailHash: item.emailHash })),
+    );
+  }
+  await scope.ctx.platform.syncContacts(
+    items.map((item) => item.contact),
+    scope.listIds,
+    onOutcome,
+  );
+}
+
+/**
+ * Claims each candidate's email for the run: a user whose email an earlier user owns is that
+ * user's duplicate. Of the owners, those a bulk chunk created are recorded without a request and
+ * those the platform objects to end skipped with its reason; the others are allowed on.
+ */
+async function claimAndClear(
+  scope: BatchScope,
+  candidates: Candidate[],
+): Promise<{ allowed: Candidate[]; duplicates: { userId: string; ownerId: string }[] }> {
+  const { ctx, run } = scope;
+  const owners = await claimEmails(
+    ctx.sql,
+    run.runId,
+    candidates.map(({ contact }) => ({
+      emailHash: emailHash(contact.email),
+      userId: contact.userId,
+    })),
+  );
+  const ownerOf = (contact: ContactToSync) => owners.get(emailHash(contact.email)) ?? '';
+  const owned = candidates.filter(({ contact }) => ownerOf(contact) === contact.userId);
+  // Contacts a bulk chunk already created are recorded without a request.
+  const notYetCreated = await takeBulkCreated(
+    ctx.sql,
+    run.runId,
+    scope.list,
+    ctx.platform,
+    owned.map(({ contact }) => contact),
+    (count) => {
+      metrics.contacts.inc({ outcome: 'added' }, count);
+      ctx.onProgress(count);
+    },
+  );
+  const cleared = new Set(
+    (await withoutPlatformOptOuts(ctx.sql, ctx.platform, notYetCreated, scope.record)).map(
+      (contact) => contact.userId,
+    ),
+  );
+  return {
+    allowed: owned.filter(({ contact }) => cleared.has(contact.userId)),
+    duplicates: candidates
+      .filter(({ contact }) => ownerOf(contact) !== contact.userId)
+      .map(({ contact }) => ({ userId: contact.userId, ownerId: ownerOf(contact) })),
+  };
+}
+
+/**
+ * Marks the contacts of users who opted out in the app unsubscribed; a contact the platform no
+ * longer has is recorded as deleted there.
+ */
+async function unsubscribeEach(scope: BatchScope, users: BatchUser[]): Promise<void> {
+  const { ctx } = scope;
+  const byUser = new Map(users.map((user) => [user.userId, user]));
+  await ctx.platform.markUnsubscribed(
+    users.map((user) => ({
       userId: user.userId,
       email: user.email,
       contactId: user.listContactId,
     })),
-    (userId, changeOutcome) => record(userId, outcomeOfUnsubscribe(changeOutcome)),
+    async (userId, outcome) => {
+      const user = byUser.get(userId);
+      if (outcome.kind === 'deleted' && user) {
+        await recordDeletedOnPlatform(ctx.sql, ctx.platform, {
+          emailHash: user.listEmailHash ?? emailHash(user.email ?? ''),
+          contactId: user.listContactId,
+        });
+      }
+      await scope.record(userId, outcomeOfUnsubscribe(outcome));
+    },
+  );
+}
+
+async function syncUsers(
+  ctx: BatchContext,
+  run: RunRecord,
+  input: ProcessBatchInput,
+  users: BatchUser[],
+  turn: SendTurn | undefined,
+): Promise<void> {
+  const { sql } = ctx;
+  const recorded = await recordedUsers(
+    sql,
+    run.runId,
+    users.map((user) => user.userId),
+  );
+  const pending = users.filter((user) => !recorded.has(user.userId));
+  if (pending.length === 0) return;
+  const scope = scopeOf(ctx, run, input);
+  const { candidates, unsubscribes } = await decideEach(scope, pending);
+  const movable = await moveOffOldContacts(scope, candidates, turn);
+  const { allowed, duplicates } = await claimAndClear(scope, movable);
+  const sendable = await sendablesOf(scope, allowed);
+
+  const inEveryList = await membersInEveryList(
+    sql,
+    run.platform,
+    [...new Set(scope.listIds)],
+    sendable.map((item) => ({ userId: item.contact.userId, emailHash: item.emailHash })),
   );
 
+  // Prepared while the batch before it sent its last users; its requests go now.
+  await turn?.ready();
+  const toSync = await syncPresent(scope, sendable, inEveryList);
+  const unresolved = await syncToPlatform(scope, toSync);
+  await unsubscribeEach(scope, unsubscribes);
+
   // Users sharing an email with an earlier user are represented by that user's contact.
-  for (const { contact } of duplicates) {
-    await outcomes.duplicate(run.runId, list, contact.userId, ownerOf(contact) ?? '');
+  for (const { userId, ownerId } of duplicates) {
+    await scope.outcomes.duplicate(run.runId, scope.list, userId, ownerId);
     if (!run.dryRun) metrics.contacts.inc({ outcome: 'skipped' });
     ctx.onProgress(1);
   }
@@ -457,70 +615,84 @@ async function syncUsers(
   }
 }
 
+/** A user the ledger has in the run's list with another email than its current one. */
+const emailChanged = ({ user, contact }: Candidate): boolean =>
+  user.inList && user.listEmailHash !== null && user.listEmailHash !== emailHash(contact.email);
+
 /**
- * Sends contacts to be created or joined, once each user's email is noted as sent (an erasure
- * finds the contact by it later, whatever the retention). A dry run's platform sends nothing.
+ * Users whose email changed since this service put them into the run's lists: each old contact
+ * leaves those lists first, whatever then happens to the new address (skipped for the platform's
+ * reason, refused, another user's, created by a bulk import). Its id is the ledger's or, when the
+ * ledger knows it by its email only (a contact a bulk import created), the platform directory's.
+ * Answers the candidates still to handle: a user whose old contact stayed fails here, and the
+ * next run tries again.
  */
-async function sendContacts(
-  ctx: BatchContext,
-  run: RunRecord,
-  items: Sendable[],
-  listIds: string[],
-  onOutcome: OutcomeSink<ContactOutcome>,
-): Promise<void> {
-  if (!run.dryRun) {
-    await recordSentEmails(
-      ctx.sql,
-      items.map((item) => ({ userId: item.contact.userId, emailHash: item.emailHash })),
-    );
-  }
-  await ctx.platform.syncContacts(
-    items.map((item) => item.contact),
-    listIds,
-    onOutcome,
+async function moveOffOldContacts(
+  scope: BatchScope,
+  candidates: Candidate[],
+  turn: SendTurn | undefined,
+): Promise<Candidate[]> {
+  const movers = candidates.filter(emailChanged);
+  if (movers.length === 0) return candidates;
+  const { ctx, run } = scope;
+  const withoutIds = movers.flatMap(({ user }) =>
+    user.listContactId ? [] : [user.listEmailHash ?? ''],
   );
+  const directory =
+    withoutIds.length > 0 ? await ctx.platform.knownContacts?.(withoutIds) : undefined;
+  await turn?.ready();
+  const stayed = new Set<string>();
+  for (const { user } of movers) {
+    const oldEmailHash = user.listEmailHash ?? '';
+    const contactId = user.listContactId ?? directory?.get(oldEmailHash) ?? null;
+    const moved = await moveOffOldContact(scope, user.userId, {
+      emailHash: oldEmailHash,
+      contactId,
+    });
+    if (moved.kind === 'rejected') {
+      await scope.record(user.userId, { outcome: 'failed', reason: moved.reason });
+      stayed.add(user.userId);
+    } else if (!run.dryRun) {
+      await dropOldMemberships(ctx.sql, run.platform, scope.listIds, user.userId, oldEmailHash);
+    }
+  }
+  return candidates.filter(({ user }) => !stayed.has(user.userId));
 }
 
 /**
- * A user whose email changed since this service put it into the run's list: its old contact
- * leaves the lists the ledger has it in through this user (the contact itself stays). A contact
- * another user of the list still stands for stays.
+ * Takes a user's old contact out of the run's lists the ledger has it in through this user (the
+ * contact itself stays); a contact another user of the list still stands for stays. Without an
+ * id the platform does not have it (its directory would know it): nothing is left to take out.
  */
 async function moveOffOldContact(
-  ctx: BatchContext,
-  run: RunRecord,
-  listIds: string[],
-  item: Sendable,
-  contactId: string | null,
+  scope: BatchScope,
+  userId: string,
+  old: { emailHash: string | null; contactId: string | null },
 ): Promise<ChangeOutcome> {
-  const { user } = item;
-  const oldContactId = user.listContactId;
-  if (!user.inList || !oldContactId) return { kind: 'done' };
-  const changed =
-    user.listEmailHash !== null
-      ? user.listEmailHash !== item.emailHash
-      : contactId !== null && contactId !== oldContactId;
-  if (!changed) return { kind: 'done' };
-  const lists = await listsHoldingOnlyThrough(
-    ctx.sql,
-    run.platform,
-    listIds,
-    user.userId,
-    oldContactId,
-  );
+  const { ctx, run } = scope;
+  const contactId = old.contactId;
+  if (!contactId) return { kind: 'done' };
+  const lists = await listsHoldingOnlyThrough(ctx.sql, run.platform, scope.listIds, userId, {
+    emailHash: old.emailHash,
+    contactId,
+  });
   for (const listId of lists) {
-    const results: ChangeOutcome[] = [];
+    const removals: ChangeOutcome[] = [];
     await ctx.platform.removeFromList(
-      [{ userId: user.userId, email: null, contactId: oldContactId }],
+      [{ userId, email: null, contactId }],
       listId,
       async (_userId, outcome) => {
-        results.push(outcome);
+        removals.push(outcome);
       },
     );
-    for (const result of results) {
-      if (result.kind === 'rejected') {
-        return { kind: 'rejected', reason: `old_contact_not_removed:${result.reason}` };
-      }
+    const refused = removals.find((removal) => removal.kind === 'rejected');
+    if (refused?.kind === 'rejected') {
+      return { kind: 'rejected', reason: `old_contact_not_removed:${refused.reason}` };
+    }
+    // Gone from the platform: out of every list, and never to be created again.
+    if (removals.some((removal) => removal.kind === 'deleted') && old.emailHash !== null) {
+      await recordDeletedOnPlatform(ctx.sql, ctx.platform, { emailHash: old.emailHash, contactId });
+      return { kind: 'done' };
     }
   }
   return { kind: 'done' };

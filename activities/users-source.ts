@@ -1,7 +1,8 @@
 import type { Fragment } from 'postgres';
 import type { Platform } from '../common/sync.js';
 import type { Sql } from '../db/sql.js';
-import { validEmailSql } from '../db/users-contract.js';
+import { normalisedEmailSql, validEmailSql } from '../db/users-contract.js';
+import { normaliseEmail } from './emails.js';
 import type { FieldValue } from './field-changes.js';
 import { comparedAsType, idOfType, idsOfType } from './user-ids.js';
 
@@ -93,7 +94,7 @@ export interface ActivityFilter {
 export function userFragments(sql: Sql, source: UsersSource) {
   const notDeleted = source.hasDeletedAt ? sql`u.deleted_at is null` : sql`true`;
   const optedOut = source.hasOptOut ? sql`coalesce(u.marketing_opt_out, false)` : sql`false`;
-  const emailKey = sql`lower(btrim(u.email))`;
+  const emailKey = sql.unsafe(normalisedEmailSql('u.email'));
   const validEmail = sql.unsafe(validEmailSql('u.email'));
   const active = (filter: ActivityFilter): Fragment =>
     filter.filterActive ? sql`u.last_active_at >= ${filter.activeSince}::timestamptz` : sql`true`;
@@ -154,7 +155,7 @@ export async function sampleEligibleUsers(
       order by u.id
       limit ${pageSize}`;
     for (const { id: _id, ...user } of rows) {
-      const key = user.email.toLowerCase();
+      const key = normaliseEmail(user.email);
       if (!sample.has(key)) sample.set(key, user);
       if (sample.size === size) return [...sample.values()];
     }
@@ -278,14 +279,9 @@ const fieldHash = (sql: Sql, json: Fragment) =>
  * but never hides a change. test/sync/field-hashes.test.ts holds both sides to that.
  */
 
-/**
- * `emailHash` (emails.ts) of the user's email; NULL (always changed) for an email with
- * non-ASCII characters: `lower` follows the database's locale (`İ` becomes `i` in glibc's),
- * JavaScript's does not, and such an email is valid only through a case mapping into ASCII.
- */
+/** `emailHash` (emails.ts) of the user's email, normalised as the worker normalises it. */
 export const emailHashSql = (sql: Sql): Fragment =>
-  sql`case when octet_length(u.email) = char_length(u.email)
-    then encode(sha256(convert_to(lower(btrim(u.email)), 'UTF8')), 'hex') end`;
+  sql`encode(sha256(convert_to(${sql.unsafe(normalisedEmailSql('u.email'))}, 'UTF8')), 'hex')`;
 
 /** The hash of a name as `nameFields` sends it: empty text is no name. */
 export const nameHashSql = (sql: Sql, column: Fragment): Fragment =>
@@ -406,6 +402,25 @@ export function idAmong(sql: Sql, source: UsersSource, spelledIds: string[]): Fr
   return comparedAsType(source.idType)
     ? sql`u.id = any(${spelledIds}::${userFragments(sql, source).idCast}[])`
     : sql`u.id::text = any(${spelledIds}::text[])`;
+}
+
+/**
+ * The user an id names as the app writes it (`"0042"` is user 42 of an integer id, an upper-case
+ * UUID its own; see resolveUserIds): its id as the relation writes it, and its email. Null when
+ * no user has the id, or none could.
+ */
+export async function findUser(
+  sql: Sql,
+  source: UsersSource,
+  id: string,
+): Promise<{ userId: string; email: string | null } | null> {
+  const userId = (await resolveUserIds(sql, source, [id])).get(id);
+  if (userId === undefined) return null;
+  const f = userFragments(sql, source);
+  const [row] = await sql<{ userId: string; email: string | null }[]>`
+    select u.id::text as "userId", u.email from ${f.relation} u
+    where ${idAmong(sql, source, idsOfType(source.idType, [userId]))} limit 1`;
+  return row ?? null;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
+import { createConsentLift } from '../activities/consent-lift.js';
 import { createPreviewActivities } from '../activities/preview.js';
 import { createScheduleService } from '../client/schedules.js';
 import { metrics } from '../telemetry/metrics.js';
@@ -191,7 +192,13 @@ export function createApp(
     '/erasures',
     erasuresRouter({ sql, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }),
   );
-  marketing.use('/opt-outs', optOutsRouter({ sql }));
+  marketing.use(
+    '/opt-outs',
+    optOutsRouter({
+      sql,
+      lift: createConsentLift({ sql, usersSource: config.USERS_SOURCE }),
+    }),
+  );
   app.use('/api/marketing', marketing);
   app.use(
     '/console',

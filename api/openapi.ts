@@ -15,6 +15,8 @@ import {
   erasureStatusSchema,
   errorSchema,
   healthSchema,
+  liftAnswerSchema,
+  liftParamsSchema,
   notReadySchema,
   optOutsAnswerSchema,
   optOutsQuerySchema,
@@ -394,6 +396,19 @@ export function openApiDocument() {
           requestParams: { query: optOutsQuerySchema },
           responses: { '200': { description: 'A page of the feed', ...json(optOutsAnswerSchema) } },
         }),
+      },
+      '/api/marketing/opt-outs/{userId}/lift': {
+        post: marketing(
+          {
+            operationId: 'liftOptOuts',
+            summary:
+              "The app's word that the person consented again: the user's platform records (unsubscribed, deleted, suppressed) stop counting, so the next sync may create or re-add the contact; the feed says lifted",
+            requestParams: { path: liftParamsSchema },
+            responses: { '200': { description: 'Lifted', ...json(liftAnswerSchema) } },
+          },
+          [404],
+          { 404: 'No user of the users relation has this id (user_not_found)' },
+        ),
       },
       ...consolePaths(),
       '/webhooks/resend': {

@@ -745,7 +745,7 @@ export const optOutsAnswerSchema = z
     data: z.array(
       z.object({
         userId: z.string(),
-        origin: z.enum(['unsubscribed', 'deleted', 'suppressed', 'erased']),
+        origin: z.enum(['unsubscribed', 'deleted', 'suppressed', 'erased', 'lifted']),
         at: z.iso.datetime(),
       }),
     ),
@@ -755,3 +755,22 @@ export const optOutsAnswerSchema = z
     }),
   })
   .meta({ id: 'OptOuts' });
+
+export const liftParamsSchema = z.object({
+  userId: trimmedText(200, { blank: 'must not be blank', long: 'is too long' }).meta({
+    description:
+      'The user, as the app writes its id ("0042" is user 42 of an integer id; an upper-case UUID its own)',
+  }),
+});
+
+/** `POST /api/marketing/opt-outs/:userId/lift`: how many platform records stopped counting. */
+export const liftAnswerSchema = z
+  .object({
+    success: z.literal(true),
+    userId: z.string().meta({ description: 'The user, as the users relation writes its id' }),
+    lifted: z.int().meta({
+      description:
+        'Platform records lifted (unsubscribed, deleted, suppressed, on every platform account); 0: nothing to lift, and no feed entry',
+    }),
+  })
+  .meta({ id: 'ConsentLifted' });

@@ -127,13 +127,15 @@ export async function recordBulkCreated(
   const userIds = created.map((user) => user.userId);
   await sql.begin(async (tx) => {
     await tx`
-      insert into audience_sync.contact_fields (account, user_id, email_hash, fields)
-      select ${account}, sent.user_id, sent.email_hash, sent.fields::jsonb
+      insert into audience_sync.contact_fields (account, user_id, email_hash, fields, contact_id)
+      select ${account}, sent.user_id, sent.email_hash, sent.fields::jsonb, sent.contact_id
       from unnest(${userIds}::text[], ${created.map((user) => user.emailHash)}::text[],
-        ${created.map((user) => JSON.stringify(user.fieldHashes))}::text[])
-        as sent(user_id, email_hash, fields)
+        ${created.map((user) => JSON.stringify(user.fieldHashes))}::text[],
+        ${created.map((user) => user.contactId)}::text[])
+        as sent(user_id, email_hash, fields, contact_id)
       on conflict (account, user_id) do update set
-        email_hash = excluded.email_hash, fields = excluded.fields, updated_at = now()`;
+        email_hash = excluded.email_hash, fields = excluded.fields,
+        contact_id = excluded.contact_id, updated_at = now()`;
     await tx`
       insert into audience_sync.run_users (run_id, user_id, outcome, reason)
       select ${runId}, unnest(${userIds}::text[]), 'added', null

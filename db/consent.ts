@@ -12,11 +12,12 @@ type Query = Sql | postgres.TransactionSql;
 
 export type OptOutOrigin = 'unsubscribed' | 'deleted' | 'suppressed';
 
-/** What a platform told us about one contact. `unsubscribed: false` lifts an unsubscribe. */
-export type ConsentFact =
+/** What a platform told us about one contact, and when it happened there (absent: now). */
+export type ConsentFact = (
   | { kind: 'unsubscribed'; unsubscribed: boolean }
   | { kind: 'deleted' }
-  | { kind: 'suppressed' };
+  | { kind: 'suppressed' }
+) & { at?: Date | undefined };
 
 export interface ConsentSubject {
   platform: string;
@@ -32,6 +33,80 @@ export interface ConsentState {
 
 /** Facts learned from a webhook before any directory knew the contact: they hold for every account. */
 export const ANY_ACCOUNT = '';
+
+/** A `platform_consent` row: the platform's facts with their event times, and the app's lift. */
+export interface ConsentRecord {
+  unsubscribed: boolean;
+  /** When the platform's unsubscribed flag last changed. */
+  unsubscribedAt: Date | null;
+  deletedAt: Date | null;
+  suppressedAt: Date | null;
+  /** When the app said the person consented again: facts up to then no longer count. */
+  liftedAt: Date | null;
+}
+
+const NO_RECORD: ConsentRecord = {
+  unsubscribed: false,
+  unsubscribedAt: null,
+  deletedAt: null,
+  suppressedAt: null,
+  liftedAt: null,
+};
+
+const sinceLift = (time: Date | null, lifted: Date | null): boolean =>
+  time !== null && (lifted === null || time > lifted);
+
+/** What a record says now (consentOf says the same in SQL). */
+export function stateOf(record: ConsentRecord): ConsentState {
+  return {
+    unsubscribed: record.unsubscribed && sinceLift(record.unsubscribedAt, record.liftedAt),
+    deleted: sinceLift(record.deletedAt, record.liftedAt),
+    suppressed: sinceLift(record.suppressedAt, record.liftedAt),
+  };
+}
+
+/**
+ * A fact that happened at `at`, applied to the record: the record after it and the opt-out it
+ * starts, or null when it changes nothing. Facts apply in the order they happened, not the order
+ * they arrive: a fact older than the flag's last change, or than the app's lift, is a late
+ * delivery; one that repeats what the record says is no change (a `contact.updated` repeats the
+ * flag whatever else changed).
+ */
+export function applyFactTo(
+  previous: ConsentRecord | undefined,
+  fact: ConsentFact,
+  at: Date,
+): { record: ConsentRecord; started: OptOutOrigin | null } | null {
+  const base = previous ?? NO_RECORD;
+  const before = stateOf(base);
+  if (fact.kind === 'unsubscribed') {
+    if (base.unsubscribedAt !== null && at < base.unsubscribedAt) return null;
+    if (previous && base.unsubscribed === fact.unsubscribed) return null;
+    const record = { ...base, unsubscribed: fact.unsubscribed, unsubscribedAt: at };
+    const starts = stateOf(record).unsubscribed && !before.unsubscribed;
+    return { record, started: starts ? 'unsubscribed' : null };
+  }
+  if (before[fact.kind] || (base.liftedAt !== null && at <= base.liftedAt)) return null;
+  const record = { ...base, [fact.kind === 'deleted' ? 'deletedAt' : 'suppressedAt']: at };
+  return { record, started: fact.kind };
+}
+
+/**
+ * Facts about one email are applied one at a time: two deliveries of one unsubscribe at the same
+ * moment (or a delivery and a directory read) then see each other, and only the first changes
+ * the state. Locks are taken in a fixed order, so writers of several hashes never deadlock.
+ * Answers the time a fact happening at `at` is taken to have happened: never later than now, and
+ * to the millisecond, as JavaScript compares times.
+ */
+async function lockFacts(tx: Query, emailHashes: string[], at?: Date): Promise<Date> {
+  await tx`
+    select pg_advisory_xact_lock(k) from (
+      select distinct hashtext('audience_sync.consent:' || h) as k
+      from unnest(${emailHashes}::text[]) as h order by k) as locks`;
+  const [time] = await tx<{ at: Date }[]>`
+    select date_trunc('milliseconds', least(coalesce(${at ?? null}::timestamptz, now()), now())) as at`;
+  return time?.at ?? new Date();
+}
 
 /**
  * Writers of the feed hold this lock from taking a seq until they commit, so rows become visible
@@ -53,12 +128,15 @@ export async function usersOfContact(tx: Query, subject: ConsentSubject): Promis
   return rows.map((row) => row.userId);
 }
 
+/** The feed's entries: opt-outs, and the app's lifts of them. */
+export type FeedOrigin = OptOutOrigin | 'lifted';
+
 /**
- * Appends one opt-out per user, in the order given. An erased user is never named again: its
+ * Appends one entry per user, in the order given. An erased user is never named again: its
  * tombstone, written under the same lock before its contacts are deleted, is seen here (the
  * `contact.deleted` of the erasure's own delete may come while its rows are being wiped).
  */
-async function appendOptOuts(tx: Query, userIds: string[], origin: OptOutOrigin): Promise<number> {
+async function appendOptOuts(tx: Query, userIds: string[], origin: FeedOrigin): Promise<number> {
   if (userIds.length === 0) return 0;
   await lockOptOutFeed(tx);
   const rows = await tx`
@@ -72,8 +150,8 @@ async function appendOptOuts(tx: Query, userIds: string[], origin: OptOutOrigin)
 }
 
 /**
- * Appends an opt-out for each (user, origin) the feed does not hold yet: a sync that skips a
- * user for the platform's reason makes sure the application hears of it.
+ * Appends an opt-out for each (user, origin) the feed does not hold since the user's last lift:
+ * a sync that skips a user for the platform's reason makes sure the application hears of it.
  */
 export async function appendMissingOptOuts(
   sql: Sql,
@@ -89,7 +167,10 @@ export async function appendMissingOptOuts(
       from unnest(${unique.map((e) => e.userId)}::text[], ${unique.map((e) => e.origin)}::text[])
         with ordinality as e(user_id, origin, n)
       where not exists (
-        select 1 from audience_sync.opt_outs o where o.user_id = e.user_id and o.origin = e.origin)
+        select 1 from audience_sync.opt_outs o
+        where o.user_id = e.user_id and o.origin = e.origin and not exists (
+          select 1 from audience_sync.opt_outs l
+          where l.user_id = o.user_id and l.origin = 'lifted' and l.seq > o.seq))
         -- An erased user is in the feed already, as erased.
         and not exists (
           select 1 from audience_sync.erasure_tombstones t where t.user_id = e.user_id)
@@ -100,41 +181,77 @@ export async function appendMissingOptOuts(
 }
 
 /**
- * Records one fact for one account, in the caller's transaction. Returns the opt-out it starts
- * (an unsubscribe, deletion or suppression the row did not have), or null when nothing new began.
+ * Records one fact for one account, in the caller's transaction (which holds the email's lock).
+ * Returns the opt-out it starts, or null when nothing new began.
  */
 async function applyFact(
   tx: Query,
   account: string,
   subject: ConsentSubject,
   fact: ConsentFact,
+  at: Date,
 ): Promise<OptOutOrigin | null> {
   const key = { platform: subject.platform, account, emailHash: subject.emailHash };
-  const [previous] = await tx<{ unsubscribed: boolean; deleted: boolean; suppressed: boolean }[]>`
-    select unsubscribed, deleted_at is not null as deleted, suppressed_at is not null as suppressed
+  const [previous] = await tx<ConsentRecord[]>`
+    select unsubscribed, unsubscribed_at as "unsubscribedAt", deleted_at as "deletedAt",
+      suppressed_at as "suppressedAt", lifted_at as "liftedAt"
     from audience_sync.platform_consent
     where platform = ${key.platform} and account = ${key.account} and email_hash = ${key.emailHash}
     for update`;
-  if (!previous && fact.kind === 'unsubscribed' && !fact.unsubscribed) return null;
-  const unsubscribed = fact.kind === 'unsubscribed' ? fact.unsubscribed : null;
-  const deleted = fact.kind === 'deleted';
-  const suppressed = fact.kind === 'suppressed';
+  const change = applyFactTo(previous, fact, at);
+  if (!change) return null;
+  const { record } = change;
   await tx`
     insert into audience_sync.platform_consent as c
-      (platform, account, email_hash, contact_id, unsubscribed, deleted_at, suppressed_at)
+      (platform, account, email_hash, contact_id, unsubscribed, unsubscribed_at, deleted_at,
+       suppressed_at)
     values (${key.platform}, ${key.account}, ${key.emailHash}, ${subject.contactId},
-      ${unsubscribed ?? false},
-      case when ${deleted}::boolean then now() end, case when ${suppressed}::boolean then now() end)
+      ${record.unsubscribed}, ${record.unsubscribedAt}, ${record.deletedAt}, ${record.suppressedAt})
     on conflict (platform, account, email_hash) do update set
       contact_id = coalesce(excluded.contact_id, c.contact_id),
-      unsubscribed = coalesce(${unsubscribed}::boolean, c.unsubscribed),
-      deleted_at = coalesce(c.deleted_at, excluded.deleted_at),
-      suppressed_at = coalesce(c.suppressed_at, excluded.suppressed_at),
+      unsubscribed = excluded.unsubscribed, unsubscribed_at = excluded.unsubscribed_at,
+      deleted_at = excluded.deleted_at, suppressed_at = excluded.suppressed_at,
       updated_at = now()`;
-  if (unsubscribed && !previous?.unsubscribed) return 'unsubscribed';
-  if (deleted && !previous?.deleted) return 'deleted';
-  if (suppressed && !previous?.suppressed) return 'suppressed';
-  return null;
+  return change.started;
+}
+
+/**
+ * A contact deleted on the platform is no one's any more: it leaves the ledger (it is in no
+ * list), the directories of these accounts, and its users' last sent fields, so that once the app
+ * lifts the deletion the next sync creates a new contact instead of joining the one that is gone.
+ */
+async function forgetDeletedContact(
+  tx: Query,
+  subject: ConsentSubject,
+  accounts: string[],
+  userIds: string[],
+): Promise<void> {
+  const contactId = subject.contactId;
+  if (!contactId) return;
+  await tx`
+    delete from audience_sync.list_members
+    where platform = ${subject.platform} and contact_id = ${contactId}`;
+  await tx`
+    delete from audience_sync.contact_directory
+    where account = any(${accounts}::text[]) and email_hash = ${subject.emailHash}
+      and contact_id = ${contactId}`;
+  await tx`
+    update audience_sync.contact_fields set contact_id = null
+    where account = any(${accounts}::text[]) and user_id = any(${userIds}::text[])
+      and contact_id = ${contactId}`;
+}
+
+/** What a fact that started an opt-out means: the feed names the contact's users. */
+async function announce(
+  tx: Query,
+  subject: ConsentSubject,
+  accounts: string[],
+  started: OptOutOrigin | null,
+): Promise<number> {
+  if (!started) return 0;
+  const userIds = await usersOfContact(tx, subject);
+  if (started === 'deleted') await forgetDeletedContact(tx, subject, accounts, userIds);
+  return appendOptOuts(tx, userIds, started);
 }
 
 /** The accounts whose directory knows the contact (by id, else by email hash). */
@@ -170,14 +287,14 @@ export async function recordWebhookFact(
       on conflict do nothing returning svix_id`;
     if (fresh.length === 0) return { processed: false } as const;
     if (!fact) return { processed: true, optOuts: 0 } as const;
+    const at = await lockFacts(tx, [subject.emailHash], fact.at);
     const accounts = await accountsOfContact(tx, subject);
+    const applied = accounts.length > 0 ? accounts : [ANY_ACCOUNT];
     let started: OptOutOrigin | null = null;
-    for (const account of accounts.length > 0 ? accounts : [ANY_ACCOUNT]) {
-      started = (await applyFact(tx, account, subject, fact)) ?? started;
+    for (const account of applied) {
+      started = (await applyFact(tx, account, subject, fact, at)) ?? started;
     }
-    const optOuts = started
-      ? await appendOptOuts(tx, await usersOfContact(tx, subject), started)
-      : 0;
+    const optOuts = await announce(tx, subject, applied, started);
     return { processed: true, optOuts } as const;
   });
 }
@@ -193,24 +310,24 @@ export async function recordConsentFact(
   fact: ConsentFact,
 ): Promise<{ optOuts: number }> {
   return sql.begin(async (tx) => {
-    const started = await applyFact(tx, account, subject, fact);
-    const optOuts = started
-      ? await appendOptOuts(tx, await usersOfContact(tx, subject), started)
-      : 0;
-    return { optOuts };
+    const at = await lockFacts(tx, [subject.emailHash], fact.at);
+    const started = await applyFact(tx, account, subject, fact, at);
+    return { optOuts: await announce(tx, subject, [account], started) };
   });
 }
 
 /**
- * The `unsubscribed` flags a page of the platform's contact list shows: an unsubscribed contact
- * is recorded (and its users' opt-outs appended when it is new); a subscribed one lifts an
- * earlier record. Subscribed contacts without a record write nothing.
+ * The `unsubscribed` flags a page of the platform's contact list showed when it was asked for at
+ * `observedAt`: an unsubscribed contact is recorded (and its users' opt-outs appended when it is
+ * new); a subscribed one lifts an earlier record. Subscribed contacts without a record write
+ * nothing.
  */
 export async function recordUnsubscribedFlags(
   sql: Sql,
   platform: string,
   account: string,
   contacts: { emailHash: string; contactId: string; unsubscribed: boolean }[],
+  observedAt: Date,
 ): Promise<{ optOuts: number }> {
   if (contacts.length === 0) return { optOuts: 0 };
   const hashes = contacts.map((c) => c.emailHash);
@@ -228,11 +345,46 @@ export async function recordUnsubscribedFlags(
         sql,
         account,
         { platform, emailHash: contact.emailHash, contactId: contact.contactId },
-        { kind: 'unsubscribed', unsubscribed: contact.unsubscribed },
+        { kind: 'unsubscribed', unsubscribed: contact.unsubscribed, at: observedAt },
       )
     ).optOuts;
   }
   return { optOuts };
+}
+
+/** The platform records that still count (after the last lift), as consentOf reads them. */
+const COUNTING = `(unsubscribed and unsubscribed_at > coalesce(lifted_at, '-infinity'))
+  or deleted_at > coalesce(lifted_at, '-infinity')
+  or suppressed_at > coalesce(lifted_at, '-infinity')`;
+
+/**
+ * The app's word that the person consented again: the platform records of these email hashes
+ * (unsubscribed, deleted, suppressed; every platform and account) stop counting, and the feed
+ * names the user `lifted`. A deleted contact is forgotten, so the next sync creates a new one
+ * (`subscribed` only as a new contact gets it); an unsubscribed one that still exists is joined
+ * again, unsubscribed as it is. Erasure tombstones are not platform records: they stay. Answers
+ * how many records it lifted (none: no change, no entry).
+ */
+export async function liftConsent(
+  sql: Sql,
+  userId: string,
+  emailHashes: string[],
+): Promise<number> {
+  if (emailHashes.length === 0) return 0;
+  return sql.begin(async (tx) => {
+    await lockFacts(tx, emailHashes);
+    const lifted = await tx<(ConsentSubject & { account: string; deleted: boolean })[]>`
+      update audience_sync.platform_consent
+      set lifted_at = date_trunc('milliseconds', now()), updated_at = now()
+      where email_hash = any(${emailHashes}::text[]) and (${tx.unsafe(COUNTING)})
+      returning platform, account, email_hash as "emailHash", contact_id as "contactId",
+        deleted_at is not null as deleted`;
+    for (const record of lifted.filter((row) => row.deleted)) {
+      await forgetDeletedContact(tx, record, [record.account], [userId]);
+    }
+    if (lifted.length > 0) await appendOptOuts(tx, [userId], 'lifted');
+    return lifted.length;
+  });
 }
 
 /**
@@ -251,8 +403,12 @@ export async function consentOf(
     select email_hash as "emailHash", bool_or(unsubscribed) as unsubscribed,
       bool_or(deleted) as deleted, bool_or(suppressed) as suppressed
     from (
-      select email_hash, unsubscribed, deleted_at is not null as deleted,
-        suppressed_at is not null as suppressed
+      -- As stateOf: what happened after the app's last lift.
+      select email_hash,
+        coalesce(unsubscribed and unsubscribed_at > coalesce(lifted_at, '-infinity'), false)
+          as unsubscribed,
+        coalesce(deleted_at > coalesce(lifted_at, '-infinity'), false) as deleted,
+        coalesce(suppressed_at > coalesce(lifted_at, '-infinity'), false) as suppressed
       from audience_sync.platform_consent
       where platform = ${platform} and account in (${account}, ${ANY_ACCOUNT})
         and email_hash = any(${emailHashes}::text[])
@@ -270,7 +426,7 @@ export async function consentOf(
 
 export interface OptOut {
   userId: string;
-  origin: OptOutOrigin | 'erased';
+  origin: FeedOrigin | 'erased';
   at: Date;
   seq: string;
 }

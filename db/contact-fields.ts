@@ -9,6 +9,8 @@ import type { Sql } from './sql.js';
 export interface LastSentFields {
   emailHash: string;
   fields: FieldHashes;
+  /** The contact they went to; null when not known (a contact a bulk import created). */
+  contactId: string | null;
 }
 
 export async function lastSentFields(
@@ -18,7 +20,7 @@ export async function lastSentFields(
 ): Promise<Map<string, LastSentFields>> {
   if (userIds.length === 0) return new Map();
   const rows = await sql<({ userId: string } & LastSentFields)[]>`
-    select user_id as "userId", email_hash as "emailHash", fields
+    select user_id as "userId", email_hash as "emailHash", fields, contact_id as "contactId"
     from audience_sync.contact_fields
     where account = ${account} and user_id = any(${userIds}::text[])`;
   return new Map(rows.map(({ userId, ...sent }) => [userId, sent]));
@@ -50,23 +52,42 @@ export async function membersInEveryList(
 }
 
 /**
- * The lists among `listIds` where this service put `userId`'s contact `contactId` (a membership
- * it found stays), and no other user with that contact (who would still need it there).
+ * The lists among `listIds` where this service put `userId` with its old contact (by the hash of
+ * the email it was synced with; rows from before the ledger kept hashes, by contact id; a
+ * membership it found stays), and no other user with that contact (who would still need it there).
  */
 export async function listsHoldingOnlyThrough(
   sql: Sql,
   platform: string,
   listIds: string[],
   userId: string,
-  contactId: string,
+  old: { emailHash: string | null; contactId: string },
 ): Promise<string[]> {
+  const mine =
+    old.emailHash === null
+      ? sql`m.contact_id = ${old.contactId}`
+      : sql`m.email_hash = ${old.emailHash}`;
   const rows = await sql<{ listId: string }[]>`
     select m.list_id as "listId" from audience_sync.list_members m
     where m.platform = ${platform} and m.list_id = any(${listIds}::text[])
-      and m.user_id = ${userId} and m.contact_id = ${contactId} and m.origin = 'made'
+      and m.user_id = ${userId} and ${mine} and m.origin = 'made'
       and not exists (
         select 1 from audience_sync.list_members o
-        where o.platform = m.platform and o.list_id = m.list_id and o.contact_id = m.contact_id
-          and o.user_id <> m.user_id)`;
+        where o.platform = m.platform and o.contact_id = ${old.contactId}
+          and o.list_id = m.list_id and o.user_id <> m.user_id)`;
   return rows.map((row) => row.listId);
+}
+
+/** The user no longer stands for the contact of its old email in these lists. */
+export async function dropOldMemberships(
+  sql: Sql,
+  platform: string,
+  listIds: string[],
+  userId: string,
+  oldEmailHash: string,
+): Promise<void> {
+  await sql`
+    delete from audience_sync.list_members
+    where platform = ${platform} and list_id = any(${listIds}::text[]) and user_id = ${userId}
+      and email_hash = ${oldEmailHash}`;
 }

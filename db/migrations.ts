@@ -576,7 +576,7 @@ export const migrations: Migration[] = [
       -- A webhook finds the accounts that know a contact by its id or by its email's hash.
       create index contact_directory_contact on audience_sync.contact_directory (contact_id);
       create index contact_directory_email on audience_sync.contact_directory (email_hash);
-      create index platform_consent_email on audience_sync.platform_consent (platform, email_hash);
+      -- (platform_consent is indexed by email hash below: a lift looks on every platform.)
 
       -- Set when retention deleted a run's per-user rows: each day visits only the runs that
       -- ended since, not every run that ever ended.
@@ -657,6 +657,37 @@ export const migrations: Migration[] = [
         last_failure_at timestamptz,
         last_failure_status integer
       );
+    `,
+  },
+  {
+    version: 19,
+    name: 'consent facts in event order, lifted by the app',
+    sql: /* sql */ `
+      -- When the platform's unsubscribed flag last changed (the event's own time): a fact older
+      -- than that arrives late and changes nothing. deleted_at and suppressed_at are event times
+      -- too. lifted_at: the app's word that the person consented again (POST
+      -- /api/marketing/opt-outs/:userId/lift); facts up to then no longer count.
+      alter table audience_sync.platform_consent
+        add column unsubscribed_at timestamptz,
+        add column lifted_at timestamptz;
+      update audience_sync.platform_consent set unsubscribed_at = updated_at;
+      -- A lift finds a user's records by email hash, on every platform and account.
+      create index platform_consent_email on audience_sync.platform_consent (email_hash);
+
+      -- The feed says when the app lifted a user's platform records.
+      alter table audience_sync.opt_outs drop constraint if exists opt_outs_origin_check;
+      alter table audience_sync.opt_outs add constraint opt_outs_origin_check
+        check (origin in ('unsubscribed', 'deleted', 'suppressed', 'lifted'));
+    `,
+  },
+  {
+    version: 20,
+    name: 'the contact of the last sent fields',
+    sql: /* sql */ `
+      -- The contact the last sent fields went to, so a platform that keeps no directory of its
+      -- contacts joins the one this service knew (and learns it was deleted) instead of
+      -- creating it again.
+      alter table audience_sync.contact_fields add column contact_id text;
     `,
   },
 ];

@@ -142,11 +142,17 @@ export async function recordOutcome(
         synced_at = now()
     ),
     sent_fields as (
-      insert into audience_sync.contact_fields (account, user_id, email_hash, fields)
-      select ${fields?.account ?? ''}, ${userId}, ${emailHash}, ${sql.json(fields?.hashes ?? {})}
+      insert into audience_sync.contact_fields (account, user_id, email_hash, fields, contact_id)
+      select ${fields?.account ?? ''}, ${userId}, ${emailHash}, ${sql.json(fields?.hashes ?? {})},
+        ${contactId}
       where ${fields !== undefined} and not (select erased from erased)
       on conflict (account, user_id) do update set
-        email_hash = excluded.email_hash, fields = excluded.fields, updated_at = now()
+        email_hash = excluded.email_hash, fields = excluded.fields,
+        contact_id = case
+          when excluded.email_hash <> audience_sync.contact_fields.email_hash
+          then excluded.contact_id
+          else coalesce(excluded.contact_id, audience_sync.contact_fields.contact_id) end,
+        updated_at = now()
     ),
     unsubscribe as (
       update audience_sync.list_members set unsubscribed_at = now()
@@ -212,4 +218,16 @@ export async function countOutcomes(
     counts.updated += row.updated;
   }
   return counts;
+}
+
+/** The hash of the email the ledger has the user in the list with (null: none recorded). */
+export async function memberEmailHash(
+  sql: Sql,
+  list: ListRef,
+  userId: string,
+): Promise<string | null> {
+  const [row] = await sql<{ emailHash: string | null }[]>`
+    select email_hash as "emailHash" from audience_sync.list_members
+    where platform = ${list.platform} and list_id = ${list.listId} and user_id = ${userId}`;
+  return row?.emailHash ?? null;
 }

@@ -4,8 +4,17 @@
  */
 
 /**
- * A valid email, checked on the lowercased address: a local part of the characters the HTML
- * standard allows, an @, and a domain of at least two labels. It is deliberately simple: Postgres
+ * The one normalisation of an email, as `normaliseEmail` (activities/emails.ts) does it: spaces
+ * trimmed (btrim), ASCII letters lowercased. `lower` under the C collation maps A-Z only; under
+ * the column's or the database's collation it would follow the locale (the Kelvin sign becomes
+ * `k` in ICU and glibc, `I` becomes a dotless `ı` in Turkish).
+ */
+export const normalisedEmailSql = (column: string): string => `lower(btrim(${column}) collate "C")`;
+
+/**
+ * A valid email, checked on the normalised address: a local part of the characters the HTML
+ * standard allows, an @, and a domain of at least two labels, in ASCII only (an address that is
+ * valid only through a case mapping of other letters is not). It is deliberately simple: Postgres
  * evaluates it on every row a preview counts. The platform may still refuse an address it
  * dislikes; that user then fails with the platform's reason.
  */
@@ -13,7 +22,7 @@ export const VALID_EMAIL_PATTERN = "^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9-]+(\\
 
 /** The pattern as an SQL literal, so a partial index whose predicate repeats it can serve. */
 export const validEmailSql = (column: string): string =>
-  `coalesce(lower(btrim(${column})) ~ '${VALID_EMAIL_PATTERN.replaceAll("'", "''")}', false)`;
+  `coalesce(${normalisedEmailSql(column)} ~ '${VALID_EMAIL_PATTERN.replaceAll("'", "''")}', false)`;
 
 /**
  * The index that makes previews and activity filters fast: eligible users by activity, with the

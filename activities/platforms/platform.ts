@@ -161,6 +161,12 @@ export interface ContactToSync {
   lastName: string | null;
   /** Mapped contact properties by key; null: none (not sent on a create). */
   properties: Record<string, FieldValue>;
+  /**
+   * The contact this service last sent this user's fields to, at this email (null or absent:
+   * none). A platform that keeps no directory of its contacts joins it by this id instead of
+   * creating a contact, and reports it `deleted` when the platform no longer has it.
+   */
+  knownContactId?: string | null;
 }
 
 /** A contact property a sync sends, with the platform's type for it. */
@@ -190,10 +196,12 @@ export interface ContactPatch {
  * One contact of `syncContacts`. `created`: a new contact. `joined`: an existing contact was
  * added to the lists (`foundIn`: those of them it was in already). `already_there`: it was in
  * every one of them already. A membership that was there before the call was found, not made:
- * it is never taken out (mirror runs, email changes). `rejected`: the platform refused
- * this contact (final; the reason is the platform's). `ambiguous`: the platform could not say
- * whether its write happened; the batch is retried for it. `erased`: the email belongs to an
- * erased user; no contact was created (or the one just made was deleted again).
+ * it is never taken out (mirror runs, email changes). `deleted`: the contact this service knew
+ * for the email no longer exists there (someone deleted it); nothing was created. `rejected`:
+ * the platform refused this contact (final; the reason is the platform's). `ambiguous`: the
+ * platform could not say whether its write happened; the batch is retried for it. `erased`: the
+ * email belongs to an erased user; no contact was created (or the one just made was deleted
+ * again).
  */
 export type ContactOutcome =
   | { kind: 'created'; contactId: string | null }
@@ -208,13 +216,19 @@ export type ContactOutcome =
        */
       emptyFields?: string[];
     }
+  | { kind: 'deleted'; contactId: string }
   | { kind: 'rejected'; reason: string }
   | { kind: 'ambiguous'; reason: string }
   | { kind: 'erased' };
 
+/**
+ * One contact of a change. `not_found`: there was nothing to change (not in the list; a contact
+ * that cannot be named). `deleted`: the platform has no such contact any more (deleted there).
+ */
 export type ChangeOutcome =
   | { kind: 'done' }
   | { kind: 'not_found' }
+  | { kind: 'deleted' }
   | { kind: 'rejected'; reason: string };
 
 /** How a platform limits one account: a request rate, or connections open at once. */

@@ -18,12 +18,21 @@ const PLATFORM = 'resend';
 // Resend's events are small; this leaves room for long names and many segment ids.
 const BODY_LIMIT = '256kb';
 
+/** When the event happened at Resend (`created_at`); facts apply in that order. */
+const eventTime = z.iso
+  .datetime({ offset: true })
+  .transform((time) => new Date(time))
+  .optional()
+  .catch(undefined);
+
 const contactEvent = z.object({
   type: z.enum(['contact.created', 'contact.updated', 'contact.deleted']),
+  created_at: eventTime,
   data: z.object({ id: z.string(), email: z.string(), unsubscribed: z.boolean().optional() }),
 });
 const suppressionEvent = z.object({
   type: z.enum(['suppression.added', 'suppression.removed']),
+  created_at: eventTime,
   data: z.object({ email: z.string() }),
 });
 const anyEvent = z.object({ type: z.string() });
@@ -34,20 +43,20 @@ export function factOfEvent(
 ): { subject: ConsentSubject; fact: ConsentFact | null } | null {
   const contact = contactEvent.safeParse(event);
   if (contact.success) {
-    const { type, data } = contact.data;
+    const { type, data, created_at: at } = contact.data;
     const subject = { platform: PLATFORM, emailHash: emailHash(data.email), contactId: data.id };
-    if (type === 'contact.deleted') return { subject, fact: { kind: 'deleted' } };
+    if (type === 'contact.deleted') return { subject, fact: { kind: 'deleted', at } };
     if (type === 'contact.updated' && data.unsubscribed !== undefined) {
-      return { subject, fact: { kind: 'unsubscribed', unsubscribed: data.unsubscribed } };
+      return { subject, fact: { kind: 'unsubscribed', unsubscribed: data.unsubscribed, at } };
     }
     return { subject, fact: null };
   }
   const suppression = suppressionEvent.safeParse(event);
   if (suppression.success) {
-    const { type, data } = suppression.data;
+    const { type, data, created_at: at } = suppression.data;
     const subject = { platform: PLATFORM, emailHash: emailHash(data.email), contactId: null };
     // A removed suppression lets Resend send again; it does not re-subscribe anyone here.
-    return { subject, fact: type === 'suppression.added' ? { kind: 'suppressed' } : null };
+    return { subject, fact: type === 'suppression.added' ? { kind: 'suppressed', at } : null };
   }
   return anyEvent.safeParse(event).success
     ? { subject: { platform: PLATFORM, emailHash: '', contactId: null }, fact: null }

@@ -47,8 +47,9 @@ describe('the answers of the routes with a path parameter', () => {
   const RUN = '/api/marketing/sync-users/{runId}';
   const SCHEDULE = '/api/marketing/schedules/{id}';
   const ERASURE = '/api/marketing/erasures/{erasureId}';
+  const LIFT = '/api/marketing/opt-outs/{userId}/lift';
 
-  it('are the eleven operations on a run, an erasure or a schedule, each documenting its 400', () => {
+  it('are the twelve operations on a run, an erasure, a schedule or a user, each documenting its 400', () => {
     expect(operationsWithPathParameters()).toEqual([
       `GET ${RUN}`,
       `DELETE ${RUN}`,
@@ -61,6 +62,7 @@ describe('the answers of the routes with a path parameter', () => {
       `POST ${SCHEDULE}/pause`,
       `POST ${SCHEDULE}/unpause`,
       `GET ${RUN}/users`,
+      `POST ${LIFT}`,
     ]);
     for (const operation of operationsWithPathParameters()) {
       const [method = '', path = ''] = operation.split(' ');
@@ -77,10 +79,11 @@ describe('the answers of the routes with a path parameter', () => {
       '{runId}': 'not a run id',
       '{id}': '-not-an-id',
       '{erasureId}': 'not an erasure id',
+      '{userId}': '   ',
     };
     for (const operation of operationsWithPathParameters()) {
       const [method = '', template = ''] = operation.split(' ');
-      const path = template.replace(/\{(runId|id|erasureId)\}/, (parameter) =>
+      const path = template.replace(/\{(runId|id|erasureId|userId)\}/, (parameter) =>
         encodeURIComponent(badIds[parameter] ?? ''),
       );
       const answer = await stack.call(method, path);

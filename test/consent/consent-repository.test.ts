@@ -133,13 +133,25 @@ describe('platform consent repository', () => {
     const dan = { emailHash: emailHash('dan@example.com'), contactId: 'c-dan' };
     const before = (await feed()).length;
     expect(
-      await recordUnsubscribedFlags(db.sql, 'resend', OTHER, [
-        { ...cat, unsubscribed: true },
-        { ...dan, unsubscribed: false },
-      ]),
+      await recordUnsubscribedFlags(
+        db.sql,
+        'resend',
+        OTHER,
+        [
+          { ...cat, unsubscribed: true },
+          { ...dan, unsubscribed: false },
+        ],
+        new Date(),
+      ),
     ).toEqual({ optOuts: 1 });
     expect(
-      await recordUnsubscribedFlags(db.sql, 'resend', OTHER, [{ ...cat, unsubscribed: true }]),
+      await recordUnsubscribedFlags(
+        db.sql,
+        'resend',
+        OTHER,
+        [{ ...cat, unsubscribed: true }],
+        new Date(),
+      ),
     ).toEqual({ optOuts: 0 });
     expect((await feed()).slice(before)).toEqual([{ userId: 'u-cat', origin: 'unsubscribed' }]);
     const stored = await db.sql`
@@ -149,7 +161,13 @@ describe('platform consent repository', () => {
     expect([
       ...(await consentOf(db.sql, 'resend', OTHER, [cat.emailHash, dan.emailHash])).keys(),
     ]).toEqual([cat.emailHash]);
-    await recordUnsubscribedFlags(db.sql, 'resend', OTHER, [{ ...cat, unsubscribed: false }]);
+    await recordUnsubscribedFlags(
+      db.sql,
+      'resend',
+      OTHER,
+      [{ ...cat, unsubscribed: false }],
+      new Date(),
+    );
     expect(await consentOf(db.sql, 'resend', OTHER, [cat.emailHash])).toEqual(new Map());
   });
 
@@ -194,5 +212,73 @@ describe('platform consent repository', () => {
     });
     const gus = (await feed()).filter((entry) => entry.userId === 'u-gus');
     expect(gus).toEqual([{ userId: 'u-gus', origin: 'deleted' }]);
+  });
+
+  it('two deliveries of one unsubscribe at the same moment, and a directory read beside them, make one entry per user', async () => {
+    const subjects = [];
+    for (let index = 0; index < 6; index += 1) {
+      const email = `twice-${index}@example.com`;
+      await directoryContact(ACCOUNT, email, `c-twice-${index}`);
+      await ledgerUser(`u-twice-${index}`, `c-twice-${index}`, 'seg-twice');
+      subjects.push({
+        platform: 'resend',
+        emailHash: emailHash(email),
+        contactId: `c-twice-${index}`,
+      });
+    }
+    const unsubscribe = { kind: 'unsubscribed', unsubscribed: true } as const;
+    await Promise.all(
+      subjects.flatMap((subject, index) => [
+        recordWebhookFact(db.sql, `msg_twice_a_${index}`, subject, unsubscribe),
+        recordWebhookFact(db.sql, `msg_twice_b_${index}`, subject, unsubscribe),
+        recordUnsubscribedFlags(
+          db.sql,
+          'resend',
+          ACCOUNT,
+          [{ emailHash: subject.emailHash, contactId: subject.contactId, unsubscribed: true }],
+          new Date(),
+        ),
+      ]),
+    );
+    const entries = (await feed()).filter((entry) => entry.userId.startsWith('u-twice-'));
+    expect(entries.sort((a, b) => a.userId.localeCompare(b.userId))).toEqual(
+      subjects.map((_, index) => ({ userId: `u-twice-${index}`, origin: 'unsubscribed' })),
+    );
+  });
+
+  it("applies facts in the order of the platform's event time, not of their arrival", async () => {
+    await directoryContact(ACCOUNT, 'ivy@example.com', 'c-ivy');
+    await ledgerUser('u-ivy', 'c-ivy', 'seg-ivy');
+    const subject = {
+      platform: 'resend',
+      emailHash: emailHash('ivy@example.com'),
+      contactId: 'c-ivy',
+    };
+    const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
+    const unsubscribed = (value: boolean, at: Date) =>
+      ({ kind: 'unsubscribed', unsubscribed: value, at }) as const;
+    const state = async () =>
+      (await consentOf(db.sql, 'resend', ACCOUNT, [subject.emailHash])).get(subject.emailHash);
+
+    await recordWebhookFact(db.sql, 'msg_ivy_1', subject, unsubscribed(true, minutesAgo(5)));
+    // A resubscribe from before the unsubscribe arrives late: it lifts nothing.
+    await recordWebhookFact(db.sql, 'msg_ivy_2', subject, unsubscribed(false, minutesAgo(10)));
+    expect(await state()).toEqual({ unsubscribed: true, deleted: false, suppressed: false });
+    // A resubscribe after it does.
+    await recordWebhookFact(db.sql, 'msg_ivy_3', subject, unsubscribed(false, minutesAgo(2)));
+    expect(await state()).toBeUndefined();
+    // An unsubscribe older than that resubscribe, arriving now, starts nothing.
+    await recordWebhookFact(db.sql, 'msg_ivy_4', subject, unsubscribed(true, minutesAgo(3)));
+    expect(await state()).toBeUndefined();
+
+    // The same holds for a contact the service first hears of by a resubscribe.
+    await directoryContact(ACCOUNT, 'jo@example.com', 'c-jo');
+    const jo = { platform: 'resend', emailHash: emailHash('jo@example.com'), contactId: 'c-jo' };
+    await recordWebhookFact(db.sql, 'msg_jo_1', jo, unsubscribed(false, minutesAgo(1)));
+    await recordWebhookFact(db.sql, 'msg_jo_2', jo, unsubscribed(true, minutesAgo(4)));
+    expect(await consentOf(db.sql, 'resend', ACCOUNT, [jo.emailHash])).toEqual(new Map());
+    expect((await feed()).filter((entry) => entry.userId === 'u-ivy')).toEqual([
+      { userId: 'u-ivy', origin: 'unsubscribed' },
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import {
 } from '../support/app-stack.js';
 import { exportRunHistories, historyText } from '../support/histories.js';
 import { uniqueName, waitFor } from '../support/stack.js';
+import { outcomesOf, type TestUser, testUsers } from '../support/test-users.js';
 
 /**
  * Consent made in Resend flows back: unsubscribes, deletions and suppressions reach the service
@@ -21,7 +22,8 @@ import { uniqueName, waitFor } from '../support/stack.js';
 const SECRET = newWebhookSecret();
 let stack: AppStack;
 let webhookUrl: string;
-let nextUserId = 1;
+const users = testUsers(() => stack.db.sql);
+const addUsers = users.addMany;
 
 beforeAll(async () => {
   stack = await startAppStack({
@@ -35,24 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-interface TestUser {
-  id: string;
-  email: string;
-}
-
-async function addUsers(prefix: string, count: number): Promise<TestUser[]> {
-  const users: TestUser[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const id = nextUserId++;
-    const email = `${prefix}.${id}.${uniqueName('u')}@example.com`;
-    await stack.db.sql`
-      insert into users (id, email, first_name, last_name, full_name, last_active_at)
-      values (${id}, ${email}, 'Given', 'Family', 'Given Family', now())`;
-    users.push({ id: String(id), email });
-  }
-  return users;
-}
 
 async function admin(method: string, path: string, body?: unknown): Promise<unknown> {
   const response = await fetch(`${stack.emulator.url}/_emulator${path}`, {
@@ -95,14 +79,7 @@ async function sync(body: Record<string, unknown>): Promise<{ runId: string; lis
   return { runId: answer.body.runId, listId: answer.body.list_id };
 }
 
-async function outcomes(runId: string, users: TestUser[]): Promise<Record<string, string>> {
-  const rows = await stack.db.sql<{ userId: string; outcome: string; reason: string | null }[]>`
-    select user_id as "userId", outcome, reason from audience_sync.run_users
-    where run_id = ${runId} and user_id = any(${users.map((user) => user.id)}::text[])`;
-  return Object.fromEntries(
-    rows.map((row) => [row.userId, row.reason ? `${row.outcome}:${row.reason}` : row.outcome]),
-  );
-}
+const outcomes = (runId: string, of: TestUser[]) => outcomesOf(stack.db.sql, runId, of);
 
 async function contactOf(email: string) {
   return (await emulatedContacts(stack.emulator)).find((contact) => contact.email === email);
@@ -242,6 +219,20 @@ describe('with webhooks on', () => {
     );
     expect(writes.filter((entry) => entry.key?.toLowerCase() === dan.email)).toEqual([]);
     expect(await optOutsOf([dan])).toEqual([{ userId: dan.id, origin: 'deleted' }]);
+
+    // The app's word that dan consented again: the next run creates a new contact for him.
+    const lifted = await stack.call('POST', `/api/marketing/opt-outs/${dan.id}/lift`);
+    expect(lifted.body).toEqual({ success: true, userId: dan.id, lifted: 1 });
+    const back = await sync({ list_id: first.listId });
+    expect(await outcomes(back.runId, [dan])).toEqual({ [dan.id]: 'added' });
+    expect(await contactOf(dan.email)).toMatchObject({
+      unsubscribed: false,
+      segment_ids: [first.listId],
+    });
+    expect(await optOutsOf([dan])).toEqual([
+      { userId: dan.id, origin: 'deleted' },
+      { userId: dan.id, origin: 'lifted' },
+    ]);
   });
 
   it('a suppressed email (a bounce) is skipped as suppressed and never becomes a contact', async () => {
@@ -324,6 +315,80 @@ describe('with webhooks on', () => {
     );
     expect((await deliveries()).find((d) => d.id === delivery.id)?.statuses).toEqual([200, 200]);
     expect(await optOutsOf([hal])).toEqual([{ userId: hal.id, origin: 'unsubscribed' }]);
+  });
+  it('two deliveries of one unsubscribe at once are one feed entry, and a late resubscribe older than it lifts nothing', async () => {
+    const users = await addUsers('twice', 6);
+    const run = await sync({ list_name: uniqueName('Twice') });
+    const contacts = new Map(
+      (await emulatedContacts(stack.emulator)).map((contact) => [contact.email, contact.id]),
+    );
+    const event = (user: TestUser, unsubscribed: boolean, at: Date) =>
+      JSON.stringify({
+        type: 'contact.updated',
+        created_at: at.toISOString(),
+        data: {
+          id: contacts.get(user.email),
+          segment_ids: [run.listId],
+          created_at: at.toISOString(),
+          updated_at: at.toISOString(),
+          email: user.email,
+          unsubscribed,
+        },
+      });
+    // Each unsubscribes in Resend (which sends its delivery), and two more deliveries of the same
+    // fact come at once, as Resend sends for a contact updated twice.
+    for (const user of users) await admin('POST', '/contacts/unsubscribe', { email: user.email });
+    const unsubscribedAt = new Date();
+    const answers = await Promise.all(
+      users.flatMap((user) =>
+        ['a', 'b'].map((copy) =>
+          post(event(user, true, unsubscribedAt), {
+            id: `msg_twice_${copy}_${user.id}`,
+            timestamp: nowSeconds(),
+          }),
+        ),
+      ),
+    );
+    for (const user of users) await delivered('contact.updated', user.email);
+    expect(answers.map((answer) => answer.status)).toEqual(Array(12).fill(200));
+    const byUser = (a: { userId: string }, b: { userId: string }) =>
+      Number(a.userId) - Number(b.userId);
+    expect((await optOutsOf(users)).sort(byUser)).toEqual(
+      users.map((user) => ({ userId: user.id, origin: 'unsubscribed' })),
+    );
+
+    // A resubscribe from before the unsubscribe, delivered late: the users stay unsubscribed.
+    const [first] = users;
+    if (!first) throw new Error('no user');
+    const late = await post(event(first, false, new Date(unsubscribedAt.getTime() - 60_000)), {
+      id: 'msg_twice_late',
+      timestamp: nowSeconds(),
+    });
+    expect(late).toEqual({ status: 200, body: { success: true, processed: true } });
+    const next = await sync({ list_name: uniqueName('After twice') });
+    expect(await outcomes(next.runId, users)).toEqual(
+      Object.fromEntries(users.map((user) => [user.id, 'skipped:unsubscribed_in_platform'])),
+    );
+    expect(await optOutsOf(users)).toHaveLength(6);
+
+    // The app lifts the first one: its contact joins lists again, still unsubscribed in Resend,
+    // and the directory reading that same flag again is no new unsubscribe.
+    expect((await stack.call('POST', `/api/marketing/opt-outs/${first.id}/lift`)).body).toEqual({
+      success: true,
+      userId: first.id,
+      lifted: 1,
+    });
+    for (const name of ['After the lift', 'After the lift again']) {
+      const lifted = await sync({ list_name: uniqueName(name) });
+      expect((await outcomes(lifted.runId, users))[first.id]).toBe('added');
+      const contact = await contactOf(first.email);
+      expect(contact?.unsubscribed).toBe(true);
+      expect(contact?.segment_ids).toContain(lifted.listId);
+    }
+    expect((await optOutsOf(users)).filter((entry) => entry.userId === first.id)).toEqual([
+      { userId: first.id, origin: 'unsubscribed' },
+      { userId: first.id, origin: 'lifted' },
+    ]);
   });
 });
 

@@ -120,6 +120,16 @@ async function expectAccountedFor(result: SyncRunResult): Promise<void> {
   expect({ added: 0, skipped: 0, failed: 0, ...recorded }).toEqual({ added, skipped, failed });
 }
 
+/** `userId:outcome[:reason]` of these users in the run, by user id. */
+async function outcomesOf(runId: string, userIds: string[]): Promise<string[]> {
+  const rows = await sql()<{ userId: string; outcome: string; reason: string | null }[]>`
+    select user_id as "userId", outcome, reason from audience_sync.run_users
+    where run_id = ${runId} and user_id = any(${userIds}::text[]) order by user_id::bigint`;
+  return rows.map((row) =>
+    [row.userId, row.outcome, ...(row.reason ? [row.reason] : [])].join(':'),
+  );
+}
+
 /** No two contacts of the account share an email. */
 async function expectOneContactPerEmail(platform: PlatformUnderTest): Promise<void> {
   const emails = (await platform.contacts()).map((contact) => contact.email);
@@ -300,6 +310,55 @@ describe.each(['resend', 'memory'])('a sync on %s', (name) => {
         : { added: 100, skipped: 0, failed: 0 },
     );
     expect(await p.members(first.listId)).toEqual(withOptOut);
+  });
+
+  it('never creates a contact deleted on the platform again, in its list or another, until the app lifts it', async () => {
+    const p = platform();
+    await freshUsers(20, 'eligible');
+    const first = await sync(p, { listName: uniqueName('Before a deletion') });
+    const [gone, renamed] = await sql()<{ id: string; email: string }[]>`
+      select id::text, lower(email) as email from users order by id limit 2`;
+    if (!gone || !renamed) throw new Error('the test seeds 20 users');
+    // Deleted in the platform's own UI, without a webhook; the app renames one of them.
+    await p.deleteContact(gone.email);
+    await p.deleteContact(renamed.email);
+    await sql()`update users set first_name = 'Renamed' where id = ${renamed.id}`;
+    const mark = await p.mark();
+
+    // The rename is a patch of the contact this service knew: the platform says it is gone.
+    const same = await sync(p, { listId: first.listId, listName: '' });
+    expect(await outcomesOf(same.runId, [renamed.id])).toEqual([
+      `${renamed.id}:skipped:deleted_in_platform`,
+    ]);
+    // Another list: the contact this service knew is joined, not created, and is gone too.
+    const other = await sync(p, { listName: uniqueName('After a deletion') });
+    expect(await outcomesOf(other.runId, [gone.id, renamed.id])).toEqual([
+      `${gone.id}:skipped:deleted_in_platform`,
+      `${renamed.id}:skipped:deleted_in_platform`,
+    ]);
+    const deleted = new Set([gone.email, renamed.email]);
+    const { created } = await p.contactWrites(mark);
+    expect([...created.keys()].filter((email) => deleted.has(email))).toEqual([]);
+    const remaining = (await p.contacts()).map((contact) => contact.email);
+    expect(remaining.filter((email) => deleted.has(email))).toEqual([]);
+    const expected = await expectedMembers();
+    expect(await p.members(other.listId)).toEqual(
+      expected.filter((contact) => !deleted.has(contact.email)),
+    );
+    await expectAccountedFor(other);
+
+    // The app says one of them consented again: the next run creates a new, subscribed contact.
+    const lifted = await stack.app.call('POST', `/api/marketing/opt-outs/${gone.id}/lift`);
+    expect(lifted.status).toBe(200);
+    expect(lifted.body).toEqual({ success: true, userId: gone.id, lifted: 1 });
+    const after = await sync(p, { listId: other.listId, listName: '' });
+    expect(await outcomesOf(after.runId, [gone.id, renamed.id])).toEqual([
+      `${gone.id}:added`,
+      `${renamed.id}:skipped:deleted_in_platform`,
+    ]);
+    expect(await p.members(other.listId)).toEqual(
+      expected.filter((contact) => contact.email !== renamed.email),
+    );
   });
 });
 

@@ -66,18 +66,22 @@ export const refusalReason = (error: ApiError): string =>
   `rejected_by_platform:${error.title.toLowerCase().replaceAll(/[^a-z0-9]+/g, '_')}`;
 
 /**
- * A contact's outcome from its upsert and what each list's bulk add said about it: new, joined at
- * least one list, or in all of them already; refused when a list or the member went missing.
+ * A contact's outcome from its upsert (or, for a member this service knew, its id) and what each
+ * list's bulk add said about it: new, joined at least one list, or in all of them already;
+ * deleted when a member this service knew is gone from the audience; refused when a list or an
+ * upserted member went missing.
  */
 export function contactOutcome(
-  upsert: { id: string; created: boolean },
+  upsert: { id: string; created: boolean; known?: boolean },
   joins: readonly Join[],
 ): ContactOutcome {
   if (joins.includes('list_gone')) {
     return { kind: 'rejected', reason: 'rejected_by_platform:list_not_found' };
   }
   if (joins.includes('not_in_audience')) {
-    return { kind: 'rejected', reason: 'rejected_by_platform:member_not_in_audience' };
+    return upsert.known
+      ? { kind: 'deleted', contactId: upsert.id }
+      : { kind: 'rejected', reason: 'rejected_by_platform:member_not_in_audience' };
   }
   if (upsert.created) return { kind: 'created', contactId: upsert.id };
   return joins.includes('added')
@@ -162,12 +166,15 @@ function connectMemory(
     }
   }
 
-  const changeOf = (answer: Settled<unknown>): ChangeOutcome =>
-    answer.status === 200
-      ? { kind: 'done' }
-      : answer.status === 404
-        ? { kind: 'not_found' }
-        : { kind: 'rejected', reason: refusalReason(answer.error) };
+  /** A call on one member: its 404 says the audience has no such member. */
+  const changeOf =
+    (gone: 'deleted' | 'not_found') =>
+    (answer: Settled<unknown>): ChangeOutcome =>
+      answer.status === 200
+        ? { kind: 'done' }
+        : answer.status === 404
+          ? { kind: gone }
+          : { kind: 'rejected', reason: refusalReason(answer.error) };
 
   /** Contacts that can be named, and an outcome for those that cannot. */
   async function identified(
@@ -183,14 +190,23 @@ function connectMemory(
     return named;
   }
 
-  /** Upserts a chunk, adds it to every list in bulk, then reports each contact once. */
+  /**
+   * Upserts a chunk's new contacts (members this service knew join by their id: an upsert would
+   * bring a deleted one back), adds them all to every list in bulk, then reports each once.
+   */
   async function syncChunk(
     chunk: ContactToSync[],
     listIds: string[],
     onOutcome: OutcomeSink<ContactOutcome>,
   ): Promise<void> {
-    const upserted: { contact: ContactToSync; id: string; created: boolean }[] = [];
-    await forEachSettling(chunk, gate.capacity, async (contact) => {
+    const upserted: { contact: ContactToSync; id: string; created: boolean; known?: boolean }[] =
+      chunk.flatMap((contact) =>
+        contact.knownContactId
+          ? [{ contact, id: contact.knownContactId, created: false, known: true }]
+          : [],
+      );
+    const unknown = chunk.filter((contact) => !contact.knownContactId);
+    await forEachSettling(unknown, gate.capacity, async (contact) => {
       const answer = await send('putMember', () =>
         store.putMember(contact.email, {
           status_if_new: 'subscribed',
@@ -224,15 +240,15 @@ function connectMemory(
       } else if (answer.status === 404) note(ids, 'list_gone');
       else throw new PlatformError('list_refused', `${settings.name} refused a bulk add`, false);
     });
-    for (const { contact, id, created } of upserted) {
-      const outcome = contactOutcome({ id, created }, joins.get(id) ?? []);
+    for (const { contact, id, created, known } of upserted) {
+      const outcome = contactOutcome({ id, created, known }, joins.get(id) ?? []);
       const found = foundIn.get(id) ?? [];
       const withFound = outcome.kind === 'joined' && found.length > 0;
       await onOutcome(contact.userId, withFound ? { ...outcome, foundIn: found } : outcome);
     }
   }
 
-  /** A bulk change of statuses or memberships, 500 members a call. */
+  /** A bulk change of statuses or memberships, 500 members a call; `missingIn`: gone members. */
   async function inBulk<T>(
     contacts: ContactRef[],
     onOutcome: OutcomeSink<ChangeOutcome>,
@@ -248,7 +264,7 @@ function connectMemory(
         await onOutcome(
           ref.userId,
           answer.status === 200
-            ? { kind: missing.has(id) ? 'not_found' : 'done' }
+            ? { kind: missing.has(id) ? 'deleted' : 'done' }
             : answer.status === 404
               ? { kind: 'rejected', reason: 'rejected_by_platform:list_not_found' }
               : { kind: 'rejected', reason: refusalReason(answer.error) },
@@ -263,12 +279,13 @@ function connectMemory(
     onOutcome: OutcomeSink<ChangeOutcome>,
     op: string,
     call: (id: string, item: Item) => Promise<ApiAnswer<unknown>>,
+    outcomeOf: (answer: Settled<unknown>) => ChangeOutcome,
   ): Promise<void> {
     await forEachSettling(items, gate.capacity, async (item) => {
       const id = memberIdOf(item.contact);
       await onOutcome(
         item.contact.userId,
-        id ? changeOf(await send(op, () => call(id, item))) : { kind: 'not_found' },
+        id ? outcomeOf(await send(op, () => call(id, item))) : { kind: 'not_found' },
       );
     });
   }
@@ -318,8 +335,12 @@ function connectMemory(
     },
 
     patchContacts: (patches, onOutcome) =>
-      eachContact(patches, onOutcome, 'patchMember', (id, { fields }) =>
-        store.patchMember(id, mergeFieldsOf(fields)),
+      eachContact(
+        patches,
+        onOutcome,
+        'patchMember',
+        (id, { fields }) => store.patchMember(id, mergeFieldsOf(fields)),
+        changeOf('deleted'),
       ),
 
     removeFromList: (contacts, listId, onOutcome) =>
@@ -346,6 +367,7 @@ function connectMemory(
         onOutcome,
         'deleteMember',
         (id) => store.deleteMember(id),
+        changeOf('not_found'),
       ),
   };
 }

@@ -358,6 +358,13 @@ export class MemoryStore {
     });
   }
 
+  /** A member deleted by someone else (in the platform's own UI), from every list. */
+  remove(email: string): boolean {
+    const id = memberId(email);
+    for (const list of this.lists.values()) list.members.delete(id);
+    return this.members.delete(id);
+  }
+
   member(email: string): MemberView | undefined {
     const member = this.members.get(memberId(email));
     return member && this.memberView(member);

@@ -42,6 +42,8 @@ export interface PlatformUnderTest {
   /** Ids of the lists named exactly `name`. */
   listsNamed(name: string): Promise<string[]>;
   seedContacts(contacts: ExistingContact[]): Promise<void>;
+  /** Deletes a contact as someone would in the platform's own UI (no webhook reaches us). */
+  deleteContact(email: string): Promise<void>;
   /** A point in the platform's request log. */
   mark(): Promise<number>;
   /**
@@ -111,6 +113,14 @@ export function resendUnderTest(app: AppStack): PlatformUnderTest {
           unsubscribed: contact.unsubscribed,
         })),
       );
+    },
+    async deleteContact(email) {
+      const response = await fetch(`${emulator.url}/_emulator/contacts/delete`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email }),
+      });
+      if (!response.ok) throw new Error(`deleting ${email} answered ${response.status}`);
     },
     async mark() {
       return (await requestLog(emulator)).at(-1)?.seq ?? 0;
@@ -186,6 +196,9 @@ export function memoryUnderTest(module: MemoryPlatformModule): PlatformUnderTest
           status: contact.unsubscribed ? 'unsubscribed' : 'subscribed',
         })),
       );
+    },
+    async deleteContact(email) {
+      if (!store.remove(email)) throw new Error(`no member ${email} to delete`);
     },
     async mark() {
       const mark = store.mark();

@@ -17,6 +17,7 @@ import {
   type UsersSource,
   userFragments,
 } from '../../activities/users-source.js';
+import { VALID_EMAIL_PATTERN } from '../../db/users-contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/stack.js';
 
 /**
@@ -82,6 +83,7 @@ const EMAILS = [
   'lf@example.com\n',
   'k\u212aelvin@example.com',
   'dotted.\u0130@example.com',
+  'DOTLESS.I@EXAMPLE.COM',
   'é@example.com',
   'bad-address',
   '',
@@ -391,8 +393,35 @@ describe("the 'new' run's change check", () => {
     const emailDifferences = (await differences(source, worker, inSql)).filter((entry) =>
       entry.startsWith('email='),
     );
-    // Valid only through a case mapping into ASCII: always read again, never trusted.
-    expect(emailDifferences).toEqual([`email=${JSON.stringify('k\u212aelvin@example.com')}`]);
+    expect(emailDifferences).toEqual([]);
     expect(missedChanges(worker, inSql)).toEqual([]);
+    // Valid only through a case mapping into ASCII: invalid, so it never stands for k...@.
+    const [kelvin] = await db.sql<{ valid: boolean }[]>`
+      select ${userFragments(db.sql, source).validEmail} as valid from odd_users_icu u
+      where email = ${'k\u212aelvin@example.com'}`;
+    expect(kelvin).toEqual({ valid: false });
+  });
+
+  it('normalises and validates emails in SQL exactly as the worker does, under every collation', async () => {
+    const available = await db.sql<{ name: string }[]>`
+      select collname as name from pg_collation
+      where collname in ('C', 'default', 'en-x-icu', 'tr-x-icu') order by 1`;
+    expect(available.map((row) => row.name)).toEqual(expect.arrayContaining(['C', 'en-x-icu']));
+    const pattern = new RegExp(VALID_EMAIL_PATTERN);
+    for (const { name } of available) {
+      const relation = `emails_${name.replaceAll('-', '_').toLowerCase()}`;
+      const source = await createRelation(relation, name === 'default' ? undefined : name);
+      const f = userFragments(db.sql, source);
+      const rows = await db.sql<{ email: string; normalised: string; valid: boolean }[]>`
+        select u.email, ${f.emailKey} as normalised, ${f.validEmail} as valid
+        from ${f.relation} u where u.email is not null order by u.id`;
+      const worker = rows.map(({ email }) => ({
+        email,
+        normalised: normaliseEmail(email),
+        valid: pattern.test(normaliseEmail(email)),
+      }));
+      expect({ collation: name, rows }).toEqual({ collation: name, rows: worker });
+      expect(rows.filter((row) => row.valid && /[^\x20-\x7e]/.test(row.email))).toEqual([]);
+    }
   });
 });

@@ -42,6 +42,8 @@ type ContactCursor = { after: string } | { before: string };
 interface ContactPage {
   contacts: Contact[];
   hasMore: boolean;
+  /** When it was asked for: the flags it shows held at least then. */
+  observedAt: Date;
 }
 
 export interface ContactDirectory {
@@ -101,6 +103,7 @@ export function createContactDirectory(
       cursor && 'before' in cursor
         ? { limit: 100, before: cursor.before }
         : { limit: 100, ...(cursor ? { after: cursor.after } : {}) };
+    const observedAt = new Date();
     const { answer, kind } = await client.idempotent('contacts.list', (signal) =>
       client.sdk.contacts.list(query, { signal }),
     );
@@ -121,6 +124,7 @@ export function createContactDirectory(
         ],
       })),
       hasMore: answer.data.has_more,
+      observedAt,
     };
   };
 
@@ -132,11 +136,12 @@ export function createContactDirectory(
   };
 
   /**
-   * Remembers the contacts, and what their `unsubscribed` flags say (so unsubscribes made in
-   * Resend are learned without webhooks, for the contacts a page shows).
+   * Remembers the contacts, and what their `unsubscribed` flags said at `observedAt` (so
+   * unsubscribes made in Resend are learned without webhooks, for the contacts a page shows).
    */
   const store = async (
     contacts: { id: string; email: string; unsubscribed?: boolean; emptyFields?: string[] }[],
+    observedAt = new Date(),
   ): Promise<void> => {
     if (contacts.length === 0) return;
     await recordUnsubscribedFlags(
@@ -154,6 +159,7 @@ export function createContactDirectory(
               },
             ],
       ),
+      observedAt,
     );
     const rows = contacts.map((contact) => ({
       account,
@@ -199,11 +205,11 @@ export function createContactDirectory(
     let top: Contact | undefined;
     let pages = 0;
     for (;;) {
-      const { contacts, hasMore } = await page(after ? { after } : undefined);
+      const { contacts, hasMore, observedAt } = await page(after ? { after } : undefined);
       pages += 1;
       top ??= contacts[0];
       const fresh = contacts.filter((contact) => timestampMs(contact.createdAt) >= knownUntil);
-      await store(fresh);
+      await store(fresh, observedAt);
       const last = contacts.at(-1);
       if (!hasMore || !last || fresh.length < contacts.length) break;
       after = last.id;
@@ -221,7 +227,7 @@ export function createContactDirectory(
     if (state.watermarkId) {
       const newer = await listContacts({ before: state.watermarkId });
       if (newer && !newer.hasMore) {
-        await store(newer.contacts);
+        await store(newer.contacts, newer.observedAt);
         await advanceWatermark(newest(newer.contacts));
         return { pages: 1 };
       }
@@ -246,7 +252,7 @@ export function createContactDirectory(
         }
         const { contacts, hasMore } = found;
         pages += 1;
-        await store(contacts);
+        await store(contacts, found.observedAt);
         if (state.resumeAfter === null) await advanceWatermark(contacts[0]);
         const last = contacts.at(-1);
         const complete = !hasMore || !last;
@@ -289,7 +295,7 @@ export function createContactDirectory(
           sweepPositions.set(account, null);
           continue;
         }
-        await store(found.contacts);
+        await store(found.contacts, found.observedAt);
         const last = found.contacts.at(-1);
         const more = found.hasMore && last !== undefined;
         sweepPositions.set(account, more ? last.id : null);

@@ -27,7 +27,7 @@ import { createContactImports } from './imports.js';
 import { createSegments } from './lists.js';
 import { createMemberships } from './memberships.js';
 import { createResendProperties } from './properties.js';
-import { createResendReconciliation } from './reconciliation.js';
+import { contactIsGone, createResendReconciliation } from './reconciliation.js';
 
 export interface ResendSettings {
   apiKey: string;
@@ -56,6 +56,10 @@ const changeOutcome = ({ answer, kind }: Answer<unknown>): ChangeOutcome =>
     : kind === 'not_found'
       ? { kind: 'not_found' }
       : { kind: 'rejected', reason: rejectedReason(answer) };
+
+/** A change made to the contact itself (`/contacts/{id}`): its 404 says Resend no longer has it. */
+const contactChangeOutcome = (answer: Answer<unknown>): ChangeOutcome =>
+  answer.kind === 'not_found' ? { kind: 'deleted' } : changeOutcome(answer);
 
 /** Resend identifies a contact by id or by email. */
 const contactKey = (ref: ContactRef): { id: string } | { email: string } =>
@@ -189,10 +193,12 @@ function connectResend(
           ...(emptyFields ? { emptyFields } : {}),
         };
       }
-      if (joined.kind !== 'not_found') {
+      // A 404 is the contact's (deleted in Resend: never created again) or the list's.
+      if (joined.kind !== 'not_found' || !(await contactIsGone(client, { id: knownContact.id }))) {
         return { kind: 'rejected', reason: rejectedReason(joined.answer) };
       }
       await dir.forget(contact.email);
+      return { kind: 'deleted', contactId: knownContact.id };
     }
     return createOne(contact, listIds, dir);
   }
@@ -257,10 +263,17 @@ function connectResend(
     contacts: ContactRef[],
     onOutcome: OutcomeSink<ChangeOutcome>,
     change: (ref: ContactRef) => Promise<Answer<unknown>>,
+    outcomeOf: (answer: Answer<unknown>, ref: ContactRef) => Promise<ChangeOutcome> | ChangeOutcome,
   ) =>
     forEachSettling(contacts, gate.capacity, async (ref) => {
-      await onOutcome(ref.userId, changeOutcome(await change(ref)));
+      await onOutcome(ref.userId, await outcomeOf(await change(ref), ref));
     });
+
+  /** A membership's 404 is the membership's (not in the list) or the contact's: Resend tells. */
+  const removalOutcome = async (answer: Answer<unknown>, ref: ContactRef) =>
+    answer.kind === 'not_found' && (await contactIsGone(client, contactKey(ref)))
+      ? ({ kind: 'deleted' } as const)
+      : changeOutcome(answer);
 
   return {
     name: 'resend',
@@ -322,31 +335,44 @@ function connectResend(
             { signal },
           ),
         );
-        await onOutcome(patch.contact.userId, changeOutcome(answer));
+        await onOutcome(patch.contact.userId, contactChangeOutcome(answer));
       }),
 
     removeFromList: (contacts, listId, onOutcome) =>
-      changeEach(contacts, onOutcome, (ref) => {
-        const identifier = ref.contactId
-          ? { contactId: ref.contactId }
-          : { email: ref.email ?? '' };
-        return client.idempotent('contacts.segments.remove', (signal) =>
-          client.sdk.contacts.segments.remove({ ...identifier, segmentId: listId }, { signal }),
-        );
-      }),
+      changeEach(
+        contacts,
+        onOutcome,
+        (ref) => {
+          const identifier = ref.contactId
+            ? { contactId: ref.contactId }
+            : { email: ref.email ?? '' };
+          return client.idempotent('contacts.segments.remove', (signal) =>
+            client.sdk.contacts.segments.remove({ ...identifier, segmentId: listId }, { signal }),
+          );
+        },
+        removalOutcome,
+      ),
 
     markUnsubscribed: (contacts, onOutcome) =>
-      changeEach(contacts, onOutcome, (ref) =>
-        client.idempotent('contacts.update', (signal) =>
-          client.sdk.contacts.update({ ...contactKey(ref), unsubscribed: true }, { signal }),
-        ),
+      changeEach(
+        contacts,
+        onOutcome,
+        (ref) =>
+          client.idempotent('contacts.update', (signal) =>
+            client.sdk.contacts.update({ ...contactKey(ref), unsubscribed: true }, { signal }),
+          ),
+        contactChangeOutcome,
       ),
 
     deleteContacts: (contacts, onOutcome) =>
-      changeEach(contacts, onOutcome, (ref) =>
-        client.idempotent('contacts.remove', (signal) =>
-          client.sdk.contacts.remove(contactKey(ref), { signal }),
-        ),
+      changeEach(
+        contacts,
+        onOutcome,
+        (ref) =>
+          client.idempotent('contacts.remove', (signal) =>
+            client.sdk.contacts.remove(contactKey(ref), { signal }),
+          ),
+        changeOutcome,
       ),
 
     knownContacts: (emailHashes) => directory.lookupHashes(emailHashes),

@@ -4,6 +4,21 @@ import type { DisappearedContact } from '../platform.js';
 import { platformUnavailable } from '../platform.js';
 import type { ResendClient } from './client.js';
 
+/** True when Resend says the contact (by id, or by email) does not exist. */
+export async function contactIsGone(
+  client: ResendClient,
+  contact: { id: string } | { email: string },
+): Promise<boolean> {
+  const { answer, kind } = await client.idempotent('contacts.get', (signal) =>
+    client.sdk.contacts.get(contact, { signal }),
+  );
+  if (kind === 'not_found') return true;
+  if (answer.error) {
+    throw platformUnavailable(`Resend contacts.get answered ${answer.error.name}`);
+  }
+  return false;
+}
+
 /**
  * Reconciliation without webhooks: which contacts of the directory Resend no longer has (someone
  * deleted them in the dashboard), and which emails are on Resend's suppression list.
@@ -19,18 +34,6 @@ export function createResendReconciliation(sql: Sql, client: ResendClient, accou
       throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
     }
     return { ids: answer.data.data.map((contact) => contact.id), hasMore: answer.data.has_more };
-  };
-
-  /** True when Resend says the contact does not exist. */
-  const isGone = async (contactId: string): Promise<boolean> => {
-    const { answer, kind } = await client.idempotent('contacts.get', (signal) =>
-      client.sdk.contacts.get({ id: contactId }, { signal }),
-    );
-    if (kind === 'not_found') return true;
-    if (answer.error) {
-      throw platformUnavailable(`Resend contacts.get answered ${answer.error.name}`);
-    }
-    return false;
   };
 
   return {
@@ -71,7 +74,7 @@ export function createResendReconciliation(sql: Sql, client: ResendClient, accou
         await connection`drop table if exists reconcile_seen`;
         const gone: DisappearedContact[] = [];
         for (const candidate of candidates) {
-          if (await isGone(candidate.contactId)) gone.push(candidate);
+          if (await contactIsGone(client, { id: candidate.contactId })) gone.push(candidate);
           onPage();
         }
         if (gone.length > 0) {

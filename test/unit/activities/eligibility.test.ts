@@ -105,6 +105,13 @@ describe("what the platform's word means for a user", () => {
     expect(foundListsOf({ kind: 'joined', contactId: 'c', foundIn: ['other'] }, lists)).toEqual([]);
   });
 
+  it('a contact the platform no longer has skips the user as deleted there', () => {
+    expect(outcomeOfContact({ kind: 'deleted', contactId: 'c3' })).toEqual({
+      outcome: 'skipped',
+      reason: 'deleted_in_platform',
+    });
+  });
+
   it('an ambiguous answer is no outcome: the batch asks again', () => {
     expect(outcomeOfContact({ kind: 'ambiguous', reason: 'timeout' })).toBeUndefined();
   });
@@ -113,6 +120,7 @@ describe("what the platform's word means for a user", () => {
     const unsubscribed = { outcome: 'skipped', reason: 'opted_out', unsubscribed: true };
     expect(outcomeOfUnsubscribe({ kind: 'done' })).toEqual(unsubscribed);
     expect(outcomeOfUnsubscribe({ kind: 'not_found' })).toEqual(unsubscribed);
+    expect(outcomeOfUnsubscribe({ kind: 'deleted' })).toEqual(unsubscribed);
     expect(outcomeOfUnsubscribe({ kind: 'rejected', reason: 'r' })).toEqual({
       outcome: 'failed',
       reason: 'r',

@@ -44,6 +44,7 @@ describe("a leaver's outcome", () => {
 
   it('is gone when the platform no longer has the contact', () => {
     expect(leaverOutcome({ kind: 'not_found' }, undefined)).toEqual({ outcome: 'gone' });
+    expect(leaverOutcome({ kind: 'deleted' }, undefined)).toEqual({ outcome: 'gone' });
   });
 
   it('fails with the reason of the refused removal or unsubscribe', () => {

@@ -99,6 +99,11 @@ describe('pure pieces of the memory platform', () => {
       kind: 'rejected',
       reason: 'rejected_by_platform:member_not_in_audience',
     });
+    // A member this service knew, joined by its id, that the audience no longer has.
+    expect(contactOutcome({ id, created: false, known: true }, ['not_in_audience'])).toEqual({
+      kind: 'deleted',
+      contactId: id,
+    });
   });
 
   it('sends only the merge fields it has, and clears a field set to null', () => {
@@ -400,12 +405,13 @@ describe('the memory platform', () => {
     const unnamed = { userId: '4', email: null, contactId: null };
     const refs = [byId, byEmail, unknown, unnamed];
 
+    // The audience has no member `nobody`: deleted (a contact that cannot be named: not found).
     const unsubscribed = collect();
     await platform.markUnsubscribed(refs, unsubscribed.sink);
     expect(Object.fromEntries(unsubscribed.outcomes)).toEqual({
       1: { kind: 'done' },
       2: { kind: 'done' },
-      3: { kind: 'not_found' },
+      3: { kind: 'deleted' },
       4: { kind: 'not_found' },
     });
     expect(store.allMembers().map((member) => member.status)).toEqual([
@@ -423,7 +429,7 @@ describe('the memory platform', () => {
     );
     expect(Object.fromEntries(patched.outcomes)).toEqual({
       1: { kind: 'done' },
-      3: { kind: 'not_found' },
+      3: { kind: 'deleted' },
     });
     expect(store.member('one@example.org')).toMatchObject({
       firstName: 'One',
@@ -436,7 +442,7 @@ describe('the memory platform', () => {
     expect(Object.fromEntries(removed.outcomes)).toEqual({
       1: { kind: 'done' },
       2: { kind: 'done' },
-      3: { kind: 'not_found' },
+      3: { kind: 'deleted' },
     });
     expect(store.membersOf(list.id)).toEqual([]);
     expect(store.member('two@example.org')?.id).toBe(two);

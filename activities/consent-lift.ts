@@ -1,0 +1,33 @@
+import { liftConsent } from '../db/consent.js';
+import { knownEmailHashes } from '../db/erasures.js';
+import type { Sql } from '../db/sql.js';
+import { emailHash } from './emails.js';
+import { findUser, usersSourceLoader } from './users-source.js';
+
+export interface ConsentLiftDeps {
+  sql: Sql;
+  /** USERS_SOURCE: the lift names users as the app does. */
+  usersSource: string;
+}
+
+/**
+ * `POST /api/marketing/opt-outs/:userId/lift`, the app's word that a person consented again. The
+ * API calls it directly (no workflow): it reads the user's email, which never belongs in Temporal.
+ */
+export function createConsentLift(deps: ConsentLiftDeps) {
+  const usersSource = usersSourceLoader(deps.sql, deps.usersSource);
+  return {
+    /**
+     * Lifts the platform records of the user's emails (its current one, and those the service
+     * has seen it with). Null when no user has this id.
+     */
+    async liftUser(id: string): Promise<{ userId: string; lifted: number } | null> {
+      const user = await findUser(deps.sql, await usersSource(), id);
+      if (!user) return null;
+      const seen = (await knownEmailHashes(deps.sql, [user.userId])).get(user.userId);
+      const hashes = new Set(seen);
+      if (user.email) hashes.add(emailHash(user.email));
+      return { userId: user.userId, lifted: await liftConsent(deps.sql, user.userId, [...hashes]) };
+    },
+  };
+}
