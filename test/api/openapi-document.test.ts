@@ -61,8 +61,8 @@ describe('the answers of the routes with a path parameter', () => {
       `POST ${SCHEDULE}/trigger`,
       `POST ${SCHEDULE}/pause`,
       `POST ${SCHEDULE}/unpause`,
-      `GET ${RUN}/users`,
       `POST ${LIFT}`,
+      `GET ${RUN}/users`,
     ]);
     for (const operation of operationsWithPathParameters()) {
       const [method = '', path = ''] = operation.split(' ');
