@@ -9,13 +9,18 @@ import {
   countRequestedUsers,
   finishRun,
   getRun,
-  insertRun,
+  isRunLimitCode,
   markPlatformUnavailable,
   markRunEndedOutside,
+  type NewRun,
   newRunRecord,
   progressOf,
+  type RunLimits,
   type RunRecord,
   type RunStatus,
+  recordRefusedRun,
+  reserveRun,
+  runLimitMessage,
   setRunPaused,
   setRunTotal,
 } from '../db/runs.js';
@@ -50,6 +55,10 @@ export interface SyncActivityDeps {
   /** SYNC_BATCH_SIZE */
   batchSize: number;
   platforms: PlatformRegistry;
+  /** MAX_CONCURRENT_RUNS and MAX_CONCURRENT_DRY_RUNS, for runs that schedules start. */
+  limits: RunLimits;
+  /** PROPERTY_COLUMNS: the columns `properties` may send. */
+  propertyColumns: string[];
 }
 
 export interface BeginRunInput {
@@ -58,7 +67,14 @@ export interface BeginRunInput {
   activeSince: string;
 }
 
-export type BeginRunOutput = { started: true } | { started: false; activeRunId: string };
+/**
+ * `activeRunId`: another run holds the list. `refused`: a run started by a schedule found its
+ * kind at its limit; it is recorded as skipped and does nothing.
+ */
+export type BeginRunOutput =
+  | { started: true }
+  | { started: false; activeRunId: string }
+  | { started: false; refused: { code: string; message: string } };
 
 export interface PreparedRun {
   /** Null for a dry run into a new list: it creates none. */
@@ -128,6 +144,26 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     const run = await getRun(sql, runId);
     if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} has no record`, 'RunMissing');
     return run;
+  };
+
+  /**
+   * Records the run within its kind's limit; when the limit is reached, records it as skipped
+   * and answers why (also when an earlier attempt did so already).
+   */
+  const reserveOrRefuse = async (
+    record: NewRun,
+    userIds: string[],
+  ): Promise<{ code: string; message: string } | undefined> => {
+    const reservation = await reserveRun(sql, record, userIds, deps.limits);
+    if (!reservation.reserved) {
+      await recordRefusedRun(sql, record, reservation);
+      return { code: reservation.code, message: runLimitMessage(reservation) };
+    }
+    if (!reservation.existing) return undefined;
+    const existing = await getRun(sql, record.runId);
+    return existing?.status !== 'running' && isRunLimitCode(existing?.errorCode)
+      ? { code: existing.errorCode, message: existing.errorMessage ?? '' }
+      : undefined;
   };
 
   /** A run holding a list that Temporal no longer runs (terminated) is recorded as ended. */
@@ -208,14 +244,18 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       }
     }),
 
-    /** Records the run (once) and claims an existing destination list, if one was named. */
+    /**
+     * Records the run (once) and claims an existing destination list, if one was named. The API
+     * recorded its runs within the limits before starting them; a run a schedule started is
+     * counted here, and skipped when its kind is at its limit.
+     */
     beginRun: translated(
       async ({ runId, request, activeSince }: BeginRunInput): Promise<BeginRunOutput> => {
-        await insertRun(
-          sql,
+        const refused = await reserveOrRefuse(
           newRunRecord(runId, request, new Date(activeSince)),
           request.userIds ?? [],
         );
+        if (refused) return { started: false, refused };
         if (!request.listId) return { started: true };
         let assigned = await assignRunList(sql, runId, request.listId, request.listName);
         if (!assigned.assigned && !(await holderStillRuns(assigned.activeRunId))) {

@@ -65,6 +65,7 @@ export function createApp(deps: ApiServerDeps): express.Express {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     waitMs: config.SYNC_WAIT_SECONDS * 1000,
     maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
+    maxConcurrentDryRuns: config.MAX_CONCURRENT_DRY_RUNS,
   });
   const { previewUsers, unknownColumns } = createPreviewActivities({
     sql,
@@ -128,6 +129,7 @@ export function createApp(deps: ApiServerDeps): express.Express {
       schedules: createScheduleService(temporal, config.TEMPORAL_TASK_QUEUE),
       sql,
       unknownColumns,
+      maxSchedules: config.MAX_SCHEDULES,
     }),
   );
   marketing.use(

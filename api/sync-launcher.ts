@@ -5,6 +5,8 @@ import {
   newRunId,
   type RunOutcome,
   startRun,
+  type TemporalRun,
+  WORKFLOW_TYPE,
   waitForRun,
   zeroProgress,
 } from '../client/sync-runs.js';
@@ -27,16 +29,19 @@ import {
   newRunRecord,
   progressOf,
   type RejectedUser,
+  type RunLimits,
   type RunStatus,
   releaseUnstartedRun,
   reserveRun,
+  runLimitMessage,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { databaseCall, unavailableError } from './answers.js';
 import { ApiError } from './errors.js';
 
-/** SPEC's default for MAX_CONCURRENT_RUNS. */
+/** SPEC's defaults for MAX_CONCURRENT_RUNS and MAX_CONCURRENT_DRY_RUNS. */
 export const DEFAULT_MAX_CONCURRENT_RUNS = 10;
+export const DEFAULT_MAX_CONCURRENT_DRY_RUNS = 5;
 /** What a `429 too_many_runs` tells the client to wait: runs take minutes, not seconds. */
 const TOO_MANY_RUNS_RETRY_AFTER_SECONDS = 30;
 /** A record this old that Temporal does not run (terminated from outside) is let go at the limit. */
@@ -93,6 +98,9 @@ export interface RunStatusView {
   plan?: RunPlan;
 }
 
+const isOwnSyncRun = (run: TemporalRun | undefined, taskQueue: string): run is TemporalRun =>
+  run?.type === WORKFLOW_TYPE && run.taskQueue === taskQueue;
+
 const requestHash = (kind: string, body: unknown): string =>
   createHash('sha256')
     .update(JSON.stringify([kind, body]))
@@ -116,11 +124,16 @@ export function createSyncLauncher(deps: {
   waitMs: number;
   /** MAX_CONCURRENT_RUNS. */
   maxConcurrentRuns?: number;
+  /** MAX_CONCURRENT_DRY_RUNS. */
+  maxConcurrentDryRuns?: number;
   /** Where new run ids come from; `newRunId` unless a test needs ids that collide. */
   newRunId?: (kind: string) => string;
 }) {
   const { sql, temporal } = deps;
-  const maxConcurrentRuns = deps.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS;
+  const limits: RunLimits = {
+    runs: deps.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS,
+    dryRuns: deps.maxConcurrentDryRuns ?? DEFAULT_MAX_CONCURRENT_DRY_RUNS,
+  };
   const nextRunId = deps.newRunId ?? newRunId;
   let reconciledAt = 0;
 
@@ -161,20 +174,23 @@ export function createSyncLauncher(deps: {
     return released.filter(Boolean).length;
   }
 
-  /** Records the run, unless the limit is reached: then `429 too_many_runs`, and nothing starts. */
+  /**
+   * Records the run, unless its kind is at its limit: then `429 too_many_runs` (or
+   * `too_many_dry_runs`), and nothing starts.
+   */
   async function reserve(runId: string, request: SyncRequest): Promise<{ existing: boolean }> {
     const attempt = () =>
       databaseCall(() =>
-        reserveRun(sql, runRecordOf(runId, request), request.userIds ?? [], maxConcurrentRuns),
+        reserveRun(sql, runRecordOf(runId, request), request.userIds ?? [], limits),
       );
     let reservation = await attempt();
     if (!reservation.reserved && (await releaseStaleRuns()) > 0) reservation = await attempt();
     if (!reservation.reserved) {
       throw new ApiError(
         429,
-        'too_many_runs',
-        `${reservation.running} runs are running or paused, as many as MAX_CONCURRENT_RUNS (${maxConcurrentRuns}) allows; try again when one has ended`,
-        [{ running: reservation.running, limit: maxConcurrentRuns }],
+        reservation.code,
+        `${runLimitMessage(reservation)}; try again when one has ended`,
+        [{ running: reservation.running, limit: reservation.limit }],
         { 'retry-after': String(TOO_MANY_RUNS_RETRY_AFTER_SECONDS) },
       );
     }
@@ -275,7 +291,9 @@ export function createSyncLauncher(deps: {
         'Temporal is unavailable and this run has no record yet; try again shortly',
       );
     }
-    if (!stored && !temporalRun) return undefined;
+    // Only sync runs of this deployment: an erasure, the reconciliation or another deployment's
+    // run shares the namespace (and a run started by a schedule has no record until it begins).
+    if (!stored && !isOwnSyncRun(temporalRun, deps.taskQueue)) return undefined;
     let record = stored;
     // A run terminated from outside never wrote its end; Temporal knows, and the record learns it.
     if (record?.status === 'running' && temporalRun && temporalRun.status !== 'running') {

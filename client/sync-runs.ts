@@ -162,11 +162,20 @@ export async function waitForRun(
 
 export type TemporalRunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
+export interface TemporalRun {
+  status: TemporalRunStatus;
+  /** The workflow type: a sync run is WORKFLOW_TYPE, an erasure or a reconciliation is not. */
+  type: string;
+  taskQueue: string;
+  startedAt: Date;
+  closedAt?: Date;
+}
+
 /** The run as Temporal sees it, or undefined when Temporal does not know the id. */
 export async function describeTemporalRun(
   client: Client,
   runId: string,
-): Promise<{ status: TemporalRunStatus; startedAt: Date; closedAt?: Date } | undefined> {
+): Promise<TemporalRun | undefined> {
   try {
     const description = await client.workflow.getHandle(runId).describe();
     const name = description.status.name;
@@ -180,6 +189,8 @@ export async function describeTemporalRun(
             : 'failed';
     return {
       status,
+      type: description.type,
+      taskQueue: description.taskQueue,
       startedAt: description.startTime,
       ...(description.closeTime ? { closedAt: description.closeTime } : {}),
     };

@@ -4,10 +4,13 @@ import {
   ScheduleExistsError,
   ScheduleNotFoundError,
   type ScheduleService,
+  ScheduleTooFrequentError,
+  TooManySchedulesError,
 } from '../../client/schedules.js';
 import { runOutcomes } from '../../db/runs.js';
+import { withScheduleCreationLock } from '../../db/schedules.js';
 import type { Sql } from '../../db/sql.js';
-import { serviceUnavailable } from '../answers.js';
+import { serviceUnavailable, statusUrl } from '../answers.js';
 import { ApiError } from '../errors.js';
 import {
   exactlyOneOf,
@@ -95,6 +98,12 @@ async function scheduleCall<T>(id: string, work: () => Promise<T>): Promise<T> {
     }
     if (error instanceof ScheduleExistsError)
       throw new ApiError(409, 'schedule_exists', error.message);
+    if (error instanceof TooManySchedulesError) {
+      throw new ApiError(409, 'too_many_schedules', error.message, [
+        { count: error.count, limit: error.limit },
+      ]);
+    }
+
     if (isRefusedSpec(error)) {
       throw new ApiError(400, 'invalid_schedule', `The schedule was refused: ${error.message}`);
     }
@@ -108,6 +117,8 @@ export function schedulesRouter(deps: {
   schedules: ScheduleService;
   sql: Sql;
   unknownColumns: ColumnCheck;
+  /** MAX_SCHEDULES */
+  maxSchedules: number;
 }): Router {
   const router = Router();
   const { schedules } = deps;
@@ -116,8 +127,9 @@ export function schedulesRouter(deps: {
     const body = parseInput(scheduleBodySchema, req.body ?? {}, 'body');
     const request = syncRequestFromBody(body.sync, 'schedule');
     await requireKnownColumns(request, deps.unknownColumns);
-    const schedule = await scheduleCall(body.scheduleId, () =>
-      schedules.create({
+    // One create at a time across API processes, so two cannot both take the last place.
+    const create = () =>
+      schedules.createWithin(deps.maxSchedules, {
         scheduleId: body.scheduleId,
         ...(body.cron ? { cron: body.cron } : {}),
         ...(body.every ? { every: body.every } : {}),
@@ -125,6 +137,14 @@ export function schedulesRouter(deps: {
         paused: body.paused,
         ...(body.note ? { note: body.note } : {}),
         request,
+      });
+    const schedule = await scheduleCall(body.scheduleId, () =>
+      withScheduleCreationLock(deps.sql, create).catch((error: unknown) => {
+        if (!(error instanceof ScheduleTooFrequentError)) throw error;
+        const field = body.cron ? 'cron' : 'every';
+        throw new ApiError(400, 'schedule_too_frequent', error.message, [
+          { field, message: `must not run more often than every 5 minutes` },
+        ]);
       }),
     );
     res.status(201).json({ success: true, schedule });
@@ -167,11 +187,20 @@ export function schedulesRouter(deps: {
 
   router.post('/:id/trigger', async (req, res) => {
     const { id } = parseInput(scheduleIdParams, req.params, 'query');
-    await scheduleCall(id, () => schedules.trigger(id));
+    const triggered = await scheduleCall(id, () => schedules.trigger(id));
     res.status(202).json({
       success: true,
       scheduleId: id,
-      message: 'A run starts now unless one is already running',
+      ...(triggered
+        ? {
+            runId: triggered.runId,
+            started: triggered.started,
+            statusUrl: statusUrl(triggered.runId),
+            message: triggered.started
+              ? 'A run started now; follow it at statusUrl'
+              : 'A run of this schedule is still running, so none was started; follow it at statusUrl',
+          }
+        : { message: 'A run starts now; the schedule lists it under recentRuns' }),
     });
   });
 
