@@ -100,6 +100,19 @@ const isDataException = (error: unknown): boolean =>
   error.code.startsWith('22') &&
   'severity' in error;
 
+/**
+ * A run whose mapping names a column PROPERTY_COLUMNS does not list sends nothing: the API refuses
+ * such requests, and this stops runs asked for before (a schedule's stored request).
+ */
+function requireAllowedColumns(run: RunRecord, allowed: readonly string[]): void {
+  const refused = Object.values(run.properties).filter((column) => !allowed.includes(column));
+  if (refused.length === 0) return;
+  throw ApplicationFailure.nonRetryable(
+    `properties may send only the columns PROPERTY_COLUMNS lists; not ${refused.map((column) => JSON.stringify(column)).join(', ')}`,
+    'column_not_allowed',
+  );
+}
+
 /** Our failures as Temporal failures, with codes and messages that hold no personal data. */
 function asActivityFailure(error: unknown): unknown {
   if (error instanceof PlatformError) return platformFailureOf(error);
@@ -270,6 +283,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     /** Checks or creates the destination list, finds or creates the tag lists, counts users. */
     prepareRun: translated(async ({ runId }: { runId: string }): Promise<PreparedRun> => {
       const run = await requireRun(runId);
+      requireAllowedColumns(run, deps.propertyColumns);
       const platform = connect(run);
       let listId = run.listId;
       let listName = run.listName ?? '';

@@ -122,19 +122,25 @@ export function createApp(deps: ApiServerDeps): express.Express {
   marketing.post('/erasures', jsonBody(SYNC_BODY_LIMIT));
   marketing.use(jsonBody(BODY_LIMIT));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
-  marketing.use('/sync', syncRouter({ launcher, now, unknownColumns }));
+  const propertyColumns = { allowed: config.PROPERTY_COLUMNS, unknownColumns };
+  marketing.use('/sync', syncRouter({ launcher, now, propertyColumns }));
   marketing.use(
     '/schedules',
     schedulesRouter({
       schedules: createScheduleService(temporal, config.TEMPORAL_TASK_QUEUE),
       sql,
-      unknownColumns,
+      propertyColumns,
       maxSchedules: config.MAX_SCHEDULES,
     }),
   );
   marketing.use(
     '/erasures',
-    erasuresRouter({ sql, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }),
+    erasuresRouter({
+      sql,
+      temporal,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      maxActiveErasures: config.MAX_ACTIVE_ERASURES,
+    }),
   );
   marketing.use('/opt-outs', optOutsRouter({ sql }));
   app.use('/api/marketing', marketing);

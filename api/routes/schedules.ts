@@ -20,7 +20,7 @@ import {
   withRules,
 } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { type ColumnCheck, requireKnownColumns, syncRequestFromBody } from './sync.js';
+import { type PropertyColumns, requireKnownColumns, syncRequestFromBody } from './sync.js';
 
 export const scheduleBodySchema = withRules(
   z.strictObject({
@@ -116,7 +116,7 @@ async function scheduleCall<T>(id: string, work: () => Promise<T>): Promise<T> {
 export function schedulesRouter(deps: {
   schedules: ScheduleService;
   sql: Sql;
-  unknownColumns: ColumnCheck;
+  propertyColumns: PropertyColumns;
   /** MAX_SCHEDULES */
   maxSchedules: number;
 }): Router {
@@ -126,7 +126,7 @@ export function schedulesRouter(deps: {
   router.post('/', async (req, res) => {
     const body = parseInput(scheduleBodySchema, req.body ?? {}, 'body');
     const request = syncRequestFromBody(body.sync, 'schedule');
-    await requireKnownColumns(request, deps.unknownColumns);
+    await requireKnownColumns(request, deps.propertyColumns);
     // One create at a time across API processes, so two cannot both take the last place.
     const create = () =>
       schedules.createWithin(deps.maxSchedules, {
