@@ -4,7 +4,7 @@ import { pinoHttp } from 'pino-http';
 import { createPreviewActivities } from '../activities/preview.js';
 import { createScheduleService } from '../client/schedules.js';
 import { metrics } from '../telemetry/metrics.js';
-import { requireBearerSecret } from './auth.js';
+import { createFailedAuthLimiter, requireBearerSecret } from './auth.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { erasuresRouter } from './routes/erasures.js';
 import { operationsRouter } from './routes/operations.js';
@@ -105,17 +105,19 @@ export function createApp(deps: ApiServerDeps): express.Express {
   );
   app.use(countRequests);
   app.use(operationsRouter({ sql, temporal }));
+  // One count of failed authentications per address, whatever was checked.
+  const limiter = createFailedAuthLimiter({
+    failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+    logger: deps.logger,
+  });
   // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
-  app.use('/webhooks/resend', resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET }));
+  app.use(
+    '/webhooks/resend',
+    resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET, limiter }),
+  );
 
   const marketing = express.Router();
-  marketing.use(
-    requireBearerSecret({
-      secret: config.MARKETING_API_SECRET,
-      failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
-      logger: deps.logger,
-    }),
-  );
+  marketing.use(requireBearerSecret({ secret: config.MARKETING_API_SECRET, limiter }));
   marketing.use(requireJsonBody);
   // Parsed here first, so the general parser below finds the body read and leaves it alone.
   marketing.post('/sync', jsonBody(SYNC_BODY_LIMIT));

@@ -412,14 +412,17 @@ export function openApiDocument() {
           },
           responses: {
             '200': { description: 'Recorded (or a repeat)', ...json(webhookAnswerSchema) },
-            ...errors([400, 413, 500, 503], {
+            ...errors([400, 413, 415, 429, 500, 503], {
               400: 'A correctly signed body that is not a Resend event',
-              413: 'Body over 256 KiB',
+              413: 'Body over 64 KiB (a declared length is refused before the body is read)',
+              415: 'A compressed body (any Content-Encoding): refused before it is read',
+              429: 'Too many failed signatures or Bearer checks from this address (too_many_auth_failures)',
               503: 'RESEND_WEBHOOK_SECRET is not set, or Postgres cannot be reached',
             }),
             // The signature is not an HTTP authentication scheme, so no WWW-Authenticate.
             '401': {
-              description: 'Unsigned, wrongly signed, or more than 5 minutes old',
+              description:
+                'Unsigned, wrongly signed, or more than 5 minutes off (headers and time are checked before the body is read); counts against the failed-auth limit',
               ...json(errorSchema),
             },
           },
