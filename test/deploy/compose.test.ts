@@ -171,9 +171,9 @@ describe('docker-compose.yml', () => {
       expect({ service: name, missing }).toEqual({ service: name, missing: [] });
     }
     // Unset by default, so a deployment without webhooks still starts.
-    expect(environmentOf(compose.services.api ?? {}).RESEND_WEBHOOK_SECRET).toBe(
-      '${RESEND_WEBHOOK_SECRET:-}',
-    );
+    const secret = environmentOf(compose.services.api ?? {}).RESEND_WEBHOOK_SECRET ?? '';
+    expect(interpolate(secret, {})).toBe('');
+    expect(interpolate(secret, { RESEND_WEBHOOK_SECRET: 'whsec_c2VjcmV0' })).toBe('whsec_c2VjcmV0');
   });
 
   it('asks the user for the secrets with a clear message instead of shipping defaults', () => {
