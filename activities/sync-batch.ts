@@ -7,6 +7,7 @@ import {
 import {
   claimEmails,
   countOutcomes,
+  failedByPlatform,
   type ListRef,
   recordDuplicate,
   recordedUsers,
@@ -195,7 +196,7 @@ export function outcomeOfContact(outcome: ContactOutcome): UserOutcome | undefin
     case 'already_there':
       return { outcome: 'added', contactId: outcome.contactId };
     case 'rejected':
-      return { outcome: 'failed', reason: outcome.reason };
+      return failedByPlatform(outcome);
     case 'ambiguous':
       return undefined;
   }
@@ -204,7 +205,7 @@ export function outcomeOfContact(outcome: ContactOutcome): UserOutcome | undefin
 /** An opted-out user's unsubscribe, as its outcome: a contact already gone needs nothing. */
 export const outcomeOfUnsubscribe = (outcome: ChangeOutcome): UserOutcome =>
   outcome.kind === 'rejected'
-    ? { outcome: 'failed', reason: outcome.reason }
+    ? failedByPlatform(outcome)
     : { outcome: 'skipped', reason: 'opted_out', unsubscribed: true };
 
 /** A sendable user's contact as the batch handles it. */
@@ -363,9 +364,8 @@ async function syncUsers(
         const one = byUser.get(userId);
         if (!one) return;
         if (outcome.kind === 'done') await added(one.item, one.contactId, true);
-        else if (outcome.kind === 'rejected') {
-          await record(userId, { outcome: 'failed', reason: outcome.reason });
-        } else onGone(one.item);
+        else if (outcome.kind === 'rejected') await record(userId, failedByPlatform(outcome));
+        else onGone(one.item);
       },
     );
   };

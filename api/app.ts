@@ -59,15 +59,7 @@ const countRequests: RequestHandler = (req, res, next) => {
 export function createApp(deps: ApiServerDeps): express.Express {
   const { config, sql, temporal } = deps;
   const now = deps.now ?? (() => new Date());
-  const launcher = createSyncLauncher({
-    sql,
-    temporal,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    waitMs: config.SYNC_WAIT_SECONDS * 1000,
-    maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
-    maxConcurrentDryRuns: config.MAX_CONCURRENT_DRY_RUNS,
-  });
-  const { previewUsers, unknownColumns } = createPreviewActivities({
+  const { previewUsers, unknownColumns, checkUsersSource } = createPreviewActivities({
     sql,
     usersSource: config.USERS_SOURCE,
     // Without a keeper there is no kept count to answer with.
@@ -75,6 +67,15 @@ export function createApp(deps: ApiServerDeps): express.Express {
       config.PREVIEW_COUNT_REFRESH_SECONDS === 0
         ? Number.POSITIVE_INFINITY
         : config.PREVIEW_EXACT_MAX_USERS,
+  });
+  const launcher = createSyncLauncher({
+    checkUsersSource,
+    sql,
+    temporal,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    waitMs: config.SYNC_WAIT_SECONDS * 1000,
+    maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
+    maxConcurrentDryRuns: config.MAX_CONCURRENT_DRY_RUNS,
   });
 
   const app = express();
@@ -104,7 +105,7 @@ export function createApp(deps: ApiServerDeps): express.Express {
     }),
   );
   app.use(countRequests);
-  app.use(operationsRouter({ sql, temporal }));
+  app.use(operationsRouter({ sql, temporal, usersSource: config.USERS_SOURCE }));
   // One count of failed authentications per address, whatever was checked.
   const limiter = createFailedAuthLimiter({
     failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
@@ -124,7 +125,7 @@ export function createApp(deps: ApiServerDeps): express.Express {
   marketing.post('/erasures', jsonBody(SYNC_BODY_LIMIT));
   marketing.use(jsonBody(BODY_LIMIT));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
-  const propertyColumns = { allowed: config.PROPERTY_COLUMNS, unknownColumns };
+  const propertyColumns = { allowed: config.PROPERTY_COLUMNS, unknownColumns, checkUsersSource };
   marketing.use('/sync', syncRouter({ launcher, now, propertyColumns }));
   marketing.use(
     '/schedules',

@@ -439,7 +439,8 @@ export function openApiDocument() {
       '/readyz': {
         get: {
           operationId: 'ready',
-          summary: 'Database and Temporal reachable',
+          summary:
+            'Database and Temporal reachable, and the users relation has the columns a run reads',
           security: [],
           responses: {
             '200': { description: 'Ready', ...json(readySchema) },

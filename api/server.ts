@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { startPreviewCountKeeper } from '../activities/preview-counts.js';
+import { usersSourceProblem } from '../activities/users-source.js';
 import type { ApiConfig } from '../config/env.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -27,6 +28,17 @@ export interface ApiServerDeps {
  * it; API processes take turns through an advisory lock).
  */
 export async function startApiServer(deps: ApiServerDeps): Promise<StartedApi> {
+  // Said at start, not first by a failing preview; /readyz says it until the relation is fixed
+  // (and says whether the database answers at all).
+  const problem = await usersSourceProblem(deps.sql, deps.config.USERS_SOURCE).catch(
+    () => undefined,
+  );
+  if (problem) {
+    deps.logger.error(
+      { usersSource: deps.config.USERS_SOURCE },
+      `${problem}; not ready until then`,
+    );
+  }
   const app = createApp(deps);
   const refreshSeconds = deps.config.PREVIEW_COUNT_REFRESH_SECONDS;
   const keeper =

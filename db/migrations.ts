@@ -505,4 +505,17 @@ export const migrations: Migration[] = [
       end $$;
     `,
   },
+  {
+    version: 12,
+    name: "a run's reasons by count, the platform's message of a refusal",
+    sql: /* sql */ `
+      -- What the platform said when it refused a user's contact (its words without personal data:
+      -- emails are redacted before they are stored), for the run's status.
+      alter table audience_sync.run_users add column platform_message text;
+      -- The status counts a run's skipped and failed users by reason on every read: the rows of
+      -- those outcomes only, from the index.
+      create index run_users_reasons on audience_sync.run_users (run_id, outcome, reason)
+        where outcome <> 'added';
+    `,
+  },
 ];

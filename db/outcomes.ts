@@ -20,7 +20,22 @@ export type UserOutcome =
       fields?: { account: string; hashes: FieldHashes };
     }
   | { outcome: 'skipped'; reason: string; unsubscribed?: boolean }
-  | { outcome: 'failed'; reason: string };
+  | {
+      outcome: 'failed';
+      reason: string;
+      /** The platform's own message, without personal data, when the platform refused. */
+      platformMessage?: string;
+    };
+
+/** A platform's refusal as the user's outcome, its message kept. */
+export const failedByPlatform = (rejection: {
+  reason: string;
+  platformMessage?: string;
+}): UserOutcome => ({
+  outcome: 'failed',
+  reason: rejection.reason,
+  ...(rejection.platformMessage ? { platformMessage: rejection.platformMessage } : {}),
+});
 
 export interface ListRef {
   platform: string;
@@ -92,6 +107,7 @@ export async function recordOutcome(
   result: UserOutcome,
 ): Promise<void> {
   const reason = result.outcome === 'added' ? null : result.reason;
+  const platformMessage = (result.outcome === 'failed' && result.platformMessage) || null;
   const added = result.outcome === 'added';
   const unsubscribed = result.outcome === 'skipped' && result.unsubscribed === true;
   const updated = added && result.updated === true;
@@ -101,8 +117,10 @@ export async function recordOutcome(
   const listIds = [...new Set([list.listId, ...(list.tagListIds ?? [])])];
   await sql`
     with outcome as (
-      insert into audience_sync.run_users (run_id, user_id, outcome, reason, unsubscribed, updated)
-      values (${runId}, ${userId}, ${result.outcome}, ${reason}, ${unsubscribed}, ${updated})
+      insert into audience_sync.run_users
+        (run_id, user_id, outcome, reason, unsubscribed, updated, platform_message)
+      values (${runId}, ${userId}, ${result.outcome}, ${reason}, ${unsubscribed}, ${updated},
+        ${platformMessage})
       on conflict do nothing
     ),
     -- Another email is another contact: the row then names the new one, even when its id is

@@ -284,6 +284,8 @@ export async function markRunEndedOutside(
 export interface RejectedUser {
   userId: string;
   reason: string;
+  /** The platform's own message (no personal data), when the platform refused the user. */
+  platformMessage?: string;
 }
 
 /** The first failed users of a run, in the order they were recorded. */
@@ -292,11 +294,34 @@ export async function listRejectedUsers(
   runId: string,
   limit = 100,
 ): Promise<RejectedUser[]> {
-  return sql<RejectedUser[]>`
-    select user_id as "userId", reason from audience_sync.run_users
+  const rows = await sql<{ userId: string; reason: string; platformMessage: string | null }[]>`
+    select user_id as "userId", reason, platform_message as "platformMessage"
+    from audience_sync.run_users
     where run_id = ${runId} and outcome = 'failed'
     order by recorded_at, user_id
     limit ${limit}`;
+  return rows.map(({ platformMessage, ...user }) => ({
+    ...user,
+    ...(platformMessage ? { platformMessage } : {}),
+  }));
+}
+
+/** A run's skipped and failed users, counted by reason. */
+export interface OutcomeReasons {
+  skipped: Record<string, number>;
+  failed: Record<string, number>;
+}
+
+/** How many of a run's users were skipped and failed for each reason (while outcomes are kept). */
+export async function countReasons(sql: Sql, runId: string): Promise<OutcomeReasons> {
+  const rows = await sql<{ outcome: 'skipped' | 'failed'; reason: string | null; count: number }[]>`
+    select outcome, reason, count(*)::int as count from audience_sync.run_users
+    where run_id = ${runId} and outcome <> 'added'
+    group by outcome, reason
+    order by outcome, reason`;
+  const reasons: OutcomeReasons = { skipped: {}, failed: {} };
+  for (const row of rows) reasons[row.outcome][row.reason ?? 'unknown'] = row.count;
+  return reasons;
 }
 
 export interface IdempotencyClaim {

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
+import { inspectUsersSource } from '../activities/users-source.js';
 import { startApiServer } from '../api/server.js';
 import {
   connectTemporalClient,
@@ -8,7 +9,12 @@ import {
   temporalConnectionOptions,
 } from '../client/temporal.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
-import { apiConfigSchema, parseConfig, workerConfigSchema } from '../config/env.js';
+import {
+  apiConfigSchema,
+  parseConfig,
+  type WorkerConfig,
+  workerConfigSchema,
+} from '../config/env.js';
 import { createUsersTable, seedDemoUsers } from '../db/demo-users.js';
 import { migrate } from '../db/migrate.js';
 import { createSql, type Sql } from '../db/sql.js';
@@ -165,16 +171,13 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   });
   teardown.add('database pool', () => sql.end({ timeout: 5 }));
   await timed('migrations', () => migrate(sql));
-  let databaseInfo = databaseStarted.info;
-  if (databaseInfo.kind === 'embedded') {
-    const seededUsers = await seedDemoUsersOnce(
-      sql,
-      workerConfig.USERS_SOURCE,
-      settings.DEMO_USERS,
-    );
-    databaseInfo = { ...databaseInfo, ...(seededUsers === undefined ? {} : { seededUsers }) };
-    if (seededUsers !== undefined) logger.info({ users: seededUsers }, 'demo users seeded');
-  }
+  const databaseInfo = await prepareUsers(
+    sql,
+    databaseStarted.info,
+    workerConfig,
+    settings,
+    logger,
+  );
   signal.throwIfAborted();
 
   const client = await connectTemporalClient(apiConfig);
@@ -425,6 +428,32 @@ async function ensureDatabase(maintenanceUrl: string, name: string): Promise<voi
   } finally {
     await admin.end({ timeout: 5 });
   }
+}
+
+/**
+ * The users relation, ready for runs: demo users seeded into an embedded database that has none,
+ * and the relation checked, so a stack whose USERS_SOURCE lacks columns stops with a message
+ * naming them instead of saying it is ready.
+ */
+async function prepareUsers(
+  sql: Sql,
+  info: DatabaseInfo,
+  workerConfig: WorkerConfig,
+  settings: DevSettings,
+  logger: Logger,
+): Promise<DatabaseInfo> {
+  let prepared = info;
+  if (info.kind === 'embedded') {
+    const seededUsers = await seedDemoUsersOnce(
+      sql,
+      workerConfig.USERS_SOURCE,
+      settings.DEMO_USERS,
+    );
+    prepared = { ...info, ...(seededUsers === undefined ? {} : { seededUsers }) };
+    if (seededUsers !== undefined) logger.info({ users: seededUsers }, 'demo users seeded');
+  }
+  await inspectUsersSource(sql, workerConfig.USERS_SOURCE);
+  return prepared;
 }
 
 /**

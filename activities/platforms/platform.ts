@@ -195,13 +195,20 @@ export type ContactOutcome =
        */
       emptyFields?: string[];
     }
-  | { kind: 'rejected'; reason: string }
+  | PlatformRejection
   | { kind: 'ambiguous'; reason: string };
 
-export type ChangeOutcome =
-  | { kind: 'done' }
-  | { kind: 'not_found' }
-  | { kind: 'rejected'; reason: string };
+/**
+ * The platform refused a contact or a change of it: `reason` is a code, `platformMessage` the
+ * platform's own words (see platform-messages.ts: no personal data), when it gave any.
+ */
+export interface PlatformRejection {
+  kind: 'rejected';
+  reason: string;
+  platformMessage?: string;
+}
+
+export type ChangeOutcome = { kind: 'done' } | { kind: 'not_found' } | PlatformRejection;
 
 /** How a platform limits one account: a request rate, or connections open at once. */
 export type PlatformLimit =

@@ -10,7 +10,7 @@ import {
 import { runOutcomes } from '../../db/runs.js';
 import { withScheduleCreationLock } from '../../db/schedules.js';
 import type { Sql } from '../../db/sql.js';
-import { serviceUnavailable, statusUrl } from '../answers.js';
+import { databaseCall, serviceUnavailable, statusUrl } from '../answers.js';
 import { ApiError } from '../errors.js';
 import {
   exactlyOneOf,
@@ -126,6 +126,8 @@ export function schedulesRouter(deps: {
   router.post('/', async (req, res) => {
     const body = parseInput(scheduleBodySchema, req.body ?? {}, 'body');
     const request = syncRequestFromBody(body.sync, 'schedule');
+    const { checkUsersSource } = deps.propertyColumns;
+    if (checkUsersSource) await databaseCall(checkUsersSource);
     await requireKnownColumns(request, deps.propertyColumns);
     // One create at a time across API processes, so two cannot both take the last place.
     const create = () =>

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { z } from 'zod';
 import { DEFAULT_PLATFORM, PLATFORM_NAMES } from '../../activities/platforms/registry.js';
 import type { MaxRemovals, Platform, SyncRequest } from '../../common/sync.js';
-import { answerLaunch, dryRunFields } from '../answers.js';
+import { answerLaunch, completedMessage, dryRunFields } from '../answers.js';
 import { ApiError } from '../errors.js';
 import { syncBodySchema } from '../schemas.js';
 import type { SyncLauncher } from '../sync-launcher.js';
@@ -74,6 +74,8 @@ export type ColumnCheck = (columns: string[]) => Promise<string[]>;
 export interface PropertyColumns {
   allowed: readonly string[];
   unknownColumns: ColumnCheck;
+  /** Throws UsersSourceError when the relation cannot serve a run (checked before a schedule). */
+  checkUsersSource?: () => Promise<void>;
 }
 
 /**
@@ -131,7 +133,7 @@ export function syncRouter(deps: {
     );
     await answerLaunch(res, deps.launcher, launch, (result) => ({
       success: true,
-      message: 'Sync completed successfully',
+      message: completedMessage(result),
       synced: result.progress.added,
       failed: result.progress.failed,
       skipped: result.progress.skipped,

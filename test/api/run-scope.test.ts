@@ -19,7 +19,7 @@ const { EventType } = proto.temporal.api.enums.v1;
 let stack: AppStack;
 
 beforeAll(async () => {
-  stack = await startAppStack({ inProcessWorker: false });
+  stack = await startAppStack({ users: 1, inProcessWorker: false });
 });
 
 afterAll(async () => {

@@ -11,7 +11,9 @@ import type {
   OutcomeSink,
   PlatformContext,
   PlatformModule,
+  PlatformRejection,
 } from '../platform.js';
+import { redactedPlatformMessage } from '../platform-messages.js';
 import { forEachSettling } from '../pool.js';
 import type { Answer } from './client.js';
 import { createResendClient } from './client.js';
@@ -45,15 +47,22 @@ export const SWEEP_PAGES_PER_RUN = 10;
 export const resendAccountId = (apiKey: string): string =>
   `resend:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}`;
 
-const rejectedReason = (answer: Answer<unknown>['answer']): string =>
-  `rejected_by_platform:${answer.error?.name ?? 'unknown'}`;
+/** Resend refused this contact: its error's name as the reason, its message kept without emails. */
+const rejection = (answer: Answer<unknown>['answer']): PlatformRejection => {
+  const platformMessage = redactedPlatformMessage(answer.error?.message);
+  return {
+    kind: 'rejected',
+    reason: `rejected_by_platform:${answer.error?.name ?? 'unknown'}`,
+    ...(platformMessage ? { platformMessage } : {}),
+  };
+};
 
 const changeOutcome = ({ answer, kind }: Answer<unknown>): ChangeOutcome =>
   kind === 'ok'
     ? { kind: 'done' }
     : kind === 'not_found'
       ? { kind: 'not_found' }
-      : { kind: 'rejected', reason: rejectedReason(answer) };
+      : rejection(answer);
 
 /** Resend identifies a contact by id or by email. */
 const contactKey = (ref: ContactRef): { id: string } | { email: string } =>
@@ -177,7 +186,7 @@ function connectResend(
         };
       }
       if (joined.kind !== 'not_found') {
-        return { kind: 'rejected', reason: rejectedReason(joined.answer) };
+        return rejection(joined.answer);
       }
       await dir.forget(contact.email);
     }
@@ -200,12 +209,12 @@ function connectResend(
         return { kind: 'created', contactId: created.answer.data.id };
       }
       if (created.kind !== 'ambiguous') {
-        return { kind: 'rejected', reason: rejectedReason(created.answer) };
+        return rejection(created.answer);
       }
       const joined = await joinLists(contact.email, listIds);
       if (joined.kind === 'ok') return { kind: 'created', contactId: null };
       if (joined.kind !== 'not_found') {
-        return { kind: 'rejected', reason: rejectedReason(joined.answer) };
+        return rejection(joined.answer);
       }
     }
     return { kind: 'ambiguous', reason: 'create_kept_getting_ambiguous_answers' };
