@@ -60,12 +60,24 @@ const ERRORS: Record<number, ZodOpenApiResponseObject> = {
   422: { description: 'Idempotency-Key reused with another request' },
   429: {
     description:
-      'Too many failed Bearer checks from this address (too_many_auth_failures), or, when starting a run, MAX_CONCURRENT_RUNS runs already run (too_many_runs)',
+      'Too many failed Bearer checks or webhook signatures from this address (too_many_auth_failures, AUTH_FAILURES_PER_MINUTE)',
     headers: retryAfter,
   },
   500: { description: 'The run failed, or the server did' },
-  503: { description: 'Postgres or Temporal cannot be reached', headers: retryAfter },
+  503: {
+    description:
+      'Postgres or Temporal cannot be reached (database_unavailable, temporal_unavailable), or the users relation lacks columns a run reads (users_source_invalid, naming them)',
+    headers: retryAfter,
+  },
 };
+
+/** The limits a run start meets, in the 429 of the routes that start runs. */
+const RUN_LIMITS =
+  'Too many failed Bearer checks from this address (too_many_auth_failures); or MAX_CONCURRENT_RUNS (default 10) runs that write are running or paused (too_many_runs); or, for a dry run, MAX_CONCURRENT_DRY_RUNS (default 5) dry runs are running (too_many_dry_runs)';
+
+/** What `properties` may not name. */
+const PROPERTY_REFUSALS =
+  'properties names a column PROPERTY_COLUMNS does not list (column_not_allowed), or one the users relation lacks (unknown_column)';
 
 /** Error answers in SPEC's body; `overrides` replaces the description of some. */
 const errors = (
@@ -191,6 +203,7 @@ export function openApiDocument() {
             },
           },
           [409, 422],
+          { 429: RUN_LIMITS },
         ),
       },
       '/api/marketing/sync-users/{runId}': {
@@ -267,7 +280,12 @@ export function openApiDocument() {
             },
           },
           [404, 409, 422],
-          { 404: 'list_id names no list', 413: 'Body over 1 MiB' },
+          {
+            400: `Invalid request; also ${PROPERTY_REFUSALS}`,
+            404: 'list_id names no list',
+            413: 'Body over 1 MiB',
+            429: RUN_LIMITS,
+          },
         ),
       },
       '/api/marketing/erasures': {
@@ -294,7 +312,10 @@ export function openApiDocument() {
             },
           },
           [],
-          { 413: 'Body over 1 MiB' },
+          {
+            413: 'Body over 1 MiB',
+            429: `${ERRORS[429]?.description}; or MAX_ACTIVE_ERASURES (default 5) erasures already run (too_many_erasures)`,
+          },
         ),
       },
       '/api/marketing/erasures/{erasureId}': {
@@ -323,6 +344,10 @@ export function openApiDocument() {
             },
           },
           [409],
+          {
+            400: `Invalid request; or a schedule that would run more often than every 5 minutes (schedule_too_frequent); or ${PROPERTY_REFUSALS}`,
+            409: 'A schedule with this id exists (schedule_exists), or MAX_SCHEDULES (default 100) schedules exist (too_many_schedules)',
+          },
         ),
         get: marketing({
           operationId: 'listSchedules',

@@ -336,7 +336,7 @@ export const syncBodySchema = withRules(
       .optional()
       .meta({
         description:
-          'Contact properties to send: property key → column of the users relation. Text columns go as strings, numeric ones as numbers, booleans and timestamps (ISO 8601) as strings; NULL clears the property. A column the relation lacks → 400 unknown_column.',
+          'Contact properties to send: property key → column of the users relation. Only columns PROPERTY_COLUMNS lists may be named (any other → 400 column_not_allowed; empty by default); a column the relation lacks → 400 unknown_column. Text columns go as strings, numeric ones as numbers, booleans and timestamps (ISO 8601) as strings; NULL clears the property.',
         example: { plan: 'plan_name', seats: 'seat_count' },
         override: ({ jsonSchema }: ZodOpenApiOverrideMetaContext) => {
           jsonSchema.maxProperties = MAX_PROPERTIES;

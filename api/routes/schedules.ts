@@ -35,12 +35,17 @@ export const scheduleBodySchema = withRules(
       long: 'must be at most 200 characters',
     })
       .optional()
-      .meta({ description: 'A cron expression, e.g. "0 6 * * 1" (Mondays 06:00).' }),
+      .meta({
+        description:
+          'A cron expression, e.g. "0 6 * * 1" (Mondays 06:00); runs at most every 5 minutes (else 400 schedule_too_frequent).',
+      }),
     every: z
       .string()
       .regex(/^\d{1,5}(s|m|h|d)$/, 'must be a number and a unit, like 30m, 6h or 1d')
       .optional()
-      .meta({ description: 'An interval, like 6h.' }),
+      .meta({
+        description: 'An interval, like 6h; at least 5 minutes (else 400 schedule_too_frequent).',
+      }),
     timezone: storableString()
       .refine(isTimeZone, 'must be an IANA time zone, like Europe/Paris')
       .optional()
