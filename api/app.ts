@@ -4,7 +4,7 @@ import { pinoHttp } from 'pino-http';
 import { createPreviewActivities } from '../activities/preview.js';
 import { createScheduleService } from '../client/schedules.js';
 import { metrics } from '../telemetry/metrics.js';
-import { createFailedAuthLimiter, requireBearerSecret } from './auth.js';
+import { createFailedAuthLimiter, type FailedAuthLimiter, requireBearerSecret } from './auth.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { erasuresRouter } from './routes/erasures.js';
 import { operationsRouter } from './routes/operations.js';
@@ -55,8 +55,30 @@ const countRequests: RequestHandler = (req, res, next) => {
   next();
 };
 
-/** The HTTP API, without listening: the server, the dev stack and tests mount it. */
-export function createApp(deps: ApiServerDeps): express.Express {
+/** Request logs: method, path and status only, with a request id the answer carries too. */
+const requestLogs = (logger: ApiServerDeps['logger']) =>
+  pinoHttp({
+    logger,
+    genReqId: (req, res) => {
+      const incoming = req.headers['x-request-id'];
+      const id =
+        typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      res.setHeader('x-request-id', id);
+      return id;
+    },
+    // Method, path and status only: no headers (secrets), no bodies or query values (people).
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split('?')[0],
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+
+/** Everything under /api/marketing, behind the Bearer secret. */
+function marketingRouter(deps: ApiServerDeps, limiter: FailedAuthLimiter): express.Router {
   const { config, sql, temporal } = deps;
   const now = deps.now ?? (() => new Date());
   const { previewUsers, unknownColumns, checkUsersSource } = createPreviewActivities({
@@ -77,45 +99,7 @@ export function createApp(deps: ApiServerDeps): express.Express {
     maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
     maxConcurrentDryRuns: config.MAX_CONCURRENT_DRY_RUNS,
   });
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('query parser', 'simple');
-  // Whose word req.ip takes (the failed-auth limit counts per address): the socket's by default.
-  app.set('trust proxy', config.TRUST_PROXY);
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id =
-          typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      // Method, path and status only: no headers (secrets), no bodies or query values (people).
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          path: req.url.split('?')[0],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
-  app.use(countRequests);
-  app.use(operationsRouter({ sql, temporal, usersSource: config.USERS_SOURCE }));
-  // One count of failed authentications per address, whatever was checked.
-  const limiter = createFailedAuthLimiter({
-    failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
-    logger: deps.logger,
-  });
-  // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
-  app.use(
-    '/webhooks/resend',
-    resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET, limiter }),
-  );
+  const propertyColumns = { allowed: config.PROPERTY_COLUMNS, unknownColumns, checkUsersSource };
 
   const marketing = express.Router();
   marketing.use(requireBearerSecret({ secret: config.MARKETING_API_SECRET, limiter }));
@@ -125,7 +109,6 @@ export function createApp(deps: ApiServerDeps): express.Express {
   marketing.post('/erasures', jsonBody(SYNC_BODY_LIMIT));
   marketing.use(jsonBody(BODY_LIMIT));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
-  const propertyColumns = { allowed: config.PROPERTY_COLUMNS, unknownColumns, checkUsersSource };
   marketing.use('/sync', syncRouter({ launcher, now, propertyColumns }));
   marketing.use(
     '/schedules',
@@ -146,8 +129,31 @@ export function createApp(deps: ApiServerDeps): express.Express {
     }),
   );
   marketing.use('/opt-outs', optOutsRouter({ sql }));
-  app.use('/api/marketing', marketing);
+  return marketing;
+}
 
+/** The HTTP API, without listening: the server, the dev stack and tests mount it. */
+export function createApp(deps: ApiServerDeps): express.Express {
+  const { config, sql, temporal } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  // Whose word req.ip takes (the failed-auth limit counts per address): the socket's by default.
+  app.set('trust proxy', config.TRUST_PROXY);
+  app.use(requestLogs(deps.logger));
+  app.use(countRequests);
+  app.use(operationsRouter({ sql, temporal, usersSource: config.USERS_SOURCE }));
+  // One count of failed authentications per address, whatever was checked.
+  const limiter = createFailedAuthLimiter({
+    failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+    logger: deps.logger,
+  });
+  // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
+  app.use(
+    '/webhooks/resend',
+    resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET, limiter }),
+  );
+  app.use('/api/marketing', marketingRouter(deps, limiter));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

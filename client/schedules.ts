@@ -2,7 +2,9 @@ import {
   type Client,
   ScheduleAlreadyRunning,
   type ScheduleDescription,
+  type ScheduleHandle,
   ScheduleNotFoundError,
+  type ScheduleOptions,
   ScheduleOverlapPolicy,
   type ScheduleSpecDescription,
   type ScheduleSummary,
@@ -142,6 +144,137 @@ const runIdsOf = (description: ScheduleDescription): string[] => [
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Where this deployment's schedules live: its Temporal client and its task queue. */
+interface Scope {
+  client: Client;
+  taskQueue: string;
+}
+
+/** The schedule's description, if it is one of this deployment's; else not found. */
+async function ownedSchedule({ client, taskQueue }: Scope, scheduleId: string) {
+  const description = await client.schedule.getHandle(scheduleId).describe();
+  if (!startsOwnRuns(description, taskQueue)) {
+    throw new ScheduleNotFoundError(`There is no schedule ${scheduleId}`, scheduleId);
+  }
+  return description;
+}
+
+/** Summaries name their task queue in the memo; older schedules are described to know it. */
+async function isOwnSummary(scope: Scope, summary: ScheduleSummary): Promise<boolean> {
+  if (summary.action?.workflowType !== WORKFLOW_TYPE) return false;
+  const queue = summary.memo?.taskQueue;
+  if (typeof queue === 'string') return queue === scope.taskQueue;
+  return ownedSchedule(scope, summary.scheduleId).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function listOwnSchedules(scope: Scope): Promise<ScheduleView[]> {
+  const views: ScheduleView[] = [];
+  for await (const summary of scope.client.schedule.list()) {
+    if (await isOwnSummary(scope, summary)) views.push(toView(summary));
+  }
+  return views.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
+}
+
+/** A schedule's options, created paused (see createChecked); its memo names the task queue. */
+function scheduleOptions(input: ScheduleInput, taskQueue: string): ScheduleOptions {
+  const request: SyncRequest = {
+    ...input.request,
+    trigger: 'schedule',
+    scheduleId: input.scheduleId,
+  };
+  return {
+    scheduleId: input.scheduleId,
+    spec: {
+      ...(input.cron ? { cronExpressions: [input.cron] } : {}),
+      ...(input.every ? { intervals: [{ every: input.every }] } : {}),
+      ...(input.timezone ? { timezone: input.timezone } : {}),
+    },
+    action: {
+      type: 'startWorkflow',
+      workflowType: WORKFLOW_TYPE,
+      workflowId: input.scheduleId,
+      ...runStartOptions(request, taskQueue),
+    },
+    policies: {
+      overlap: ScheduleOverlapPolicy.SKIP,
+      catchupWindow: CATCHUP_WINDOW,
+      pauseOnFailure: false,
+    },
+    state: { paused: true, ...(input.note ? { note: input.note } : {}) },
+    memo: { ...(input.cron ? { cron: input.cron } : {}), syncType: request.syncType, taskQueue },
+  };
+}
+
+/** Created paused, kept only when it runs at most every 5 minutes, then unpaused if asked. */
+async function createChecked({ client, taskQueue }: Scope, input: ScheduleInput) {
+  const created = await client.schedule
+    .create(scheduleOptions(input, taskQueue))
+    .catch((error: unknown) => {
+      if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+      throw new ScheduleExistsError(`A schedule named ${input.scheduleId} already exists`);
+    });
+  const gap = shortestGapMs((await created.describe()).info.nextActionTimes);
+  if (gap !== undefined && gap < MIN_SCHEDULE_INTERVAL_MS) {
+    await created.delete();
+    throw new ScheduleTooFrequentError(gap);
+  }
+  if (!input.paused) {
+    await created.update((previous) => ({
+      ...previous,
+      state: { paused: false, ...(input.note ? { note: input.note } : {}) },
+    }));
+  }
+  return toView(await created.describe());
+}
+
+/**
+ * Creates a schedule unless `limit` exist already. Listing is eventually consistent, so it
+ * answers once the list shows the new schedule: callers that count one after the other (under
+ * one lock) count it.
+ */
+async function createWithin(scope: Scope, limit: number, input: ScheduleInput) {
+  const count = (await listOwnSchedules(scope)).length;
+  if (count >= limit) throw new TooManySchedulesError(count, limit);
+  const view = await createChecked(scope, input);
+  const deadline = Date.now() + LISTED_WAIT_MS;
+  while (Date.now() < deadline) {
+    const listed = await listOwnSchedules(scope);
+    if (listed.some((schedule) => schedule.scheduleId === input.scheduleId)) break;
+    await delay(TRIGGER_POLL_MS);
+  }
+  return view;
+}
+
+/**
+ * Starts a run now (overlap policy SKIP: not beside a running one) and answers the run, once
+ * the schedule shows it; a run already running is answered instead, as not started.
+ */
+async function triggerOwn(scope: Scope, scheduleId: string): Promise<TriggeredRun | undefined> {
+  const handle = scope.client.schedule.getHandle(scheduleId);
+  const before = await ownedSchedule(scope, scheduleId);
+  const running = before.info.runningActions[0];
+  if (running) return { runId: running.workflow.workflowId, started: false };
+  const seen = new Set(runIdsOf(before));
+  await handle.trigger(ScheduleOverlapPolicy.SKIP);
+  const deadline = Date.now() + TRIGGER_WAIT_MS - TRIGGER_POLL_MS * 10;
+  while (Date.now() < deadline) {
+    const runId = runIdsOf(await handle.describe()).find((id) => !seen.has(id));
+    if (runId) return { runId, started: true };
+    await delay(TRIGGER_POLL_MS);
+  }
+  return undefined;
+}
+
+async function describeOwn(scope: Scope, scheduleId: string) {
+  const description = await ownedSchedule(scope, scheduleId);
+  const args: readonly unknown[] = description.action.args ?? [];
+  const sync = (args[0] as { request?: SyncRequest } | undefined)?.request;
+  return { ...toView(description), sync };
+}
+
 /**
  * Recurring syncs of this deployment. The namespace may hold other schedules (the daily
  * reconciliation, another deployment's): they are not found here, so the API never lists,
@@ -150,7 +283,7 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * SDK's retries.
  */
 export function createScheduleService(client: Client, taskQueue: string) {
-  const handle = (scheduleId: string) => client.schedule.getHandle(scheduleId);
+  const scope: Scope = { client, taskQueue };
   const bounded =
     <Args extends unknown[], T>(
       work: (...args: Args) => Promise<T>,
@@ -158,157 +291,25 @@ export function createScheduleService(client: Client, taskQueue: string) {
     ) =>
     (...args: Args): Promise<T> =>
       withTemporalDeadline(client, ms, () => work(...args));
-
-  /** The schedule's description, if it is one of this deployment's. */
-  const owned = async (scheduleId: string): Promise<ScheduleDescription> => {
-    const description = await handle(scheduleId).describe();
-    if (!startsOwnRuns(description, taskQueue)) {
-      throw new ScheduleNotFoundError(`There is no schedule ${scheduleId}`, scheduleId);
-    }
-    return description;
-  };
-
-  /** Summaries name their task queue in the memo; older schedules are described to know it. */
-  const isOwnSummary = async (summary: ScheduleSummary): Promise<boolean> => {
-    if (summary.action?.workflowType !== WORKFLOW_TYPE) return false;
-    const queue = summary.memo?.taskQueue;
-    if (typeof queue === 'string') return queue === taskQueue;
-    return owned(summary.scheduleId).then(
-      () => true,
-      () => false,
-    );
-  };
-
-  /** Created paused, kept only when it runs at most every 5 minutes, then unpaused if asked. */
-  async function create(input: ScheduleInput): Promise<ScheduleView> {
-    const request: SyncRequest = {
-      ...input.request,
-      trigger: 'schedule',
-      scheduleId: input.scheduleId,
+  /** A change of one of this deployment's schedules. */
+  const ownedChange =
+    (change: (handle: ScheduleHandle, note?: string) => Promise<void>) =>
+    async (scheduleId: string, note?: string) => {
+      await ownedSchedule(scope, scheduleId);
+      await change(client.schedule.getHandle(scheduleId), note);
     };
-    let created: Awaited<ReturnType<typeof client.schedule.create>>;
-    try {
-      created = await client.schedule.create({
-        scheduleId: input.scheduleId,
-        spec: {
-          ...(input.cron ? { cronExpressions: [input.cron] } : {}),
-          ...(input.every ? { intervals: [{ every: input.every }] } : {}),
-          ...(input.timezone ? { timezone: input.timezone } : {}),
-        },
-        action: {
-          type: 'startWorkflow',
-          workflowType: WORKFLOW_TYPE,
-          workflowId: input.scheduleId,
-          ...runStartOptions(request, taskQueue),
-        },
-        policies: {
-          overlap: ScheduleOverlapPolicy.SKIP,
-          catchupWindow: CATCHUP_WINDOW,
-          pauseOnFailure: false,
-        },
-        state: { paused: true, ...(input.note ? { note: input.note } : {}) },
-        memo: {
-          ...(input.cron ? { cron: input.cron } : {}),
-          syncType: request.syncType,
-          taskQueue,
-        },
-      });
-    } catch (error) {
-      if (error instanceof ScheduleAlreadyRunning) {
-        throw new ScheduleExistsError(`A schedule named ${input.scheduleId} already exists`);
-      }
-      throw error;
-    }
-    const gap = shortestGapMs((await created.describe()).info.nextActionTimes);
-    if (gap !== undefined && gap < MIN_SCHEDULE_INTERVAL_MS) {
-      await created.delete();
-      throw new ScheduleTooFrequentError(gap);
-    }
-    if (!input.paused) {
-      await created.update((previous) => ({
-        ...previous,
-        state: { paused: false, ...(input.note ? { note: input.note } : {}) },
-      }));
-    }
-    return toView(await created.describe());
-  }
-
-  /**
-   * Creates a schedule unless `limit` exist already. Listing is eventually consistent, so it
-   * answers once the list shows the new schedule: callers that count one after the other (under
-   * one lock) count it.
-   */
-  async function createWithin(limit: number, input: ScheduleInput): Promise<ScheduleView> {
-    const count = (await list()).length;
-    if (count >= limit) throw new TooManySchedulesError(count, limit);
-    const view = await create(input);
-    const deadline = Date.now() + LISTED_WAIT_MS;
-    while (Date.now() < deadline) {
-      if ((await list()).some((listed) => listed.scheduleId === input.scheduleId)) break;
-      await delay(TRIGGER_POLL_MS);
-    }
-    return view;
-  }
-
-  async function list(): Promise<ScheduleView[]> {
-    const views: ScheduleView[] = [];
-    for await (const summary of client.schedule.list()) {
-      if (await isOwnSummary(summary)) views.push(toView(summary));
-    }
-    return views.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
-  }
-
-  /**
-   * Starts a run now (overlap policy SKIP: not beside a running one) and answers the run, once
-   * the schedule shows it; a run already running is answered instead, as not started.
-   */
-  async function trigger(scheduleId: string): Promise<TriggeredRun | undefined> {
-    const before = await owned(scheduleId);
-    const running = before.info.runningActions[0];
-    if (running) return { runId: running.workflow.workflowId, started: false };
-    const seen = new Set(runIdsOf(before));
-    await handle(scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
-    const deadline = Date.now() + TRIGGER_WAIT_MS - TRIGGER_POLL_MS * 10;
-    while (Date.now() < deadline) {
-      const runId = runIdsOf(await handle(scheduleId).describe()).find((id) => !seen.has(id));
-      if (runId) return { runId, started: true };
-      await delay(TRIGGER_POLL_MS);
-    }
-    return undefined;
-  }
-
-  const service = {
-    createWithin,
-    list,
-    async describe(scheduleId: string): Promise<ScheduleView & { sync: SyncRequest | undefined }> {
-      const description = await owned(scheduleId);
-      const args: readonly unknown[] = description.action.args ?? [];
-      const sync = (args[0] as { request?: SyncRequest } | undefined)?.request;
-      return { ...toView(description), sync };
-    },
-    trigger,
-    pause: async (scheduleId: string, note?: string) => {
-      await owned(scheduleId);
-      await handle(scheduleId).pause(note);
-    },
-    unpause: async (scheduleId: string, note?: string) => {
-      await owned(scheduleId);
-      await handle(scheduleId).unpause(note);
-    },
-    remove: async (scheduleId: string) => {
-      await owned(scheduleId);
-      await handle(scheduleId).delete();
-    },
-  };
   return {
-    // Created paused, checked, then unpaused: a few calls.
-    createWithin: bounded(service.createWithin, TEMPORAL_DEADLINES.callMs * 2 + LISTED_WAIT_MS),
-    list: bounded(service.list),
-    describe: bounded(service.describe),
-    trigger: bounded(service.trigger, TRIGGER_WAIT_MS),
-    pause: bounded(service.pause),
-    unpause: bounded(service.unpause),
-    remove: bounded(service.remove),
+    // Created paused, checked, then unpaused, then seen in the list: a few calls.
+    createWithin: bounded(
+      (limit: number, input: ScheduleInput) => createWithin(scope, limit, input),
+      TEMPORAL_DEADLINES.callMs * 2 + LISTED_WAIT_MS,
+    ),
+    list: bounded(() => listOwnSchedules(scope)),
+    describe: bounded((scheduleId: string) => describeOwn(scope, scheduleId)),
+    trigger: bounded((scheduleId: string) => triggerOwn(scope, scheduleId), TRIGGER_WAIT_MS),
+    pause: bounded(ownedChange((handle, note) => handle.pause(note))),
+    unpause: bounded(ownedChange((handle, note) => handle.unpause(note))),
+    remove: bounded(ownedChange((handle) => handle.delete())),
   };
 }
 

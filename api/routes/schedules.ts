@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import {
   ScheduleExistsError,
@@ -117,18 +117,18 @@ async function scheduleCall<T>(id: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** SPEC's /api/marketing/schedules, backed by Temporal Schedules. */
-export function schedulesRouter(deps: {
+interface SchedulesRouteDeps {
   schedules: ScheduleService;
   sql: Sql;
   propertyColumns: PropertyColumns;
   /** MAX_SCHEDULES */
   maxSchedules: number;
-}): Router {
-  const router = Router();
-  const { schedules } = deps;
+}
 
-  router.post('/', async (req, res) => {
+/** POST /: a schedule of a valid sync, within MAX_SCHEDULES, at most every 5 minutes. */
+const createSchedule =
+  (deps: SchedulesRouteDeps): RequestHandler =>
+  async (req, res) => {
     const body = parseInput(scheduleBodySchema, req.body ?? {}, 'body');
     const request = syncRequestFromBody(body.sync, 'schedule');
     const { checkUsersSource } = deps.propertyColumns;
@@ -136,7 +136,7 @@ export function schedulesRouter(deps: {
     await requireKnownColumns(request, deps.propertyColumns);
     // One create at a time across API processes, so two cannot both take the last place.
     const create = () =>
-      schedules.createWithin(deps.maxSchedules, {
+      deps.schedules.createWithin(deps.maxSchedules, {
         scheduleId: body.scheduleId,
         ...(body.cron ? { cron: body.cron } : {}),
         ...(body.every ? { every: body.every } : {}),
@@ -150,20 +150,19 @@ export function schedulesRouter(deps: {
         if (!(error instanceof ScheduleTooFrequentError)) throw error;
         const field = body.cron ? 'cron' : 'every';
         throw new ApiError(400, 'schedule_too_frequent', error.message, [
-          { field, message: `must not run more often than every 5 minutes` },
+          { field, message: 'must not run more often than every 5 minutes' },
         ]);
       }),
     );
     res.status(201).json({ success: true, schedule });
-  });
+  };
 
-  router.get('/', async (_req, res) => {
-    res.json({ success: true, schedules: await scheduleCall('', () => schedules.list()) });
-  });
-
-  router.get('/:id', async (req, res) => {
+/** GET /:id: the schedule with its recent runs' outcomes. */
+const describeSchedule =
+  (deps: SchedulesRouteDeps): RequestHandler =>
+  async (req, res) => {
     const { id } = parseInput(scheduleIdParams, req.params, 'query');
-    const schedule = await scheduleCall(id, () => schedules.describe(id));
+    const schedule = await scheduleCall(id, () => deps.schedules.describe(id));
     const runIds = schedule.recentRuns.map((run) => run.runId);
     const outcomes = await runOutcomes(deps.sql, runIds);
     const byId = new Map(outcomes.map((outcome) => [outcome.runId, outcome]));
@@ -190,11 +189,14 @@ export function schedulesRouter(deps: {
         }),
       },
     });
-  });
+  };
 
-  router.post('/:id/trigger', async (req, res) => {
+/** POST /:id/trigger: the run it started (or the one still running), to follow. */
+const triggerSchedule =
+  (deps: SchedulesRouteDeps): RequestHandler =>
+  async (req, res) => {
     const { id } = parseInput(scheduleIdParams, req.params, 'query');
-    const triggered = await scheduleCall(id, () => schedules.trigger(id));
+    const triggered = await scheduleCall(id, () => deps.schedules.trigger(id));
     res.status(202).json({
       success: true,
       scheduleId: id,
@@ -209,7 +211,22 @@ export function schedulesRouter(deps: {
           }
         : { message: 'A run starts now; the schedule lists it under recentRuns' }),
     });
+  };
+
+/** SPEC's /api/marketing/schedules, backed by Temporal Schedules. */
+export function schedulesRouter(deps: SchedulesRouteDeps): Router {
+  const router = Router();
+  const { schedules } = deps;
+
+  router.post('/', createSchedule(deps));
+
+  router.get('/', async (_req, res) => {
+    res.json({ success: true, schedules: await scheduleCall('', () => schedules.list()) });
   });
+
+  router.get('/:id', describeSchedule(deps));
+
+  router.post('/:id/trigger', triggerSchedule(deps));
 
   for (const action of ['pause', 'unpause'] as const) {
     router.post(`/:id/${action}`, async (req, res) => {

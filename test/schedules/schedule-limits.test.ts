@@ -85,6 +85,12 @@ describe('POST /schedules/:id/trigger', () => {
     });
     const status = await stack.call('GET', first.body.statusUrl);
     expect(status.body).toMatchObject({ runId, status: 'running' });
+    // Begun (recorded, holding its place) before the next trigger and the clean-up look for it.
+    await waitFor(
+      async () =>
+        (await stack.db.sql`select 1 from audience_sync.runs where run_id = ${runId}`).length > 0,
+      { what: 'the triggered run to begin' },
+    );
 
     const again = await stack.call('POST', `/api/marketing/schedules/${scheduleId}/trigger`);
     expect(again.status).toBe(202);
