@@ -113,6 +113,28 @@ function requireAllowedColumns(run: RunRecord, allowed: readonly string[]): void
   );
 }
 
+/**
+ * Records the run within its kind's limit; when the limit is reached, records it as skipped and
+ * answers why (also when an earlier attempt did so already).
+ */
+async function reserveOrRefuse(
+  sql: Sql,
+  limits: RunLimits,
+  record: NewRun,
+  userIds: string[],
+): Promise<{ code: string; message: string } | undefined> {
+  const reservation = await reserveRun(sql, record, userIds, limits);
+  if (!reservation.reserved) {
+    await recordRefusedRun(sql, record, reservation);
+    return { code: reservation.code, message: runLimitMessage(reservation) };
+  }
+  if (!reservation.existing) return undefined;
+  const existing = await getRun(sql, record.runId);
+  return existing?.status !== 'running' && isRunLimitCode(existing?.errorCode)
+    ? { code: existing.errorCode, message: existing.errorMessage ?? '' }
+    : undefined;
+}
+
 /** Our failures as Temporal failures, with codes and messages that hold no personal data. */
 function asActivityFailure(error: unknown): unknown {
   if (error instanceof PlatformError) return platformFailureOf(error);
@@ -157,26 +179,6 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     const run = await getRun(sql, runId);
     if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} has no record`, 'RunMissing');
     return run;
-  };
-
-  /**
-   * Records the run within its kind's limit; when the limit is reached, records it as skipped
-   * and answers why (also when an earlier attempt did so already).
-   */
-  const reserveOrRefuse = async (
-    record: NewRun,
-    userIds: string[],
-  ): Promise<{ code: string; message: string } | undefined> => {
-    const reservation = await reserveRun(sql, record, userIds, deps.limits);
-    if (!reservation.reserved) {
-      await recordRefusedRun(sql, record, reservation);
-      return { code: reservation.code, message: runLimitMessage(reservation) };
-    }
-    if (!reservation.existing) return undefined;
-    const existing = await getRun(sql, record.runId);
-    return existing?.status !== 'running' && isRunLimitCode(existing?.errorCode)
-      ? { code: existing.errorCode, message: existing.errorMessage ?? '' }
-      : undefined;
   };
 
   /** A run holding a list that Temporal no longer runs (terminated) is recorded as ended. */
@@ -265,6 +267,8 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     beginRun: translated(
       async ({ runId, request, activeSince }: BeginRunInput): Promise<BeginRunOutput> => {
         const refused = await reserveOrRefuse(
+          sql,
+          deps.limits,
           newRunRecord(runId, request, new Date(activeSince)),
           request.userIds ?? [],
         );
