@@ -78,6 +78,11 @@ export function createPreviewActivities(deps: PreviewDeps) {
       return { ...counted, sample, activeSince };
     },
 
+    /** Throws UsersSourceError, naming what it lacks, when the relation cannot serve a run. */
+    async checkUsersSource(): Promise<void> {
+      await inspectUsersSource(deps.sql, deps.usersSource);
+    },
+
     /** Columns the users relation does not have, read from the catalog now (columns change). */
     async unknownColumns(columns: string[]): Promise<string[]> {
       return unknownColumns(await inspectUsersSource(deps.sql, deps.usersSource), columns);

@@ -10,15 +10,20 @@ import {
   countRequestedUsers,
   finishRun,
   getRun,
-  insertRun,
+  isRunLimitCode,
   markPlatformUnavailable,
   markRunEndedOutside,
+  type NewRun,
   newRunRecord,
   progressOf,
+  type RunLimits,
   type RunRecord,
   type RunStatus,
+  recordRefusedRun,
   replaceRequestedUserIds,
   requestedUserIds,
+  reserveRun,
+  runLimitMessage,
   setRunPaused,
   setRunTotal,
 } from '../db/runs.js';
@@ -60,6 +65,10 @@ export interface SyncActivityDeps {
   /** SYNC_BATCH_SIZE */
   batchSize: number;
   platforms: PlatformRegistry;
+  /** MAX_CONCURRENT_RUNS and MAX_CONCURRENT_DRY_RUNS, for runs that schedules start. */
+  limits: RunLimits;
+  /** PROPERTY_COLUMNS: the columns `properties` may send. */
+  propertyColumns: string[];
 }
 
 export interface BeginRunInput {
@@ -68,7 +77,14 @@ export interface BeginRunInput {
   activeSince: string;
 }
 
-export type BeginRunOutput = { started: true } | { started: false; activeRunId: string };
+/**
+ * `activeRunId`: another run holds the list. `refused`: a run started by a schedule found its
+ * kind at its limit; it is recorded as skipped and does nothing.
+ */
+export type BeginRunOutput =
+  | { started: true }
+  | { started: false; activeRunId: string }
+  | { started: false; refused: { code: string; message: string } };
 
 export interface PreparedRun {
   /** Null for a dry run into a new list: it creates none. */
@@ -95,6 +111,41 @@ const isDataException = (error: unknown): boolean =>
   typeof error.code === 'string' &&
   error.code.startsWith('22') &&
   'severity' in error;
+
+/**
+ * A run whose mapping names a column PROPERTY_COLUMNS does not list sends nothing: the API refuses
+ * such requests, and this stops runs asked for before (a schedule's stored request).
+ */
+function requireAllowedColumns(run: RunRecord, allowed: readonly string[]): void {
+  const refused = Object.values(run.properties).filter((column) => !allowed.includes(column));
+  if (refused.length === 0) return;
+  throw ApplicationFailure.nonRetryable(
+    `properties may send only the columns PROPERTY_COLUMNS lists; not ${refused.map((column) => JSON.stringify(column)).join(', ')}`,
+    'column_not_allowed',
+  );
+}
+
+/**
+ * Records the run within its kind's limit; when the limit is reached, records it as skipped and
+ * answers why (also when an earlier attempt did so already).
+ */
+async function reserveOrRefuse(
+  sql: Sql,
+  limits: RunLimits,
+  record: NewRun,
+  userIds: string[],
+): Promise<{ code: string; message: string } | undefined> {
+  const reservation = await reserveRun(sql, record, userIds, limits);
+  if (!reservation.reserved) {
+    await recordRefusedRun(sql, record, reservation);
+    return { code: reservation.code, message: runLimitMessage(reservation) };
+  }
+  if (!reservation.existing) return undefined;
+  const existing = await getRun(sql, record.runId);
+  return existing?.status !== 'running' && isRunLimitCode(existing?.errorCode)
+    ? { code: existing.errorCode, message: existing.errorMessage ?? '' }
+    : undefined;
+}
 
 /** Our failures as Temporal failures, with codes and messages that hold no personal data. */
 function asActivityFailure(error: unknown): unknown {
@@ -225,14 +276,20 @@ export function createSyncActivities(deps: SyncActivityDeps) {
       }
     }),
 
-    /** Records the run (once) and claims an existing destination list, if one was named. */
+    /**
+     * Records the run (once) and claims an existing destination list, if one was named. The API
+     * recorded its runs within the limits before starting them; a run a schedule started is
+     * counted here, and skipped when its kind is at its limit.
+     */
     beginRun: translated(
       async ({ runId, request, activeSince }: BeginRunInput): Promise<BeginRunOutput> => {
-        await insertRun(
+        const refused = await reserveOrRefuse(
           sql,
+          deps.limits,
           newRunRecord(runId, request, new Date(activeSince)),
           request.userIds ?? [],
         );
+        if (refused) return { started: false, refused };
         if (!request.listId) return { started: true };
         let assigned = await assignRunList(sql, runId, request.listId, request.listName);
         if (!assigned.assigned && !(await holderStillRuns(assigned.activeRunId))) {
@@ -247,6 +304,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     /** Checks or creates the destination list, finds or creates the tag lists, counts users. */
     prepareRun: translated(async ({ runId }: { runId: string }): Promise<PreparedRun> => {
       const run = await requireRun(runId);
+      requireAllowedColumns(run, deps.propertyColumns);
       const platform = connect(run);
       let listId = run.listId;
       let listName = run.listName ?? '';

@@ -9,6 +9,7 @@ import { recordSentEmails } from '../db/erasures.js';
 import {
   claimEmails,
   countOutcomes,
+  failedByPlatform,
   type ListRef,
   recordDuplicate,
   recordedUsers,
@@ -200,7 +201,7 @@ export function outcomeOfContact(outcome: ContactOutcome): UserOutcome | undefin
     case 'deleted':
       return { outcome: 'skipped', reason: 'deleted_in_platform' };
     case 'rejected':
-      return { outcome: 'failed', reason: outcome.reason };
+      return failedByPlatform(outcome);
     case 'erased':
       return { outcome: 'skipped', reason: 'deleted_in_platform' };
     case 'ambiguous':
@@ -218,7 +219,7 @@ export function foundListsOf(outcome: ContactOutcome, listIds: string[]): string
 /** An opted-out user's unsubscribe, as its outcome: a contact already gone needs nothing. */
 export const outcomeOfUnsubscribe = (outcome: ChangeOutcome): UserOutcome =>
   outcome.kind === 'rejected'
-    ? { outcome: 'failed', reason: outcome.reason }
+    ? failedByPlatform(outcome)
     : { outcome: 'skipped', reason: 'opted_out', unsubscribed: true };
 
 /** A sendable user's contact as the batch handles it. */
@@ -384,9 +385,8 @@ async function patchEach(
       const one = byUser.get(userId);
       if (!one) return;
       if (outcome.kind === 'done') await recordAdded(scope, one.item, one.contactId, true);
-      else if (outcome.kind === 'rejected') {
-        await scope.record(userId, { outcome: 'failed', reason: outcome.reason });
-      } else if (outcome.kind === 'deleted') {
+      else if (outcome.kind === 'rejected') await scope.record(userId, failedByPlatform(outcome));
+      else if (outcome.kind === 'deleted') {
         const { emailHash } = one.item;
         await recordDeletedOnPlatform(scope.ctx.sql, scope.ctx.platform, {
           emailHash,

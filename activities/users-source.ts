@@ -59,6 +59,20 @@ export async function inspectUsersSource(sql: Sql, relation: string): Promise<Us
   };
 }
 
+/**
+ * What is wrong with the relation USERS_SOURCE names (missing, or lacking required columns), in a
+ * sentence naming the columns; undefined when it is usable. Read from the catalog now.
+ */
+export async function usersSourceProblem(sql: Sql, relation: string): Promise<string | undefined> {
+  try {
+    await inspectUsersSource(sql, relation);
+    return undefined;
+  } catch (error) {
+    if (error instanceof UsersSourceError) return error.message;
+    throw error;
+  }
+}
+
 /** Columns of the mapping the relation does not have. */
 export const unknownColumns = (source: UsersSource, columns: string[]): string[] =>
   columns.filter((column) => !Object.hasOwn(source.columns, column));

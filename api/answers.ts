@@ -5,6 +5,7 @@ import type { RunPlan } from '../common/plan.js';
 import { REMOVAL_GUARD_TRIPPED, type SyncProgress, type SyncRunResult } from '../common/sync.js';
 import { isDatabaseUnavailable } from '../db/runs.js';
 import { ApiError } from './errors.js';
+import { runMessage } from './run-messages.js';
 import type { Launch, SyncLauncher } from './sync-launcher.js';
 
 export const statusUrl = (runId: string): string =>
@@ -70,6 +71,15 @@ export async function databaseCall<T>(work: () => Promise<T>): Promise<T> {
 /** A dry run's answer says so and carries its plan. */
 export const dryRunFields = (result: SyncRunResult): { dryRun?: true; plan?: RunPlan } =>
   result.plan ? { dryRun: true, plan: result.plan } : {};
+
+/** A finished run's message: completed, with how many failures, or what a dry run would do. */
+export const completedMessage = (result: SyncRunResult): string =>
+  runMessage({
+    status: 'completed',
+    progress: result.progress,
+    dryRun: result.plan !== undefined,
+    plan: result.plan,
+  });
 
 export async function answerLaunch(
   res: Response,

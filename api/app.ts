@@ -5,9 +5,13 @@ import { createConsentLift } from '../activities/consent-lift.js';
 import { createPreviewActivities } from '../activities/preview.js';
 import { createScheduleService } from '../client/schedules.js';
 import { metrics } from '../telemetry/metrics.js';
-import { createFailedAuthLimiter, requireBearerSecret } from './auth.js';
+import { createFailedAuthLimiter, type FailedAuthLimiter, requireBearerSecret } from './auth.js';
 import { builtConsoleAssets, consoleRouter } from './console.js';
-import { createConsoleSessions, requireSecretOrSession } from './console-auth.js';
+import {
+  type ConsoleSessions,
+  createConsoleSessions,
+  requireSecretOrSession,
+} from './console-auth.js';
 import { consoleHeaders } from './console-headers.js';
 import { ApiError, errorHandler, notFoundHandler } from './errors.js';
 import { consoleSessionRouter } from './routes/console-session.js';
@@ -63,24 +67,43 @@ const countRequests: RequestHandler = (req, res, next) => {
   next();
 };
 
-/**
- * The HTTP API, without listening: the server, the dev stack and tests mount it. The console's
- * pages come from `consoleAssets` (the built files unless given).
- */
-export function createApp(
+/** Request logs: method, path and status only, with a request id the answer carries too. */
+const requestLogs = (deps: Pick<ApiServerDeps, 'logger' | 'webhookLogLevel'>) =>
+  pinoHttp({
+    logger: deps.logger,
+    genReqId: (req, res) => {
+      const incoming = req.headers['x-request-id'];
+      const id =
+        typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      res.setHeader('x-request-id', id);
+      return id;
+    },
+    // A webhook delivery's line at the level the process asks for (the local stack's emulator
+    // sends one per contact write); every other request at info, pino-http's default. The
+    // original URL: a mounted router has cut its prefix off req.url by the time a request ends.
+    customLogLevel: (req) =>
+      (req as express.Request).originalUrl?.startsWith('/webhooks/')
+        ? (deps.webhookLogLevel ?? 'info')
+        : 'info',
+    // Method, path and status only: no headers (secrets), no bodies or query values (people).
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({
+        id: req.id,
+        method: req.method,
+        path: req.url.split('?')[0],
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+
+/** Everything under /api/marketing, behind the Bearer secret or a console session. */
+function marketingRouter(
   deps: ApiServerDeps,
-  consoleAssets: RequestHandler = builtConsoleAssets(),
-): express.Express {
+  auth: { limiter: FailedAuthLimiter; sessions: ConsoleSessions },
+): express.Router {
   const { config, sql, temporal } = deps;
   const now = deps.now ?? (() => new Date());
-  const launcher = createSyncLauncher({
-    sql,
-    temporal,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    waitMs: config.SYNC_WAIT_SECONDS * 1000,
-    maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
-  });
-  const { previewUsers, unknownColumns } = createPreviewActivities({
+  const { previewUsers, unknownColumns, checkUsersSource } = createPreviewActivities({
     sql,
     usersSource: config.USERS_SOURCE,
     // Without a keeper there is no kept count to answer with.
@@ -89,78 +112,22 @@ export function createApp(
         ? Number.POSITIVE_INFINITY
         : config.PREVIEW_EXACT_MAX_USERS,
   });
-
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('query parser', 'simple');
-  // Whose word req.ip takes (the failed-auth limit counts per address): the socket's by default.
-  app.set('trust proxy', config.TRUST_PROXY);
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id =
-          typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      // A webhook delivery's line at the level the process asks for (the local stack's emulator
-      // sends one per contact write); every other request at info, pino-http's default. The
-      // original URL: a mounted router has cut its prefix off req.url by the time a request ends.
-      customLogLevel: (req) =>
-        (req as express.Request).originalUrl?.startsWith('/webhooks/')
-          ? (deps.webhookLogLevel ?? 'info')
-          : 'info',
-      // Method, path and status only: no headers (secrets), no bodies or query values (people).
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          path: req.url.split('?')[0],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
-  app.use(countRequests);
-  app.use(operationsRouter({ sql, temporal }));
-  // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
-  app.use(
-    '/webhooks/resend',
-    recordWebhookDeliveries({ sql, platform: 'resend', logger: deps.logger }),
-    resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET }),
-  );
-
-  // One count of failed authentications per address, whether the secret came as a Bearer header
-  // or through the console's sign-in.
-  const failureLimiter = createFailedAuthLimiter({
-    failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
-    logger: deps.logger,
+  const launcher = createSyncLauncher({
+    checkUsersSource,
+    sql,
+    temporal,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    waitMs: config.SYNC_WAIT_SECONDS * 1000,
+    maxConcurrentRuns: config.MAX_CONCURRENT_RUNS,
+    maxConcurrentDryRuns: config.MAX_CONCURRENT_DRY_RUNS,
   });
-  const sessions = createConsoleSessions({ sql, secret: config.MARKETING_API_SECRET, now });
-  app.use('/console', consoleHeaders());
-  app.use(
-    '/console/session',
-    requireJsonBody,
-    jsonBody(BODY_LIMIT),
-    consoleSessionRouter({
-      secret: config.MARKETING_API_SECRET,
-      sessions,
-      countFailure: failureLimiter,
-    }),
-  );
+  const propertyColumns = { allowed: config.PROPERTY_COLUMNS, unknownColumns, checkUsersSource };
 
   const marketing = express.Router();
   marketing.use(
     requireSecretOrSession(
-      requireBearerSecret({
-        secret: config.MARKETING_API_SECRET,
-        failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
-        logger: deps.logger,
-        failureLimiter,
-      }),
-      sessions,
+      requireBearerSecret({ secret: config.MARKETING_API_SECRET, limiter: auth.limiter }),
+      auth.sessions,
     ),
   );
   marketing.use(requireJsonBody);
@@ -179,29 +146,52 @@ export function createApp(
   );
   marketing.use('/sync-users', runUsersRouter({ sql, temporal }));
   marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
-  marketing.use('/sync', syncRouter({ launcher, now, unknownColumns }));
+  marketing.use('/sync', syncRouter({ launcher, now, propertyColumns }));
   marketing.use(
     '/schedules',
     schedulesRouter({
       schedules: createScheduleService(temporal, config.TEMPORAL_TASK_QUEUE),
       sql,
-      unknownColumns,
+      propertyColumns,
+      maxSchedules: config.MAX_SCHEDULES,
     }),
   );
   marketing.use(
     '/erasures',
-    erasuresRouter({ sql, temporal, taskQueue: config.TEMPORAL_TASK_QUEUE }),
+    erasuresRouter({
+      sql,
+      temporal,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      maxActiveErasures: config.MAX_ACTIVE_ERASURES,
+    }),
   );
   marketing.use(
     '/opt-outs',
-    optOutsRouter({
-      sql,
-      lift: createConsentLift({ sql, usersSource: config.USERS_SOURCE }),
+    optOutsRouter({ sql, lift: createConsentLift({ sql, usersSource: config.USERS_SOURCE }) }),
+  );
+  return marketing;
+}
+
+/** The console's sign-in and pages, under a strict Content-Security-Policy. */
+function consoleRoutes(
+  deps: ApiServerDeps,
+  auth: { limiter: FailedAuthLimiter; sessions: ConsoleSessions },
+  consoleAssets: RequestHandler,
+): express.Router {
+  const { config } = deps;
+  const router = express.Router();
+  router.use(consoleHeaders());
+  router.use(
+    '/session',
+    requireJsonBody,
+    jsonBody(BODY_LIMIT),
+    consoleSessionRouter({
+      secret: config.MARKETING_API_SECRET,
+      sessions: auth.sessions,
+      limiter: auth.limiter,
     }),
   );
-  app.use('/api/marketing', marketing);
-  app.use(
-    '/console',
+  router.use(
     consoleRouter(
       {
         namespace: config.TEMPORAL_NAMESPACE,
@@ -210,7 +200,48 @@ export function createApp(
       consoleAssets,
     ),
   );
+  return router;
+}
 
+/**
+ * The HTTP API, without listening: the server, the dev stack and tests mount it. The console's
+ * pages come from `consoleAssets` (the built files unless given).
+ */
+export function createApp(
+  deps: ApiServerDeps,
+  consoleAssets: RequestHandler = builtConsoleAssets(),
+): express.Express {
+  const { config, sql, temporal } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  // Whose word req.ip takes (the failed-auth limit counts per address): the socket's by default.
+  app.set('trust proxy', config.TRUST_PROXY);
+  app.use(requestLogs(deps));
+  app.use(countRequests);
+  app.use(operationsRouter({ sql, temporal, usersSource: config.USERS_SOURCE }));
+  // One count of failed authentications per address, whatever was checked: a Bearer header, a
+  // webhook signature, a console sign-in.
+  const limiter = createFailedAuthLimiter({
+    failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
+    logger: deps.logger,
+  });
+  // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
+  app.use(
+    '/webhooks/resend',
+    recordWebhookDeliveries({ sql, platform: 'resend', logger: deps.logger }),
+    resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET, limiter }),
+  );
+  const auth = {
+    limiter,
+    sessions: createConsoleSessions({
+      sql,
+      secret: config.MARKETING_API_SECRET,
+      now: deps.now ?? (() => new Date()),
+    }),
+  };
+  app.use('/api/marketing', marketingRouter(deps, auth));
+  app.use('/console', consoleRoutes(deps, auth, consoleAssets));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { UsersSourceError } from '../activities/users-source.js';
 
 export interface ErrorDetail {
   field?: string;
@@ -59,12 +60,19 @@ const fromBodyParser = (error: unknown): ApiError | undefined => {
   }
 };
 
+/** A users relation the service cannot read users from: the message names what it lacks. */
+const fromUsersSource = (error: unknown): ApiError | undefined =>
+  error instanceof UsersSourceError
+    ? new ApiError(503, 'users_source_invalid', error.message, [{ part: 'usersSource' }])
+    : undefined;
+
 /**
  * The last handler: every failure leaves in SPEC's shape, with no stack trace, SQL or secret.
  * Unexpected errors are logged with the request id and answered with a generic 500.
  */
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
-  const known = error instanceof ApiError ? error : fromBodyParser(error);
+  const known =
+    error instanceof ApiError ? error : (fromBodyParser(error) ?? fromUsersSource(error));
   if (known) {
     res
       .set(known.headers)

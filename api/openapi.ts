@@ -67,12 +67,24 @@ const ERRORS: Record<number, ZodOpenApiResponseObject> = {
   422: { description: 'Idempotency-Key reused with another request' },
   429: {
     description:
-      'Too many failed Bearer checks from this address (too_many_auth_failures), or, when starting a run, MAX_CONCURRENT_RUNS runs already run (too_many_runs)',
+      'Too many failed Bearer checks or webhook signatures from this address (too_many_auth_failures, AUTH_FAILURES_PER_MINUTE)',
     headers: retryAfter,
   },
   500: { description: 'The run failed, or the server did' },
-  503: { description: 'Postgres or Temporal cannot be reached', headers: retryAfter },
+  503: {
+    description:
+      'Postgres or Temporal cannot be reached (database_unavailable, temporal_unavailable), or the users relation lacks columns a run reads (users_source_invalid, naming them)',
+    headers: retryAfter,
+  },
 };
+
+/** The limits a run start meets, in the 429 of the routes that start runs. */
+const RUN_LIMITS =
+  'Too many failed Bearer checks from this address (too_many_auth_failures); or MAX_CONCURRENT_RUNS (default 10) runs that write are running or paused (too_many_runs); or, for a dry run, MAX_CONCURRENT_DRY_RUNS (default 5) dry runs are running (too_many_dry_runs)';
+
+/** What `properties` may not name. */
+const PROPERTY_REFUSALS =
+  'properties names a column PROPERTY_COLUMNS does not list (column_not_allowed), or one the users relation lacks (unknown_column)';
 
 /** Error answers in SPEC's body; `overrides` replaces the description of some. */
 export const errors = (
@@ -199,6 +211,7 @@ export function openApiDocument() {
             },
           },
           [409, 422],
+          { 429: RUN_LIMITS },
         ),
       },
       '/api/marketing/sync-users/{runId}': {
@@ -275,7 +288,12 @@ export function openApiDocument() {
             },
           },
           [404, 409, 422],
-          { 404: 'list_id names no list', 413: 'Body over 1 MiB' },
+          {
+            400: `Invalid request; also ${PROPERTY_REFUSALS}`,
+            404: 'list_id names no list',
+            413: 'Body over 1 MiB',
+            429: RUN_LIMITS,
+          },
         ),
       },
       '/api/marketing/erasures': {
@@ -302,7 +320,10 @@ export function openApiDocument() {
             },
           },
           [],
-          { 413: 'Body over 1 MiB' },
+          {
+            413: 'Body over 1 MiB',
+            429: `${ERRORS[429]?.description}; or MAX_ACTIVE_ERASURES (default 5) erasures already run (too_many_erasures)`,
+          },
         ),
       },
       '/api/marketing/erasures/{erasureId}': {
@@ -331,6 +352,10 @@ export function openApiDocument() {
             },
           },
           [409],
+          {
+            400: `Invalid request; or a schedule that would run more often than every 5 minutes (schedule_too_frequent); or ${PROPERTY_REFUSALS}`,
+            409: 'A schedule with this id exists (schedule_exists), or MAX_SCHEDULES (default 100) schedules exist (too_many_schedules)',
+          },
         ),
         get: marketing({
           operationId: 'listSchedules',
@@ -434,14 +459,17 @@ export function openApiDocument() {
           },
           responses: {
             '200': { description: 'Recorded (or a repeat)', ...json(webhookAnswerSchema) },
-            ...errors([400, 413, 500, 503], {
+            ...errors([400, 413, 415, 429, 500, 503], {
               400: 'A correctly signed body that is not a Resend event',
-              413: 'Body over 256 KiB',
+              413: 'Body over 64 KiB (a declared length is refused before the body is read)',
+              415: 'A compressed body (any Content-Encoding): refused before it is read',
+              429: 'Too many failed signatures or Bearer checks from this address (too_many_auth_failures)',
               503: 'RESEND_WEBHOOK_SECRET is not set, or Postgres cannot be reached',
             }),
             // The signature is not an HTTP authentication scheme, so no WWW-Authenticate.
             '401': {
-              description: 'Unsigned, wrongly signed, or more than 5 minutes old',
+              description:
+                'Unsigned, wrongly signed, or more than 5 minutes off (headers and time are checked before the body is read); counts against the failed-auth limit',
               ...json(errorSchema),
             },
           },
@@ -458,7 +486,8 @@ export function openApiDocument() {
       '/readyz': {
         get: {
           operationId: 'ready',
-          summary: 'Database and Temporal reachable',
+          summary:
+            'Database and Temporal reachable, and the users relation has the columns a run reads',
           security: [],
           responses: {
             '200': { description: 'Ready', ...json(readySchema) },

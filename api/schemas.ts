@@ -336,7 +336,7 @@ export const syncBodySchema = withRules(
       .optional()
       .meta({
         description:
-          'Contact properties to send: property key → column of the users relation. Text columns go as strings, numeric ones as numbers, booleans and timestamps (ISO 8601) as strings; NULL clears the property. A column the relation lacks → 400 unknown_column.',
+          'Contact properties to send: property key → column of the users relation. Only columns PROPERTY_COLUMNS lists may be named (any other → 400 column_not_allowed; empty by default); a column the relation lacks → 400 unknown_column. Text columns go as strings, numeric ones as numbers, booleans and timestamps (ISO 8601) as strings; NULL clears the property.',
         example: { plan: 'plan_name', seats: 'seat_count' },
         override: ({ jsonSchema }: ZodOpenApiOverrideMetaContext) => {
           jsonSchema.maxProperties = MAX_PROPERTIES;
@@ -527,7 +527,11 @@ export const syncUsersAnswerSchema = z
 export const syncAnswerSchema = z
   .object({
     success: z.literal(true),
-    message: z.literal('Sync completed successfully'),
+    message: z.string().meta({
+      description:
+        '`Sync completed successfully` when nothing failed; otherwise `Sync completed with N failures: …`; for a dry run, what a real run would do ("Dry run, nothing written: a real run would …").',
+      example: 'Sync completed successfully',
+    }),
     synced: z.int().meta({ description: 'For a dry run: would be added' }),
     failed: z.int(),
     skipped: z.int(),
@@ -582,7 +586,31 @@ export const runStatusSchema = z
     }),
     result: z.record(z.string(), z.unknown()).optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
-    rejected: z.array(z.object({ userId: z.string(), reason: z.string() })),
+    message: z.string().meta({
+      description:
+        'What happened: completed (with how many failures), a dry run ("would …"), failed, cancelled or skipped and why, or how far it is.',
+    }),
+    reasons: z
+      .object({
+        skipped: z.record(z.string(), z.int()),
+        failed: z.record(z.string(), z.int()),
+      })
+      .meta({
+        description:
+          'Skipped and failed users counted by reason (kept as long as per-user outcomes: RUN_RETENTION_DAYS).',
+      }),
+    rejected: z
+      .array(
+        z.object({
+          userId: z.string(),
+          reason: z.string(),
+          platformMessage: z.string().optional().meta({
+            description:
+              "The platform's own message when it refused the user (emails redacted, at most 300 characters).",
+          }),
+        }),
+      )
+      .meta({ description: 'The first 100 failed users, in the order they failed.' }),
     ...dryRunAnswer,
   })
   .meta({ id: 'RunStatus' });
@@ -650,7 +678,17 @@ export const scheduleListSchema = z
   .meta({ id: 'ScheduleList' });
 
 export const scheduleTriggeredSchema = z
-  .object({ success: z.literal(true), scheduleId: z.string(), message: z.string() })
+  .object({
+    success: z.literal(true),
+    scheduleId: z.string(),
+    runId: z.string().optional().meta({
+      description:
+        'The run the trigger started, or (started: false) the run of the schedule still running; absent only when the schedule did not show it in time.',
+    }),
+    started: z.boolean().optional(),
+    statusUrl: z.string().optional().meta({ description: "The run's status URL" }),
+    message: z.string(),
+  })
   .meta({ id: 'ScheduleTriggered' });
 
 export const scheduleDeletedSchema = z
@@ -669,6 +707,10 @@ export const scheduleNoteSchema = z
 const checksSchema = z.object({
   database: z.enum(['ok', 'unreachable']),
   temporal: z.enum(['ok', 'unreachable']),
+  usersSource: z.enum(['ok', 'invalid', 'unknown']).meta({
+    description:
+      'The relation USERS_SOURCE names has the columns a run reads (invalid: the error message names the missing ones; unknown: the database does not answer).',
+  }),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') }).meta({ id: 'Health' });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
 import type { RequestHandler } from 'express';
 import { startPreviewCountKeeper } from '../activities/preview-counts.js';
+import { usersSourceProblem } from '../activities/users-source.js';
 import type { ApiConfig } from '../config/env.js';
 import type { Sql } from '../db/sql.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -41,6 +42,17 @@ export interface ConsoleAssets {
  * it; API processes take turns through an advisory lock).
  */
 export async function startApiServer(deps: ApiServerDeps): Promise<StartedApi> {
+  // Said at start, not first by a failing preview; /readyz says it until the relation is fixed
+  // (and says whether the database answers at all).
+  const problem = await usersSourceProblem(deps.sql, deps.config.USERS_SOURCE).catch(
+    () => undefined,
+  );
+  if (problem) {
+    deps.logger.error(
+      { usersSource: deps.config.USERS_SOURCE },
+      `${problem}; not ready until then`,
+    );
+  }
   const server = createServer();
   const consoleAssets = deps.consoleAssets
     ? await deps.consoleAssets(server)

@@ -6,41 +6,35 @@ import {
   type RunOutcome,
   startRun,
   waitForRun,
-  zeroProgress,
 } from '../client/sync-runs.js';
 import {
   isTemporalUnavailable,
   TEMPORAL_DEADLINES,
   withTemporalDeadline,
 } from '../client/temporal.js';
-import type { RunPlan } from '../common/plan.js';
-import type { SyncProgress, SyncRequest } from '../common/sync.js';
-import { type BulkMode, runBulkMode } from '../db/bulk.js';
-import { readRunPlan } from '../db/plans.js';
+import type { SyncRequest } from '../common/sync.js';
 import {
   claimIdempotencyKey,
   findRunningRunForList,
   getRun,
-  listRejectedUsers,
   listRunningRunIds,
   markRunEndedOutside,
   newRunRecord,
-  progressOf,
-  type RejectedUser,
-  type RunStatus,
+  type RunLimits,
   releaseUnstartedRun,
   reserveRun,
+  runLimitMessage,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
-import { completedResult, databaseCall, unavailableError } from './answers.js';
+import { databaseCall, unavailableError } from './answers.js';
 import { ApiError } from './errors.js';
+import { createRunStatusReader, STALE_RECORD_MS } from './run-status.js';
 
-/** SPEC's default for MAX_CONCURRENT_RUNS. */
+/** SPEC's defaults for MAX_CONCURRENT_RUNS and MAX_CONCURRENT_DRY_RUNS. */
 export const DEFAULT_MAX_CONCURRENT_RUNS = 10;
+export const DEFAULT_MAX_CONCURRENT_DRY_RUNS = 5;
 /** What a `429 too_many_runs` tells the client to wait: runs take minutes, not seconds. */
 const TOO_MANY_RUNS_RETRY_AFTER_SECONDS = 30;
-/** A record this old that Temporal does not run (terminated from outside) is let go at the limit. */
-export const STALE_RECORD_MS = 60_000;
 /** At most one look at stale records per this long, however many requests meet the limit. */
 const RECONCILE_EVERY_MS = 30_000;
 const DAY_MS = 86_400_000;
@@ -61,36 +55,6 @@ export interface LaunchOptions {
 export interface Launch {
   runId: string;
   outcome: RunOutcome;
-}
-
-export interface RunStatusView {
-  runId: string;
-  /** A paused run is `running` in its record (it keeps its list) and `paused` here. */
-  status: RunStatus | 'paused';
-  audience: { id: string; name: string } | null;
-  progress: SyncProgress;
-  startedAt: string;
-  /** While the platform keeps failing the run's batches: since when. */
-  platformUnavailableSince?: string;
-  /** How the run creates contacts new to the platform: in bulk, or one by one (and why). */
-  bulk?: { mode: BulkMode; message: string };
-  finishedAt?: string;
-  /** Present when Temporal could not be asked: the view is the run record's alone. */
-  temporal?: 'unavailable';
-  result?: {
-    added: number;
-    failed: number;
-    skipped: number;
-    removed: number;
-    unsubscribed: number;
-    updated: number;
-    listId: string | null;
-  };
-  error?: { code: string; message: string };
-  rejected: RejectedUser[];
-  /** A dry run: its plan so far (complete once it completed). */
-  dryRun?: true;
-  plan?: RunPlan;
 }
 
 const requestHash = (kind: string, body: unknown): string =>
@@ -116,11 +80,21 @@ export function createSyncLauncher(deps: {
   waitMs: number;
   /** MAX_CONCURRENT_RUNS. */
   maxConcurrentRuns?: number;
+  /** MAX_CONCURRENT_DRY_RUNS. */
+  maxConcurrentDryRuns?: number;
+  /**
+   * Throws UsersSourceError (the API's 503 naming the missing columns) when the users relation
+   * cannot serve a run; nothing is started then.
+   */
+  checkUsersSource?: () => Promise<void>;
   /** Where new run ids come from; `newRunId` unless a test needs ids that collide. */
   newRunId?: (kind: string) => string;
 }) {
   const { sql, temporal } = deps;
-  const maxConcurrentRuns = deps.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS;
+  const limits: RunLimits = {
+    runs: deps.maxConcurrentRuns ?? DEFAULT_MAX_CONCURRENT_RUNS,
+    dryRuns: deps.maxConcurrentDryRuns ?? DEFAULT_MAX_CONCURRENT_DRY_RUNS,
+  };
   const nextRunId = deps.newRunId ?? newRunId;
   let reconciledAt = 0;
 
@@ -161,20 +135,23 @@ export function createSyncLauncher(deps: {
     return released.filter(Boolean).length;
   }
 
-  /** Records the run, unless the limit is reached: then `429 too_many_runs`, and nothing starts. */
+  /**
+   * Records the run, unless its kind is at its limit: then `429 too_many_runs` (or
+   * `too_many_dry_runs`), and nothing starts.
+   */
   async function reserve(runId: string, request: SyncRequest): Promise<{ existing: boolean }> {
     const attempt = () =>
       databaseCall(() =>
-        reserveRun(sql, runRecordOf(runId, request), request.userIds ?? [], maxConcurrentRuns),
+        reserveRun(sql, runRecordOf(runId, request), request.userIds ?? [], limits),
       );
     let reservation = await attempt();
     if (!reservation.reserved && (await releaseStaleRuns()) > 0) reservation = await attempt();
     if (!reservation.reserved) {
       throw new ApiError(
         429,
-        'too_many_runs',
-        `${reservation.running} runs are running or paused, as many as MAX_CONCURRENT_RUNS (${maxConcurrentRuns}) allows; try again when one has ended`,
-        [{ running: reservation.running, limit: maxConcurrentRuns }],
+        reservation.code,
+        `${runLimitMessage(reservation)}; try again when one has ended`,
+        [{ running: reservation.running, limit: reservation.limit }],
         { 'retry-after': String(TOO_MANY_RUNS_RETRY_AFTER_SECONDS) },
       );
     }
@@ -182,6 +159,8 @@ export function createSyncLauncher(deps: {
   }
 
   async function launch(request: SyncRequest, options: LaunchOptions): Promise<Launch> {
+    const { checkUsersSource } = deps;
+    if (checkUsersSource) await databaseCall(checkUsersSource);
     // A dry run does not hold the list: it starts beside the list's run instead of joining it.
     if (request.listId && !request.dryRun) {
       const listId = request.listId;
@@ -251,77 +230,7 @@ export function createSyncLauncher(deps: {
     return { runId, outcome };
   }
 
-  /**
-   * The run record (the one source of a run's progress), reconciled with Temporal. When Temporal
-   * does not answer within a moment, the record alone answers and says so.
-   */
-  async function status(runId: string): Promise<RunStatusView | undefined> {
-    const [stored, live] = await Promise.all([
-      databaseCall(() => getRun(sql, runId)),
-      withTemporalDeadline(temporal, TEMPORAL_DEADLINES.describeMs, () =>
-        describeTemporalRun(temporal, runId),
-      ).then(
-        (run) => ({ reachable: true as const, run }),
-        (error: unknown) => {
-          if (isTemporalUnavailable(error)) return { reachable: false as const, run: undefined };
-          throw error;
-        },
-      ),
-    ]);
-    const temporalRun = live.run;
-    if (!stored && !live.reachable) {
-      throw unavailableError(
-        'temporal',
-        'Temporal is unavailable and this run has no record yet; try again shortly',
-      );
-    }
-    if (!stored && !temporalRun) return undefined;
-    let record = stored;
-    // A run terminated from outside never wrote its end; Temporal knows, and the record learns it.
-    if (record?.status === 'running' && temporalRun && temporalRun.status !== 'running') {
-      await databaseCall(() => markRunEndedOutside(sql, runId, temporalRun.status));
-      record = await databaseCall(() => getRun(sql, runId));
-    }
-    // A record Temporal has never heard of for a while: its start did not get through.
-    if (
-      record?.status === 'running' &&
-      live.reachable &&
-      !temporalRun &&
-      record.startedAt.getTime() < Date.now() - STALE_RECORD_MS
-    ) {
-      await databaseCall(() => markRunEndedOutside(sql, runId, 'unknown'));
-      record = await databaseCall(() => getRun(sql, runId));
-    }
-    const runStatus: RunStatus = record?.status ?? temporalRun?.status ?? 'running';
-    const bulk = record ? await databaseCall(() => runBulkMode(sql, runId)) : undefined;
-    const progress: SyncProgress = record ? progressOf(record) : zeroProgress();
-    const startedAt = record?.startedAt ?? temporalRun?.startedAt ?? new Date();
-    const finishedAt = record?.finishedAt ?? temporalRun?.closedAt;
-    return {
-      runId,
-      status: runStatus === 'running' && record?.pausedAt ? 'paused' : runStatus,
-      audience: record?.listId ? { id: record.listId, name: record.listName ?? '' } : null,
-      progress,
-      startedAt: startedAt.toISOString(),
-      ...(record?.platformUnavailableSince && runStatus === 'running'
-        ? { platformUnavailableSince: record.platformUnavailableSince.toISOString() }
-        : {}),
-      ...(bulk ? { bulk: { mode: bulk.mode, message: bulk.note } } : {}),
-      ...(finishedAt && runStatus !== 'running' ? { finishedAt: finishedAt.toISOString() } : {}),
-      ...(live.reachable ? {} : { temporal: 'unavailable' as const }),
-      ...(runStatus === 'completed'
-        ? { result: completedResult(progress, record?.listId ?? null) }
-        : {}),
-      ...(record?.errorCode && runStatus !== 'completed'
-        ? { error: { code: record.errorCode, message: record.errorMessage ?? '' } }
-        : {}),
-      rejected: await databaseCall(() => listRejectedUsers(sql, runId)),
-      ...(record?.dryRun
-        ? { dryRun: true as const, plan: await databaseCall(() => readRunPlan(sql, record)) }
-        : {}),
-    };
-  }
-
+  const { status } = createRunStatusReader(deps);
   return { launch, status };
 }
 

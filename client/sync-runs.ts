@@ -162,6 +162,15 @@ export async function waitForRun(
 
 export type TemporalRunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
+export interface TemporalRun {
+  status: TemporalRunStatus;
+  /** The workflow type: always WORKFLOW_TYPE (other workflows are not sync runs). */
+  type: string;
+  taskQueue: string;
+  startedAt: Date;
+  closedAt?: Date;
+}
+
 /**
  * The run as Temporal sees it, or undefined when Temporal knows no sync run by that id (an
  * erasure's or the reconciliation's workflow is not one: routes on runs leave them alone).
@@ -169,7 +178,7 @@ export type TemporalRunStatus = 'running' | 'completed' | 'failed' | 'cancelled'
 export async function describeTemporalRun(
   client: Client,
   runId: string,
-): Promise<{ status: TemporalRunStatus; startedAt: Date; closedAt?: Date } | undefined> {
+): Promise<TemporalRun | undefined> {
   try {
     const description = await client.workflow.getHandle(runId).describe();
     if (description.type !== WORKFLOW_TYPE) return undefined;
@@ -184,6 +193,8 @@ export async function describeTemporalRun(
             : 'failed';
     return {
       status,
+      type: description.type,
+      taskQueue: description.taskQueue,
       startedAt: description.startTime,
       ...(description.closeTime ? { closedAt: description.closeTime } : {}),
     };

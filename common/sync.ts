@@ -140,7 +140,8 @@ export interface SyncWorkflowInput {
   state?: SyncRunState;
 }
 
-export type SyncRunStatus = 'completed' | 'list_busy';
+/** `skipped`: a run a schedule started while MAX_CONCURRENT_RUNS (or dry runs') were running. */
+export type SyncRunStatus = 'completed' | 'list_busy' | 'skipped';
 
 /** The failure type of a mirror run that would remove more than `maxRemovals` allows. */
 export const REMOVAL_GUARD_TRIPPED = 'removal_guard_tripped';
@@ -155,6 +156,8 @@ export interface SyncRunResult {
   activeRunId?: string;
   /** A dry run's plan: what a real run with the same request would do. */
   plan?: RunPlan;
+  /** For 'skipped': the limit's code and why. */
+  skipped?: { code: string; message: string };
 }
 
 /** Outcome reasons a user can end a run with. */

@@ -60,6 +60,21 @@ const trustProxy = z.string().transform((value, context): false | number | strin
   return z.NEVER;
 });
 
+/**
+ * Columns of USERS_SOURCE that `properties` may send, comma-separated; empty: none, so nothing
+ * beyond the email and names leaves the database unless an operator allows it.
+ */
+const columnList = z.string().transform((value, context): string[] => {
+  const columns = [...new Set(value.split(',').map((item) => item.trim()))].filter(Boolean);
+  const bad = columns.filter((column) => column.length > 63 || column.includes('\u0000'));
+  if (bad.length === 0) return columns;
+  context.addIssue({
+    code: 'custom',
+    message: `must be column names (at most 63 characters each), comma-separated; not ${bad.map((column) => JSON.stringify(column.slice(0, 70))).join(', ')}`,
+  });
+  return z.NEVER;
+});
+
 const fields = {
   MARKETING_API_SECRET: z.string().min(32, 'must be at least 32 characters long'),
   DATABASE_URL: z
@@ -75,6 +90,11 @@ const fields = {
   RESEND_BULK: z.enum(['auto', 'off'], { error: 'must be auto or off' }).default('auto'),
   SYNC_WAIT_SECONDS: intFromEnv(0, 600).default(20),
   MAX_CONCURRENT_RUNS: intFromEnv(1, 10_000).default(10),
+  // Dry runs write nothing to a platform: they have their own limit.
+  MAX_CONCURRENT_DRY_RUNS: intFromEnv(1, 10_000).default(5),
+  MAX_SCHEDULES: intFromEnv(1, 100_000).default(100),
+  MAX_ACTIVE_ERASURES: intFromEnv(1, 10_000).default(5),
+  PROPERTY_COLUMNS: columnList.default([]),
   // Per-user outcomes, idempotency keys and processed webhook ids are deleted after this many days.
   RUN_RETENTION_DAYS: intFromEnv(1, 36_500).default(30),
   // The daily reconciliation erases users whose deleted_at is set.
@@ -164,6 +184,10 @@ export const apiConfigSchema = z
     USERS_SOURCE: fields.USERS_SOURCE,
     SYNC_WAIT_SECONDS: fields.SYNC_WAIT_SECONDS,
     MAX_CONCURRENT_RUNS: fields.MAX_CONCURRENT_RUNS,
+    MAX_CONCURRENT_DRY_RUNS: fields.MAX_CONCURRENT_DRY_RUNS,
+    MAX_SCHEDULES: fields.MAX_SCHEDULES,
+    MAX_ACTIVE_ERASURES: fields.MAX_ACTIVE_ERASURES,
+    PROPERTY_COLUMNS: fields.PROPERTY_COLUMNS,
     PREVIEW_COUNT_REFRESH_SECONDS: fields.PREVIEW_COUNT_REFRESH_SECONDS,
     PREVIEW_EXACT_MAX_USERS: fields.PREVIEW_EXACT_MAX_USERS,
     PORT: fields.PORT,
@@ -184,6 +208,10 @@ export const workerConfigSchema = z
     RESEND_BASE_URL: fields.RESEND_BASE_URL,
     RESEND_RATE_LIMIT: fields.RESEND_RATE_LIMIT,
     SYNC_BATCH_SIZE: fields.SYNC_BATCH_SIZE,
+    // Runs started by schedules begin in the worker, which keeps them within the same limits.
+    MAX_CONCURRENT_RUNS: fields.MAX_CONCURRENT_RUNS,
+    MAX_CONCURRENT_DRY_RUNS: fields.MAX_CONCURRENT_DRY_RUNS,
+    PROPERTY_COLUMNS: fields.PROPERTY_COLUMNS,
     RUN_RETENTION_DAYS: fields.RUN_RETENTION_DAYS,
     ERASE_DELETED_USERS: fields.ERASE_DELETED_USERS,
     RESEND_BULK: fields.RESEND_BULK,

@@ -690,4 +690,14 @@ export const migrations: Migration[] = [
       alter table audience_sync.contact_fields add column contact_id text;
     `,
   },
+  {
+    version: 21,
+    name: "the platform's message of a refusal",
+    sql: /* sql */ `
+      -- What the platform said when it refused a user's contact (its words without personal data:
+      -- emails are redacted before they are stored), for the run's status. The status counts a
+      -- run's skipped and failed users by reason from run_users_by_outcome (version 16).
+      alter table audience_sync.run_users add column platform_message text;
+    `,
+  },
 ];

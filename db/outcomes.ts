@@ -25,7 +25,22 @@ export type UserOutcome =
       fields?: { account: string; hashes: FieldHashes };
     }
   | { outcome: 'skipped'; reason: string; unsubscribed?: boolean }
-  | { outcome: 'failed'; reason: string };
+  | {
+      outcome: 'failed';
+      reason: string;
+      /** The platform's own message, without personal data, when the platform refused. */
+      platformMessage?: string;
+    };
+
+/** A platform's refusal as the user's outcome, its message kept. */
+export const failedByPlatform = (rejection: {
+  reason: string;
+  platformMessage?: string;
+}): UserOutcome => ({
+  outcome: 'failed',
+  reason: rejection.reason,
+  ...(rejection.platformMessage ? { platformMessage: rejection.platformMessage } : {}),
+});
 
 export interface ListRef {
   platform: string;
@@ -97,6 +112,7 @@ export async function recordOutcome(
   result: UserOutcome,
 ): Promise<void> {
   const reason = result.outcome === 'added' ? null : result.reason;
+  const platformMessage = (result.outcome === 'failed' && result.platformMessage) || null;
   const added = result.outcome === 'added';
   const unsubscribed = result.outcome === 'skipped' && result.unsubscribed === true;
   const updated = added && result.updated === true;
@@ -113,10 +129,11 @@ export async function recordOutcome(
         select 1 from audience_sync.erasure_tombstones where user_id = ${userId}) as erased
     ),
     outcome as (
-      insert into audience_sync.run_users (run_id, user_id, outcome, reason, unsubscribed, updated)
+      insert into audience_sync.run_users
+        (run_id, user_id, outcome, reason, unsubscribed, updated, platform_message)
       select ${runId}, ${userId}, case when erased then 'skipped' else ${result.outcome} end,
         case when erased then 'deleted_in_platform' else ${reason} end, ${unsubscribed},
-        ${updated}::boolean and not erased
+        ${updated}::boolean and not erased, case when erased then null else ${platformMessage} end
       from erased
       on conflict do nothing
     ),

@@ -123,24 +123,30 @@ export async function getRun(sql: Sql, runId: string): Promise<RunRecord | undef
   return run;
 }
 
+/**
+ * Inserts the run record and the users a 'specific' run asks for; a record that exists already
+ * is left in place. Call it inside a transaction.
+ */
+async function insertRunRecord(tx: Sql, run: NewRun, requestedUserIds: string[]): Promise<void> {
+  const inserted = await tx`
+    insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
+      description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run,
+      properties)
+    values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
+      ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
+      ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun}, ${tx.json(run.properties)})
+    on conflict (run_id) do nothing
+    returning run_id`;
+  if (inserted.length === 0 || requestedUserIds.length === 0) return;
+  await tx`
+    insert into audience_sync.run_requested_users (run_id, user_id)
+    select ${run.runId}, unnest(${requestedUserIds}::text[])
+    on conflict do nothing`;
+}
+
 /** Creates the run record once; a repeat (an activity retry) leaves the first one in place. */
 export async function insertRun(sql: Sql, run: NewRun, requestedUserIds: string[]): Promise<void> {
-  await sql.begin(async (tx) => {
-    const inserted = await tx`
-      insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
-        description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run,
-        properties)
-      values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
-        ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
-        ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun}, ${tx.json(run.properties)})
-      on conflict (run_id) do nothing
-      returning run_id`;
-    if (inserted.length === 0 || requestedUserIds.length === 0) return;
-    await tx`
-      insert into audience_sync.run_requested_users (run_id, user_id)
-      select ${run.runId}, unnest(${requestedUserIds}::text[])
-      on conflict do nothing`;
-  });
+  await sql.begin((tx) => insertRunRecord(tx as unknown as Sql, run, requestedUserIds));
 }
 
 /** The run currently syncing into a list, if any (dry runs write nothing there). */
@@ -278,6 +284,8 @@ export async function markRunEndedOutside(
 export interface RejectedUser {
   userId: string;
   reason: string;
+  /** The platform's own message (no personal data), when the platform refused the user. */
+  platformMessage?: string;
 }
 
 /** The first failed users of a run, in the order they were recorded. */
@@ -286,11 +294,16 @@ export async function listRejectedUsers(
   runId: string,
   limit = 100,
 ): Promise<RejectedUser[]> {
-  return sql<RejectedUser[]>`
-    select user_id as "userId", reason from audience_sync.run_users
+  const rows = await sql<{ userId: string; reason: string; platformMessage: string | null }[]>`
+    select user_id as "userId", reason, platform_message as "platformMessage"
+    from audience_sync.run_users
     where run_id = ${runId} and outcome = 'failed'
     order by recorded_at, user_id
     limit ${limit}`;
+  return rows.map(({ platformMessage, ...user }) => ({
+    ...user,
+    ...(platformMessage ? { platformMessage } : {}),
+  }));
 }
 
 export interface IdempotencyClaim {
@@ -389,25 +402,49 @@ export async function setRunPaused(sql: Sql, runId: string, paused: boolean): Pr
 /** Any constant shared by every API process: the advisory lock that serialises run starts. */
 const RUN_STARTS_LOCK_ID = 7_302_117_002;
 
+/** MAX_CONCURRENT_RUNS and MAX_CONCURRENT_DRY_RUNS. */
+export interface RunLimits {
+  runs: number;
+  dryRuns: number;
+}
+
+/** A run refused because its kind (real or dry) is at its limit. */
+export interface RunLimitRefusal {
+  code: 'too_many_runs' | 'too_many_dry_runs';
+  running: number;
+  limit: number;
+}
+
+export const isRunLimitCode = (code: string | null | undefined): code is RunLimitRefusal['code'] =>
+  code === 'too_many_runs' || code === 'too_many_dry_runs';
+
 export type RunReservation =
   | { reserved: true; existing: boolean }
-  | { reserved: false; running: number };
+  | ({ reserved: false } & RunLimitRefusal);
+
+/** What a refused run is told: how many run, and the setting that limits them. */
+export const runLimitMessage = ({ code, running, limit }: RunLimitRefusal): string => {
+  const are = running === 1 ? 'is' : 'are';
+  return code === 'too_many_dry_runs'
+    ? `${running} dry run${running === 1 ? '' : 's'} ${are} running, as many as MAX_CONCURRENT_DRY_RUNS (${limit}) allows`
+    : `${running} run${running === 1 ? '' : 's'} ${are} running or paused, as many as MAX_CONCURRENT_RUNS (${limit}) allows`;
+};
 
 /**
- * Records a run the API is about to start in Temporal, unless `maxRunning` runs are running
- * already (paused runs too: their status stays `running`; dry runs do not count, they write
- * nothing to the platform). Counting and inserting happen in one
- * transaction under an advisory lock, so concurrent requests, from any number of API processes,
- * are counted one after the other and never start more than the limit between them. A run that
- * has a record already (a repeated Idempotency-Key) is not a new run and is not counted again.
- * The record is the one the run's first activity would insert (it keeps this one), so the run
- * counts from before its start.
+ * Records a run about to start, unless as many runs of its kind are running already: runs that
+ * write (paused ones too: their status stays `running`) against `limits.runs`, dry runs against
+ * `limits.dryRuns`. Counting and inserting happen in one transaction under an advisory lock, so
+ * concurrent starts, from any number of API processes and workers, are counted one after the
+ * other and never start more than the limit between them. A run that has a record already (a
+ * repeated Idempotency-Key, a run the API recorded before its start) is not a new run and is not
+ * counted again. The record is the one the run's first activity would insert, so the run counts
+ * from before its start.
  */
 export async function reserveRun(
   sql: Sql,
   run: NewRun,
   requestedUserIds: string[],
-  maxRunning: number,
+  limits: RunLimits,
 ): Promise<RunReservation> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(${RUN_STARTS_LOCK_ID})`;
@@ -415,24 +452,36 @@ export async function reserveRun(
     if (existing) return { reserved: true, existing: true };
     const [counted] = await tx<{ running: number }[]>`
       select count(*)::int as running from audience_sync.runs
-      where status = 'running' and not dry_run`;
+      where status = 'running' and dry_run = ${run.dryRun}`;
     const running = counted?.running ?? 0;
-    if (running >= maxRunning && !run.dryRun) return { reserved: false, running };
-    await tx`
-      insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
-        description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run,
-        properties)
-      values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
-        ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
-        ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun}, ${tx.json(run.properties)})`;
-    if (requestedUserIds.length > 0) {
-      await tx`
-        insert into audience_sync.run_requested_users (run_id, user_id)
-        select ${run.runId}, unnest(${requestedUserIds}::text[])
-        on conflict do nothing`;
+    const limit = run.dryRun ? limits.dryRuns : limits.runs;
+    if (running >= limit) {
+      const code = run.dryRun ? 'too_many_dry_runs' : 'too_many_runs';
+      return { reserved: false, code, running, limit };
     }
+    await insertRunRecord(tx as unknown as Sql, run, requestedUserIds);
     return { reserved: true, existing: false };
   });
+}
+
+/**
+ * Records a run that is not going to run: a scheduled run refused by a limit, ended at once as
+ * `cancelled` with the limit's code and message (counted nowhere, shown by its status).
+ */
+export async function recordRefusedRun(
+  sql: Sql,
+  run: NewRun,
+  refusal: RunLimitRefusal,
+): Promise<void> {
+  await sql`
+    insert into audience_sync.runs (run_id, platform, sync_type, trigger, schedule_id, list_name,
+      description, tags, filter_active, active_days, active_since, mode, max_removals, dry_run,
+      properties, status, total, error_code, error_message, finished_at)
+    values (${run.runId}, ${run.platform}, ${run.syncType}, ${run.trigger}, ${run.scheduleId},
+      ${run.listName}, ${run.description}, ${run.tags}, ${run.filterActive}, ${run.activeDays},
+      ${run.activeSince}, ${run.mode}, ${run.maxRemovals}, ${run.dryRun}, ${sql.json(run.properties)},
+      'cancelled', 0, ${refusal.code}, ${`Skipped: ${runLimitMessage(refusal)}; the schedule's next run tries again`}, now())
+    on conflict (run_id) do nothing`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
+import { inspectUsersSource } from '../activities/users-source.js';
 import { startApiServer } from '../api/server.js';
 import {
   connectTemporalClient,
@@ -256,11 +257,8 @@ async function prepareDatabase(
   });
   teardown.add('database pool', () => sql.end({ timeout: 5 }));
   await timed('migrations', () => migrate(sql));
-  if (database.info.kind !== 'embedded') return { sql, databaseInfo: database.info };
-  const seededUsers = await seedDemoUsersOnce(sql, workerConfig.USERS_SOURCE, settings.DEMO_USERS);
-  if (seededUsers === undefined) return { sql, databaseInfo: database.info };
-  logger.info({ users: seededUsers }, 'demo users seeded');
-  return { sql, databaseInfo: { ...database.info, seededUsers } };
+  const databaseInfo = await prepareUsers(sql, database.info, workerConfig, settings, logger);
+  return { sql, databaseInfo };
 }
 
 /**
@@ -490,6 +488,32 @@ async function ensureDatabase(maintenanceUrl: string, name: string): Promise<voi
   } finally {
     await admin.end({ timeout: 5 });
   }
+}
+
+/**
+ * The users relation, ready for runs: demo users seeded into an embedded database that has none,
+ * and the relation checked, so a stack whose USERS_SOURCE lacks columns stops with a message
+ * naming them instead of saying it is ready.
+ */
+async function prepareUsers(
+  sql: Sql,
+  info: DatabaseInfo,
+  workerConfig: WorkerConfig,
+  settings: DevSettings,
+  logger: Logger,
+): Promise<DatabaseInfo> {
+  let prepared = info;
+  if (info.kind === 'embedded') {
+    const seededUsers = await seedDemoUsersOnce(
+      sql,
+      workerConfig.USERS_SOURCE,
+      settings.DEMO_USERS,
+    );
+    prepared = { ...info, ...(seededUsers === undefined ? {} : { seededUsers }) };
+    if (seededUsers !== undefined) logger.info({ users: seededUsers }, 'demo users seeded');
+  }
+  await inspectUsersSource(sql, workerConfig.USERS_SOURCE);
+  return prepared;
 }
 
 /**

@@ -58,6 +58,8 @@ export function buildActivities(config: WorkerConfig, sql: Sql, platforms: Platf
       usersSource: config.USERS_SOURCE,
       batchSize: config.SYNC_BATCH_SIZE,
       platforms: registry,
+      limits: { runs: config.MAX_CONCURRENT_RUNS, dryRuns: config.MAX_CONCURRENT_DRY_RUNS },
+      propertyColumns: config.PROPERTY_COLUMNS,
     }),
     ...createErasureActivities({ sql, usersSource: config.USERS_SOURCE, platforms: registry }),
     ...createReconciliationActivities({

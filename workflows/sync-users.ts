@@ -16,7 +16,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ProcessBatchOutput, SyncActivities } from '../activities/index.js';
+import type { BeginRunOutput, ProcessBatchOutput, SyncActivities } from '../activities/index.js';
 import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 import { SyncListIdKey } from '../common/search-attributes.js';
 import {
@@ -164,16 +164,11 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
   let activeRunId: string | undefined;
   try {
     if (!input.state) {
-      // Short, and the run has no record before it: a cancellation waits for it, so every
-      // cancelled run has a record that says so.
-      const begun = await CancellationScope.nonCancellable(() =>
-        setup.beginRun({ runId, request: input.request, activeSince: state.activeSince }),
-      );
+      const begun = await begin(runId, input, state);
       if (!begun.started) {
+        if ('refused' in begun) return skippedResult(runId, state, begun.refused);
         activeRunId = begun.activeRunId;
         outcome = 'busy';
-      } else {
-        await prepare(runId, state);
       }
     }
     const dryRun = input.request.dryRun === true;
@@ -335,6 +330,38 @@ async function complete(
     listName: state.listName,
     progress,
     ...(plan ? { plan } : {}),
+  };
+}
+
+/** Records the run and, when it may go on, prepares its lists and platform. */
+async function begin(
+  runId: string,
+  input: SyncWorkflowInput,
+  state: SyncRunState,
+): Promise<BeginRunOutput> {
+  // Short, and the run has no record before it: a cancellation waits for it, so every
+  // cancelled run has a record that says so.
+  const begun = await CancellationScope.nonCancellable(() =>
+    setup.beginRun({ runId, request: input.request, activeSince: state.activeSince }),
+  );
+  if (begun.started) await prepare(runId, state);
+  return begun;
+}
+
+/** A run a schedule started while its kind was at its limit: recorded as skipped, nothing done. */
+function skippedResult(
+  runId: string,
+  state: SyncRunState,
+  refused: { code: string; message: string },
+): SyncRunResult {
+  setCurrentDetails(`Skipped · ${refused.message}`);
+  return {
+    status: 'skipped',
+    runId,
+    listId: state.listId,
+    listName: state.listName,
+    progress: state.progress,
+    skipped: refused,
   };
 }
 

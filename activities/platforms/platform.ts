@@ -217,9 +217,19 @@ export type ContactOutcome =
       emptyFields?: string[];
     }
   | { kind: 'deleted'; contactId: string }
-  | { kind: 'rejected'; reason: string }
+  | PlatformRejection
   | { kind: 'ambiguous'; reason: string }
   | { kind: 'erased' };
+
+/**
+ * The platform refused a contact or a change of it: `reason` is a code, `platformMessage` the
+ * platform's own words (see platform-messages.ts: no personal data), when it gave any.
+ */
+export interface PlatformRejection {
+  kind: 'rejected';
+  reason: string;
+  platformMessage?: string;
+}
 
 /**
  * One contact of a change. `not_found`: there was nothing to change (not in the list; a contact
@@ -229,7 +239,7 @@ export type ChangeOutcome =
   | { kind: 'done' }
   | { kind: 'not_found' }
   | { kind: 'deleted' }
-  | { kind: 'rejected'; reason: string };
+  | PlatformRejection;
 
 /** How a platform limits one account: a request rate, or connections open at once. */
 export type PlatformLimit =

@@ -1,4 +1,5 @@
-import { type RequestHandler, Router } from 'express';
+import { Router } from 'express';
+import type { FailedAuthLimiter } from '../auth.js';
 import { type ConsoleSessions, csrfRefused, sessionEnded } from '../console-auth.js';
 import { sessionBodySchema } from '../console-schemas.js';
 import { ApiError } from '../errors.js';
@@ -23,7 +24,7 @@ export function consoleSessionRouter(deps: {
   secret: string;
   sessions: ConsoleSessions;
   /** The failed-auth limiter the Bearer check counts with. */
-  countFailure: RequestHandler;
+  limiter: FailedAuthLimiter;
 }): Router {
   const router = Router();
   router.use((_req, res, next) => {
@@ -35,7 +36,7 @@ export function consoleSessionRouter(deps: {
     const { secret } = parseInput(sessionBodySchema, req.body ?? {}, 'body');
     if (!sameText(secret, deps.secret)) {
       // Counted, then 401 while the address is within its allowance (the limiter answers 429).
-      void deps.countFailure(req, res, (error?: unknown) => next(error ?? wrongSecret()));
+      deps.limiter.fail(req, res, next, wrongSecret());
       return;
     }
     res.json(sessionAnswer(deps.sessions.start(req, res)));

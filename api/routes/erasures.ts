@@ -3,12 +3,12 @@ import { Router } from 'express';
 import { startErasure } from '../../client/erasures.js';
 import { newRunId } from '../../client/sync-runs.js';
 import { TEMPORAL_DEADLINES, withTemporalDeadline } from '../../client/temporal.js';
+import { insertErasureWithin } from '../../db/erasure-starts.js';
 import {
   deleteUnstartedErasure,
   type ErasureRecord,
   erasureProgressOf,
   getErasure,
-  insertErasure,
 } from '../../db/erasures.js';
 import type { Sql } from '../../db/sql.js';
 import { databaseCall, serviceUnavailable } from '../answers.js';
@@ -20,6 +20,8 @@ export interface ErasuresRouteDeps {
   sql: Sql;
   temporal: Client;
   taskQueue: string;
+  /** MAX_ACTIVE_ERASURES */
+  maxActiveErasures: number;
 }
 
 export const erasureStatusUrl = (erasureId: string): string =>
@@ -38,6 +40,34 @@ const statusView = (record: ErasureRecord) => ({
     : {}),
 });
 
+/** What a `429 too_many_erasures` tells the client to wait: erasures take minutes. */
+const TOO_MANY_ERASURES_RETRY_AFTER_SECONDS = 30;
+
+/**
+ * Records a new erasure under a fresh id, within MAX_ACTIVE_ERASURES; one more answers
+ * `429 too_many_erasures` and records nothing.
+ */
+async function recordErasure(deps: ErasuresRouteDeps, userIds: string[]): Promise<string> {
+  for (;;) {
+    const erasureId = newRunId('erasure');
+    const reservation = await databaseCall(() =>
+      insertErasureWithin(deps.sql, deps.maxActiveErasures, erasureId, 'api', userIds),
+    );
+    if ('refused' in reservation) {
+      const { running, limit } = reservation.refused;
+      throw new ApiError(
+        429,
+        'too_many_erasures',
+        `${running} erasure${running === 1 ? ' is' : 's are'} running, as many as MAX_ACTIVE_ERASURES (${limit}) allows; try again when one has ended`,
+        [{ running, limit }],
+        { 'retry-after': String(TOO_MANY_ERASURES_RETRY_AFTER_SECONDS) },
+      );
+    }
+    // An id already recorded is another request's, drawn in the same second: draw again.
+    if (reservation.inserted) return erasureId;
+  }
+}
+
 /**
  * SPEC's erasures: POST starts an erasure run (its users recorded in Postgres, the workflow gets
  * only the erasure id); GET answers its status from its record.
@@ -47,11 +77,7 @@ export function erasuresRouter(deps: ErasuresRouteDeps): Router {
 
   router.post('/', async (req, res) => {
     const { user_ids: userIds } = parseInput(erasureBodySchema, req.body ?? {}, 'body');
-    let erasureId = newRunId('erasure');
-    // An id already recorded is another request's, drawn in the same second: draw again.
-    while (!(await databaseCall(() => insertErasure(deps.sql, erasureId, 'api', userIds)))) {
-      erasureId = newRunId('erasure');
-    }
+    const erasureId = await recordErasure(deps, userIds);
     try {
       await withTemporalDeadline(deps.temporal, TEMPORAL_DEADLINES.callMs, () =>
         startErasure(deps.temporal, deps.taskQueue, erasureId, 'api'),

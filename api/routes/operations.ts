@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
+import { usersSourceProblem } from '../../activities/users-source.js';
 import { withTemporalDeadline } from '../../client/temporal.js';
 import { pingDatabase } from '../../db/health.js';
 import type { Sql } from '../../db/sql.js';
@@ -16,6 +17,13 @@ const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
 const READY_CHECK_MS = 2000;
 
 export type DependencyCheck = 'ok' | 'unreachable';
+
+type Check = DependencyCheck | 'invalid' | 'unknown';
+
+const PART_NAMES: Record<string, string> = {
+  database: 'the database is unreachable',
+  temporal: 'Temporal is unreachable',
+};
 
 /** Whether Postgres and Temporal answer, each within its own 2 s deadline. */
 export async function checkDependencies(deps: {
@@ -34,33 +42,64 @@ export async function checkDependencies(deps: {
   };
 }
 
+/**
+ * Readiness: Postgres and Temporal answer, and the users relation has the columns a run reads
+ * (unknown while the database does not answer). Each check has its own deadline.
+ */
+async function readiness(deps: { sql: Sql; temporal: Client; usersSource: string }) {
+  const [dependencies, usersSource] = await Promise.all([
+    checkDependencies(deps),
+    withTimeout(usersSourceProblem(deps.sql, deps.usersSource), READY_CHECK_MS).then(
+      (problem) => ({ problem }),
+      () => undefined,
+    ),
+  ]);
+  const checks: Record<'database' | 'temporal' | 'usersSource', Check> = {
+    ...dependencies,
+    usersSource: usersSource === undefined ? 'unknown' : usersSource.problem ? 'invalid' : 'ok',
+  };
+  return { checks, problem: usersSource?.problem };
+}
+
 /** Health, readiness, metrics and the API description. None needs the secret or shows user data. */
-export function operationsRouter(deps: { sql: Sql; temporal: Client }): Router {
+export function operationsRouter(deps: {
+  sql: Sql;
+  temporal: Client;
+  usersSource: string;
+}): Router {
   const router = Router();
 
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
 
-  // 200 `{ status: 'ready', checks }`; 503 in SPEC's error body naming the parts that are down,
-  // with the same `status` and `checks`. Each check has its own deadline, so it answers in 2 s.
+  // 200 `{ status: 'ready', checks }`; 503 in SPEC's error body naming the parts that are not
+  // ready, with the same `status` and `checks`. It answers within 2 s.
   router.get('/readyz', async (_req, res) => {
-    const checks = await checkDependencies(deps);
-    const down = Object.entries(checks)
-      .filter(([, check]) => check !== 'ok')
-      .map(([part]) => part);
-    if (down.length === 0) {
+    const { checks, problem } = await readiness(deps);
+    if (Object.values(checks).every((check) => check === 'ok')) {
       res.json({ status: 'ready', checks });
       return;
     }
+    // `unknown` follows from an unreachable database, which is named already.
+    const down = Object.entries(checks).filter(
+      ([, check]) => check !== 'ok' && check !== 'unknown',
+    );
+    const reasons = down.map(([part]) =>
+      part === 'usersSource' ? (problem ?? '') : (PART_NAMES[part] ?? part),
+    );
     res
       .status(503)
       .set('retry-after', '5')
       .json({
         ...errorBody(
           'not_ready',
-          `Not ready: ${down.map((part) => (part === 'database' ? 'the database' : 'Temporal')).join(' and ')} ${down.length > 1 ? 'are' : 'is'} unreachable`,
-          down.map((part) => ({ part, status: 'unreachable' })),
+          `Not ready: ${reasons.join('; ')}`,
+          down.map(([part, status]) => ({
+            part,
+            status,
+            ...(part === 'usersSource' && problem ? { message: problem } : {}),
+          })),
         ),
         status: 'not_ready',
         checks,

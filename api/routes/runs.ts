@@ -27,8 +27,8 @@ import type { Sql } from '../../db/sql.js';
 import { completedResult, databaseCall, serviceUnavailable, unavailableError } from '../answers.js';
 import { runsQuerySchema, runUsersQuerySchema } from '../console-schemas.js';
 import { ApiError } from '../errors.js';
+import { STALE_RECORD_MS } from '../run-status.js';
 import { runIdParamsSchema } from '../schemas.js';
-import { STALE_RECORD_MS } from '../sync-launcher.js';
 import { parseInput } from '../validation.js';
 
 export interface RunsRouteDeps {

@@ -1,13 +1,16 @@
-import { Router } from 'express';
+import { type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import {
   ScheduleExistsError,
   ScheduleNotFoundError,
   type ScheduleService,
+  ScheduleTooFrequentError,
+  TooManySchedulesError,
 } from '../../client/schedules.js';
 import { runOutcomes } from '../../db/runs.js';
+import { withScheduleCreationLock } from '../../db/schedules.js';
 import type { Sql } from '../../db/sql.js';
-import { serviceUnavailable } from '../answers.js';
+import { databaseCall, serviceUnavailable, statusUrl } from '../answers.js';
 import { ApiError } from '../errors.js';
 import {
   exactlyOneOf,
@@ -17,7 +20,7 @@ import {
   withRules,
 } from '../schemas.js';
 import { parseInput } from '../validation.js';
-import { type ColumnCheck, requireKnownColumns, syncRequestFromBody } from './sync.js';
+import { type PropertyColumns, requireKnownColumns, syncRequestFromBody } from './sync.js';
 
 export const scheduleBodySchema = withRules(
   z.strictObject({
@@ -32,12 +35,17 @@ export const scheduleBodySchema = withRules(
       long: 'must be at most 200 characters',
     })
       .optional()
-      .meta({ description: 'A cron expression, e.g. "0 6 * * 1" (Mondays 06:00).' }),
+      .meta({
+        description:
+          'A cron expression, e.g. "0 6 * * 1" (Mondays 06:00); runs at most every 5 minutes (else 400 schedule_too_frequent).',
+      }),
     every: z
       .string()
       .regex(/^\d{1,5}(s|m|h|d)$/, 'must be a number and a unit, like 30m, 6h or 1d')
       .optional()
-      .meta({ description: 'An interval, like 6h.' }),
+      .meta({
+        description: 'An interval, like 6h; at least 5 minutes (else 400 schedule_too_frequent).',
+      }),
     timezone: storableString()
       .refine(isTimeZone, 'must be an IANA time zone, like Europe/Paris')
       .optional()
@@ -95,6 +103,12 @@ async function scheduleCall<T>(id: string, work: () => Promise<T>): Promise<T> {
     }
     if (error instanceof ScheduleExistsError)
       throw new ApiError(409, 'schedule_exists', error.message);
+    if (error instanceof TooManySchedulesError) {
+      throw new ApiError(409, 'too_many_schedules', error.message, [
+        { count: error.count, limit: error.limit },
+      ]);
+    }
+
     if (isRefusedSpec(error)) {
       throw new ApiError(400, 'invalid_schedule', `The schedule was refused: ${error.message}`);
     }
@@ -103,21 +117,26 @@ async function scheduleCall<T>(id: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** SPEC's /api/marketing/schedules, backed by Temporal Schedules. */
-export function schedulesRouter(deps: {
+interface SchedulesRouteDeps {
   schedules: ScheduleService;
   sql: Sql;
-  unknownColumns: ColumnCheck;
-}): Router {
-  const router = Router();
-  const { schedules } = deps;
+  propertyColumns: PropertyColumns;
+  /** MAX_SCHEDULES */
+  maxSchedules: number;
+}
 
-  router.post('/', async (req, res) => {
+/** POST /: a schedule of a valid sync, within MAX_SCHEDULES, at most every 5 minutes. */
+const createSchedule =
+  (deps: SchedulesRouteDeps): RequestHandler =>
+  async (req, res) => {
     const body = parseInput(scheduleBodySchema, req.body ?? {}, 'body');
     const request = syncRequestFromBody(body.sync, 'schedule');
-    await requireKnownColumns(request, deps.unknownColumns);
-    const schedule = await scheduleCall(body.scheduleId, () =>
-      schedules.create({
+    const { checkUsersSource } = deps.propertyColumns;
+    if (checkUsersSource) await databaseCall(checkUsersSource);
+    await requireKnownColumns(request, deps.propertyColumns);
+    // One create at a time across API processes, so two cannot both take the last place.
+    const create = () =>
+      deps.schedules.createWithin(deps.maxSchedules, {
         scheduleId: body.scheduleId,
         ...(body.cron ? { cron: body.cron } : {}),
         ...(body.every ? { every: body.every } : {}),
@@ -125,18 +144,25 @@ export function schedulesRouter(deps: {
         paused: body.paused,
         ...(body.note ? { note: body.note } : {}),
         request,
+      });
+    const schedule = await scheduleCall(body.scheduleId, () =>
+      withScheduleCreationLock(deps.sql, create).catch((error: unknown) => {
+        if (!(error instanceof ScheduleTooFrequentError)) throw error;
+        const field = body.cron ? 'cron' : 'every';
+        throw new ApiError(400, 'schedule_too_frequent', error.message, [
+          { field, message: 'must not run more often than every 5 minutes' },
+        ]);
       }),
     );
     res.status(201).json({ success: true, schedule });
-  });
+  };
 
-  router.get('/', async (_req, res) => {
-    res.json({ success: true, schedules: await scheduleCall('', () => schedules.list()) });
-  });
-
-  router.get('/:id', async (req, res) => {
+/** GET /:id: the schedule with its recent runs' outcomes. */
+const describeSchedule =
+  (deps: SchedulesRouteDeps): RequestHandler =>
+  async (req, res) => {
     const { id } = parseInput(scheduleIdParams, req.params, 'query');
-    const schedule = await scheduleCall(id, () => schedules.describe(id));
+    const schedule = await scheduleCall(id, () => deps.schedules.describe(id));
     const runIds = schedule.recentRuns.map((run) => run.runId);
     const outcomes = await runOutcomes(deps.sql, runIds);
     const byId = new Map(outcomes.map((outcome) => [outcome.runId, outcome]));
@@ -163,17 +189,44 @@ export function schedulesRouter(deps: {
         }),
       },
     });
-  });
+  };
 
-  router.post('/:id/trigger', async (req, res) => {
+/** POST /:id/trigger: the run it started (or the one still running), to follow. */
+const triggerSchedule =
+  (deps: SchedulesRouteDeps): RequestHandler =>
+  async (req, res) => {
     const { id } = parseInput(scheduleIdParams, req.params, 'query');
-    await scheduleCall(id, () => schedules.trigger(id));
+    const triggered = await scheduleCall(id, () => deps.schedules.trigger(id));
     res.status(202).json({
       success: true,
       scheduleId: id,
-      message: 'A run starts now unless one is already running',
+      ...(triggered
+        ? {
+            runId: triggered.runId,
+            started: triggered.started,
+            statusUrl: statusUrl(triggered.runId),
+            message: triggered.started
+              ? 'A run started now; follow it at statusUrl'
+              : 'A run of this schedule is still running, so none was started; follow it at statusUrl',
+          }
+        : { message: 'A run starts now; the schedule lists it under recentRuns' }),
     });
+  };
+
+/** SPEC's /api/marketing/schedules, backed by Temporal Schedules. */
+export function schedulesRouter(deps: SchedulesRouteDeps): Router {
+  const router = Router();
+  const { schedules } = deps;
+
+  router.post('/', createSchedule(deps));
+
+  router.get('/', async (_req, res) => {
+    res.json({ success: true, schedules: await scheduleCall('', () => schedules.list()) });
   });
+
+  router.get('/:id', describeSchedule(deps));
+
+  router.post('/:id/trigger', triggerSchedule(deps));
 
   for (const action of ['pause', 'unpause'] as const) {
     router.post(`/:id/${action}`, async (req, res) => {

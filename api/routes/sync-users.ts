@@ -10,7 +10,13 @@ import {
 } from '../../client/sync-runs.js';
 import { TEMPORAL_DEADLINES, waitOnTemporal, withTemporalDeadline } from '../../client/temporal.js';
 import type { SyncRequest } from '../../common/sync.js';
-import { answerLaunch, dryRunFields, serviceUnavailable, unavailableError } from '../answers.js';
+import {
+  answerLaunch,
+  completedMessage,
+  dryRunFields,
+  serviceUnavailable,
+  unavailableError,
+} from '../answers.js';
 import { ApiError } from '../errors.js';
 import { previewQuerySchema, runIdParamsSchema, syncUsersBodySchema } from '../schemas.js';
 import type { SyncLauncher } from '../sync-launcher.js';
@@ -91,9 +97,7 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       contactsFailed: result.progress.failed,
       contactsSkipped: result.progress.skipped,
       contactsUpdated: result.progress.updated,
-      message: result.plan
-        ? `Dry run, nothing written: of ${result.progress.processed} users, ${result.progress.added} would be added to "${result.listName}", ${result.progress.skipped} skipped, ${result.progress.failed} failed`
-        : `Synced ${result.progress.processed} users into "${result.listName}": ${result.progress.added} added, ${result.progress.skipped} skipped, ${result.progress.failed} failed`,
+      message: completedMessage(result),
       runId: result.runId,
       ...dryRunFields(result),
     }));

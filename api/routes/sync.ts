@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { z } from 'zod';
 import { DEFAULT_PLATFORM, PLATFORM_NAMES } from '../../activities/platforms/registry.js';
 import type { MaxRemovals, Platform, SyncRequest } from '../../common/sync.js';
-import { answerLaunch, dryRunFields } from '../answers.js';
+import { answerLaunch, completedMessage, dryRunFields } from '../answers.js';
 import { ApiError } from '../errors.js';
 import { syncBodySchema } from '../schemas.js';
 import type { SyncLauncher } from '../sync-launcher.js';
@@ -70,14 +70,28 @@ export function syncRequestFromBody(
 /** Finds the columns of the users relation a property mapping names that it does not have. */
 export type ColumnCheck = (columns: string[]) => Promise<string[]>;
 
-/** A mapping naming a column the users relation lacks is refused before anything starts. */
+/** What a property mapping may name: PROPERTY_COLUMNS, then the relation's own columns. */
+export interface PropertyColumns {
+  allowed: readonly string[];
+  unknownColumns: ColumnCheck;
+  /** Throws UsersSourceError when the relation cannot serve a run (checked before a schedule). */
+  checkUsersSource?: () => Promise<void>;
+}
+
+/**
+ * A mapping naming a column PROPERTY_COLUMNS does not list (`400 column_not_allowed`), or one the
+ * users relation lacks (`400 unknown_column`), is refused before anything starts. Allowed columns
+ * are checked first, so the answer says nothing about columns nobody may send.
+ */
 export async function requireKnownColumns(
   request: SyncRequest,
-  unknownColumns: ColumnCheck,
+  columns: PropertyColumns,
 ): Promise<void> {
   const mapping = Object.entries(request.properties ?? {});
   if (mapping.length === 0) return;
-  const unknown = new Set(await unknownColumns(mapping.map(([, column]) => column)));
+  const notAllowed = mapping.filter(([, column]) => !columns.allowed.includes(column));
+  if (notAllowed.length > 0) throw columnNotAllowed(notAllowed, columns.allowed);
+  const unknown = new Set(await columns.unknownColumns(mapping.map(([, column]) => column)));
   const refused = mapping.filter(([, column]) => unknown.has(column));
   if (refused.length === 0) return;
   throw new ApiError(
@@ -91,24 +105,35 @@ export async function requireKnownColumns(
   );
 }
 
+const columnNotAllowed = (refused: [string, string][], allowed: readonly string[]): ApiError =>
+  new ApiError(
+    400,
+    'column_not_allowed',
+    `properties may send only the columns PROPERTY_COLUMNS lists (${allowed.length > 0 ? allowed.join(', ') : 'none'}); not ${refused.map(([, column]) => JSON.stringify(column)).join(', ')}`,
+    refused.map(([key, column]) => ({
+      field: `properties.${key}`,
+      message: `names the column ${JSON.stringify(column)}, which PROPERTY_COLUMNS does not list`,
+    })),
+  );
+
 /** SPEC's POST /api/marketing/sync: any platform, list, sync type and tags. */
 export function syncRouter(deps: {
   launcher: SyncLauncher;
   now: () => Date;
-  unknownColumns: ColumnCheck;
+  propertyColumns: PropertyColumns;
 }): Router {
   const router = Router();
   router.post('/', async (req, res) => {
     const body = parseSyncBody(req.body);
     const request = syncRequestFromParsedBody(body, 'api', deps.now());
-    await requireKnownColumns(request, deps.unknownColumns);
+    await requireKnownColumns(request, deps.propertyColumns);
     const launch = await deps.launcher.launch(
       request,
       launchOptions(req, `sync-${request.syncType}`, body),
     );
     await answerLaunch(res, deps.launcher, launch, (result) => ({
       success: true,
-      message: 'Sync completed successfully',
+      message: completedMessage(result),
       synced: result.progress.added,
       failed: result.progress.failed,
       skipped: result.progress.skipped,

@@ -285,3 +285,32 @@ describe('a run status answered from the record alone', () => {
     expect(valid('RunStatus', { ...fromRecord, temporal: 'down' })).toBe(false);
   });
 });
+
+describe('limits and the error codes they answer with', () => {
+  it('are named in the document, on the operations that answer them', () => {
+    const responses = (path: string, method: string) =>
+      JSON.stringify(document.paths[path][method].responses);
+    const expectations: [string, string, string[]][] = [
+      ['/api/marketing/sync', 'post', ['too_many_runs', 'MAX_CONCURRENT_RUNS']],
+      ['/api/marketing/sync', 'post', ['too_many_dry_runs', 'MAX_CONCURRENT_DRY_RUNS']],
+      ['/api/marketing/sync', 'post', ['column_not_allowed', 'PROPERTY_COLUMNS']],
+      ['/api/marketing/sync-users', 'post', ['too_many_runs', 'too_many_dry_runs']],
+      ['/api/marketing/schedules', 'post', ['too_many_schedules', 'MAX_SCHEDULES']],
+      ['/api/marketing/schedules', 'post', ['schedule_too_frequent', 'column_not_allowed']],
+      ['/api/marketing/erasures', 'post', ['too_many_erasures', 'MAX_ACTIVE_ERASURES']],
+      ['/api/marketing/sync-users', 'get', ['users_source_invalid']],
+      ['/webhooks/resend', 'post', ['too_many_auth_failures']],
+    ];
+    for (const [path, method, named] of expectations) {
+      for (const name of named) {
+        expect({ path, method, name, named: responses(path, method).includes(name) }).toEqual({
+          path,
+          method,
+          name,
+          named: true,
+        });
+      }
+    }
+    expect(JSON.stringify(document.components.schemas.SyncRequest)).toContain('PROPERTY_COLUMNS');
+  });
+});

@@ -221,7 +221,10 @@ describe('operations', () => {
       expect(response.status).toBe(200);
     }
     const ready: unknown = await (await fetch(`${stack.api.url}/readyz`)).json();
-    expect(ready).toEqual({ status: 'ready', checks: { database: 'ok', temporal: 'ok' } });
+    expect(ready).toEqual({
+      status: 'ready',
+      checks: { database: 'ok', temporal: 'ok', usersSource: 'ok' },
+    });
     const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
     expect(metrics).toContain('audience_sync_http_requests_total');
     expect(metrics).toContain('audience_sync_contacts_total');

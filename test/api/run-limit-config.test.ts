@@ -6,7 +6,11 @@ let stack: AppStack;
 
 beforeAll(async () => {
   // No worker: a started run stays running, so it keeps its place.
-  stack = await startAppStack({ inProcessWorker: false, api: { MAX_CONCURRENT_RUNS: '1' } });
+  stack = await startAppStack({
+    users: 1,
+    inProcessWorker: false,
+    api: { MAX_CONCURRENT_RUNS: '1' },
+  });
 });
 
 afterAll(async () => {

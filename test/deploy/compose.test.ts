@@ -149,6 +149,33 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('passes every variable the API and the worker read through to them', () => {
+    // The compose file runs its own Temporal server, without TLS, and the image has the bundle.
+    const notForCompose = new Set([
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS',
+      'TEMPORAL_TLS_CLIENT_CERT_PATH',
+      'TEMPORAL_TLS_CLIENT_KEY_PATH',
+      'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+      'TEMPORAL_TLS_SERVER_NAME',
+      'WORKFLOW_BUNDLE_PATH',
+    ]);
+    for (const [name, schema] of [
+      ['api', apiConfigSchema],
+      ['worker', workerConfigSchema],
+    ] as const) {
+      const environment = environmentOf(compose.services[name] ?? {});
+      const missing = Object.keys(schema.shape).filter(
+        (variable) => !notForCompose.has(variable) && !(variable in environment),
+      );
+      expect({ service: name, missing }).toEqual({ service: name, missing: [] });
+    }
+    // Unset by default, so a deployment without webhooks still starts.
+    const secret = environmentOf(compose.services.api ?? {}).RESEND_WEBHOOK_SECRET ?? '';
+    expect(interpolate(secret, {})).toBe('');
+    expect(interpolate(secret, { RESEND_WEBHOOK_SECRET: 'whsec_c2VjcmV0' })).toBe('whsec_c2VjcmV0');
+  });
+
   it('asks the user for the secrets with a clear message instead of shipping defaults', () => {
     const secrets: [string, string][] = [
       ['api', 'MARKETING_API_SECRET'],

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createUsersTable } from '../../db/demo-users.js';
 import { READY_LINE } from '../../dev/banner.js';
 import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
 import { createTestDatabase, type TestDatabase, uniqueName, waitFor } from '../support/stack.js';
@@ -27,6 +28,8 @@ describe('npm run dev with external Postgres, Temporal and Resend', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
+    // Your own Postgres holds your users relation (npm run dev checks it before saying ready).
+    await createUsersTable(database.sql);
     emulator = await startResendEmulator({ rateLimit: 100 });
     scratch = await mkdtemp(path.join(tmpdir(), 'dev-external-'));
   });
@@ -88,6 +91,7 @@ describe('npm run dev with its own Resend emulator', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
+    await createUsersTable(database.sql);
     scratch = await mkdtemp(path.join(tmpdir(), 'dev-webhooks-'));
   });
   afterAll(async () => {

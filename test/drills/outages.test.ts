@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type StartedApi, startApiServer } from '../../api/server.js';
+import { createUsersTable } from '../../db/demo-users.js';
 import { finishRun, insertRun, type NewRun } from '../../db/runs.js';
 import { createSql, type Sql } from '../../db/sql.js';
 import { createLogger } from '../../telemetry/logger.js';
@@ -152,6 +153,8 @@ describe('with Temporal down', () => {
 
   beforeAll(async () => {
     db = await createDatabaseOn(inject('postgresUrl'));
+    // A deployment's users relation: only Temporal is down here.
+    await createUsersTable(db.sql);
     await insertRun(db.sql, runRecord(completedRunId), []);
     await db.sql`update audience_sync.runs set processed = 3, added = 2, skipped = 1, total = 3
       where run_id = ${completedRunId}`;

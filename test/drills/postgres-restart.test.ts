@@ -97,7 +97,11 @@ describe('Postgres stopped in the middle of a run', () => {
     const ready = await current.call('GET', '/readyz');
     answers.push(ready);
     expect(ready.status).toBe(503);
-    expect(ready.body.checks).toEqual({ database: 'unreachable', temporal: 'ok' });
+    expect(ready.body.checks).toEqual({
+      database: 'unreachable',
+      temporal: 'ok',
+      usersSource: 'unknown',
+    });
     expect(ready.body.error.details).toEqual([{ part: 'database', status: 'unreachable' }]);
 
     // Down until the worker has met it: the batch in flight failed and waits for its retry.

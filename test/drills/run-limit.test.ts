@@ -40,7 +40,10 @@ async function serve(sql: Sql, newRunId?: (kind: string) => string): Promise<str
     '/api/marketing/sync-users',
     syncUsersRouter({ launcher, temporal: stack.client, previewUsers, now }),
   );
-  app.use('/api/marketing/sync', syncRouter({ launcher, now, unknownColumns }));
+  app.use(
+    '/api/marketing/sync',
+    syncRouter({ launcher, now, propertyColumns: { allowed: [], unknownColumns } }),
+  );
   app.use(errorHandler);
   const server = await new Promise<Server>((resolve) => {
     const listening = app.listen(0, () => resolve(listening));

@@ -97,7 +97,11 @@ describe('the Temporal server killed in the middle of a run', () => {
     expect(refused.headers.get('retry-after')).toBe('5');
     const ready = await current.call('GET', '/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body.checks).toEqual({ database: 'ok', temporal: 'unreachable' });
+    expect(ready.body.checks).toEqual({
+      database: 'ok',
+      temporal: 'unreachable',
+      usersSource: 'ok',
+    });
 
     const restartStart = performance.now();
     temporal = await startServer();

@@ -155,7 +155,8 @@ describe('dry_run', () => {
     };
     expect(dry.body).toEqual({
       success: true,
-      message: 'Sync completed successfully',
+      message:
+        'Dry run, nothing written: a real run would create 3 contacts, add 3 existing contacts to the list, update 4 contacts, remove 5 contacts and mark 2 contacts unsubscribed (25 already in the list, 3 skipped, 2 failed)',
       dryRun: true,
       plan: expectedPlan,
       // What the run would do, in the counts of a real run.

@@ -12,7 +12,17 @@ import { TEST_RESEND_KEY } from '../support/stack.js';
 let stack: AppStack;
 
 beforeAll(async () => {
-  stack = await startAppStack({ users: 40, mix: 'eligible', emulator: { rateLimit: 300 } });
+  // The mapped columns, and one the relation lacks (refused as unknown, not as not allowed).
+  const allowed = {
+    PROPERTY_COLUMNS: 'plan,seats,beta,trial_ends,balance,big,company_name,no_such_column',
+  };
+  stack = await startAppStack({
+    users: 40,
+    mix: 'eligible',
+    emulator: { rateLimit: 300 },
+    api: allowed,
+    worker: allowed,
+  });
   // The app's own data, mapped to contact properties by the runs below.
   await stack.db.sql`
     alter table users add column plan text, add column seats integer,

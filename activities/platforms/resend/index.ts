@@ -11,8 +11,10 @@ import {
   type OutcomeSink,
   type PlatformContext,
   type PlatformModule,
+  type PlatformRejection,
   platformUnavailable,
 } from '../platform.js';
+import { redactedPlatformMessage } from '../platform-messages.js';
 import { forEachSettling } from '../pool.js';
 import type { Answer } from './client.js';
 import { createResendClient } from './client.js';
@@ -47,15 +49,22 @@ export const SWEEP_PAGES_PER_RUN = 10;
 export const resendAccountId = (apiKey: string): string =>
   `resend:${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}`;
 
-const rejectedReason = (answer: Answer<unknown>['answer']): string =>
-  `rejected_by_platform:${answer.error?.name ?? 'unknown'}`;
+/** Resend refused this contact: its error's name as the reason, its message kept without emails. */
+const rejection = (answer: Answer<unknown>['answer']): PlatformRejection => {
+  const platformMessage = redactedPlatformMessage(answer.error?.message);
+  return {
+    kind: 'rejected',
+    reason: `rejected_by_platform:${answer.error?.name ?? 'unknown'}`,
+    ...(platformMessage ? { platformMessage } : {}),
+  };
+};
 
 const changeOutcome = ({ answer, kind }: Answer<unknown>): ChangeOutcome =>
   kind === 'ok'
     ? { kind: 'done' }
     : kind === 'not_found'
       ? { kind: 'not_found' }
-      : { kind: 'rejected', reason: rejectedReason(answer) };
+      : rejection(answer);
 
 /** A change made to the contact itself (`/contacts/{id}`): its 404 says Resend no longer has it. */
 const contactChangeOutcome = (answer: Answer<unknown>): ChangeOutcome =>
@@ -195,7 +204,7 @@ function connectResend(
       }
       // A 404 is the contact's (deleted in Resend: never created again) or the list's.
       if (joined.kind !== 'not_found' || !(await contactIsGone(client, { id: knownContact.id }))) {
-        return { kind: 'rejected', reason: rejectedReason(joined.answer) };
+        return rejection(joined.answer);
       }
       await dir.forget(contact.email);
       return { kind: 'deleted', contactId: knownContact.id };
@@ -234,12 +243,12 @@ function connectResend(
         return unlessErased(contact.email, created.answer.data.id);
       }
       if (created.kind !== 'ambiguous') {
-        return { kind: 'rejected', reason: rejectedReason(created.answer) };
+        return rejection(created.answer);
       }
       const joined = await joinLists(contact.email, listIds);
       if (joined.kind === 'ok') return unlessErased(contact.email, null);
       if (joined.kind !== 'not_found') {
-        return { kind: 'rejected', reason: rejectedReason(joined.answer) };
+        return rejection(joined.answer);
       }
     }
     return { kind: 'ambiguous', reason: 'create_kept_getting_ambiguous_answers' };
@@ -252,7 +261,7 @@ function connectResend(
       client.sdk.contacts.remove(contactId ? { id: contactId } : { email }, { signal }),
     );
     if (removed.kind !== 'ok' && removed.kind !== 'not_found') {
-      return { kind: 'rejected', reason: rejectedReason(removed.answer) };
+      return rejection(removed.answer);
     }
     await directory.forget(email);
     return { kind: 'erased' };

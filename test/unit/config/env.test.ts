@@ -29,6 +29,10 @@ describe('the API configuration', () => {
       USERS_SOURCE: 'users',
       SYNC_WAIT_SECONDS: 20,
       MAX_CONCURRENT_RUNS: 10,
+      MAX_CONCURRENT_DRY_RUNS: 5,
+      MAX_SCHEDULES: 100,
+      MAX_ACTIVE_ERASURES: 5,
+      PROPERTY_COLUMNS: [],
       PREVIEW_COUNT_REFRESH_SECONDS: 30,
       PREVIEW_EXACT_MAX_USERS: 10_000,
       PORT: 3000,
@@ -59,6 +63,10 @@ describe('the API configuration', () => {
       USERS_SOURCE: 'app.active_users',
       SYNC_WAIT_SECONDS: 0,
       MAX_CONCURRENT_RUNS: 10,
+      MAX_CONCURRENT_DRY_RUNS: 5,
+      MAX_SCHEDULES: 100,
+      MAX_ACTIVE_ERASURES: 5,
+      PROPERTY_COLUMNS: [],
       PREVIEW_COUNT_REFRESH_SECONDS: 30,
       PREVIEW_EXACT_MAX_USERS: 10_000,
       PORT: 3000,
@@ -105,6 +113,23 @@ describe('the API configuration', () => {
         ]);
       }
     }
+  });
+
+  it('reads PROPERTY_COLUMNS as a comma-separated list of columns, empty by default', () => {
+    const columns = (value: string) =>
+      parseConfig(apiConfigSchema, { ...API_MINIMUM, PROPERTY_COLUMNS: value }).PROPERTY_COLUMNS;
+    expect(columns(' plan , seat_count,,plan')).toEqual(['plan', 'seat_count']);
+    expect(columns(',')).toEqual([]);
+    expect(
+      problemsOf(() =>
+        parseConfig(apiConfigSchema, {
+          ...API_MINIMUM,
+          PROPERTY_COLUMNS: `plan,${'x'.repeat(64)}`,
+        }),
+      ),
+    ).toEqual([
+      `PROPERTY_COLUMNS must be column names (at most 63 characters each), comma-separated; not "${'x'.repeat(64)}"`,
+    ]);
   });
 
   it('reads AUTH_FAILURES_PER_MINUTE from 1 up and refuses 0', () => {
@@ -221,6 +246,9 @@ describe('the worker configuration', () => {
       RESEND_API_KEY: 're_abc123',
       RESEND_BASE_URL: 'https://api.resend.com',
       SYNC_BATCH_SIZE: 100,
+      MAX_CONCURRENT_RUNS: 10,
+      MAX_CONCURRENT_DRY_RUNS: 5,
+      PROPERTY_COLUMNS: [],
       RUN_RETENTION_DAYS: 30,
       ERASE_DELETED_USERS: false,
       RESEND_BULK: 'auto',
