@@ -278,7 +278,9 @@ describe('a run status answered from the record alone', () => {
         updated: 0,
       },
       startedAt: '2030-01-01T00:00:00.000Z',
+      message: 'Sync running: 0 of 3 users so far',
       temporal: 'unavailable',
+      reasons: { skipped: {}, failed: {} },
       rejected: [],
     };
     expect(valid('RunStatus', fromRecord)).toBe(true);
