@@ -127,6 +127,9 @@ export const runSummarySchema = z
       .meta({ description: "The list's name, also before the run created the list" }),
     tags: z.array(z.string()),
     progress: progressSchema,
+    message: z
+      .string()
+      .meta({ description: 'What happened, in one sentence, as the run status says' }),
     reasons: z
       .object({ skipped: reasonCounts, failed: reasonCounts })
       .meta({ description: 'Skipped and failed users counted by reason' }),

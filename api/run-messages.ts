@@ -25,7 +25,10 @@ const joined = (clauses: string[]): string =>
 
 /** What a dry run's plan says a real run would do, and what would stop it. */
 function dryRunMessage(plan: RunPlan | undefined, progress: SyncProgress): string {
-  if (!plan) return `Dry run, nothing written: ${progress.processed} users planned so far`;
+  // The runs list answers without each dry run's plan: the run's status has it.
+  if (!plan) {
+    return `Dry run finished, nothing written: ${plural(progress.processed, 'user')} planned (the plan is in the run's status)`;
+  }
   const guard = plan.removalGuard;
   const would = joined(
     [

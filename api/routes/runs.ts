@@ -9,6 +9,8 @@ import {
   withTemporalDeadline,
 } from '../../client/temporal.js';
 import { spreadsheetCell } from '../../common/csv.js';
+import type { RunPlan } from '../../common/plan.js';
+import { readRunPlan } from '../../db/plans.js';
 import {
   countReasons,
   type ListedRun,
@@ -27,6 +29,7 @@ import type { Sql } from '../../db/sql.js';
 import { completedResult, databaseCall, serviceUnavailable, unavailableError } from '../answers.js';
 import { runsQuerySchema, runUsersQuerySchema } from '../console-schemas.js';
 import { ApiError } from '../errors.js';
+import { runMessage } from '../run-messages.js';
 import { STALE_RECORD_MS } from '../run-status.js';
 import { runIdParamsSchema } from '../schemas.js';
 import { parseInput } from '../validation.js';
@@ -120,8 +123,28 @@ async function settleEndedRuns(
   };
 }
 
+/**
+ * The plans of the page's completed dry runs, for their messages (what a real run would do), as
+ * the status says them. Dry runs are few, and each plan reads that run's users only.
+ */
+async function dryRunPlans(sql: Sql, runs: ListedRun[]): Promise<Map<string, RunPlan>> {
+  const dryRuns = runs.filter((run) => run.dryRun && run.status === 'completed');
+  const plans = await Promise.all(dryRuns.map((run) => databaseCall(() => readRunPlan(sql, run))));
+  return new Map(dryRuns.map((run, index) => [run.runId, plans[index] as RunPlan]));
+}
+
+/** A run's error, once it ended otherwise than completed. */
+const errorOf = (run: ListedRun): { code: string; message: string } | undefined =>
+  run.errorCode && run.status !== 'completed'
+    ? { code: run.errorCode, message: run.errorMessage ?? '' }
+    : undefined;
+
 /** A run as the list shows it: what its status route shows, but the rejected users and plan. */
-function runSummary(run: ListedRun, reasons: ReasonCounts | undefined, temporal: TemporalCheck) {
+function runSummary(
+  run: ListedRun,
+  { reasons, plan }: { reasons: ReasonCounts | undefined; plan: RunPlan | undefined },
+  temporal: TemporalCheck,
+) {
   const status = run.status === 'running' && run.pausedAt ? 'paused' : run.status;
   const progress = progressOf(run);
   return {
@@ -137,6 +160,7 @@ function runSummary(run: ListedRun, reasons: ReasonCounts | undefined, temporal:
     listName: run.listName,
     tags: run.tags,
     progress,
+    message: runMessage({ status, progress, dryRun: run.dryRun, plan, error: errorOf(run) }),
     reasons: reasons ?? { skipped: {}, failed: {} },
     startedAt: run.startedAt.toISOString(),
     ...(run.finishedAt && run.status !== 'running'
@@ -147,9 +171,7 @@ function runSummary(run: ListedRun, reasons: ReasonCounts | undefined, temporal:
       : {}),
     ...(run.bulkMode ? { bulk: { mode: run.bulkMode, message: run.bulkNote ?? '' } } : {}),
     ...(run.status === 'completed' ? { result: completedResult(progress, run.listId) } : {}),
-    ...(run.errorCode && run.status !== 'completed'
-      ? { error: { code: run.errorCode, message: run.errorMessage ?? '' } }
-      : {}),
+    ...(errorOf(run) ? { error: errorOf(run) } : {}),
     ...(temporal === 'unreachable' && run.status === 'running'
       ? { temporal: 'unavailable' as const }
       : {}),
@@ -171,16 +193,25 @@ async function listRunsAnswer(deps: RunsRouteDeps, req: Request, res: Response):
   const settled = await settleEndedRuns(deps, runs);
   if (settled.changed) runs = await read();
   const page = runs.slice(0, query.limit);
-  const reasons = await databaseCall(() =>
-    countReasons(
-      deps.sql,
-      page.map((run) => run.runId),
+  const [reasons, plans] = await Promise.all([
+    databaseCall(() =>
+      countReasons(
+        deps.sql,
+        page.map((run) => run.runId),
+      ),
     ),
-  );
+    dryRunPlans(deps.sql, page),
+  ]);
   const last = page.at(-1);
   res.json({
     success: true,
-    runs: page.map((run) => runSummary(run, reasons.get(run.runId), settled.temporal)),
+    runs: page.map((run) =>
+      runSummary(
+        run,
+        { reasons: reasons.get(run.runId), plan: plans.get(run.runId) },
+        settled.temporal,
+      ),
+    ),
     next:
       runs.length > query.limit && last
         ? encodeCursor([last.position.startedAt, last.position.runId])
