@@ -8,7 +8,7 @@ import {
   reconciliationScheduleId,
 } from '../../client/reconciliation-schedule.js';
 import type { SyncRunResult } from '../../common/sync.js';
-import { seedDemoUsers } from '../../db/demo-users.js';
+import { createUsersTable, seedDemoUsers } from '../../db/demo-users.js';
 import { READY_LINE } from '../../dev/banner.js';
 import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
 import { emulatedContacts, requestLog, successfulCreates } from '../support/app-stack.js';
@@ -56,6 +56,8 @@ describe('npm run dev: the daily reconciliation', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
+    // Your own Postgres holds your users relation (npm run dev checks it before saying ready).
+    await createUsersTable(database.sql);
     client = await connectTestClient();
     scratch = await mkdtemp(path.join(tmpdir(), 'dev-reconciliation-'));
   });
