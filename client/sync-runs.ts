@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout } from 'node:timers/promises';
 import {
   type Client,
   isGrpcCancelledError,
+  ServiceError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   type WorkflowHandle,
@@ -28,6 +30,7 @@ import {
 import {
   pauseUpdate,
   progressQuery,
+  RUN_ENDED_MESSAGE,
   resumeUpdate,
   type SyncRunView,
 } from '../workflows/definitions.js';
@@ -226,25 +229,54 @@ export async function cancelRun(client: Client, runId: string): Promise<void> {
 /** A pause or resume: the run's state after it, or `ended` when the run refused it. */
 export type RunUpdateOutcome = { state: 'updated'; view: SyncRunView } | { state: 'ended' };
 
+// gRPC FAILED_PRECONDITION: Temporal's WorkflowNotReady, an update lost to a workflow task that
+// failed (a busy worker timed out), which the next attempt gets through.
+const GRPC_FAILED_PRECONDITION = 9;
+const UPDATE_ATTEMPTS = 5;
+
+const grpcCode = (error: unknown): number | undefined => {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause && typeof cause === 'object' && 'code' in cause && typeof cause.code === 'number'
+    ? cause.code
+    : undefined;
+};
+
+/**
+ * After a pause or resume failed: the run `ended` (gone, or its validator refused), `retry` (the
+ * workflow task carrying it failed, the worker did not take it, or the run closed meanwhile:
+ * the next attempt finds out), or `throw` (anything else is a fault of ours or Temporal's).
+ */
+export function updateFailureVerdict(error: unknown): 'ended' | 'retry' | 'throw' {
+  if (error instanceof WorkflowNotFoundError) return 'ended';
+  if (error instanceof WorkflowUpdateFailedError) {
+    return error.cause?.message === RUN_ENDED_MESSAGE ? 'ended' : 'retry';
+  }
+  if (error instanceof ServiceError && grpcCode(error) === GRPC_FAILED_PRECONDITION) return 'retry';
+  return 'throw';
+}
+
 /**
  * Pauses (after the batch in flight) or resumes a run through its Workflow Update. The update's
- * validator refuses it once the run ended; a run closed meanwhile refuses it too.
+ * validator refuses it once the run ended; a run closed meanwhile refuses it too. Both are
+ * idempotent, so an attempt lost on Temporal's side is made again, a few times.
  */
 export async function setRunPause(
   client: Client,
   runId: string,
   paused: boolean,
 ): Promise<RunUpdateOutcome> {
-  try {
-    const view = await client.workflow
-      .getHandle(runId)
-      .executeUpdate(paused ? pauseUpdate : resumeUpdate);
-    return { state: 'updated', view };
-  } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError) {
-      return { state: 'ended' };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const view = await client.workflow
+        .getHandle(runId)
+        .executeUpdate(paused ? pauseUpdate : resumeUpdate);
+      return { state: 'updated', view };
+    } catch (error) {
+      const verdict = updateFailureVerdict(error);
+      if (verdict === 'ended') return { state: 'ended' };
+      if (verdict === 'throw' || attempt === UPDATE_ATTEMPTS) throw error;
+      await setTimeout(100 * attempt);
     }
-    throw error;
   }
 }
 

@@ -10,6 +10,9 @@ export interface SyncRunView extends SyncRunState {
   runId: string;
 }
 
+/** Why a pause or resume is refused: the run already ended (the updates' validator says so). */
+export const RUN_ENDED_MESSAGE = 'The run already ended';
+
 export const progressQuery = defineQuery<SyncRunView>('progress');
 
 /** Stops the run after the batch in flight, keeping its list; rejected once the run ended. */

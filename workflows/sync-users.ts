@@ -30,7 +30,7 @@ import {
   type SyncWorkflowInput,
 } from '../common/sync.js';
 import { bulkPassBeforeBatches } from './bulk-pass.js';
-import { pauseUpdate, progressQuery, resumeUpdate } from './definitions.js';
+import { pauseUpdate, progressQuery, RUN_ENDED_MESSAGE, resumeUpdate } from './definitions.js';
 
 /** A run continues as new at least this often, well before Temporal's history limits. */
 export const MAX_BATCHES_PER_EXECUTION = 500;
@@ -254,7 +254,7 @@ function setRunHandlers(runId: string, state: SyncRunState): RunHandlers {
     description: 'Phase, cursor and counts of this run',
   });
   const stillRuns = () => {
-    if (state.phase === 'finished') throw new Error('The run already ended');
+    if (state.phase === 'finished') throw new Error(RUN_ENDED_MESSAGE);
   };
   // Each update answers once it took effect: paused between two batches, or going again.
   setHandler(

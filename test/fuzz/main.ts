@@ -73,8 +73,12 @@ async function freePort(): Promise<number> {
 /** What a run printed to its log, briefly: its case counts, or its last lines when it failed. */
 function schemathesisOutcome(code: number): string {
   const relative = path.relative(projectRoot, schemathesisLog);
-  if (code !== 0)
-    return `its last lines (whole log: ${relative}):\n${lastLines(schemathesisLog, 120)}`;
+  if (code !== 0) {
+    return [
+      `its last lines (whole log: ${relative}):\n${lastLines(schemathesisLog, 120)}`,
+      `the stack's errors (whole log: ${path.relative(projectRoot, stackLog)}):\n${stackErrors()}`,
+    ].join('\n');
+  }
   const counts = [...readFileSync(schemathesisLog, 'utf8').matchAll(/(\d+) generated/g)];
   const generated = counts.at(-1)?.[1] ?? 'some';
   return `${generated} requests generated, none failed a check (log: ${relative})`;
@@ -87,6 +91,14 @@ const lastLines = (file: string, count: number): string => {
     return '(no log)';
   }
 };
+
+/** The stack's log entries at level error or above (ids and messages only, as every log). */
+function stackErrors(): string {
+  const errors = lastLines(stackLog, 100_000)
+    .split('\n')
+    .filter((line) => /"level":(50|60)/.test(line));
+  return errors.length > 0 ? errors.slice(-20).join('\n') : '(none)';
+}
 
 /** Starts test/fuzz/stack.ts; resolves with the API's URL once it answers. */
 function startStack(env: NodeJS.ProcessEnv): { child: ChildProcess; ready: Promise<string> } {

@@ -1,6 +1,14 @@
+import { ServiceError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { newRunId, runStartOptions, runSummary } from '../../../client/sync-runs.js';
+import {
+  newRunId,
+  runStartOptions,
+  runSummary,
+  updateFailureVerdict,
+} from '../../../client/sync-runs.js';
 import type { SyncRequest } from '../../../common/sync.js';
+import { RUN_ENDED_MESSAGE } from '../../../workflows/definitions.js';
 
 const request = (overrides: Partial<SyncRequest> = {}): SyncRequest => ({
   platform: 'resend',
@@ -163,5 +171,40 @@ describe('runStartOptions', () => {
       'SyncTrigger',
     ]);
     expect(options.args).toEqual([{ request: request() }]);
+  });
+});
+
+describe('updateFailureVerdict', () => {
+  const grpcError = (code: number) =>
+    Object.assign(new Error('grpc'), { code, details: '', metadata: {} });
+
+  it('is ended when the run is gone or its validator says it ended', () => {
+    expect(updateFailureVerdict(new WorkflowNotFoundError('gone', 'run-1', undefined))).toBe(
+      'ended',
+    );
+    const refused = new WorkflowUpdateFailedError(
+      'Workflow Update failed',
+      ApplicationFailure.create({ message: RUN_ENDED_MESSAGE }),
+    );
+    expect(updateFailureVerdict(refused)).toBe('ended');
+  });
+
+  it('tries again when the update was lost on the way: not processed, closed meanwhile, a failed workflow task', () => {
+    const unprocessed = new WorkflowUpdateFailedError(
+      'Workflow Update failed',
+      ApplicationFailure.create({
+        message: "Workflow Update is rejected because it wasn't processed by worker.",
+      }),
+    );
+    expect(updateFailureVerdict(unprocessed)).toBe('retry');
+    const notReady = new ServiceError('Workflow Update failed', { cause: grpcError(9) });
+    expect(updateFailureVerdict(notReady)).toBe('retry');
+  });
+
+  it('throws anything else', () => {
+    expect(
+      updateFailureVerdict(new ServiceError('Workflow Update failed', { cause: grpcError(8) })),
+    ).toBe('throw');
+    expect(updateFailureVerdict(new Error('bug'))).toBe('throw');
   });
 });
