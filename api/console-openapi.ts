@@ -10,7 +10,7 @@ import {
   sessionBodySchema,
   signedOutSchema,
 } from './console-schemas.js';
-import { errors, json, marketing } from './openapi.js';
+import { errors, json, marketing } from './openapi/parts.js';
 import { errorSchema, runIdParamsSchema } from './schemas.js';
 import { CSRF_HEADER, SESSION_COOKIE } from './session-cookie.js';
 

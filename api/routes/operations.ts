@@ -14,7 +14,8 @@ const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref()),
   ]);
 
-const READY_CHECK_MS = 2000;
+/** How long /readyz waits for each part to answer. */
+export const READY_CHECK_MS = 2000;
 
 export type DependencyCheck = 'ok' | 'unreachable';
 

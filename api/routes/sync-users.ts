@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { Router } from 'express';
+import { type RequestHandler, Router } from 'express';
 import { DEFAULT_PLATFORM } from '../../activities/platforms/registry.js';
 import type { PreviewInput, PreviewOutput } from '../../activities/preview.js';
 import {
@@ -60,11 +60,10 @@ export interface SyncUsersRouteDeps {
   now: () => Date;
 }
 
-/** SPEC's /api/marketing/sync-users: preview, sync into a new audience, status, cancel. */
-export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
-  const router = Router();
-
-  router.get('/', async (req, res) => {
+/** GET /: how many users a sync would add now, and a sample. */
+const previewUsers =
+  (deps: SyncUsersRouteDeps): RequestHandler =>
+  async (req, res) => {
     const query = parseInput(previewQuerySchema, req.query, 'query');
     const preview = await deps.previewUsers(query);
     res.json({
@@ -74,9 +73,12 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       sample: preview.sample,
       filters: { ...query, activeSince: preview.activeSince },
     });
-  });
+  };
 
-  router.post('/', async (req, res) => {
+/** POST /: a sync into a new audience, answered when it ends within the wait window. */
+const syncUsers =
+  (deps: SyncUsersRouteDeps): RequestHandler =>
+  async (req, res) => {
     const body = parseInput(syncUsersBodySchema, req.body ?? {}, 'body');
     const request: SyncRequest = {
       platform: DEFAULT_PLATFORM,
@@ -101,19 +103,22 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       runId: result.runId,
       ...dryRunFields(result),
     }));
-  });
+  };
 
-  router.get('/:runId', async (req, res) => {
-    const { runId } = parseInput(runIdParamsSchema, req.params, 'query');
-    const view = await deps.launcher.status(runId);
-    if (!view) throw new ApiError(404, 'run_not_found', `There is no run ${runId}`);
-    res.json({ success: true, ...view });
-  });
+/** The run the path names, as the status route shows it; 404 when there is none. */
+async function namedRun(deps: SyncUsersRouteDeps, params: unknown) {
+  const { runId } = parseInput(runIdParamsSchema, params, 'query');
+  const view = await deps.launcher.status(runId);
+  if (!view) throw new ApiError(404, 'run_not_found', `There is no run ${runId}`);
+  return view;
+}
 
-  router.delete('/:runId', async (req, res) => {
-    const { runId } = parseInput(runIdParamsSchema, req.params, 'query');
-    const view = await deps.launcher.status(runId);
-    if (!view) throw new ApiError(404, 'run_not_found', `There is no run ${runId}`);
+/** DELETE /:runId: the run stops after the batch in flight. */
+const cancelSyncRun =
+  (deps: SyncUsersRouteDeps): RequestHandler =>
+  async (req, res) => {
+    const view = await namedRun(deps, req.params);
+    const { runId } = view;
     if (view.status !== 'running' && view.status !== 'paused') {
       throw new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
     }
@@ -129,41 +134,51 @@ export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
       status: 'cancelling',
       message: 'The run stops after the batch in flight; contacts already added stay',
     });
-  });
+  };
 
-  // Pause and resume answer once the run took it in: paused between two batches, or going.
-  for (const [action, paused] of [
-    ['pause', true],
-    ['resume', false],
-  ] as const) {
-    router.post(`/:runId/${action}`, async (req, res) => {
-      const { runId } = parseInput(runIdParamsSchema, req.params, 'query');
-      const view = await deps.launcher.status(runId);
-      if (!view) throw new ApiError(404, 'run_not_found', `There is no run ${runId}`);
-      const ended = () =>
-        new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
-      if (view.status !== 'running' && view.status !== 'paused') throw ended();
-      if (view.temporal === 'unavailable') throw unavailableError('temporal');
-      // The update answers once the step in flight has ended (a batch, a bulk chunk's import);
-      // one that takes longer than a client waits answers 202, and takes effect when it ends.
-      const outcome = await pauseOrResume(deps.temporal, runId, paused);
-      if (outcome.state === 'ended') throw ended();
-      if (outcome.state === 'updated' && outcome.view.phase === 'finished') throw ended();
-      const after = await deps.launcher.status(runId);
-      const taken = outcome.state === 'updated';
-      res.status(taken ? 200 : 202).json({
-        success: true,
-        runId,
-        status: paused && after?.status === 'paused' ? 'paused' : 'running',
-        progress: after?.progress ?? view.progress,
-        message: !paused
-          ? 'The run goes on from its checkpoint'
-          : taken && after?.status === 'paused'
-            ? 'The run is paused after its last batch; it keeps its list until resumed or cancelled'
-            : 'The run pauses before its next batch; it keeps its list until resumed or cancelled',
-      });
+/**
+ * POST /:runId/pause and /resume: answered once the run took it in (paused between two
+ * batches, or going).
+ */
+const pauseOrResumeRun =
+  (deps: SyncUsersRouteDeps, paused: boolean): RequestHandler =>
+  async (req, res) => {
+    const view = await namedRun(deps, req.params);
+    const { runId } = view;
+    const ended = () =>
+      new ApiError(409, 'run_finished', `Run ${runId} already ended (${view.status})`);
+    if (view.status !== 'running' && view.status !== 'paused') throw ended();
+    if (view.temporal === 'unavailable') throw unavailableError('temporal');
+    // The update answers once the step in flight has ended (a batch, a bulk chunk's import);
+    // one that takes longer than a client waits answers 202, and takes effect when it ends.
+    const outcome = await pauseOrResume(deps.temporal, runId, paused);
+    if (outcome.state === 'ended') throw ended();
+    if (outcome.state === 'updated' && outcome.view.phase === 'finished') throw ended();
+    const after = await deps.launcher.status(runId);
+    const taken = outcome.state === 'updated';
+    res.status(taken ? 200 : 202).json({
+      success: true,
+      runId,
+      status: paused && after?.status === 'paused' ? 'paused' : 'running',
+      progress: after?.progress ?? view.progress,
+      message: !paused
+        ? 'The run goes on from its checkpoint'
+        : taken && after?.status === 'paused'
+          ? 'The run is paused after its last batch; it keeps its list until resumed or cancelled'
+          : 'The run pauses before its next batch; it keeps its list until resumed or cancelled',
     });
-  }
+  };
 
+/** SPEC's /api/marketing/sync-users: preview, sync into a new audience, status, cancel. */
+export function syncUsersRouter(deps: SyncUsersRouteDeps): Router {
+  const router = Router();
+  router.get('/', previewUsers(deps));
+  router.post('/', syncUsers(deps));
+  router.get('/:runId', async (req, res) => {
+    res.json({ success: true, ...(await namedRun(deps, req.params)) });
+  });
+  router.delete('/:runId', cancelSyncRun(deps));
+  router.post('/:runId/pause', pauseOrResumeRun(deps, true));
+  router.post('/:runId/resume', pauseOrResumeRun(deps, false));
   return router;
 }

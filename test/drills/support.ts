@@ -1,6 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  makeGrpcRetryInterceptor,
+} from '@temporalio/client';
 import { expect, inject } from 'vitest';
 import { startApiServer } from '../../api/server.js';
 import type { ApiConfig, WorkerConfig } from '../../config/env.js';
@@ -25,6 +30,7 @@ import {
   testApiConfig,
   testWorkerConfig,
 } from '../support/stack.js';
+import { type TemporalCallRecorder, temporalCallRecorder } from '../support/temporal-calls.js';
 
 /** A free TCP port on 127.0.0.1, for a server that must come back on the same address. */
 export async function freePort(): Promise<number> {
@@ -67,6 +73,8 @@ export interface DrillStackOptions {
 export type DrillStack = AppStack & {
   /** The API's own pool, as the API process has it (10 connections). */
   apiSql: ReturnType<typeof createSql>;
+  /** The API's calls to Temporal, with their deadlines. */
+  temporalCalls: TemporalCallRecorder;
 };
 
 /**
@@ -95,7 +103,12 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
     ...options.api,
   });
   const apiSql = createSql(db.url, { applicationName: 'audience-sync-drill-api' });
-  const connection = await Connection.connect({ address: temporalAddress });
+  // The API's client as in production (the SDK's retries), its calls recorded first.
+  const temporalCalls = temporalCallRecorder();
+  const connection = await Connection.connect({
+    address: temporalAddress,
+    interceptors: [temporalCalls.interceptor, makeGrpcRetryInterceptor(defaultGrpcRetryOptions())],
+  });
   const client = new Client({ connection, namespace: 'default' });
   const api = await startApiServer({
     config: apiConfig,
@@ -107,6 +120,7 @@ export async function startDrillStack(options: DrillStackOptions = {}): Promise<
   return {
     db,
     apiSql,
+    temporalCalls,
     emulator,
     workerConfig,
     apiConfig,

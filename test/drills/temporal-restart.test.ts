@@ -1,10 +1,13 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { READY_CHECK_MS } from '../../api/routes/operations.js';
+import { TEMPORAL_DEADLINES } from '../../client/temporal.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { type LocalTemporal, startTemporalDevServer } from '../../dev/temporal.js';
 import { repeatedCreates, requestLog, waitForRunEnd } from '../support/app-stack.js';
 import { waitFor } from '../support/stack.js';
+import { expectCallsWithin } from '../support/temporal-calls.js';
 import {
   checkpoints,
   type DrillStack,
@@ -82,19 +85,30 @@ describe('the Temporal server killed in the middle of a run', () => {
     await temporal.stop().catch(() => {});
     temporal = undefined;
 
-    // While Temporal is down: the status answers from the record, new syncs get 503 at once.
+    // While Temporal is down: the status answers from the record, new syncs get 503, each after
+    // asking Temporal with a deadline (not after the SDK's retries of a refused connection).
+    current.temporalCalls.take();
     const statusStart = performance.now();
     const status = await current.call('GET', `/api/marketing/sync-users/${runId}`);
     const statusMs = since(statusStart);
     expect(status.status).toBe(200);
     expect(status.body).toMatchObject({ runId, status: 'running', temporal: 'unavailable' });
-    expect(statusMs).toBeLessThan(1000);
+    expectCallsWithin(
+      current.temporalCalls.take(),
+      ['DescribeWorkflowExecution'],
+      TEMPORAL_DEADLINES.describeMs,
+    );
     const syncStart = performance.now();
     const refused = await current.call('POST', '/api/marketing/sync-users', { audienceName: 'No' });
     const syncMs = since(syncStart);
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe('temporal_unavailable');
     expect(refused.headers.get('retry-after')).toBe('5');
+    expectCallsWithin(
+      current.temporalCalls.take(),
+      ['StartWorkflowExecution'],
+      TEMPORAL_DEADLINES.callMs,
+    );
     const ready = await current.call('GET', '/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.checks).toEqual({
@@ -102,6 +116,7 @@ describe('the Temporal server killed in the middle of a run', () => {
       temporal: 'unreachable',
       usersSource: 'ok',
     });
+    expectCallsWithin(current.temporalCalls.take(), ['GetSystemInfo'], READY_CHECK_MS);
 
     const restartStart = performance.now();
     temporal = await startServer();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRateGate, MAX_MARGIN_MS } from '../../activities/platforms/request-gate.js';
 import { createSql, type Sql } from '../../db/sql.js';
-import { createTestDatabase, type TestDatabase } from '../support/stack.js';
+import { createTestDatabase, type TestDatabase, waitFor } from '../support/stack.js';
 
 /**
  * The rate shared through Postgres: `acquire_rate_slots` keeps at most `limit` grants in any
@@ -30,19 +30,26 @@ const grantBlock = async (key: string, limit: number, count: number): Promise<nu
 
 describe('acquire_rate_slots', () => {
   it('grants a block in order, never more than the limit in any window, across calls', async () => {
-    const started = Date.now();
-    const grants = [
-      ...(await grantBlock('block-account', 5, 12)),
-      ...(await grantBlock('block-account', 5, 3)),
-    ];
+    const [before] = await db.sql<{ at: Date }[]>`select clock_timestamp() as at`;
+    const first = await grantBlock('block-account', 5, 12);
+    const [after] = await db.sql<{ at: Date }[]>`select clock_timestamp() as at`;
+    // The first five are due at once, at the call; the next five a window later, then two more.
+    const dueAt = first[0] ?? Number.NaN;
+    expect(dueAt).toBeGreaterThanOrEqual(before?.at.getTime() ?? Number.NaN);
+    expect(dueAt).toBeLessThanOrEqual(after?.at.getTime() ?? Number.NaN);
+    expect(first).toEqual([
+      ...Array.from({ length: 5 }, () => dueAt),
+      ...Array.from({ length: 5 }, () => dueAt + 1000),
+      ...Array.from({ length: 2 }, () => dueAt + 2000),
+    ]);
+    const grants = [...first, ...(await grantBlock('block-account', 5, 3))];
     expect(grants).toHaveLength(15);
     for (const [i, grant] of grants.entries()) {
       if (i > 0) expect(grant).toBeGreaterThanOrEqual(grants[i - 1] ?? 0);
       // The sixth grant after any other is a whole window later.
       if (i >= 5) expect(grant - (grants[i - 5] ?? 0)).toBeGreaterThanOrEqual(1000);
     }
-    // The first five are due at once, the rest wait for their windows: 15 at 5/s need 2 s.
-    expect((grants[4] ?? 0) - started).toBeLessThan(1000);
+    // 15 at 5/s need 2 s.
     expect((grants[14] ?? 0) - (grants[0] ?? 0)).toBeGreaterThanOrEqual(2000);
   });
 
@@ -85,28 +92,43 @@ describe('the rate gate', () => {
   });
 
   it('widens its window after each 429, up to the widest margin', async () => {
-    const limit = 4;
-    const gate = createRateGate(db.sql, {
-      key: 'jittery-account',
-      initialLimit: limit,
-      marginMs: 5,
-    });
-    // Six 429s: 5 ms doubled six times would be 320, but the margin stops at MAX_MARGIN_MS.
-    for (let i = 0; i < 6; i += 1) await gate.pause(0);
-    const sentAt: number[] = [];
-    await Promise.all(
-      Array.from({ length: 2 * limit }, () =>
-        gate.run(async () => {
-          sentAt.push(Date.now());
-        }),
-      ),
-    );
-    sentAt.sort((a, b) => a - b);
-    const spacing = (sentAt[limit] ?? 0) - (sentAt[0] ?? 0);
-    // The first request ran a moment after its grant, the fifth at its grant: a few ms of that
-    // are allowed, far from the 1,005 ms an unwidened window gives.
-    expect(spacing).toBeGreaterThanOrEqual(1000 + MAX_MARGIN_MS - 10);
-    // Room for timers late on a busy machine, well short of an unbounded margin's 1,320 ms.
-    expect(spacing).toBeLessThan(1000 + 4 * MAX_MARGIN_MS);
+    // 5 ms doubled at each 429, stopping at MAX_MARGIN_MS (six 429s would otherwise give 320).
+    const windows = [];
+    for (const pauses of [0, 1, 2, 3, 6]) windows.push(await windowAfter(pauses));
+    expect(windows).toEqual([1005, 1010, 1020, 1000 + MAX_MARGIN_MS, 1000 + MAX_MARGIN_MS]);
   });
 });
+
+/**
+ * The window a gate starting at a 5 ms margin keeps after `pauses` 429s, read from the grant it
+ * is given: with `limit` grants already made for an hour ahead, the next is due exactly one window
+ * after the first of them. The request is called off before then, never having run.
+ */
+async function windowAfter(pauses: number): Promise<number> {
+  const key = `widening-account-${pauses}`;
+  const limit = 4;
+  const gate = createRateGate(db.sql, { key, initialLimit: limit, marginMs: 5 });
+  for (let i = 0; i < pauses; i += 1) await gate.pause(0);
+  await db.sql`
+    insert into audience_sync.rate_limits (key, recent)
+    values (${key}, array_fill(clock_timestamp() + interval '1 hour', array[${limit}::int]))
+    on conflict (key) do update set recent = excluded.recent`;
+  const callOff = new AbortController();
+  let ran = false;
+  const request = gate.run(async () => {
+    ran = true;
+  }, callOff.signal);
+  const windowMs = await waitFor(
+    async () => {
+      const [row] = await db.sql<{ ms: number }[]>`
+        select (extract(epoch from recent[${limit}::int] - recent[1]) * 1000)::float8 as ms
+        from audience_sync.rate_limits where key = ${key} and recent[${limit}::int] > recent[1]`;
+      return row?.ms;
+    },
+    { what: `the grant after ${pauses} pauses` },
+  );
+  callOff.abort();
+  await expect(request).rejects.toThrow(/abort/i);
+  expect(ran).toBe(false);
+  return windowMs;
+}
