@@ -1,3 +1,5 @@
+import { emailHash, normaliseEmail } from '../common/emails.js';
+import { hashFields, nameFields } from '../common/field-changes.js';
 import { emptyCounts, type SyncProgress } from '../common/sync.js';
 import {
   type BulkChunk,
@@ -17,18 +19,16 @@ import { recordSentEmails, tombstonedEmailHashes } from '../db/erasures.js';
 import { claimEmails, type ListRef, recordedUsers } from '../db/outcomes.js';
 import { checkpointBatch, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
-import { decideLocally } from './eligibility.js';
-import { emailHash, normaliseEmail } from './emails.js';
-import { hashFields, nameFields } from './field-changes.js';
-import type { BulkCreation, ContactToSync, MarketingPlatform } from './platforms/platform.js';
-import { type BatchContext, processBatch } from './sync-batch.js';
 import {
   type BatchUser,
   readPopulationBatch,
   readRequestedBatch,
   readUsersById,
   type UsersSource,
-} from './users-source.js';
+} from '../db/users-source.js';
+import { decideLocally } from './eligibility.js';
+import type { BulkCreation, ContactToSync, MarketingPlatform } from './platforms/platform.js';
+import { type BatchContext, processBatch } from './sync-batch.js';
 
 /**
  * The bulk pass of a run, before its batch pass: the next chunk of users after the cursor is

@@ -1,5 +1,5 @@
 import type { UserOutcome } from '../db/outcomes.js';
-import type { BatchUser } from './users-source.js';
+import type { BatchUser } from '../db/users-source.js';
 
 /**
  * What a run does with a user, decided from the users relation and the ledger alone, before any

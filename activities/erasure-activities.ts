@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { emailHash, normaliseEmail } from '../common/emails.js';
 import {
   columnsNamingUsers,
   type ErasureProgress,
@@ -16,19 +17,18 @@ import {
   writeTombstones,
 } from '../db/erasures.js';
 import type { Sql } from '../db/sql.js';
+import { idOfType, idsOfType } from '../db/user-ids.js';
 import { validEmailSql } from '../db/users-contract.js';
-import { emailHash, normaliseEmail } from './emails.js';
-import { platformFailureOf } from './platform-failure.js';
-import type { ContactRef } from './platforms/platform.js';
-import type { PlatformRegistry } from './platforms/registry.js';
-import { idOfType, idsOfType } from './user-ids.js';
 import {
   idAmong,
   resolveUserIds,
   type UsersSource,
   userFragments,
   usersSourceLoader,
-} from './users-source.js';
+} from '../db/users-source.js';
+import { platformFailureOf } from './platform-failure.js';
+import type { ContactRef } from './platforms/platform.js';
+import type { PlatformRegistry } from './platforms/registry.js';
 
 export interface ErasureActivityDeps {
   sql: Sql;

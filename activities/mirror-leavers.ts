@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { normaliseEmail } from '../common/emails.js';
 import { type MaxRemovals, REMOVAL_GUARD_TRIPPED, type SyncProgress } from '../common/sync.js';
 import {
   dropSharedLeavers,
@@ -12,11 +13,10 @@ import {
 import { type ListRef, memberEmailHash } from '../db/outcomes.js';
 import { getRun, maxRemovalsOf, progressOf, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
+import type { UsersSource } from '../db/users-source.js';
 import { metrics } from '../telemetry/metrics.js';
-import { normaliseEmail } from './emails.js';
 import { recordDeletedOnPlatform } from './platform-consent.js';
 import type { ChangeOutcome, ContactRef, MarketingPlatform } from './platforms/platform.js';
-import type { UsersSource } from './users-source.js';
 
 /** The most contacts a run may remove, out of `tracked` members of the list. */
 export function removalLimit(max: MaxRemovals, tracked: number): number {

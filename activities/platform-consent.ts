@@ -1,3 +1,4 @@
+import { emailHash } from '../common/emails.js';
 import {
   appendMissingOptOuts,
   type ConsentState,
@@ -7,7 +8,6 @@ import {
 } from '../db/consent.js';
 import type { UserOutcome } from '../db/outcomes.js';
 import type { Sql } from '../db/sql.js';
-import { emailHash } from './emails.js';
 import type { ContactToSync, MarketingPlatform } from './platforms/platform.js';
 
 /**

@@ -3,9 +3,9 @@ import { recordConsentFact } from '../db/consent.js';
 import { insertErasure } from '../db/erasures.js';
 import { deleteExpiredRunData, type RetentionCounts } from '../db/retention.js';
 import type { Sql } from '../db/sql.js';
+import { userFragments, usersSourceLoader } from '../db/users-source.js';
 import { platformFailureOf } from './platform-failure.js';
 import type { PlatformRegistry } from './platforms/registry.js';
-import { userFragments, usersSourceLoader } from './users-source.js';
 
 export interface ReconciliationActivityDeps {
   sql: Sql;

@@ -29,6 +29,13 @@ import {
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import {
+  countPopulation,
+  inspectUsersSource,
+  propertyTypeOf,
+  resolveUserIds,
+  usersSourceLoader,
+} from '../db/users-source.js';
+import {
   type BulkChunkInput,
   type BulkChunkOutput,
   processBulkChunk,
@@ -50,13 +57,6 @@ import {
   planBatch,
   processBatch,
 } from './sync-batch.js';
-import {
-  countPopulation,
-  inspectUsersSource,
-  propertyTypeOf,
-  resolveUserIds,
-  usersSourceLoader,
-} from './users-source.js';
 
 export interface SyncActivityDeps {
   sql: Sql;

@@ -1,3 +1,14 @@
+import { emailHash, normaliseEmail } from '../common/emails.js';
+import {
+  type ContactFields,
+  type FieldHashes,
+  fieldsAfterSync,
+  fieldsToPatch,
+  isEmptyPatch,
+  nameFields,
+  patchOfFields,
+  propertyFields,
+} from '../common/field-changes.js';
 import type { SyncProgress } from '../common/sync.js';
 import {
   dropOldMemberships,
@@ -18,21 +29,16 @@ import {
 } from '../db/outcomes.js';
 import { checkpointBatch, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
+import {
+  type BatchUser,
+  readPopulationBatch,
+  readRequestedBatch,
+  type UsersSource,
+} from '../db/users-source.js';
 import { metrics } from '../telemetry/metrics.js';
 import { takeBulkCreated } from './bulk-chunk.js';
 import type { OutcomeRecorder } from './dry-run.js';
 import { decideLocally } from './eligibility.js';
-import { emailHash, normaliseEmail } from './emails.js';
-import {
-  type ContactFields,
-  type FieldHashes,
-  fieldsAfterSync,
-  fieldsToPatch,
-  isEmptyPatch,
-  nameFields,
-  patchOfFields,
-  propertyFields,
-} from './field-changes.js';
 import { recordDeletedOnPlatform, withoutPlatformOptOuts } from './platform-consent.js';
 import {
   type ChangeOutcome,
@@ -43,12 +49,6 @@ import {
   platformUnavailable,
 } from './platforms/platform.js';
 import type { SendTurn, SendTurns } from './send-turns.js';
-import {
-  type BatchUser,
-  readPopulationBatch,
-  readRequestedBatch,
-  type UsersSource,
-} from './users-source.js';
 
 export interface ProcessBatchInput {
   runId: string;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
-import { createConsentLift } from '../activities/consent-lift.js';
-import { createPreviewActivities } from '../activities/preview.js';
 import { createScheduleService } from '../client/schedules.js';
+import { createConsentLift } from '../db/consent-lift.js';
+import { createPreviewActivities } from '../db/preview.js';
 import { metrics } from '../telemetry/metrics.js';
 import { createFailedAuthLimiter, type FailedAuthLimiter, requireBearerSecret } from './auth.js';
 import { builtConsoleAssets, consoleRouter } from './console.js';

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { UsersSourceError } from '../activities/users-source.js';
+import { UsersSourceError } from '../db/users-source.js';
 
 export interface ErrorDetail {
   field?: string;

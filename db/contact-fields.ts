@@ -1,4 +1,4 @@
-import type { FieldHashes } from '../activities/field-changes.js';
+import type { FieldHashes } from '../common/field-changes.js';
 import type { Sql } from './sql.js';
 
 /**

@@ -4,7 +4,7 @@
  */
 
 /**
- * The one normalisation of an email, as `normaliseEmail` (activities/emails.ts) does it: spaces
+ * The one normalisation of an email, as `normaliseEmail` (common/emails.ts) does it: spaces
  * trimmed (btrim), ASCII letters lowercased. `lower` under the C collation maps A-Z only; under
  * the column's or the database's collation it would follow the locale (the Kelvin sign becomes
  * `k` in ICU and glibc, `I` becomes a dotless `ı` in Turkish).

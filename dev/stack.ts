@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { inspectUsersSource } from '../activities/users-source.js';
 import { startApiServer } from '../api/server.js';
 import {
   connectTemporalClient,
@@ -18,6 +17,7 @@ import {
 import { createUsersTable, seedDemoUsers } from '../db/demo-users.js';
 import { migrate } from '../db/migrate.js';
 import { createSql, type Sql } from '../db/sql.js';
+import { inspectUsersSource } from '../db/users-source.js';
 import type { Logger } from '../telemetry/logger.js';
 import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { writeWorkflowBundle } from '../worker/bundle-workflows.js';

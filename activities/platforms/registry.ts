@@ -1,6 +1,6 @@
+import { emailHash } from '../../common/emails.js';
 import { tombstonedEmailHashes } from '../../db/erasures.js';
 import type { Sql } from '../../db/sql.js';
-import { emailHash } from '../emails.js';
 import type { MarketingPlatform, PlatformContext, PlatformModule } from './platform.js';
 import { createRequestGate, type RequestGate } from './request-gate.js';
 import { type ResendSettings, resendPlatform } from './resend/index.js';

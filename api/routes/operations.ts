@@ -1,9 +1,9 @@
 import type { Client } from '@temporalio/client';
 import { Router } from 'express';
-import { usersSourceProblem } from '../../activities/users-source.js';
 import { withTemporalDeadline } from '../../client/temporal.js';
 import { pingDatabase } from '../../db/health.js';
 import type { Sql } from '../../db/sql.js';
+import { usersSourceProblem } from '../../db/users-source.js';
 import { registry } from '../../telemetry/metrics.js';
 import { errorBody } from '../errors.js';
 import { openApiDocument } from '../openapi.js';

@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
-import type { createConsentLift } from '../../activities/consent-lift.js';
 import { readOptOuts } from '../../db/consent.js';
+import type { createConsentLift } from '../../db/consent-lift.js';
 import type { Sql } from '../../db/sql.js';
 import { databaseCall } from '../answers.js';
 import { ApiError } from '../errors.js';

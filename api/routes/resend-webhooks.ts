@@ -2,7 +2,7 @@ import express, { type Request, type RequestHandler, type Router } from 'express
 import getRawBody from 'raw-body';
 import { Resend } from 'resend';
 import { z } from 'zod';
-import { emailHash } from '../../activities/emails.js';
+import { emailHash } from '../../common/emails.js';
 import { type ConsentFact, type ConsentSubject, recordWebhookFact } from '../../db/consent.js';
 import type { Sql } from '../../db/sql.js';
 import type { FailedAuthLimiter } from '../auth.js';

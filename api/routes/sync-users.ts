@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { type RequestHandler, Router } from 'express';
 import { DEFAULT_PLATFORM } from '../../activities/platforms/registry.js';
-import type { PreviewInput, PreviewOutput } from '../../activities/preview.js';
 import {
   cancelRun,
   describeTemporalRun,
@@ -10,6 +9,7 @@ import {
 } from '../../client/sync-runs.js';
 import { TEMPORAL_DEADLINES, waitOnTemporal, withTemporalDeadline } from '../../client/temporal.js';
 import type { SyncRequest } from '../../common/sync.js';
+import type { PreviewInput, PreviewOutput } from '../../db/preview.js';
 import {
   answerLaunch,
   completedMessage,

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keepPreviewCount } from '../../activities/preview-counts.js';
-import { inspectUsersSource } from '../../activities/users-source.js';
 import { type StartedApi, startApiServer } from '../../api/server.js';
 import { seedDemoUsers } from '../../db/demo-users.js';
+import { keepPreviewCount } from '../../db/preview-count-keeper.js';
 import { previewCountLockName } from '../../db/preview-counts.js';
+import { inspectUsersSource } from '../../db/users-source.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { type AppStack, apiCaller, ELIGIBLE_SQL, startAppStack } from '../support/app-stack.js';
 import { testApiConfig, waitFor } from '../support/stack.js';

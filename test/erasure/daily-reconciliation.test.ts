@@ -1,7 +1,7 @@
 import type { ScheduleDescription } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emailHash } from '../../activities/emails.js';
 import { reconciliationScheduleId } from '../../client/reconciliation-schedule.js';
+import { emailHash } from '../../common/emails.js';
 import { seedDemoUsers } from '../../db/demo-users.js';
 import { spawnWorkerProcess, type WorkerProcess } from '../../dev/worker-process.js';
 import type { DailyReconciliationResult } from '../../workflows/daily-reconciliation.js';

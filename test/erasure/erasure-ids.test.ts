@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectUsersSource, resolveUserIds } from '../../activities/users-source.js';
 import { seedDemoUsers } from '../../db/demo-users.js';
+import { inspectUsersSource, resolveUserIds } from '../../db/users-source.js';
 import {
   type AppStack,
   emulatedContacts,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emailHash } from '../../activities/emails.js';
+import { emailHash } from '../../common/emails.js';
 import { createUsersTable } from '../../db/demo-users.js';
 import { newWebhookSecret } from '../../emulator/resend/webhooks.js';
 import {

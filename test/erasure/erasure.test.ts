@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emailHash } from '../../activities/emails.js';
+import { emailHash } from '../../common/emails.js';
 import { seedDemoUsers } from '../../db/demo-users.js';
 import { deleteExpiredRunData } from '../../db/retention.js';
 import type { WorkerProcess } from '../../dev/worker-process.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emailHash } from '../../activities/emails.js';
+import { emailHash } from '../../common/emails.js';
 import {
   type AppStack,
   ELIGIBLE_SQL,

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emailHash, normaliseEmail } from '../../activities/emails.js';
+import { emailHash, normaliseEmail } from '../../common/emails.js';
 import {
   type FieldHashes,
   hashFields,
   nameFields,
   propertyFields,
-} from '../../activities/field-changes.js';
+} from '../../common/field-changes.js';
+import { VALID_EMAIL_PATTERN } from '../../db/users-contract.js';
 import {
   type BatchUser,
   emailHashSql,
@@ -16,8 +17,7 @@ import {
   readPopulationBatch,
   type UsersSource,
   userFragments,
-} from '../../activities/users-source.js';
-import { VALID_EMAIL_PATTERN } from '../../db/users-contract.js';
+} from '../../db/users-source.js';
 import { createTestDatabase, type TestDatabase } from '../support/stack.js';
 
 /**

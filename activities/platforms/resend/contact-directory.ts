@@ -1,6 +1,6 @@
+import { emailHash, normaliseEmail } from '../../../common/emails.js';
 import { recordUnsubscribedFlags } from '../../../db/consent.js';
 import type { Sql } from '../../../db/sql.js';
-import { emailHash, normaliseEmail } from '../../emails.js';
 import { platformUnavailable } from '../platform.js';
 import { timestampMs } from './answers.js';
 import type { ResendClient } from './client.js';

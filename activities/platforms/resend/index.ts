@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { propertyField } from '../../field-changes.js';
+import { propertyField } from '../../../common/field-changes.js';
 import {
   type ChangeOutcome,
   type ContactOutcome,

@@ -1,5 +1,5 @@
+import type { FieldValue } from '../../../common/field-changes.js';
 import type { Sql } from '../../../db/sql.js';
-import type { FieldValue } from '../../field-changes.js';
 import { type PropertyDefinition, platformUnavailable } from '../platform.js';
 import type { ResendClient } from './client.js';
 

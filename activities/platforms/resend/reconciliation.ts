@@ -1,5 +1,5 @@
+import { emailHash } from '../../../common/emails.js';
 import type { Sql } from '../../../db/sql.js';
-import { emailHash } from '../../emails.js';
 import type { DisappearedContact } from '../platform.js';
 import { platformUnavailable } from '../platform.js';
 import type { ResendClient } from './client.js';

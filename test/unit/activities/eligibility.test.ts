@@ -5,7 +5,7 @@ import {
   outcomeOfContact,
   outcomeOfUnsubscribe,
 } from '../../../activities/sync-batch.js';
-import type { BatchUser } from '../../../activities/users-source.js';
+import type { BatchUser } from '../../../db/users-source.js';
 
 const user = (overrides: Partial<BatchUser> = {}): BatchUser => ({
   userId: '1',

@@ -1,6 +1,6 @@
-import { readKeptPreviewCount } from '../db/preview-counts.js';
-import type { Sql } from '../db/sql.js';
-import { useKeptCount } from './preview-counts.js';
+import { useKeptCount } from './preview-count-keeper.js';
+import { readKeptPreviewCount } from './preview-counts.js';
+import type { Sql } from './sql.js';
 import {
   type ActivityFilter,
   countEligibleEmails,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { apiConfigSchema, ConfigError, parseConfig } from '../../../config/env.js';
 import {
   keptCountFromBuckets,
   PREVIEW_COUNT_MAX_AGE_MS,
   useKeptCount,
-} from '../../../activities/preview-counts.js';
-import { apiConfigSchema, ConfigError, parseConfig } from '../../../config/env.js';
+} from '../../../db/preview-count-keeper.js';
 import { MAX_ACTIVE_DAYS } from '../../../db/preview-counts.js';
 
 const countedAt = new Date('2026-12-01T10:00:00.000Z');

@@ -1,10 +1,10 @@
 import type { Fragment } from 'postgres';
+import { normaliseEmail } from '../common/emails.js';
+import type { FieldValue } from '../common/field-changes.js';
 import type { Platform } from '../common/sync.js';
-import type { Sql } from '../db/sql.js';
-import { normalisedEmailSql, validEmailSql } from '../db/users-contract.js';
-import { normaliseEmail } from './emails.js';
-import type { FieldValue } from './field-changes.js';
+import type { Sql } from './sql.js';
 import { comparedAsType, idOfType, idsOfType } from './user-ids.js';
+import { normalisedEmailSql, validEmailSql } from './users-contract.js';
 
 /**
  * Reads the users relation named by USERS_SOURCE. The service never writes to it. Optional

@@ -8,7 +8,7 @@ import {
   nameFields,
   patchOfFields,
   propertyFields,
-} from '../../../activities/field-changes.js';
+} from '../../../common/field-changes.js';
 
 const app: ContactFields = {
   ...nameFields('Ada', 'Lovelace'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { comparedAsType, idOfType, idsOfType } from '../../../activities/user-ids.js';
+import { comparedAsType, idOfType, idsOfType } from '../../../db/user-ids.js';
 
 describe('idOfType: ids as the application writes them, read as the id column reads them', () => {
   it('reads integers in decimal, leading zeros and sign included, within the type', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emailHash, normaliseEmail } from '../../../activities/emails.js';
+import { emailHash, normaliseEmail } from '../../../common/emails.js';
 import { VALID_EMAIL_PATTERN } from '../../../db/users-contract.js';
 
 const valid = (email: string) => new RegExp(VALID_EMAIL_PATTERN).test(normaliseEmail(email));

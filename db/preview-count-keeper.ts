@@ -1,3 +1,4 @@
+import type { Logger } from '../telemetry/logger.js';
 import {
   countEmailsByDaysAgo,
   type DaysAgoBucket,
@@ -5,9 +6,8 @@ import {
   MAX_ACTIVE_DAYS,
   saveKeptPreviewCount,
   withPreviewCountTurn,
-} from '../db/preview-counts.js';
-import type { Sql } from '../db/sql.js';
-import type { Logger } from '../telemetry/logger.js';
+} from './preview-counts.js';
+import type { Sql } from './sql.js';
 import { type UsersSource, userFragments, usersSourceLoader } from './users-source.js';
 
 /** SPEC: a count kept ahead of time is never older than this when a preview answers with it. */

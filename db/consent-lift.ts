@@ -1,7 +1,7 @@
-import { liftConsent } from '../db/consent.js';
-import { knownEmailHashes } from '../db/erasures.js';
-import type { Sql } from '../db/sql.js';
-import { emailHash } from './emails.js';
+import { emailHash } from '../common/emails.js';
+import { liftConsent } from './consent.js';
+import { knownEmailHashes } from './erasures.js';
+import type { Sql } from './sql.js';
 import { findUser, usersSourceLoader } from './users-source.js';
 
 export interface ConsentLiftDeps {
