@@ -11,7 +11,7 @@ import {
   withTemporalDeadline,
 } from '../client/temporal.js';
 import type { RunPlan } from '../common/plan.js';
-import type { SyncProgress } from '../common/sync.js';
+import type { SyncCounts, SyncProgress } from '../common/sync.js';
 import { type BulkMode, runBulkMode } from '../db/bulk.js';
 import { readRunPlan } from '../db/plans.js';
 import { countReasons, type ReasonCounts } from '../db/run-history.js';
@@ -47,15 +47,7 @@ export interface RunStatusView {
   finishedAt?: string;
   /** Present when Temporal could not be asked: the view is the run record's alone. */
   temporal?: 'unavailable';
-  result?: {
-    added: number;
-    failed: number;
-    skipped: number;
-    removed: number;
-    unsubscribed: number;
-    updated: number;
-    listId: string | null;
-  };
+  result?: Omit<SyncCounts, 'processed'> & { listId: string | null };
   error?: { code: string; message: string };
   /** Skipped and failed users by reason. */
   reasons: ReasonCounts;

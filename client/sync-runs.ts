@@ -23,6 +23,7 @@ import {
 } from '../common/search-attributes.js';
 import {
   emptyCounts,
+  type RunStatus,
   type SyncProgress,
   type SyncRequest,
   type SyncRunResult,
@@ -163,7 +164,7 @@ export async function waitForRun(
   }
 }
 
-export type TemporalRunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+export type TemporalRunStatus = RunStatus;
 
 export interface TemporalRun {
   status: TemporalRunStatus;

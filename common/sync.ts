@@ -57,6 +57,9 @@ export interface SyncRequest {
   dryRun?: boolean;
 }
 
+/** How a run ended, or that it still runs (a paused run still runs: it keeps its list). */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
 /**
  * `processed = added + skipped + failed` over the users a run read (its population). `removed`
  * and `unsubscribed` count contacts: taken out of the list (mirror leavers), marked unsubscribed

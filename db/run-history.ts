@@ -1,6 +1,6 @@
 import type { PendingQuery, Row } from 'postgres';
 import type { BulkMode } from './bulk.js';
-import { RUN_COLUMNS, type RunRecord } from './runs.js';
+import { RUN_COLUMNS, type RunRecord, type RunStatus } from './runs.js';
 import type { Sql } from './sql.js';
 
 /**
@@ -9,7 +9,7 @@ import type { Sql } from './sql.js';
  * reconciliation keep their own tables), and only user ids and reason codes leave here.
  */
 
-export type RunListStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+export type RunListStatus = RunStatus | 'paused';
 
 export interface RunListFilter {
   status?: RunListStatus | undefined;

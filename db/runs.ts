@@ -3,6 +3,7 @@ import {
   emptyCounts,
   type MaxRemovals,
   type Platform,
+  type RunStatus,
   type RunTrigger,
   type SyncCounts,
   type SyncMode,
@@ -12,9 +13,9 @@ import {
 } from '../common/sync.js';
 import type { Sql } from './sql.js';
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+export type { RunStatus };
 
-export interface RunRecord {
+export interface RunRecord extends SyncCounts {
   runId: string;
   platform: Platform;
   syncType: SyncType;
@@ -29,18 +30,10 @@ export interface RunRecord {
   activeSince: Date;
   status: RunStatus;
   total: number | null;
-  processed: number;
-  added: number;
-  failed: number;
-  skipped: number;
-  removed: number;
-  unsubscribed: number;
   mode: SyncMode;
   /** As asked: a whole number or a share like "20%"; null: the default. */
   maxRemovals: string | null;
   dryRun: boolean;
-  /** Added or already-present users whose fields were patched. */
-  updated: number;
   /** Contact properties the run sends: property key → column of the users relation. */
   properties: Record<string, string>;
   /** Since when the platform has kept failing this run's batches; null while it answers. */
@@ -333,15 +326,9 @@ export async function claimIdempotencyKey(
   return { ...existing, claimed: false };
 }
 
-export interface RunOutcomeSummary {
+export interface RunOutcomeSummary extends Omit<SyncCounts, 'processed'> {
   runId: string;
   status: RunStatus;
-  added: number;
-  failed: number;
-  skipped: number;
-  removed: number;
-  unsubscribed: number;
-  updated: number;
 }
 
 /** Status and counts of the given runs that have a record (e.g. a schedule's recent runs). */
