@@ -355,8 +355,6 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     }),
 
     preparePlatform,
-    /** The name runs recorded before platforms had their own preparation step use for it. */
-    loadContactDirectory: preparePlatform,
 
     /** Where the next batch ends: short and read-only, run as a local activity. */
     planBatch: translated(async (input: PlanBatchInput): Promise<PlanBatchOutput> => {

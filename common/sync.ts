@@ -91,26 +91,7 @@ export const emptyCounts = (): SyncCounts => ({
   updated: 0,
 });
 
-/** Counts recorded before `removed` and `unsubscribed` existed read them as 0. */
-export const addCounts = (a: SyncCounts, b: SyncCounts): SyncCounts => ({
-  processed: a.processed + b.processed,
-  added: a.added + b.added,
-  failed: a.failed + b.failed,
-  skipped: a.skipped + b.skipped,
-  removed: (a.removed ?? 0) + (b.removed ?? 0),
-  unsubscribed: (a.unsubscribed ?? 0) + (b.unsubscribed ?? 0),
-  // Counts recorded before field updates have none.
-  updated: (a.updated ?? 0) + (b.updated ?? 0),
-});
-
-/** `loading-directory` is what runs recorded before platforms had their own step called it. */
-export type RunPhase =
-  | 'preparing'
-  | 'preparing-platform'
-  | 'loading-directory'
-  | 'syncing'
-  | 'removing'
-  | 'finished';
+export type RunPhase = 'preparing' | 'preparing-platform' | 'syncing' | 'removing' | 'finished';
 
 /** The run's state; carried across continue-as-new and answered by the progress query. */
 export interface SyncRunState {

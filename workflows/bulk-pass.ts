@@ -3,17 +3,13 @@ import {
   CancellationScope,
   condition,
   isCancellation,
-  patched,
   proxyActivities,
   setCurrentDetails,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { BulkChunkOutput, SyncActivities } from '../activities/index.js';
 import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 import type { SyncRunState } from '../common/sync.js';
-
-/** Runs that began before the bulk pass existed go straight to their batches. */
-export const BULK_PASS_PATCH = 'bulk-pass-before-batches';
+import { timeToContinueAsNew } from './continue-as-new.js';
 
 /** Chunks per execution at most, far below Temporal's history limits (a few events each). */
 const MAX_CHUNKS_PER_EXECUTION = 200;
@@ -56,7 +52,7 @@ export async function bulkPassBeforeBatches(
   holdWhilePaused: HoldWhilePaused,
 ): Promise<'finished' | 'cancelled' | 'continue' | undefined> {
   // A run that began its batches without a bulk pass never starts one.
-  if (state.bulk?.done || (!state.bulk && state.batchNo > 0) || !patched(BULK_PASS_PATCH)) {
+  if (state.bulk?.done || (!state.bulk && state.batchNo > 0)) {
     return undefined;
   }
   const listId = state.listId;
@@ -78,9 +74,7 @@ export async function bulkPassBeforeBatches(
     state.bulk = { cursor: result.cursor, chunkNo, done: result.bulkDone };
     if (result.populationDone) return 'finished';
     if (result.bulkDone) return undefined;
-    if (chunksThisExecution >= MAX_CHUNKS_PER_EXECUTION || workflowInfo().continueAsNewSuggested) {
-      return 'continue';
-    }
+    if (timeToContinueAsNew(chunksThisExecution, MAX_CHUNKS_PER_EXECUTION)) return 'continue';
   }
 }
 

@@ -7,7 +7,6 @@ import {
   condition,
   isCancellation,
   makeContinueAsNewFunc,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -20,29 +19,21 @@ import type { BeginRunOutput, ProcessBatchOutput, SyncActivities } from '../acti
 import { NON_RETRYABLE_FAILURES } from '../common/failures.js';
 import { SyncListIdKey } from '../common/search-attributes.js';
 import {
-  addCounts,
   emptyCounts,
   plannedListId,
-  type SyncCounts,
   type SyncProgress,
   type SyncRunResult,
   type SyncRunState,
   type SyncWorkflowInput,
 } from '../common/sync.js';
 import { bulkPassBeforeBatches } from './bulk-pass.js';
+import { timeToContinueAsNew } from './continue-as-new.js';
 import { pauseUpdate, progressQuery, RUN_ENDED_MESSAGE, resumeUpdate } from './definitions.js';
 
 /** A run continues as new at least this often, well before Temporal's history limits. */
 export const MAX_BATCHES_PER_EXECUTION = 500;
 
 const DAY_MS = 86_400_000;
-
-/** Runs that began before platforms had their own preparation step called it by this name. */
-const PLATFORM_PREPARE_PATCH = 'platform-prepare-step';
-/** Mirror runs take the leavers out of the list after the population pass. */
-const MIRROR_LEAVERS_PATCH = 'mirror-leavers';
-/** Runs whose next batch, planned ahead, starts while the one before it finishes. */
-const OVERLAPPING_BATCHES_PATCH = 'overlapping-batches';
 
 /**
  * Batches of a run in flight at once. Between two batches in a row (checkpoint, workflow task,
@@ -63,9 +54,7 @@ const setup = proxyActivities<
   },
 });
 
-const platformPreparation = proxyActivities<
-  Pick<SyncActivities, 'preparePlatform' | 'loadContactDirectory'>
->({
+const platformPreparation = proxyActivities<Pick<SyncActivities, 'preparePlatform'>>({
   // E.g. one request per 100 existing contacts: large accounts take a while, heartbeats show it lives.
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '2 minutes',
@@ -127,7 +116,7 @@ const initialState = (input: SyncWorkflowInput): SyncRunState => ({
 });
 
 const describeProgress = (state: SyncRunState): string => {
-  const { total, processed, added, failed, skipped, updated = 0 } = state.progress;
+  const { total, processed, added, failed, skipped, updated } = state.progress;
   const population = `${processed} of ${total} users: ${added} added (${updated} updated), ${skipped} skipped, ${failed} failed · batch ${state.batchNo}`;
   return state.leavers ? `${population} · ${describeLeavers(state)}` : population;
 };
@@ -180,11 +169,7 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
           : await bulkPassBeforeBatches(runId, state, () => waitWhilePaused(runId, state))) ??
         (await syncBatches(runId, state, dryRun));
     }
-    if (
-      (outcome === 'finished' || state.phase === 'removing') &&
-      input.request.mode === 'mirror' &&
-      patched(MIRROR_LEAVERS_PATCH)
-    ) {
+    if ((outcome === 'finished' || state.phase === 'removing') && input.request.mode === 'mirror') {
       outcome = await removeLeavers(runId, state, dryRun);
     }
     if (outcome === 'continue') outcome = await readyToContinue(runId, state, handlers);
@@ -377,8 +362,7 @@ async function prepare(runId: string, state: SyncRunState): Promise<void> {
   upsertMemo({ listId: prepared.listId, listName: prepared.listName });
   state.phase = 'preparing-platform';
   setCurrentDetails(`Preparing the platform · ${prepared.total} users to sync`);
-  if (patched(PLATFORM_PREPARE_PATCH)) await platformPreparation.preparePlatform({ runId });
-  else await platformPreparation.loadContactDirectory({ runId });
+  await platformPreparation.preparePlatform({ runId });
 }
 
 /** The list a run's batches go to; a dry run into a new list plans against one nobody is in. */
@@ -395,17 +379,8 @@ async function syncBatches(
   state.phase = 'syncing';
   const listId = batchListId(state, dryRun);
   if (!listId) throw ApplicationFailure.nonRetryable('The run has no list', 'RunMissing');
-  return patched(OVERLAPPING_BATCHES_PATCH)
-    ? syncOverlappingBatches(runId, state, listId)
-    : syncBatchesOneByOne(runId, state, listId);
+  return syncOverlappingBatches(runId, state, listId);
 }
-
-/** Time to stop starting batches in this execution: a new one, or a new build, takes over. */
-const timeToContinueAsNew = (batchesThisExecution: number): boolean =>
-  batchesThisExecution >= MAX_BATCHES_PER_EXECUTION ||
-  workflowInfo().continueAsNewSuggested ||
-  // A new build became current: move there at the next checkpoint.
-  workflowInfo().targetWorkerDeploymentVersionChanged;
 
 interface BatchInFlight {
   batchNo: number;
@@ -434,7 +409,7 @@ async function syncOverlappingBatches(
     inFlight.length < BATCHES_IN_FLIGHT &&
     !state.paused &&
     !CancellationScope.current().consideredCancelled &&
-    !timeToContinueAsNew(batchesThisExecution);
+    !timeToContinueAsNew(batchesThisExecution, MAX_BATCHES_PER_EXECUTION);
 
   const startNext = async () => {
     const batchNo = state.batchNo + inFlight.length + 1;
@@ -490,40 +465,6 @@ async function syncOverlappingBatches(
   }
 }
 
-/** The batches of a run one after another: runs recorded before batches overlapped. */
-async function syncBatchesOneByOne(
-  runId: string,
-  state: SyncRunState,
-  listId: string,
-): Promise<BatchLoopOutcome> {
-  for (let batchesThisExecution = 1; ; batchesThisExecution += 1) {
-    if (state.paused) await waitWhilePaused(runId, state);
-    if (CancellationScope.current().consideredCancelled) return 'cancelled';
-    const batchNo = state.batchNo + 1;
-    const after = state.cursor === null ? 'from the first user' : `after user ${state.cursor}`;
-    // The batch in flight always finishes, even when the run is cancelled meanwhile.
-    const result = await CancellationScope.nonCancellable(() =>
-      batches.processBatch.executeWithOptions(
-        { summary: `batch ${batchNo} · up to ${state.batchSize} users ${after}` },
-        [{ runId, batchNo, cursor: state.cursor, listId, tagListIds: state.tagListIds }],
-      ),
-    );
-    state.batchNo = batchNo;
-    state.cursor = result.cursor;
-    const before = state.progress;
-    state.progress = progressAfter(before, result);
-    const processed = state.progress.processed - before.processed;
-    const added = state.progress.added - before.added;
-    const failed = state.progress.failed - before.failed;
-    const updated = (state.progress.updated ?? 0) - (before.updated ?? 0);
-    setCurrentDetails(
-      `batch ${batchNo}: ${processed} users, ${added} added, ${updated} updated, ${failed} failed · ${describeProgress(state)}`,
-    );
-    if (result.done) return 'finished';
-    if (timeToContinueAsNew(batchesThisExecution)) return 'continue';
-  }
-}
-
 /**
  * A mirror run's last phase: the leavers are found once (the guard fails the run before anything
  * is removed), then taken out of the list a checkpointed batch at a time.
@@ -561,13 +502,7 @@ async function removeLeavers(
     state.progress = result.progress;
     setCurrentDetails(`leavers batch ${batchNo} · ${describeProgress(state)}`);
     if (result.done) return 'finished';
-    if (
-      batchesThisExecution >= MAX_BATCHES_PER_EXECUTION ||
-      workflowInfo().continueAsNewSuggested ||
-      workflowInfo().targetWorkerDeploymentVersionChanged
-    ) {
-      return 'continue';
-    }
+    if (timeToContinueAsNew(batchesThisExecution, MAX_BATCHES_PER_EXECUTION)) return 'continue';
   }
 }
 
@@ -586,17 +521,4 @@ async function waitWhilePaused(runId: string, state: SyncRunState): Promise<void
   }
   await CancellationScope.nonCancellable(() => setup.markRunPaused({ runId, paused: false }));
   setCurrentDetails(`Resumed after batch ${state.batchNo} · ${describeProgress(state)}`);
-}
-
-/**
- * The run's progress after a batch: the run record's, which the batch answers with. Runs recorded
- * before that answered with the batch's own counts.
- */
-function progressAfter(
-  before: SyncProgress,
-  result: ProcessBatchOutput | { cursor: string | null; done: boolean; counts: SyncCounts },
-): SyncProgress {
-  if ('progress' in result) return result.progress;
-  const counts = addCounts(before, result.counts);
-  return { ...counts, total: Math.max(before.total, counts.processed) };
 }

@@ -21,17 +21,18 @@ type Payloads = temporal.api.common.v1.IPayloads | null | undefined;
 export const SHAPES = {
   small: 'POST /sync-users over a few active users: one execution, every batch first time',
   retries:
-    'POST /sync-users while Resend answers 5xx and accept-then-fail on POST /segments and POST /contacts: prepareRun and a batch are retried',
-  'continued-as-new': 'POST /sync-users over enough batches to continue as new at least twice',
+    'POST /sync (a mapped property: contacts made one by one) while Resend answers 5xx and accept-then-fail on POST /segments and POST /contacts: prepareRun and a batch are retried',
+  'continued-as-new':
+    'POST /sync (a mapped property) over enough batches to continue as new at least twice',
   overlapping:
-    'POST /sync with a mapped property (contacts made one by one): batches planned ahead, two in flight (patch overlapping-batches), continuing as new',
-  cancelled: 'POST /sync-users cancelled with DELETE while a batch is in flight',
+    'POST /sync with a mapped property (contacts made one by one): batches planned ahead, two in flight, continuing as new',
+  cancelled: 'POST /sync (a mapped property) cancelled with DELETE while a batch is in flight',
   scheduled: 'A Temporal Schedule (sync_type new into an existing list) triggered once',
   'specific-tags': 'POST /sync with sync_type specific and two tags, unknown ids included',
   'list-busy':
     'sync_type specific with tags into a list another run is syncing into: the list_busy outcome',
   'paused-resumed':
-    'POST /sync-users paused through the API after its first batch, then resumed: two Workflow Updates',
+    'POST /sync (a mapped property, slowed down) paused through the API after its first batch, then resumed: two Workflow Updates',
   mirror:
     'POST /sync with mode mirror into an existing list after some of its users became inactive: leavers found and removed',
   'guard-tripped':
