@@ -314,7 +314,9 @@ describe('SyncUsersWorkflow with stub activities', () => {
     run.stub.hold('batch 1');
     await historyReaches(run, (types) => {
       const failedAt = types.indexOf(EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED);
-      return failedAt >= 0 && types.slice(failedAt).some((type) => WORKFLOW_TASK_ENDS.includes(type));
+      return (
+        failedAt >= 0 && types.slice(failedAt).some((type) => WORKFLOW_TASK_ENDS.includes(type))
+      );
     });
     expect(await eventTypes(run)).not.toContain(EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED);
     run.stub.release('batch 1');

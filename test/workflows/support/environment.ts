@@ -5,7 +5,13 @@ import type { SyncRequest, SyncRunState } from '../../../common/sync.js';
 import { startTemporalDevServer } from '../../../dev/temporal.js';
 import { workflowsEntry } from '../../../worker/worker.js';
 import type { SyncUsersWorkflow } from '../../../workflows/sync-users.js';
-import { StubRun, type StubRunOptions, stubActivities, stubListId, stubPlatform } from './stub-run.js';
+import {
+  StubRun,
+  type StubRunOptions,
+  stubActivities,
+  stubListId,
+  stubPlatform,
+} from './stub-run.js';
 
 /**
  * One Temporal dev server and one worker for a test file: the real SyncUsersWorkflow with the

@@ -83,7 +83,10 @@ export class StubRun {
   firstBatchNo = 1;
 
   constructor(readonly options: StubRunOptions) {
-    this.users = Array.from({ length: options.users }, (_, i) => `u${String(i + 1).padStart(3, '0')}`);
+    this.users = Array.from(
+      { length: options.users },
+      (_, i) => `u${String(i + 1).padStart(3, '0')}`,
+    );
     this.progress = {
       total: options.users,
       processed: 0,
@@ -162,7 +165,9 @@ export class StubRun {
     if (input.batchNo > this.firstBatchNo) await this.endGate(input.batchNo - 1).opened;
     const from = this.indexAfter(input.cursor);
     const planned = input.upTo != null;
-    const to = planned ? this.users.indexOf(input.upTo as string) + 1 : from + this.options.batchSize;
+    const to = planned
+      ? this.users.indexOf(input.upTo as string) + 1
+      : from + this.options.batchSize;
     const read = this.users.slice(from, to);
     this.progress.processed += read.length;
     this.progress.added += read.length;
@@ -214,7 +219,15 @@ export class StubRun {
         });
         if ((await Promise.race([goOn, stopAsked])) === 'stop') {
           this.log.chunks.push(`${input.chunkNo}: stopped after batch ${batchNo}`);
-          return { cursor, batchNo, progress: { ...this.progress }, populationDone: false, bulkDone: false, created: 0, stopped: true };
+          return {
+            cursor,
+            batchNo,
+            progress: { ...this.progress },
+            populationDone: false,
+            bulkDone: false,
+            created: 0,
+            stopped: true,
+          };
         }
       }
       const result = await this.batch({ batchNo: batchNo + 1, cursor, upTo: null });
@@ -306,7 +319,12 @@ export function stubActivities(runs: Map<string, StubRun>): Stubbed {
     planLeavers: async ({ runId }) => {
       const run = await step(runId, 'planLeavers');
       const leavers = run.options.leavers ?? 0;
-      return { tracked: run.users.length + leavers, wouldRemove: leavers, wouldUnsubscribe: 0, maxRemovals: leavers };
+      return {
+        tracked: run.users.length + leavers,
+        wouldRemove: leavers,
+        wouldUnsubscribe: 0,
+        maxRemovals: leavers,
+      };
     },
     removeLeavers: async ({ runId, batchNo }) => runOf(runId).removeLeavers(batchNo),
   };

@@ -18,7 +18,8 @@ export const viewOf = (state: SyncRunView) => ({
   ...(state.leavers ? { leavers: state.leavers } : {}),
 });
 
-export const queryView = async ({ handle }: StubbedRun) => viewOf(await handle.query(progressQuery));
+export const queryView = async ({ handle }: StubbedRun) =>
+  viewOf(await handle.query(progressQuery));
 
 /** Asks for a pause and answers once the run took it (the update accepted, its handler ran). */
 export async function askPause({ handle }: StubbedRun) {
@@ -34,7 +35,8 @@ export async function resume({ handle }: StubbedRun) {
 
 /** Waits until Temporal recorded the run's request to stop the activity in flight. */
 export async function activityStopRequested({ handle }: StubbedRun): Promise<void> {
-  const requested = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED;
+  const requested =
+    temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED;
   await vi.waitFor(
     async () => {
       const { raw } = await handle.describe();
