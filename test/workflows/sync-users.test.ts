@@ -303,6 +303,30 @@ describe('SyncUsersWorkflow with stub activities', () => {
     ]);
   });
 
+  it('a cancellation while paused ends the run from where it holds', async () => {
+    const run = await env.start({ users: 25, batchSize: 10 });
+    run.stub.hold('batch 1');
+    await run.stub.started('batch 1');
+    const pause = await askPause(run);
+    run.stub.release('batch 1');
+    expect(await pause.took()).toMatchObject({ holding: true, batchNo: 2 });
+
+    await run.handle.cancel();
+    await expect(run.handle.result()).rejects.toSatisfy(cancelledFailure);
+    expect(run.stub.log.batches).toEqual(ALL_BATCHES.slice(0, 2));
+    expect(run.stub.log.steps).toEqual([...SETUP, 'markRunPaused true', 'finishRun cancelled']);
+    expect(await queryView(run)).toEqual({
+      phase: 'syncing',
+      paused: true,
+      holding: false,
+      batchNo: 2,
+      cursor: 'u020',
+      processed: 20,
+      removed: 0,
+      execution: 1,
+    });
+  });
+
   it('a batch that fails for good fails the run, recorded with its reason, once the batch in flight ended', async () => {
     const run = await env.start({ users: 25, batchSize: 10 });
     run.stub.fail(

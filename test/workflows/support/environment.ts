@@ -1,10 +1,11 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../../../common/search-attributes.js';
 import type { SyncRequest, SyncRunState } from '../../../common/sync.js';
 import { startTemporalDevServer } from '../../../dev/temporal.js';
 import { workflowsEntry } from '../../../worker/worker.js';
 import type { SyncUsersWorkflow } from '../../../workflows/sync-users.js';
+import { installQuietRuntime } from '../../support/stack.js';
 import {
   StubRun,
   type StubRunOptions,
@@ -38,13 +39,17 @@ const TASK_QUEUE = 'sync-users-stubbed';
 export async function startWorkflowEnvironment(
   extraArgs: string[] = [],
 ): Promise<WorkflowEnvironment> {
+  installQuietRuntime();
   const temporal = await startTemporalDevServer({ searchAttributes: SEARCH_ATTRIBUTES, extraArgs });
   const runs = new Map<string, StubRun>();
   const nativeConnection = await NativeConnection.connect({ address: temporal.address });
   const worker = await Worker.create({
     connection: nativeConnection,
     taskQueue: TASK_QUEUE,
-    workflowsPath: workflowsEntry(),
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: workflowsEntry(),
+      logger: new DefaultLogger('WARN'),
+    }),
     activities: stubActivities(runs),
   });
   const running = worker.run();
