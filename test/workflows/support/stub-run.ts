@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { BulkChunkInput, BulkChunkOutput, SyncActivities } from '../../../activities/index.js';
 import type { ProcessBatchInput } from '../../../activities/sync-batch.js';
-import type { SyncProgress } from '../../../common/sync.js';
+import { emptyCounts, type SyncProgress } from '../../../common/sync.js';
 
 /**
  * Plain functions in place of the sync activities, so SyncUsersWorkflow runs for real against a
@@ -87,16 +87,7 @@ export class StubRun {
       { length: options.users },
       (_, i) => `u${String(i + 1).padStart(3, '0')}`,
     );
-    this.progress = {
-      total: options.users,
-      processed: 0,
-      added: 0,
-      failed: 0,
-      skipped: 0,
-      removed: 0,
-      unsubscribed: 0,
-      updated: 0,
-    };
+    this.progress = { total: options.users, ...emptyCounts() };
     this.leaversLeft = options.leavers ?? 0;
   }
 
@@ -260,7 +251,7 @@ export class StubRun {
   }
 }
 
-const PLATFORM = 'memory';
+export const stubPlatform = 'memory';
 export const stubListId = 'list-1';
 
 /** The stub activities, serving every run in `runs`. */
@@ -329,5 +320,3 @@ export function stubActivities(runs: Map<string, StubRun>): Stubbed {
     removeLeavers: async ({ runId, batchNo }) => runOf(runId).removeLeavers(batchNo),
   };
 }
-
-export const stubPlatform = PLATFORM;
