@@ -424,15 +424,16 @@ async function syncOverlappingBatches(
     const after = cursor === null ? 'from the first user' : `after user ${cursor}`;
     const range =
       upTo === null ? `up to ${state.batchSize} users ${after}` : `users ${after} to ${upTo}`;
-    inFlight.push({
-      batchNo,
-      // The batch in flight always finishes, even when the run is cancelled meanwhile.
-      result: CancellationScope.nonCancellable(() =>
-        batches.processBatch.executeWithOptions({ summary: `batch ${batchNo} · ${range}` }, [
-          { runId, batchNo, cursor, upTo, listId, tagListIds: state.tagListIds },
-        ]),
-      ),
-    });
+    // The batch in flight always finishes, even when the run is cancelled meanwhile.
+    const result = CancellationScope.nonCancellable(() =>
+      batches.processBatch.executeWithOptions({ summary: `batch ${batchNo} · ${range}` }, [
+        { runId, batchNo, cursor, upTo, listId, tagListIds: state.tagListIds },
+      ]),
+    );
+    // A batch that fails while the one in front of it still runs keeps its failure for its
+    // turn; unwatched until then, it would fail every workflow task as an unhandled rejection.
+    result.catch(() => undefined);
+    inFlight.push({ batchNo, result });
   };
 
   for (;;) {
