@@ -86,7 +86,11 @@ export function createContactImports(
 
     async existing(emails, { learnNewest }) {
       if (emails.length === 0) return new Set();
-      if (learnNewest) await directory.refresh();
+      const known = await knownAmong(emails);
+      // Only a chunk with contacts still unknown needs the newest look (the run's preparation
+      // had one): a chunk of members already known costs no request.
+      if (!learnNewest || known.size === new Set(emails).size) return known;
+      await directory.refresh();
       return knownAmong(emails);
     },
 
