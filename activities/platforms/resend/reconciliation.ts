@@ -20,38 +20,43 @@ export async function contactIsGone(
   return false;
 }
 
+/** A page of contact ids; the `unsubscribed` flags it shows are recorded as of when it was asked. */
+async function contactsPage(
+  sql: Sql,
+  client: ResendClient,
+  account: string,
+  after: string | undefined,
+): Promise<{ ids: string[]; hasMore: boolean } | undefined> {
+  const observedAt = new Date();
+  const { answer, kind } = await client.idempotent('contacts.list', (signal) =>
+    client.sdk.contacts.list({ limit: 100, ...(after ? { after } : {}) }, { signal }),
+  );
+  // A cursor whose contact was deleted meanwhile: the caller starts over.
+  if (kind === 'not_found' || answer.error?.statusCode === 422) return undefined;
+  if (answer.error || !answer.data) {
+    throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
+  }
+  const contacts = answer.data.data;
+  await recordUnsubscribedFlags(
+    sql,
+    'resend',
+    account,
+    contacts.map((contact) => ({
+      emailHash: emailHash(contact.email),
+      contactId: contact.id,
+      unsubscribed: contact.unsubscribed,
+    })),
+    observedAt,
+  );
+  return { ids: contacts.map((contact) => contact.id), hasMore: answer.data.has_more };
+}
+
 /**
  * Reconciliation without webhooks: which contacts of the directory Resend no longer has (someone
  * deleted them in the dashboard), which are unsubscribed there, and which emails are on Resend's
  * suppression list.
  */
 export function createResendReconciliation(sql: Sql, client: ResendClient, account: string) {
-  /** A page of contact ids; the `unsubscribed` flags it shows are recorded as of when it was asked. */
-  const contactsPage = async (after: string | undefined) => {
-    const observedAt = new Date();
-    const { answer, kind } = await client.idempotent('contacts.list', (signal) =>
-      client.sdk.contacts.list({ limit: 100, ...(after ? { after } : {}) }, { signal }),
-    );
-    // A cursor whose contact was deleted meanwhile: the caller starts over.
-    if (kind === 'not_found' || answer.error?.statusCode === 422) return undefined;
-    if (answer.error || !answer.data) {
-      throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
-    }
-    const contacts = answer.data.data;
-    await recordUnsubscribedFlags(
-      sql,
-      'resend',
-      account,
-      contacts.map((contact) => ({
-        emailHash: emailHash(contact.email),
-        contactId: contact.id,
-        unsubscribed: contact.unsubscribed,
-      })),
-      observedAt,
-    );
-    return { ids: contacts.map((contact) => contact.id), hasMore: answer.data.has_more };
-  };
-
   return {
     /**
      * Reads every contact of the account (one request per 100): the `unsubscribed` flags are
@@ -68,7 +73,7 @@ export function createResendReconciliation(sql: Sql, client: ResendClient, accou
         await connection`truncate reconcile_seen`;
         let after: string | undefined;
         for (;;) {
-          const page = await contactsPage(after);
+          const page = await contactsPage(sql, client, account, after);
           onPage();
           if (!page) {
             // The contact the cursor stood on was deleted meanwhile: read from the newest again.
