@@ -1,16 +1,17 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { normaliseEmail } from '../common/emails.js';
+import { emailHash, normaliseEmail } from '../common/emails.js';
 import { type MaxRemovals, REMOVAL_GUARD_TRIPPED, type SyncProgress } from '../common/sync.js';
 import {
   dropSharedLeavers,
   type LeaverOutcome,
   type LeaverPlan,
+  type PendingLeaver,
   pendingLeavers,
   planLeavers,
   recordLeaver,
 } from '../db/leavers.js';
-import { type ListRef, memberEmailHash } from '../db/outcomes.js';
+import { type ListRef, memberEmailHash, memberEmailHashes } from '../db/outcomes.js';
 import { getRun, maxRemovalsOf, progressOf, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import type { UsersSource } from '../db/users-source.js';
@@ -40,6 +41,31 @@ export function leaverOutcome(
   if (removal.kind === 'rejected') return { outcome: 'failed', reason: removal.reason };
   if (removal.kind === 'not_found' || removal.kind === 'deleted') return { outcome: 'gone' };
   return { outcome: 'removed', unsubscribed: unsubscribe?.kind === 'done' };
+}
+
+/**
+ * How each leaver's contact is named to the platform: by the ledger's contact id; for a member
+ * the ledger knows by its email only (a bulk import created it), by the id the platform's
+ * directory has for the email it was synced with (a look-up, no request), else by the user's
+ * email when it is still that one (another email would name another contact).
+ */
+export async function leaverRefs(
+  sql: Sql,
+  platform: Pick<MarketingPlatform, 'knownContacts'>,
+  list: ListRef,
+  leavers: PendingLeaver[],
+): Promise<ContactRef[]> {
+  const withoutIds = leavers.filter((leaver) => !leaver.contactId).map((leaver) => leaver.userId);
+  const synced = await memberEmailHashes(sql, list, withoutIds);
+  const known =
+    synced.size > 0 ? await platform.knownContacts?.([...new Set(synced.values())]) : undefined;
+  return leavers.map((leaver) => {
+    const email = leaver.email ? normaliseEmail(leaver.email) : null;
+    const syncedHash = synced.get(leaver.userId);
+    const contactId = leaver.contactId ?? (syncedHash ? known?.get(syncedHash) : null) ?? null;
+    const sameEmail = !syncedHash || (email !== null && emailHash(email) === syncedHash);
+    return { userId: leaver.userId, contactId, email: contactId || !sameEmail ? null : email };
+  });
 }
 
 export interface LeaverDeps {
@@ -106,11 +132,7 @@ export function createLeaverActivities(deps: LeaverDeps) {
       const leavers = await pendingLeavers(sql, runId, await deps.usersSource(), deps.batchSize);
       if (leavers.length > 0) {
         const platform = deps.connect(run, () => context.heartbeat());
-        const refs: ContactRef[] = leavers.map((leaver) => ({
-          userId: leaver.userId,
-          contactId: leaver.contactId,
-          email: leaver.email ? normaliseEmail(leaver.email) : null,
-        }));
+        const refs = await leaverRefs(sql, platform, list, leavers);
         // Opted-out users are marked unsubscribed before they leave the list.
         const unsubscribes = new Map<string, ChangeOutcome>();
         const toUnsubscribe = refs.filter(

@@ -400,18 +400,20 @@ async function patchEach(
 
 /**
  * Users the ledger has in every list with this email, met before: only changed fields cost a
- * request, and a user whose fields did not change costs none. Answers the users to sync.
+ * request, and a user whose fields did not change costs none. A member known by its email only
+ * (a bulk import created it) is patched by its email, which Resend takes in place of the id.
+ * Answers the users to sync.
  */
 async function syncPresent(
   scope: BatchScope,
   sendable: Sendable[],
-  inEveryList: Map<string, string>,
+  inEveryList: Map<string, string | null>,
 ): Promise<Sendable[]> {
   const toSync: Sendable[] = [];
   const patches: PendingPatch[] = [];
   for (const item of sendable) {
     const contactId = inEveryList.get(item.contact.userId);
-    if (!contactId || !item.lastSeen) {
+    if (contactId === undefined || !item.lastSeen) {
       toSync.push(item);
       continue;
     }
@@ -589,12 +591,7 @@ async function syncUsers(
   const { allowed, duplicates } = await claimAndClear(scope, movable);
   const sendable = await sendablesOf(scope, allowed);
 
-  const inEveryList = await membersInEveryList(
-    sql,
-    run.platform,
-    [...new Set(scope.listIds)],
-    sendable.map((item) => ({ userId: item.contact.userId, emailHash: item.emailHash })),
-  );
+  const inEveryList = await presentMembers(scope, sendable);
 
   // Prepared while the batch before it sent its last users; its requests go now.
   await turn?.ready();
@@ -613,6 +610,34 @@ async function syncUsers(
       `${unresolved} contacts got only ambiguous answers; the batch is retried for them`,
     );
   }
+}
+
+/**
+ * The sendable users the ledger has in every list of the run with their current email, by
+ * contact id. A member the ledger knows by its email only (a bulk import created it) gets the id
+ * the platform's directory has for that email (a look-up, no request), which its outcome then
+ * records; null when the directory does not know it yet.
+ */
+async function presentMembers(
+  scope: BatchScope,
+  sendable: Sendable[],
+): Promise<Map<string, string | null>> {
+  const { ctx, run } = scope;
+  const present = await membersInEveryList(
+    ctx.sql,
+    run.platform,
+    [...new Set(scope.listIds)],
+    sendable.map((item) => ({ userId: item.contact.userId, emailHash: item.emailHash })),
+  );
+  const withoutIds = sendable.filter(
+    (item) => present.has(item.contact.userId) && present.get(item.contact.userId) === null,
+  );
+  if (withoutIds.length === 0) return present;
+  const known = await ctx.platform.knownContacts?.(withoutIds.map((item) => item.emailHash));
+  for (const item of withoutIds) {
+    present.set(item.contact.userId, known?.get(item.emailHash) ?? null);
+  }
+  return present;
 }
 
 /** A user the ledger has in the run's list with another email than its current one. */

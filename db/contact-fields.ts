@@ -28,26 +28,27 @@ export async function lastSentFields(
 
 /**
  * Users of the batch the ledger has in every one of `listIds` with this email, and by which
- * contact: they need no request unless their fields changed.
+ * contact (null when the ledger knows it by its email only: a contact a bulk import created):
+ * they need no request unless their fields changed.
  */
 export async function membersInEveryList(
   sql: Sql,
   platform: string,
   listIds: string[],
   members: { userId: string; emailHash: string }[],
-): Promise<Map<string, string>> {
+): Promise<Map<string, string | null>> {
   if (members.length === 0) return new Map();
-  const rows = await sql<{ userId: string; contactId: string }[]>`
+  const rows = await sql<{ userId: string; contactId: string | null }[]>`
     select m.user_id as "userId", min(m.contact_id) as "contactId"
     from unnest(${members.map((m) => m.userId)}::text[], ${members.map((m) => m.emailHash)}::text[])
       as wanted(user_id, email_hash)
     join audience_sync.list_members m
       on m.platform = ${platform} and m.list_id = any(${listIds}::text[])
       and m.user_id = wanted.user_id and m.email_hash = wanted.email_hash
-      and m.contact_id is not null and m.unsubscribed_at is null
+      and m.unsubscribed_at is null
     group by m.user_id
     having count(distinct m.list_id) = ${listIds.length}
-      and count(distinct m.contact_id) = 1`;
+      and count(distinct m.contact_id) <= 1`;
   return new Map(rows.map((row) => [row.userId, row.contactId]));
 }
 

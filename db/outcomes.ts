@@ -248,3 +248,17 @@ export async function memberEmailHash(
     where platform = ${list.platform} and list_id = ${list.listId} and user_id = ${userId}`;
   return row?.emailHash ?? null;
 }
+
+/** The emails (hashed) these users were synced into the list with, by user id, where known. */
+export async function memberEmailHashes(
+  sql: Sql,
+  list: ListRef,
+  userIds: string[],
+): Promise<Map<string, string>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await sql<{ userId: string; emailHash: string }[]>`
+    select user_id as "userId", email_hash as "emailHash" from audience_sync.list_members
+    where platform = ${list.platform} and list_id = ${list.listId}
+      and user_id = any(${userIds}::text[]) and email_hash is not null`;
+  return new Map(rows.map((row) => [row.userId, row.emailHash]));
+}

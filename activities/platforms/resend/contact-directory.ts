@@ -11,7 +11,9 @@ import type { ResendClient } from './client.js';
  * A sync must never create a contact that exists (Resend's create resets omitted fields, which
  * re-subscribes people), yet asking per user doubles the requests. So the directory is loaded once
  * per account (one request per 100 contacts), kept in Postgres across runs, and refreshed before
- * each batch from the newest end of the platform's list, which costs one or two requests.
+ * each batch from the newest end of the platform's list: one request, and one more per 100
+ * contacts created since. Older contacts are not read again by runs (what changed on them without
+ * a webhook is the daily reconciliation's to learn), so a run's directory cost is what changed.
  */
 
 interface DirectoryState {
@@ -55,12 +57,6 @@ export interface ContactDirectory {
    * REFRESH_SHARED_WITHIN_MS ago serves instead (its pages are not counted again).
    */
   refresh(options?: { shared?: boolean }): Promise<{ pages: number }>;
-  /**
-   * Re-reads up to `maxPages` pages of older contacts, going on from where the last sweep of
-   * this process stopped and starting over at the end, so `unsubscribed` flags changed on old
-   * contacts are learned without webhooks.
-   */
-  sweep(maxPages: number): Promise<{ pages: number }>;
   lookup(emails: string[]): Promise<Map<string, KnownContact>>;
   remember(email: string, contactId: string): Promise<void>;
   forget(email: string): Promise<void>;
@@ -75,9 +71,6 @@ const newest = (contacts: Contact[]): Contact | undefined =>
       !best || timestampMs(contact.createdAt) > timestampMs(best.createdAt) ? contact : best,
     undefined,
   );
-
-/** Where an account's sweep goes on (a contact id; null: from the newest). Per process. */
-export type SweepPositions = Map<string, string | null>;
 
 /** The last refresh of each account this process began, while it may serve others. Per process. */
 export type RecentRefreshes = Map<string, { startedAt: number; done: Promise<unknown> }>;
@@ -94,7 +87,6 @@ export function createContactDirectory(
   sql: Sql,
   client: ResendClient,
   account: string,
-  sweepPositions: SweepPositions = new Map(),
   recentRefreshes: RecentRefreshes = new Map(),
 ): ContactDirectory {
   /** A page of contacts, newest first; undefined when Resend no longer knows the cursor. */
@@ -282,26 +274,6 @@ export function createContactDirectory(
         if (recentRefreshes.get(account)?.done === done) recentRefreshes.delete(account);
         throw error;
       }
-    },
-
-    async sweep(maxPages) {
-      let pages = 0;
-      while (pages < maxPages) {
-        const after = sweepPositions.get(account) ?? null;
-        const found = await listContacts(after ? { after } : undefined);
-        pages += 1;
-        if (!found) {
-          // The contact the sweep stopped at was deleted meanwhile: start over.
-          sweepPositions.set(account, null);
-          continue;
-        }
-        await store(found.contacts, found.observedAt);
-        const last = found.contacts.at(-1);
-        const more = found.hasMore && last !== undefined;
-        sweepPositions.set(account, more ? last.id : null);
-        if (!more) break;
-      }
-      return { pages };
     },
 
     async lookup(emails) {

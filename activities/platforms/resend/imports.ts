@@ -71,6 +71,52 @@ export function createdRows(
 
 const delay = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal });
 
+/** Which of these emails the directory knows; `learnNewest`: first the contacts created since. */
+async function existingAmong(
+  directory: ContactDirectory,
+  emails: string[],
+  learnNewest: boolean,
+): Promise<Set<string>> {
+  if (emails.length === 0) return new Set();
+  const knownAmong = async () => new Set((await directory.lookup(emails)).keys());
+  const known = await knownAmong();
+  // Only a chunk with contacts still unknown needs the newest look (the run's preparation had
+  // one): a chunk of members already known costs no request.
+  if (!learnNewest || known.size === new Set(emails).size) return known;
+  await directory.refresh();
+  return knownAmong();
+}
+
+/** Polls an import until it ended, the wait growing from `pollMs.first` to `pollMs.max`. */
+async function waitForImport(
+  client: ResendClient,
+  jobId: string,
+  onPoll: () => void,
+  settings: { pollMs: { first: number; max: number }; signal: AbortSignal },
+): Promise<BulkJobResult> {
+  const { pollMs } = settings;
+  let waitMs = pollMs.first;
+  for (;;) {
+    await delay(waitMs, settings.signal);
+    const { answer, kind } = await client.idempotent('contacts.imports.get', (signal) =>
+      client.sdk.contacts.imports.get(jobId, { signal }),
+    );
+    onPoll();
+    if (kind === 'not_found') {
+      return {
+        status: 'failed',
+        counts: { total: 0, created: 0, updated: 0, skipped: 0, failed: 0 },
+      };
+    }
+    const job = answer.data;
+    if (!job) throw platformUnavailable(`Resend contacts.imports.get answered ${kind}`);
+    if (job.status === 'completed' || job.status === 'failed') {
+      return { status: job.status, counts: job.counts };
+    }
+    waitMs = Math.min(pollMs.max, waitMs * 2);
+  }
+}
+
 export function createContactImports(
   client: ResendClient,
   directory: ContactDirectory,
@@ -84,11 +130,7 @@ export function createContactImports(
   return {
     maxContacts: IMPORT_MAX_ROWS,
 
-    async existing(emails, { learnNewest }) {
-      if (emails.length === 0) return new Set();
-      if (learnNewest) await directory.refresh();
-      return knownAmong(emails);
-    },
+    existing: (emails, { learnNewest }) => existingAmong(directory, emails, learnNewest),
 
     async start(contacts, listIds): Promise<BulkStart> {
       const csv = contactsCsv(contacts);
@@ -129,28 +171,7 @@ export function createContactImports(
       return { kind: 'refused', reason: `import_rejected:${status}_${name}` };
     },
 
-    async wait(jobId, onPoll) {
-      let waitMs = pollMs.first;
-      for (;;) {
-        await delay(waitMs, settings.signal);
-        const { answer, kind } = await client.idempotent('contacts.imports.get', (signal) =>
-          client.sdk.contacts.imports.get(jobId, { signal }),
-        );
-        onPoll();
-        if (kind === 'not_found') {
-          return {
-            status: 'failed',
-            counts: { total: 0, created: 0, updated: 0, skipped: 0, failed: 0 },
-          };
-        }
-        const job = answer.data;
-        if (!job) throw platformUnavailable(`Resend contacts.imports.get answered ${kind}`);
-        if (job.status === 'completed' || job.status === 'failed') {
-          return { status: job.status, counts: job.counts };
-        }
-        waitMs = Math.min(pollMs.max, waitMs * 2);
-      }
-    },
+    wait: (jobId, onPoll) => waitForImport(client, jobId, onPoll, { ...settings, pollMs }),
 
     async created(contacts, result) {
       const all = createdRows(contacts, result, undefined);

@@ -23,7 +23,6 @@ import {
   createContactDirectory,
   type KnownContact,
   type RecentRefreshes,
-  type SweepPositions,
 } from './contact-directory.js';
 import { createContactImports } from './imports.js';
 import { createSegments } from './lists.js';
@@ -41,9 +40,6 @@ export interface ResendSettings {
   /** RESEND_BULK: `auto` creates new contacts through Contact Imports, `off` one by one. */
   bulk?: 'auto' | 'off';
 }
-
-/** Pages of older contacts (100 each) each run re-reads before its first batch. */
-export const SWEEP_PAGES_PER_RUN = 10;
 
 /** The account id used to key shared state: a hash, so the key itself is never stored. */
 export const resendAccountId = (apiKey: string): string =>
@@ -82,15 +78,13 @@ const contactKey = (ref: ContactRef): { id: string } | { email: string } =>
  */
 export function resendPlatform(settings: ResendSettings): PlatformModule {
   const account = resendAccountId(settings.apiKey);
-  const sweepPositions: SweepPositions = new Map();
   const recentRefreshes: RecentRefreshes = new Map();
   return {
     name: 'resend',
     account,
     // 2 is the lowest limit Resend has given an account; the headers teach the real one.
     limit: { kind: 'requests_per_second', initial: 2, upperBound: settings.rateLimit },
-    connect: (context) =>
-      connectResend(settings, account, context, { sweepPositions, recentRefreshes }),
+    connect: (context) => connectResend(settings, account, context, { recentRefreshes }),
     checkAccess: (context) => checkResendAccess(settings, context),
   };
 }
@@ -128,17 +122,11 @@ function connectResend(
   settings: ResendSettings,
   account: string,
   context: PlatformContext,
-  memory: { sweepPositions: SweepPositions; recentRefreshes: RecentRefreshes },
+  memory: { recentRefreshes: RecentRefreshes },
 ): MarketingPlatform {
   const { gate } = context;
   const client = resendClientFor(settings, context);
-  const directory = createContactDirectory(
-    context.sql,
-    client,
-    account,
-    memory.sweepPositions,
-    memory.recentRefreshes,
-  );
+  const directory = createContactDirectory(context.sql, client, account, memory.recentRefreshes);
   const segments = createSegments(context.sql, client, account);
   const properties = createResendProperties(context.sql, client, account);
 
@@ -294,11 +282,10 @@ function connectResend(
     async prepare(onProgress) {
       let pages = 0;
       await directory.load(() => onProgress(++pages));
-      // A few requests per run keep the directory's unsubscribe flags fresh without webhooks.
-      const swept = await directory.sweep(SWEEP_PAGES_PER_RUN);
-      // Every run starts from a fresh look, whatever a batch of another run saw a moment ago.
+      // Every run starts from a fresh look, whatever a batch of another run saw a moment ago;
+      // older contacts are the daily reconciliation's to read again.
       const refreshed = await directory.refresh();
-      onProgress(pages + swept.pages + refreshed.pages);
+      onProgress(pages + refreshed.pages);
     },
 
     getList: (listId) => segments.get(listId),

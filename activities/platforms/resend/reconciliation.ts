@@ -1,4 +1,5 @@
 import { emailHash } from '../../../common/emails.js';
+import { recordUnsubscribedFlags } from '../../../db/consent.js';
 import type { Sql } from '../../../db/sql.js';
 import type { DisappearedContact } from '../platform.js';
 import { platformUnavailable } from '../platform.js';
@@ -19,27 +20,49 @@ export async function contactIsGone(
   return false;
 }
 
+/** A page of contact ids; the `unsubscribed` flags it shows are recorded as of when it was asked. */
+async function contactsPage(
+  sql: Sql,
+  client: ResendClient,
+  account: string,
+  after: string | undefined,
+): Promise<{ ids: string[]; hasMore: boolean } | undefined> {
+  const observedAt = new Date();
+  const { answer, kind } = await client.idempotent('contacts.list', (signal) =>
+    client.sdk.contacts.list({ limit: 100, ...(after ? { after } : {}) }, { signal }),
+  );
+  // A cursor whose contact was deleted meanwhile: the caller starts over.
+  if (kind === 'not_found' || answer.error?.statusCode === 422) return undefined;
+  if (answer.error || !answer.data) {
+    throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
+  }
+  const contacts = answer.data.data;
+  await recordUnsubscribedFlags(
+    sql,
+    'resend',
+    account,
+    contacts.map((contact) => ({
+      emailHash: emailHash(contact.email),
+      contactId: contact.id,
+      unsubscribed: contact.unsubscribed,
+    })),
+    observedAt,
+  );
+  return { ids: contacts.map((contact) => contact.id), hasMore: answer.data.has_more };
+}
+
 /**
  * Reconciliation without webhooks: which contacts of the directory Resend no longer has (someone
- * deleted them in the dashboard), and which emails are on Resend's suppression list.
+ * deleted them in the dashboard), which are unsubscribed there, and which emails are on Resend's
+ * suppression list.
  */
 export function createResendReconciliation(sql: Sql, client: ResendClient, account: string) {
-  const contactsPage = async (after: string | undefined) => {
-    const { answer, kind } = await client.idempotent('contacts.list', (signal) =>
-      client.sdk.contacts.list({ limit: 100, ...(after ? { after } : {}) }, { signal }),
-    );
-    // A cursor whose contact was deleted meanwhile: the caller starts over.
-    if (kind === 'not_found' || answer.error?.statusCode === 422) return undefined;
-    if (answer.error || !answer.data) {
-      throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
-    }
-    return { ids: answer.data.data.map((contact) => contact.id), hasMore: answer.data.has_more };
-  };
-
   return {
     /**
-     * Reads every contact id of the account (one request per 100) into a scratch table of one
-     * connection, then takes the directory's contacts that were not among them; each of those is
+     * Reads every contact of the account (one request per 100): the `unsubscribed` flags are
+     * recorded as the directory's reads record them (runs read only contacts created since their
+     * last look, so this is where a change made on an older contact without a webhook is learned)
+     * and the ids go into a scratch table of one connection; then it takes the directory's contacts that were not among them; each of those is
      * asked for once more, so a contact created while the list was read is not taken for deleted.
      * The deleted ones are dropped from the directory and returned.
      */
@@ -50,7 +73,7 @@ export function createResendReconciliation(sql: Sql, client: ResendClient, accou
         await connection`truncate reconcile_seen`;
         let after: string | undefined;
         for (;;) {
-          const page = await contactsPage(after);
+          const page = await contactsPage(sql, client, account, after);
           onPage();
           if (!page) {
             // The contact the cursor stood on was deleted meanwhile: read from the newest again.

@@ -1,0 +1,255 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { emailHash } from '../../common/emails.js';
+import { createUsersTable } from '../../db/demo-users.js';
+import type { DailyReconciliationResult } from '../../workflows/daily-reconciliation.js';
+import {
+  type AppStack,
+  emulatedContacts,
+  type LoggedRequest,
+  requestLog,
+  seedEmulatorContacts,
+  startAppStack,
+} from '../support/app-stack.js';
+import { uniqueName } from '../support/stack.js';
+import { outcomesOf, type TestUser, testUsers } from '../support/test-users.js';
+
+/**
+ * A list kept by recurring mirror runs after a bulk first sync: the users a Contact Import put
+ * into the list are members this service made, so a run sends nothing for them unless they
+ * changed, and what changed is found and sent without a request per unchanged user. The
+ * directory reads only what changed on the platform each run; the sweep over older contacts
+ * (deletions and unsubscribes made without webhooks) is the daily reconciliation's.
+ */
+
+let stack: AppStack;
+const users = testUsers(() => stack.db.sql);
+
+beforeAll(async () => {
+  stack = await startAppStack({ emulator: { rateLimit: 300 }, worker: { RESEND_BULK: 'auto' } });
+  await createUsersTable(stack.db.sql);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+// Mirror runs sync the whole relation: each test's population is its own users.
+beforeEach(async () => {
+  await stack.db.sql`delete from users`;
+});
+
+async function sync(body: Record<string, unknown>) {
+  const answer = await stack.call('POST', '/api/marketing/sync', {
+    platform: 'resend',
+    mode: 'mirror',
+    ...body,
+  });
+  expect(answer.status).toBe(200);
+  return { runId: answer.body.runId as string, listId: answer.body.list_id as string };
+}
+
+const outcomes = (runId: string, of: TestUser[]) => outcomesOf(stack.db.sql, runId, of);
+
+const lastSeq = async () => (await requestLog(stack.emulator)).at(-1)?.seq ?? 0;
+
+/** The requests since `mark`, as `METHOD path`, sorted. */
+const routesSince = async (mark: number): Promise<string[]> =>
+  (await requestLog(stack.emulator, `&since_seq=${mark}`))
+    .map((entry: LoggedRequest) => `${entry.method} ${entry.path}`)
+    .sort();
+
+const contactsByEmail = async () =>
+  new Map((await emulatedContacts(stack.emulator)).map((contact) => [contact.email, contact]));
+
+const ledgerOf = (listId: string) =>
+  stack.db.sql<{ userId: string; contactId: string | null; emailHash: string; origin: string }[]>`
+    select user_id as "userId", contact_id as "contactId", email_hash as "emailHash", origin
+    from audience_sync.list_members where list_id = ${listId} order by user_id::int`;
+
+const bulkModeOf = async (runId: string) =>
+  (await stack.call('GET', `/api/marketing/sync-users/${encodeURIComponent(runId)}`)).body.bulk
+    ?.mode;
+
+const everyAdded = (of: TestUser[]) => Object.fromEntries(of.map((user) => [user.id, 'added']));
+
+/** A bulk first sync of these users into a new list, kept by mirror runs. */
+async function bulkFirstSync(name: string, of: TestUser[]) {
+  const first = await sync({ list_name: uniqueName(name) });
+  expect(await bulkModeOf(first.runId)).toBe('imports');
+  expect(await outcomes(first.runId, of)).toEqual(everyAdded(of));
+  // Recorded as members this service made, by the email they were created with.
+  expect(
+    (await ledgerOf(first.listId)).map(({ userId, emailHash: hash, origin }) => ({
+      userId,
+      emailHash: hash,
+      origin,
+    })),
+  ).toEqual(
+    of.map((user) => ({ userId: user.id, emailHash: emailHash(user.email), origin: 'made' })),
+  );
+  return first;
+}
+
+describe('members a Contact Import put into the list', () => {
+  it('cost no request in the next mirror runs when nothing changed', async () => {
+    const steady = await users.addMany('steady', 6);
+    const first = await bulkFirstSync('Steady', steady);
+    const segment = first.listId;
+
+    const mark = await lastSeq();
+    const second = await sync({ list_id: segment });
+    expect(await outcomes(second.runId, steady)).toEqual(everyAdded(steady));
+    // The list is read, and the directory learns the contacts the import created (one page);
+    // nothing names a member.
+    expect(await routesSince(mark)).toEqual(['GET /contacts', `GET /segments/${segment}`]);
+    // The ledger now knows each member's contact id, from the directory's page.
+    const byEmail = await contactsByEmail();
+    expect(
+      (await ledgerOf(segment)).map(({ userId, contactId }) => ({ userId, contactId })),
+    ).toEqual(steady.map((user) => ({ userId: user.id, contactId: byEmail.get(user.email)?.id })));
+
+    const again = await lastSeq();
+    const third = await sync({ list_id: segment });
+    expect(await outcomes(third.runId, steady)).toEqual(everyAdded(steady));
+    expect(await routesSince(again)).toEqual(['GET /contacts', `GET /segments/${segment}`]);
+    const members = await emulatedContacts(stack.emulator, `&segment_id=${segment}`);
+    expect(members.map((contact) => contact.email).sort()).toEqual(
+      steady.map((user) => user.email).sort(),
+    );
+  });
+
+  it('are found and sent when a name, an email or the population changes, and only those', async () => {
+    const [renamed, moved, leaver, ...unchanged] = await users.addMany('changes', 6);
+    if (!renamed || !moved || !leaver) throw new Error('no users');
+    const everyone = [renamed, moved, leaver, ...unchanged];
+    const first = await bulkFirstSync('Changes', everyone);
+    const segment = first.listId;
+    const before = await contactsByEmail();
+
+    const newEmail = `new.${moved.email}`;
+    await stack.db.sql`update users set last_name = 'Renamed' where id = ${renamed.id}`;
+    await stack.db.sql`update users set email = ${newEmail} where id = ${moved.id}`;
+    await stack.db.sql`update users set deleted_at = now() where id = ${leaver.id}`;
+    const mark = await lastSeq();
+    const run = await sync({ list_id: segment });
+    expect(await outcomes(run.runId, everyone)).toEqual(everyAdded([renamed, moved, ...unchanged]));
+    const leavers = await stack.db.sql<{ userId: string; outcome: string }[]>`
+      select user_id as "userId", outcome from audience_sync.run_leavers where run_id = ${run.runId}`;
+    expect(leavers).toEqual([{ userId: leaver.id, outcome: 'removed' }]);
+
+    const oldId = before.get(moved.email)?.id;
+    const leaverId = before.get(leaver.email)?.id;
+    const renamedId = before.get(renamed.email)?.id;
+    const routes = await routesSince(mark);
+    // One write per change (the new email's contact is created by the run's import), and
+    // nothing for the unchanged members.
+    expect(routes.filter((route) => !route.startsWith('GET '))).toEqual(
+      [
+        `DELETE /contacts/${oldId}/segments/${segment}`,
+        `DELETE /contacts/${leaverId}/segments/${segment}`,
+        `PATCH /contacts/${renamedId}`,
+        'POST /contacts/imports',
+      ].sort(),
+    );
+    for (const user of unchanged) {
+      const id = before.get(user.email)?.id ?? '';
+      expect(routes.filter((route) => route.includes(id) || route.includes(user.email))).toEqual(
+        [],
+      );
+    }
+
+    const after = await contactsByEmail();
+    expect(after.get(renamed.email)?.last_name).toBe('Renamed');
+    const members = await emulatedContacts(stack.emulator, `&segment_id=${segment}`);
+    expect(members.map((contact) => contact.email).sort()).toEqual(
+      [renamed.email, newEmail, ...unchanged.map((user) => user.email)].sort(),
+    );
+    // The old contact and the leaver's stay in Resend, out of the list.
+    expect(after.get(moved.email)?.segment_ids).toEqual([]);
+    expect(after.get(leaver.email)?.segment_ids).toEqual([]);
+  });
+});
+
+/** Starts the daily reconciliation now and waits for its result. */
+async function reconcile(): Promise<DailyReconciliationResult> {
+  return stack.client.workflow.execute('DailyReconciliationWorkflow', {
+    taskQueue: stack.workerConfig.TEMPORAL_TASK_QUEUE,
+    workflowId: uniqueName('reconciliation'),
+    args: [],
+  });
+}
+
+describe('the contact directory', () => {
+  it('reads only the pages that changed each run; the reconciliation finds what changed on older contacts', async () => {
+    // 1,000 contacts someone else made, older than anything this service syncs.
+    await seedEmulatorContacts(
+      stack.emulator,
+      Array.from({ length: 1000 }, (_, index) => ({
+        email: `${uniqueName(`older${index}`)}@example.com`,
+      })),
+    );
+    const kept = await users.addMany('directory', 3);
+    const [gone, quitter] = kept;
+    if (!gone || !quitter) throw new Error('no users');
+    const first = await sync({ list_name: uniqueName('Directory') });
+    const segment = first.listId;
+    const directoryPages = async (mark: number) =>
+      (await routesSince(mark)).filter((route) => route === 'GET /contacts').length;
+
+    // Nothing changed on the platform: one page, the newest, says so.
+    const settled = await sync({ list_id: segment });
+    const mark = await lastSeq();
+    const quiet = await sync({ list_id: segment });
+    expect(await outcomes(quiet.runId, kept)).toEqual(everyAdded(kept));
+    expect(await directoryPages(mark)).toBe(1);
+    expect(settled.runId).not.toBe(quiet.runId);
+
+    // 150 contacts created elsewhere since: the look for newer ones, then the two pages they fill.
+    await seedEmulatorContacts(
+      stack.emulator,
+      Array.from({ length: 150 }, (_, index) => ({
+        email: `${uniqueName(`newer${index}`)}@example.com`,
+      })),
+    );
+    const busyMark = await lastSeq();
+    const busy = await sync({ list_id: segment });
+    expect(await outcomes(busy.runId, kept)).toEqual(everyAdded(kept));
+    expect(await directoryPages(busyMark)).toBe(3);
+
+    // Without webhooks, one member's contact is deleted in Resend and another unsubscribes there:
+    // no run reads their pages again, the daily reconciliation does.
+    await fetch(`${stack.emulator.url}/_emulator/contacts/delete`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: gone.email }),
+    }).then((response) => expect(response.status).toBe(200));
+    await fetch(`${stack.emulator.url}/_emulator/contacts/unsubscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: quitter.email }),
+    }).then((response) => expect(response.status).toBe(200));
+    const result = await reconcile();
+    expect(result.platforms).toEqual([{ platform: 'resend', deleted: 1, suppressed: 0 }]);
+    const facts = await stack.db.sql<{ emailHash: string; deleted: boolean; unsub: boolean }[]>`
+      select email_hash as "emailHash", deleted_at is not null as deleted,
+        unsubscribed is true as unsub
+      from audience_sync.platform_consent
+      where email_hash = any(${[gone.email, quitter.email].map(emailHash)}::text[])
+      order by deleted desc`;
+    expect(facts).toEqual([
+      { emailHash: emailHash(gone.email), deleted: true, unsub: false },
+      { emailHash: emailHash(quitter.email), deleted: false, unsub: true },
+    ]);
+
+    const createsMark = await lastSeq();
+    const next = await sync({ list_id: segment });
+    expect(await outcomes(next.runId, kept)).toEqual({
+      ...everyAdded(kept),
+      [gone.id]: 'skipped:deleted_in_platform',
+      [quitter.id]: 'skipped:unsubscribed_in_platform',
+    });
+    expect((await routesSince(createsMark)).filter((route) => route === 'POST /contacts')).toEqual(
+      [],
+    );
+  });
+});
