@@ -96,7 +96,7 @@ const { values } = parseArgs({
   },
 });
 const USERS = Number(values.users ?? (values.bulk ? 100_000 : values.mirror ? 10_000 : 2000));
-const RATE = Number(values.rate ?? (values.bulk || values.mirror ? 10 : 50));
+const RATE = Number(values.rate ?? (values.bulk || values.mirror || values.steady ? 10 : 50));
 const log = (line: string) => {
   if (!values.json) process.stderr.write(`${line}\n`);
 };
