@@ -235,15 +235,18 @@ function timedRunner(
     if (watched.result && window.length !== seen) {
       throw new Error(`the emulator saw ${seen} requests but its log holds ${window.length}`);
     }
-    const result = watched.result ?? (await finishOffTheClock(deps, runId, options));
-    const finishedAt = watched.result ? null : (performance.now() - before.at) / 1000;
     const row = steadyRow({ users, run, changed, options, watched, before, window });
     row.withinTarget = withinTarget(row);
-    row.finishedAtSeconds = result && finishedAt !== null ? round(finishedAt, 0) : null;
-    row.historyEvents = result ? await historyEventsOf(ctx.client, runId) : null;
-    // As soon as measured, so that a later failure loses nothing.
+    // As soon as measured (a capped run's before its untimed finish, which can take an hour), so
+    // that a later failure or an interrupted benchmark loses nothing.
     log(`  ${formatRecord(withoutRequestKinds(row))}`);
     log(`  requests by kind: ${JSON.stringify(row.requestsByKind)}`);
+    const result = watched.result ?? (await finishOffTheClock(deps, runId, options));
+    if (!watched.result && result) {
+      row.finishedAtSeconds = round((performance.now() - before.at) / 1000, 0);
+    }
+    row.historyEvents = result ? await historyEventsOf(ctx.client, runId) : null;
+    if (row.historyEvents !== null) log(`  history events: ${row.historyEvents}`);
     row.verdict = result ? await checkedVerdict(deps, result, expected) : DID_NOT_FINISH;
     log(`  verdict: ${row.verdict}`);
     return {
