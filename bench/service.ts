@@ -8,9 +8,9 @@ import { reconciliationScheduleId } from '../client/reconciliation-schedule.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
 import type { SyncRunResult } from '../common/sync.js';
 import { apiConfigSchema, parseConfig, workerConfigSchema } from '../config/env.js';
-import { migrate } from '../db/migrate.js';
-import { createSql, type Sql } from '../db/sql.js';
-import { startEmbeddedPostgres, withDatabase } from '../dev/postgres.js';
+import type { Sql } from '../db/sql.js';
+import { startEmbeddedPostgres } from '../dev/postgres.js';
+import { createScratchDatabase } from '../dev/scratch-database.js';
 import { startTemporalDevServer } from '../dev/temporal.js';
 import { spawnWorkerProcess, type WorkerProcess } from '../dev/worker-process.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -91,29 +91,9 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   }
 }
 
-export interface BenchDatabase {
-  url: string;
-  sql: Sql;
-  drop(): Promise<void>;
-}
-
 /** A new database on the benchmark's Postgres, with the service's schema. */
-export async function createBenchDatabase(postgresUrl: string, name: string) {
-  const maintenance = createSql(postgresUrl, { max: 1 });
-  await maintenance`create database ${maintenance(name)}`;
-  const url = withDatabase(postgresUrl, name);
-  const sql = createSql(url, { max: 10 });
-  await migrate(sql);
-  return {
-    url,
-    sql,
-    async drop() {
-      await sql.end({ timeout: 5 });
-      await maintenance`drop database if exists ${maintenance(name)} with (force)`;
-      await maintenance.end({ timeout: 5 });
-    },
-  } satisfies BenchDatabase;
-}
+export const createBenchDatabase = (postgresUrl: string, name: string) =>
+  createScratchDatabase(postgresUrl, name, { max: 10 });
 
 export interface ServiceOptions {
   /** RESEND_BULK. */
