@@ -1,29 +1,37 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startApiServer } from '../api/server.js';
-import { runHistories } from '../client/histories.js';
-import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
-import type { SyncRunResult } from '../common/sync.js';
-import { apiConfigSchema, parseConfig, workerConfigSchema } from '../config/env.js';
 import { seedDemoUsers } from '../db/demo-users.js';
-import { migrate } from '../db/migrate.js';
 import { createPreviewActivities } from '../db/preview.js';
 import { keepPreviewCount } from '../db/preview-count-keeper.js';
-import { createSql, type Sql } from '../db/sql.js';
+import type { Sql } from '../db/sql.js';
 import { inspectUsersSource } from '../db/users-source.js';
-import { startEmbeddedPostgres, withDatabase } from '../dev/postgres.js';
-import { startTemporalDevServer } from '../dev/temporal.js';
-import { spawnWorkerProcess } from '../dev/worker-process.js';
-import { createLogger } from '../telemetry/logger.js';
+import { admin, adminAll, countByKind, isRateLimited, requestsSince } from './emulator.js';
 import { benchHistory } from './history.js';
+import { appUsers, MIRROR_FILTERS, wrongUsers } from './lists.js';
 import type { NaiveMode } from './naive.js';
+import { formatRecord, printRows, round } from './report.js';
+import {
+  type BenchContext,
+  createBenchDatabase,
+  historyEventsOf,
+  runThroughApi,
+  type ServiceOptions,
+  startBenchStack,
+  withService,
+} from './service.js';
+import {
+  benchSteady,
+  STEADY_DEFAULTS,
+  type SteadyOptions,
+  steadyRequestLogLimit,
+  withoutRequestKinds,
+} from './steady.js';
 
 /**
  * `npm run bench -- --users N --rate R [--json] [--preview] [--profile DIR] [--bulk] [--mirror]`
+ *   `npm run bench -- --steady [--users N,N…] [--rate R] [--max-seconds S] [--json]`
  *
  * Seeds N users, then syncs them into a new audience through the real stack (API, Temporal, a
  * worker process, Postgres) against the Resend emulator limited to R requests per second, and,
@@ -38,6 +46,12 @@ import type { NaiveMode } from './naive.js';
  * re-sync of everything (run, and modelled at the rate limit). See benchMirror.
  * `--history` (default 1,000,000 rows a table) measures work that grows with the service's history
  * before and after its indexes, in Postgres only: see bench/history.ts.
+ * `--steady` (default `--users 100000,1000000` at 10/s) keeps a list of N users in step with
+ * recurring mirror runs: the first sync, a run after 0.1% of the users changed, a run with nothing
+ * changed, each timed and checked, beside a naive re-sync modelled at the limit. `--max-seconds S`
+ * (600) caps each timed run's wait; a capped run is reported with its pace and extrapolated end,
+ * then finished at `--finish-rate` (300/s) off the clock within `--finish-max-seconds` (3600).
+ * See bench/steady.ts.
  */
 
 interface Row {
@@ -73,78 +87,36 @@ const { values } = parseArgs({
     mirror: { type: 'boolean', default: false },
     history: { type: 'boolean', default: false },
     'no-baselines': { type: 'boolean', default: false },
+    steady: { type: 'boolean', default: false },
+    /** --steady: a timed run still going after this many seconds is capped. */
+    'max-seconds': { type: 'string' },
+    /** --steady: a capped run then finishes at this rate, off the clock, within this long. */
+    'finish-rate': { type: 'string' },
+    'finish-max-seconds': { type: 'string' },
   },
 });
 const USERS = Number(values.users ?? (values.bulk ? 100_000 : values.mirror ? 10_000 : 2000));
-const RATE = Number(values.rate ?? (values.bulk || values.mirror ? 10 : 50));
-const API_SECRET = 'bench-secret-that-is-at-least-32-characters';
-const RESEND_KEY = 're_bench_audience_sync_key';
-
+const RATE = Number(values.rate ?? (values.bulk || values.mirror || values.steady ? 10 : 50));
 const log = (line: string) => {
   if (!values.json) process.stderr.write(`${line}\n`);
 };
 
-/** The standalone emulator, in its own process like the remote service it stands for. */
-async function startEmulatorProcess(rate: number): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'emulator/resend/main.ts',
-      ...['--port', '0', '--rate-limit', String(rate)],
-      // Every request of the largest system must stay in the log the audit reads.
-      ...['--request-log-limit', String(USERS * 3 + 10_000)],
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`the emulator exited with ${code}`)));
-  });
-  return { url, child };
-}
-
-async function admin<T>(
-  emulatorUrl: string,
-  pathAndQuery: string,
-  method = 'GET',
-  body?: unknown,
-): Promise<T> {
-  const response = await fetch(`${emulatorUrl}/_emulator${pathAndQuery}`, {
-    method,
-    ...(body === undefined
-      ? {}
-      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-  });
-  if (!response.ok) {
-    throw new Error(
-      `emulator ${method} ${pathAndQuery}: ${response.status} ${await response.text()}`,
-    );
+/** --steady's sizes (`--users 100000,1000000`) and limits. */
+function steadyOptions(): SteadyOptions {
+  const option = (name: keyof typeof values, fallback: number) =>
+    values[name] === undefined ? fallback : Number(values[name]);
+  const options: SteadyOptions = {
+    sizes: values.users ? values.users.split(',').map(Number) : STEADY_DEFAULTS.sizes,
+    rate: option('rate', STEADY_DEFAULTS.rate),
+    maxSeconds: option('max-seconds', STEADY_DEFAULTS.maxSeconds),
+    finishRate: option('finish-rate', STEADY_DEFAULTS.finishRate),
+    finishMaxSeconds: option('finish-max-seconds', STEADY_DEFAULTS.finishMaxSeconds),
+  };
+  const numbers = [...options.sizes, options.rate, options.maxSeconds, options.finishRate];
+  if (!numbers.every((value) => Number.isInteger(value) && value > 0)) {
+    throw new Error('--steady needs whole numbers: --users N[,N…] --rate R --max-seconds S …');
   }
-  return (await response.json()) as T;
-}
-
-/** Every page of an admin listing (the admin API answers at most 100,000 items at a time). */
-async function adminAll<T>(emulatorUrl: string, path: string, cursor: 'offset' | 'since_seq') {
-  const items: T[] = [];
-  for (;;) {
-    const position =
-      cursor === 'offset'
-        ? items.length
-        : ((items.at(-1) as { seq?: number } | undefined)?.seq ?? 0);
-    const page = await admin<{ data: T[] }>(
-      emulatorUrl,
-      `${path}${path.includes('?') ? '&' : '?'}limit=100000&${cursor}=${position}`,
-    );
-    items.push(...page.data);
-    if (page.data.length < 100_000) return items;
-  }
+  return options;
 }
 
 /** What the emulator holds for the users: how many never arrived, how many arrived twice. */
@@ -163,7 +135,7 @@ async function audit(emulatorUrl: string, segmentId: string, emails: Set<string>
   return {
     lost: [...emails].filter((email) => !uniqueMembers.has(email)).length,
     duplicates: memberEmails.length - uniqueMembers.size + (all.length - uniqueContacts.size),
-    http429: requests.filter((entry) => entry.outcome.endsWith('rate_limited')).length,
+    http429: requests.filter((entry) => isRateLimited(entry)).length,
     requests: stats.requests,
   };
 }
@@ -188,96 +160,6 @@ const row = (
     historyEvents,
   };
 };
-
-const round = (value: number, digits = 2) => Number(value.toFixed(digits));
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('the worker did not start');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-interface RunningService {
-  apiUrl: string;
-  worker: ReturnType<typeof spawnWorkerProcess>;
-}
-
-/** A worker process and an API in front of it for the span of `use`, then both stopped. */
-async function withService<T>(
-  ctx: BenchContext,
-  use: (service: RunningService) => Promise<T>,
-): Promise<T> {
-  const workerConfig = parseConfig(workerConfigSchema, {
-    DATABASE_URL: ctx.databaseUrl,
-    RESEND_API_KEY: RESEND_KEY,
-    RESEND_BASE_URL: ctx.emulatorUrl,
-    TEMPORAL_ADDRESS: ctx.temporalAddress,
-    TEMPORAL_TASK_QUEUE: 'bench',
-    LOG_LEVEL: 'info',
-    // The per-contact path, which the rate-limit targets are about, unless --bulk.
-    RESEND_BULK: values.bulk ? 'auto' : 'off',
-  });
-  // The compiled worker, as deployed: its memory is what operators will see.
-  const profileDir = values.profile ? path.resolve(values.profile) : undefined;
-  const worker = spawnWorkerProcess(
-    workerConfig,
-    'build',
-    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-  );
-  // The clock starts once the worker polls, as it would in a deployment that is already up.
-  await waitUntil(() => worker.output().includes('"msg":"worker started"'), 60_000);
-  const apiConfig = parseConfig(apiConfigSchema, {
-    MARKETING_API_SECRET: API_SECRET,
-    DATABASE_URL: ctx.databaseUrl,
-    TEMPORAL_ADDRESS: ctx.temporalAddress,
-    TEMPORAL_TASK_QUEUE: 'bench',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-  });
-  const api = await startApiServer({
-    config: apiConfig,
-    sql: ctx.sql,
-    temporal: ctx.client,
-    logger: createLogger('silent'),
-  });
-  try {
-    return await use({ apiUrl: api.url, worker });
-  } finally {
-    await api.close();
-    worker.child.kill('SIGTERM');
-    await worker.exited;
-  }
-}
-
-/** Starts a run through the API (answering at once) and waits for the run's result. */
-async function runThroughApi(
-  ctx: BenchContext,
-  apiUrl: string,
-  route: string,
-  body: Record<string, unknown>,
-): Promise<{ runId: string; result: SyncRunResult }> {
-  const response = await fetch(`${apiUrl}${route}`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${API_SECRET}`,
-      'content-type': 'application/json',
-      prefer: 'respond-async',
-    },
-    body: JSON.stringify(body),
-  });
-  const answer = (await response.json()) as { runId?: string };
-  if (!answer.runId) throw new Error(`${route} answered ${response.status} without a run id`);
-  const result: SyncRunResult = await ctx.client.workflow.getHandle(answer.runId).result();
-  return { runId: answer.runId, result };
-}
-
-/** History events of every execution of a run. */
-async function historyEventsOf(ctx: BenchContext, runId: string): Promise<number> {
-  const histories = await runHistories(ctx.client, runId);
-  return histories.reduce((sum, history) => sum + (history.events?.length ?? 0), 0);
-}
 
 /**
  * Where a run's wall time went, from the emulator's request log: before its first request (the
@@ -310,8 +192,22 @@ async function showTimeline(emulatorUrl: string, startedAt: number, endedAt: num
   );
 }
 
-async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
-  return withService(ctx, async ({ apiUrl, worker }) => {
+/** The worker of the per-contact, bulk and mirror scenarios, with its CPU profile if asked for. */
+const serviceOptions = (): ServiceOptions => ({
+  // The per-contact path, which the rate-limit targets are about, unless --bulk.
+  bulk: values.bulk ? 'auto' : 'off',
+  workerNodeFlags: values.profile
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`]
+    : [],
+});
+
+/** A benchmark database and the users it was seeded with. */
+interface SyncBenchContext extends BenchContext {
+  emails: Set<string>;
+}
+
+async function benchAudienceSync(ctx: SyncBenchContext): Promise<Row> {
+  return withService(ctx, serviceOptions(), async ({ apiUrl, worker }) => {
     const profileDir = values.profile;
     if (profileDir) await ctx.sql`select pg_stat_statements_reset()`;
     const started = performance.now();
@@ -322,7 +218,7 @@ async function benchAudienceSync(ctx: BenchContext): Promise<Row> {
     const wallSeconds = (performance.now() - started) / 1000;
     if (!values.bulk) await showTimeline(ctx.emulatorUrl, startedAt, Date.now());
     const peakRssMb = worker.peakRssMb() ?? null;
-    const historyEvents = await historyEventsOf(ctx, runId);
+    const historyEvents = await historyEventsOf(ctx.client, runId);
     const found = await audit(ctx.emulatorUrl, result.listId ?? '', ctx.emails);
     if (profileDir) await showStatementTimes(ctx.sql, wallSeconds);
     return row(
@@ -387,14 +283,12 @@ async function runNaive(
   return JSON.parse(output.trim().split('\n').at(-1) ?? '{}') as NaiveResult;
 }
 
-async function benchNaive(ctx: BenchContext, mode: 'sequential' | 'parallel'): Promise<Row> {
+async function benchNaive(ctx: SyncBenchContext, mode: 'sequential' | 'parallel'): Promise<Row> {
   const result = await runNaive(ctx, mode);
   const found = await audit(ctx.emulatorUrl, result.segmentId, ctx.emails);
   return row(`naive-${mode}`, result.wallSeconds, found, result.peakRssMb, null);
 }
 
-/** The mirror scenario's population: what both systems keep the list equal to. */
-const MIRROR_FILTERS = { filterActive: true, activeDays: 30 };
 /**
  * The first sync is set-up, not what is measured: the emulator allows this rate meanwhile so that
  * it takes a minute or two instead of N / R (1,000 s for 10,000 users at 10/s).
@@ -419,83 +313,6 @@ interface MirrorRow {
   peakRssMb: number | null;
   historyEvents: number | null;
 }
-
-interface AppUser {
-  email: string;
-  firstName: string | null;
-  lastName: string | null;
-  /** In the mirror population (a sendable user active in the last 30 days). */
-  inPopulation: boolean;
-}
-
-const appUsers = (sql: Sql) => sql<AppUser[]>`
-  select lower(email) as email, first_name as "firstName", last_name as "lastName",
-    last_active_at >= now() - interval '30 days' and deleted_at is null
-      and not marketing_opt_out as "inPopulation"
-  from users order by id`;
-
-/** How many users' list membership or names differ from what the app says. */
-async function wrongUsers(emulatorUrl: string, segmentId: string, users: AppUser[]) {
-  const members = new Map(
-    (
-      await adminAll<{ email: string; first_name: string | null; last_name: string | null }>(
-        emulatorUrl,
-        `/contacts?segment_id=${segmentId}`,
-        'offset',
-      )
-    ).map((contact) => [contact.email.toLowerCase(), contact]),
-  );
-  const known = new Set(users.map((user) => user.email));
-  const strangers = [...members.keys()].filter((email) => !known.has(email)).length;
-  return users.reduce((wrong, user) => {
-    const member = members.get(user.email);
-    if (!user.inPopulation) return wrong + (member ? 1 : 0);
-    const right = member?.first_name === user.firstName && member?.last_name === user.lastName;
-    return wrong + (right ? 0 : 1);
-  }, strangers);
-}
-
-interface LoggedRequest {
-  seq: number;
-  method: string;
-  path: string;
-  outcome: string;
-}
-
-async function requestsSince(emulatorUrl: string, seq: number): Promise<LoggedRequest[]> {
-  const entries: LoggedRequest[] = [];
-  for (;;) {
-    const since = entries.at(-1)?.seq ?? seq;
-    const page = await admin<{ data: LoggedRequest[] }>(
-      emulatorUrl,
-      `/requests?limit=100000&since_seq=${since}`,
-    );
-    entries.push(...page.data);
-    if (page.data.length < 100_000) return entries;
-  }
-}
-
-/** `PATCH /contacts/:id`: the route, without the ids and emails in its path. */
-const requestKind = ({ method, path: route }: LoggedRequest) =>
-  `${method} ${route
-    .split('/')
-    .map((part, index, parts) =>
-      ['contacts', 'segments', 'audiences', 'imports'].includes(parts[index - 1] ?? '')
-        ? ':id'
-        : part,
-    )
-    .join('/')}`;
-
-const countByKind = (entries: LoggedRequest[]) => {
-  const kinds: Record<string, number> = {};
-  for (const entry of entries) {
-    const kind = entry.outcome.endsWith('rate_limited')
-      ? `${requestKind(entry)} (429)`
-      : requestKind(entry);
-    kinds[kind] = (kinds[kind] ?? 0) + 1;
-  }
-  return kinds;
-};
 
 const mirrorRow = (
   fields: Omit<MirrorRow, 'idealSeconds' | 'efficiency' | 'users' | 'rateLimit'>,
@@ -528,7 +345,7 @@ async function benchMirror(ctx: BenchContext): Promise<MirrorRow[]> {
   const syncBody = { platform: 'resend', sync_type: 'all', mode: 'mirror', ...MIRROR_FILTERS };
   log(`first sync of ${USERS} users into a fixed list at ${FIRST_SYNC_RATE} requests/s (set-up)`);
   const firstStarted = performance.now();
-  const first = await withService(ctx, ({ apiUrl }) =>
+  const first = await withService(ctx, serviceOptions(), ({ apiUrl }) =>
     runThroughApi(ctx, apiUrl, '/api/marketing/sync', { ...syncBody, list_name: 'bench-mirror' }),
   );
   const listId = first.result.listId ?? '';
@@ -556,7 +373,7 @@ async function benchMirror(ctx: BenchContext): Promise<MirrorRow[]> {
   log(
     `${leavers.length} users made inactive, ${renamed.length} renamed; mirror run at ${RATE}/s …`,
   );
-  const mirror = await withService(ctx, async ({ apiUrl, worker }) => {
+  const mirror = await withService(ctx, serviceOptions(), async ({ apiUrl, worker }) => {
     const started = performance.now();
     const run = await runThroughApi(ctx, apiUrl, '/api/marketing/sync', {
       ...syncBody,
@@ -592,10 +409,10 @@ async function benchMirror(ctx: BenchContext): Promise<MirrorRow[]> {
       changed,
       wallSeconds: mirror.wallSeconds,
       requests: sent.length,
-      http429: sent.filter((entry) => entry.outcome.endsWith('rate_limited')).length,
+      http429: sent.filter((entry) => isRateLimited(entry)).length,
       wrong,
       peakRssMb: mirror.peakRssMb,
-      historyEvents: await historyEventsOf(ctx, mirror.runId),
+      historyEvents: await historyEventsOf(ctx.client, mirror.runId),
     }),
   ];
   if (values['no-baselines']) return rows;
@@ -623,7 +440,7 @@ async function benchMirror(ctx: BenchContext): Promise<MirrorRow[]> {
       changed,
       wallSeconds: naive.wallSeconds,
       requests: naiveSent.length,
-      http429: naiveSent.filter((entry) => entry.outcome.endsWith('rate_limited')).length,
+      http429: naiveSent.filter((entry) => isRateLimited(entry)).length,
       wrong: await wrongUsers(ctx.emulatorUrl, segment.id, current),
       peakRssMb: naive.peakRssMb,
       historyEvents: null,
@@ -641,15 +458,6 @@ async function benchMirror(ctx: BenchContext): Promise<MirrorRow[]> {
     }),
   );
   return rows;
-}
-
-interface BenchContext {
-  sql: Sql;
-  databaseUrl: string;
-  temporalAddress: string;
-  emulatorUrl: string;
-  client: Client;
-  emails: Set<string>;
 }
 
 /** Filters a preview accepts, from the narrowest window to all users. */
@@ -727,10 +535,43 @@ async function benchPreview(sql: Sql): Promise<void> {
   await time('exact count, without the index', exact, 3);
 }
 
-const formatRecord = (record: Record<string, unknown>) =>
-  Object.entries(record)
-    .map(([key, value]) => `${key}=${value}`)
-    .join('  ');
+/** The per-contact, bulk and mirror scenarios: one database of N users, and the baselines. */
+async function benchSyncs(ctx: SyncBenchContext): Promise<object[]> {
+  if (values.mirror) return benchMirror(ctx);
+  const rows: Row[] = [];
+  log('audience-sync …');
+  rows.push(await benchAudienceSync(ctx));
+  if (values.bulk) {
+    // The per-contact path at its physical limit: one request per user at R per second.
+    rows.push(
+      row(
+        'per-contact-ideal',
+        USERS / RATE,
+        { lost: 0, duplicates: 0, http429: 0, requests: USERS },
+        null,
+        null,
+      ),
+    );
+  }
+  if (!values['no-baselines']) {
+    // Promise.all over 100,000 users needs gigabytes (1.2 GB at 20,000): not run in bulk mode.
+    const modes = values.bulk ? (['sequential'] as const) : (['sequential', 'parallel'] as const);
+    for (const mode of modes) {
+      await admin(ctx.emulatorUrl, '/reset', 'POST');
+      log(`naive-${mode} …`);
+      rows.push(await benchNaive(ctx, mode));
+    }
+  }
+  return rows;
+}
+
+/** Postgres's statement statistics, for --profile and for the steady scenario's database time. */
+const STATEMENT_STATISTICS = {
+  shared_preload_libraries: 'pg_stat_statements',
+  'pg_stat_statements.track': values.profile ? 'all' : 'top',
+  'pg_stat_statements.track_planning': 'on',
+  'pg_stat_statements.max': '20000',
+};
 
 async function main(): Promise<void> {
   if (values.history) {
@@ -738,114 +579,53 @@ async function main(): Promise<void> {
     return;
   }
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const dataDir = path.resolve('.data', 'bench', `run-${process.pid}`);
-  await mkdir(dataDir, { recursive: true });
   log(`starting Postgres, Temporal and the Resend emulator (${RATE} requests/s)`);
-  // Whatever has started is stopped, newest first, however the benchmark ends.
-  const stops: (() => Promise<unknown> | unknown)[] = [];
-  try {
-    const postgres = await startEmbeddedPostgres({
-      dataDir: path.join(dataDir, 'postgres'),
-      port: 57_000 + (process.pid % 1000),
-      persistent: false,
-      ...(values.profile
-        ? {
-            settings: {
-              shared_preload_libraries: 'pg_stat_statements',
-              'pg_stat_statements.track': 'all',
-            },
-          }
-        : {}),
-    });
-    stops.push(() => postgres.stop());
-    // Without a Temporal CLI this installs the pinned one (saying so), or fails with one message.
-    const temporal = await startTemporalDevServer({ searchAttributes: SEARCH_ATTRIBUTES });
-    stops.push(() => temporal.stop());
+  const stack = await startBenchStack({
+    ...(values.profile || values.steady ? { postgresSettings: STATEMENT_STATISTICS } : {}),
     // A mirror bench sets R itself once its first sync is done.
-    const emulator = await startEmulatorProcess(
-      values.mirror ? Math.max(RATE, FIRST_SYNC_RATE) : RATE,
-    );
-    stops.push(() => emulator.child.kill('SIGTERM'));
-    log('building (npm run build)');
-    execFileSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const adminSql = createSql(postgres.url, { max: 1 });
-    await adminSql`create database bench`;
-    await adminSql.end();
-    const databaseUrl = withDatabase(postgres.url, 'bench');
-    const sql = createSql(databaseUrl, { max: 10 });
-    stops.push(() => sql.end());
-    const client = new Client({
-      connection: await Connection.connect({ address: temporal.address }),
-    });
-    stops.push(() => client.connection.close());
-    await migrate(sql);
-    if (values.profile) await sql`create extension if not exists pg_stat_statements`;
-    log(`seeding ${USERS} users`);
-    await seedDemoUsers(sql, { count: USERS, mix: values.preview ? 'demo' : 'eligible' });
-    if (values.preview) {
-      await benchPreview(sql);
+    emulatorRate: values.mirror ? Math.max(RATE, FIRST_SYNC_RATE) : RATE,
+    // Every request a scenario audits must stay in the log until it is read.
+    requestLogLimit: values.steady ? steadyRequestLogLimit(steadyOptions()) : USERS * 3 + 10_000,
+  });
+  try {
+    if (values.steady) {
+      const { rows, allCorrect } = await benchSteady(stack, steadyOptions(), log);
+      // The requests by kind are printed above, one line per run, when not in JSON.
+      printRows(values.json ? rows : rows.map(withoutRequestKinds), values.json);
+      if (!allCorrect) process.exitCode = 1;
       return;
     }
-    const emails = new Set(
-      (await sql<{ email: string }[]>`select lower(email) as email from users`).map(
-        (user) => user.email,
-      ),
-    );
-    const ctx: BenchContext = {
-      sql,
-      databaseUrl,
-      temporalAddress: temporal.address,
-      emulatorUrl: emulator.url,
-      client,
-      emails,
-    };
-    if (values.mirror) {
-      const mirrorRows = await benchMirror(ctx);
-      if (values.json) {
-        for (const result of mirrorRows) process.stdout.write(`${JSON.stringify(result)}\n`);
-      } else {
-        console.table(mirrorRows);
+    const db = await createBenchDatabase(stack.postgresUrl, 'bench');
+    try {
+      if (values.profile) await db.sql`create extension if not exists pg_stat_statements`;
+      log(`seeding ${USERS} users`);
+      await seedDemoUsers(db.sql, { count: USERS, mix: values.preview ? 'demo' : 'eligible' });
+      if (values.preview) {
+        await benchPreview(db.sql);
+        return;
       }
-      return;
-    }
-    const rows: Row[] = [];
-    log('audience-sync …');
-    rows.push(await benchAudienceSync(ctx));
-    if (values.bulk) {
-      // The per-contact path at its physical limit: one request per user at R per second.
-      rows.push(
-        row(
-          'per-contact-ideal',
-          USERS / RATE,
-          { lost: 0, duplicates: 0, http429: 0, requests: USERS },
-          null,
-          null,
+      const emails = new Set(
+        (await db.sql<{ email: string }[]>`select lower(email) as email from users`).map(
+          (user) => user.email,
         ),
       );
-    }
-    if (!values['no-baselines']) {
-      // Promise.all over 100,000 users needs gigabytes (1.2 GB at 20,000): not run in bulk mode.
-      const modes = values.bulk ? (['sequential'] as const) : (['sequential', 'parallel'] as const);
-      for (const mode of modes) {
-        await admin(emulator.url, '/reset', 'POST');
-        log(`naive-${mode} …`);
-        rows.push(await benchNaive(ctx, mode));
-      }
-    }
-    if (values.json) {
-      for (const result of rows) process.stdout.write(`${JSON.stringify(result)}\n`);
-    } else {
-      console.table(rows);
+      const ctx = { ...stack, sql: db.sql, databaseUrl: db.url, emails };
+      printRows(await benchSyncs(ctx), values.json);
+    } finally {
+      await db.drop();
     }
   } finally {
-    for (const stop of stops.reverse()) await stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 
+/** The error and its causes (a failed run's failure is the cause of the client's error). */
+const describeError = (error: unknown): string =>
+  error instanceof Error
+    ? `${error.stack ?? error.message}${error.cause ? `\ncaused by: ${describeError(error.cause)}` : ''}`
+    : String(error);
+
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
+  process.stderr.write(`${describeError(error)}\n`);
   process.exit(1);
 });

@@ -10,40 +10,23 @@ import {
   type WorkerConfig,
   workerConfigSchema,
 } from '../../config/env.js';
-import { migrate } from '../../db/migrate.js';
-import { createSql, type Sql } from '../../db/sql.js';
-import { withDatabase } from '../../dev/postgres.js';
+import type { Sql } from '../../db/sql.js';
+import { createScratchDatabase, type ScratchDatabase } from '../../dev/scratch-database.js';
 import { createSyncWorker } from '../../worker/worker.js';
 
 /** Per-file isolation: a fresh database with the service's schema, dropped at the end. */
-export interface TestDatabase {
-  url: string;
-  sql: Sql;
-  drop(): Promise<void>;
-}
+export type TestDatabase = ScratchDatabase;
 
 export const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
 
-export async function createTestDatabase(
+export const createTestDatabase = (
   maintenanceUrl: string = inject('postgresUrl'),
   applicationName?: string,
-): Promise<TestDatabase> {
-  const name = uniqueName('test');
-  const admin = createSql(maintenanceUrl, { max: 1 });
-  await admin`create database ${admin(name)}`;
-  const url = withDatabase(maintenanceUrl, name);
-  const sql = createSql(url, { max: 20, ...(applicationName ? { applicationName } : {}) });
-  await migrate(sql);
-  return {
-    url,
-    sql,
-    async drop() {
-      await sql.end({ timeout: 5 });
-      await admin`drop database if exists ${admin(name)} with (force)`;
-      await admin.end({ timeout: 5 });
-    },
-  };
-}
+): Promise<TestDatabase> =>
+  createScratchDatabase(maintenanceUrl, uniqueName('test'), {
+    max: 20,
+    ...(applicationName ? { applicationName } : {}),
+  });
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const TEST_RESEND_KEY = 're_test_audience_sync_key';
