@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { PLATFORM_MIGRATIONS } from '../activities/platforms/registry.js';
 import { startApiServer } from '../api/server.js';
 import { runHistories } from '../client/histories.js';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes.js';
@@ -778,7 +779,7 @@ async function main(): Promise<void> {
       connection: await Connection.connect({ address: temporal.address }),
     });
     stops.push(() => client.connection.close());
-    await migrate(sql);
+    await migrate(sql, PLATFORM_MIGRATIONS);
     if (values.profile) await sql`create extension if not exists pg_stat_statements`;
     log(`seeding ${USERS} users`);
     await seedDemoUsers(sql, { count: USERS, mix: values.preview ? 'demo' : 'eligible' });

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { PlatformModule } from '../../activities/platforms/platform.js';
+import { PLATFORM_MIGRATIONS } from '../../activities/platforms/registry.js';
 import {
   type ApiConfig,
   apiConfigSchema,
@@ -33,7 +34,7 @@ export async function createTestDatabase(
   await admin`create database ${admin(name)}`;
   const url = withDatabase(maintenanceUrl, name);
   const sql = createSql(url, { max: 20, ...(applicationName ? { applicationName } : {}) });
-  await migrate(sql);
+  await migrate(sql, PLATFORM_MIGRATIONS);
   return {
     url,
     sql,
@@ -68,6 +69,8 @@ export function testApiConfig(
 ): ApiConfig {
   return parseConfig(apiConfigSchema, {
     MARKETING_API_SECRET: TEST_SECRET,
+    // The platform the tests' worker serves, so the API knows it is configured.
+    RESEND_API_KEY: TEST_RESEND_KEY,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     PORT: '0',
     LOG_LEVEL: 'silent',
