@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import express, { type RequestHandler } from 'express';
 import { pinoHttp } from 'pino-http';
+import {
+  CONTACT_DIRECTORIES,
+  configuredPlatformNames,
+  DECLARATIONS,
+} from '../activities/platforms/registry.js';
 import { createScheduleService } from '../client/schedules.js';
 import { createConsentLift } from '../db/consent-lift.js';
 import { createPreviewActivities } from '../db/preview.js';
+import { registeredWebhookSecret } from '../db/webhook-registrations.js';
 import { metrics } from '../telemetry/metrics.js';
 import { createFailedAuthLimiter, type FailedAuthLimiter, requireBearerSecret } from './auth.js';
 import { builtConsoleAssets, consoleRouter } from './console.js';
@@ -19,7 +25,7 @@ import { erasuresRouter } from './routes/erasures.js';
 import { healthRouter } from './routes/health.js';
 import { operationsRouter } from './routes/operations.js';
 import { optOutsRouter } from './routes/opt-outs.js';
-import { resendWebhooksRouter } from './routes/resend-webhooks.js';
+import { platformWebhooksRouter } from './routes/platform-webhooks.js';
 import { runsRouter, runUsersRouter } from './routes/runs.js';
 import { schedulesRouter } from './routes/schedules.js';
 import { syncRouter } from './routes/sync.js';
@@ -141,12 +147,17 @@ function marketingRouter(
     healthRouter({
       sql,
       temporal,
-      webhooksConfigured: { resend: config.RESEND_WEBHOOK_SECRET !== undefined },
+      platforms: configuredPlatformNames(config),
+      webhooksConfigured: webhooksConfigured(config),
     }),
   );
   marketing.use('/sync-users', runUsersRouter({ sql, temporal }));
-  marketing.use('/sync-users', syncUsersRouter({ launcher, temporal, previewUsers, now }));
-  marketing.use('/sync', syncRouter({ launcher, now, propertyColumns }));
+  const configuredPlatforms = new Set(configuredPlatformNames(config));
+  marketing.use(
+    '/sync-users',
+    syncUsersRouter({ launcher, temporal, previewUsers, now, configuredPlatforms }),
+  );
+  marketing.use('/sync', syncRouter({ launcher, now, propertyColumns, configuredPlatforms }));
   marketing.use(
     '/schedules',
     schedulesRouter({
@@ -154,8 +165,15 @@ function marketingRouter(
       sql,
       propertyColumns,
       maxSchedules: config.MAX_SCHEDULES,
+      configuredPlatforms,
     }),
   );
+  mountConsentRoutes(marketing, deps);
+  return marketing;
+}
+
+/** The erasure and opt-out routes: the consent records a person's requests and lifts act on. */
+function mountConsentRoutes(marketing: express.Router, { config, sql, temporal }: ApiServerDeps) {
   marketing.use(
     '/erasures',
     erasuresRouter({
@@ -167,10 +185,62 @@ function marketingRouter(
   );
   marketing.use(
     '/opt-outs',
-    optOutsRouter({ sql, lift: createConsentLift({ sql, usersSource: config.USERS_SOURCE }) }),
+    optOutsRouter({
+      sql,
+      lift: createConsentLift({
+        sql,
+        usersSource: config.USERS_SOURCE,
+        directories: CONTACT_DIRECTORIES,
+      }),
+    }),
   );
-  return marketing;
 }
+
+/** The signing secret a platform's webhook route verifies with: configured, else registered. */
+const webhookSecretOf =
+  (deps: ApiServerDeps, platform: string, setting: string) =>
+  async (): Promise<string | undefined> => {
+    const configured = (deps.config as Record<string, unknown>)[setting];
+    if (typeof configured === 'string' && configured !== '') return configured;
+    return registeredWebhookSecret(deps.sql, platform);
+  };
+
+/**
+ * `/webhooks/<platform>` for every platform that sends signed events: signed by the platform,
+ * not by the marketing secret, so outside /api/marketing, and read raw.
+ */
+function webhookRoutes(deps: ApiServerDeps, limiter: FailedAuthLimiter): express.Router {
+  const router = express.Router();
+  for (const platform of DECLARATIONS) {
+    if (!platform.webhook) continue;
+    router.use(
+      `/${platform.name}`,
+      recordWebhookDeliveries({ sql: deps.sql, platform: platform.name, logger: deps.logger }),
+      platformWebhooksRouter({
+        sql: deps.sql,
+        platform,
+        secret: webhookSecretOf(deps, platform.name, platform.webhook.secretSetting),
+        limiter,
+      }),
+    );
+  }
+  return router;
+}
+
+/** Which platforms' webhook secrets this API has (configured; registered ones show in health). */
+const webhooksConfigured = (config: ApiServerDeps['config']): Record<string, boolean> =>
+  Object.fromEntries(
+    DECLARATIONS.flatMap((platform) =>
+      platform.webhook
+        ? [
+            [
+              platform.name,
+              (config as Record<string, unknown>)[platform.webhook.secretSetting] !== undefined,
+            ],
+          ]
+        : [],
+    ),
+  );
 
 /** The console's sign-in and pages, under a strict Content-Security-Policy. */
 function consoleRoutes(
@@ -226,12 +296,7 @@ export function createApp(
     failuresPerMinute: config.AUTH_FAILURES_PER_MINUTE,
     logger: deps.logger,
   });
-  // Signed by Resend, not by the marketing secret: outside /api/marketing, raw body.
-  app.use(
-    '/webhooks/resend',
-    recordWebhookDeliveries({ sql, platform: 'resend', logger: deps.logger }),
-    resendWebhooksRouter({ sql, secret: config.RESEND_WEBHOOK_SECRET, limiter }),
-  );
+  app.use('/webhooks', webhookRoutes(deps, limiter));
   const auth = {
     limiter,
     sessions: createConsoleSessions({

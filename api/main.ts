@@ -1,3 +1,4 @@
+import { PLATFORM_MIGRATIONS } from '../activities/platforms/registry.js';
 import { connectTemporalClient } from '../client/temporal.js';
 import { apiConfigSchema, loadConfigOrExit } from '../config/env.js';
 import { migrate } from '../db/migrate.js';
@@ -10,7 +11,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(apiConfigSchema);
   const logger = createLogger(config.LOG_LEVEL, 'audience-sync-api');
   const sql = createSql(config.DATABASE_URL, { applicationName: 'audience-sync-api' });
-  await migrate(sql);
+  await migrate(sql, PLATFORM_MIGRATIONS);
   const temporal = await connectTemporalClient(config);
   const api = await startApiServer({ config, sql, temporal, logger });
   logger.info({ url: api.url }, 'api listening');

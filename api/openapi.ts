@@ -18,7 +18,7 @@ export function openApiDocument() {
       title: 'audience-sync',
       version: '0.1.0',
       description:
-        'Preview and sync application users into Resend audiences through durable Temporal workflows.',
+        'Preview and sync application users into marketing audiences (Resend segments, Loops mailing lists) through durable Temporal workflows.',
     },
     components: {
       securitySchemes: {

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import type { ZodOpenApiOverrideMetaContext } from 'zod-openapi';
-import { PLATFORM_NAMES } from '../activities/platforms/registry.js';
+import {
+  DECLARATIONS,
+  DEFAULT_PLATFORM,
+  PLATFORM_NAMES,
+} from '../activities/platforms/registry.js';
 import { SYNC_MODES, SYNC_TYPES } from '../common/sync.js';
 
 /**
@@ -23,6 +27,14 @@ export const storableString = (error = 'must be a string') =>
     .string({ error })
     // Abort: the other checks of such a value (length, pattern) would only add noise.
     .regex(WITHOUT_NUL, { message: NO_NUL, abort: true });
+
+/** What `platform` may name, for the documentation. */
+export const PLATFORM_DESCRIPTION = `The marketing platform: ${DECLARATIONS.map(
+  ({ name, capabilities }) =>
+    `"${name}" (lists are ${capabilities.listWord}s${
+      capabilities.createsLists ? '' : ', list_id required'
+    }${capabilities.tagsAsLists ? ', tags as lists' : ', no tags'})`,
+).join(', ')}. POST /sync-users always uses "${DEFAULT_PLATFORM}".`;
 
 // --- Rules across fields -----------------------------------------------------------------
 
@@ -256,7 +268,7 @@ export const syncUsersBodySchema = z
   })
   .meta({ id: 'SyncUsersRequest' });
 
-/** Resend's rule for contact property keys. */
+/** Property keys of any platform; each platform's own rule is checked with its request rules. */
 const PROPERTY_KEY = /^[A-Za-z0-9_]{1,50}$/;
 const PROPERTY_KEY_MESSAGE = 'property keys are 1 to 50 letters, digits or underscores';
 const MAX_PROPERTIES = 20;
@@ -273,17 +285,18 @@ const userId = z
 
 export const syncBodySchema = withRules(
   z.strictObject({
-    platform: storableString('is required: "resend"').meta({
-      description: 'The marketing platform. Only "resend" for now.',
+    platform: storableString(
+      `is required: ${PLATFORM_NAMES.map((name) => `"${name}"`).join(' or ')}`,
+    ).meta({
+      description: PLATFORM_DESCRIPTION,
       example: 'resend',
       // The route refuses other names with 400 unsupported_platform (checked there).
       override: { enum: [...PLATFORM_NAMES] },
     }),
-    list_id: storableString()
-      .regex(LIST_ID, LIST_ID_MESSAGE)
-      .trim()
-      .optional()
-      .meta({ description: 'An existing list to sync into (for Resend: a segment id).' }),
+    list_id: storableString().regex(LIST_ID, LIST_ID_MESSAGE).trim().optional().meta({
+      description:
+        'An existing list to sync into (Resend: a segment id; Loops: a mailing list id, required since Loops cannot create lists: list_required).',
+    }),
     list_name: trimmedText(120, {
       blank: 'must be 1 to 120 characters',
       long: 'must be 1 to 120 characters',
@@ -312,7 +325,8 @@ export const syncBodySchema = withRules(
       .max(20, 'must have at most 20 tags')
       .optional()
       .meta({
-        description: 'Each tag is a list of that exact name; every synced contact joins it.',
+        description:
+          'Each tag is a list of that exact name; every synced contact joins it. Only on platforms with tag lists (Resend); elsewhere 400 unsupported_option.',
       }),
     filterActive: filterActive.default(false),
     activeDays: activeDays.default(30),
@@ -762,7 +776,7 @@ export const erasureStatusSchema = z
   })
   .meta({ id: 'ErasureStatus' });
 
-/** `POST /webhooks/resend`: whether this delivery id was new (a redelivery changes nothing). */
+/** `POST /webhooks/<platform>`: whether this delivery id was new (a redelivery changes nothing). */
 export const webhookAnswerSchema = z
   .object({ success: z.literal(true), processed: z.boolean() })
   .meta({ id: 'WebhookReceived' });

@@ -1,19 +1,14 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DECLARATIONS, PLATFORM_SETTINGS } from '../activities/platforms/registry.js';
+import { booleanFromEnv, httpUrl, intFromEnv } from './fields.js';
 
 /**
  * Every environment variable the service reads, validated in one place. Each process picks the
- * fields it needs, so the API does not demand a Resend key and the worker does not demand the
- * marketing secret.
+ * fields it needs, so the worker does not demand the marketing secret. The platforms' variables
+ * come from their declarations (the platform registry): both processes read them, the API to know
+ * which platforms are configured and for their webhook secrets, the worker to reach them.
  */
-const intFromEnv = (min: number, max: number) => {
-  const message = `must be a whole number from ${min} to ${max}`;
-  return z.coerce.number({ error: message }).int(message).min(min, message).max(max, message);
-};
-
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 /** `users`, or `schema.relation`: plain identifiers only, so the name is never a place for SQL. */
 const relationName = z
@@ -81,13 +76,7 @@ const fields = {
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection URL'),
   USERS_SOURCE: relationName.default('users'),
-  RESEND_API_KEY: z.string().regex(/^re_\w+$/, 'must be a Resend API key (it starts with re_)'),
-  RESEND_BASE_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .default('https://api.resend.com'),
-  RESEND_RATE_LIMIT: intFromEnv(1, 10_000).optional(),
   SYNC_BATCH_SIZE: intFromEnv(1, 1000).default(100),
-  RESEND_BULK: z.enum(['auto', 'off'], { error: 'must be auto or off' }).default('auto'),
   SYNC_WAIT_SECONDS: intFromEnv(0, 600).default(20),
   MAX_CONCURRENT_RUNS: intFromEnv(1, 10_000).default(10),
   // Dry runs write nothing to a platform: they have their own limit.
@@ -127,20 +116,9 @@ const fields = {
   PORT: intFromEnv(0, 65_535).default(3000),
   AUTH_FAILURES_PER_MINUTE: intFromEnv(1, 1_000_000).default(20),
   TRUST_PROXY: trustProxy.default(false),
-  // The signing secret of the endpoint Resend sends webhooks to; without it, /webhooks/resend
-  // answers 503 and consent is learned by the directory refresh only.
-  RESEND_WEBHOOK_SECRET: z
-    .string()
-    .regex(
-      /^whsec_[A-Za-z0-9+/]+={0,2}$/,
-      "must be the endpoint's signing secret from Resend (whsec_ followed by base64)",
-    )
-    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Where people open the Temporal Web UI; the console links each run to its page there.
-  TEMPORAL_UI_URL: z
-    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-    .optional(),
+  TEMPORAL_UI_URL: httpUrl().optional(),
 };
 
 const temporalFields = {
@@ -177,6 +155,20 @@ const versioningPairMessage = {
   when: () => true,
 };
 
+/** A deployment configures at least one platform, and none in particular. */
+const somePlatformIsConfigured = (env: Record<string, unknown>) =>
+  DECLARATIONS.some((platform) => {
+    const credential = env[platform.credential];
+    return typeof credential === 'string' && credential !== '';
+  });
+const somePlatformMessage = {
+  message: `needs at least one platform: set ${DECLARATIONS.map(
+    (platform) => `${platform.credential} (${platform.title})`,
+  ).join(' or ')}`,
+  path: [],
+  when: () => true,
+};
+
 export const apiConfigSchema = z
   .object({
     MARKETING_API_SECRET: fields.MARKETING_API_SECRET,
@@ -193,20 +185,18 @@ export const apiConfigSchema = z
     PORT: fields.PORT,
     AUTH_FAILURES_PER_MINUTE: fields.AUTH_FAILURES_PER_MINUTE,
     TRUST_PROXY: fields.TRUST_PROXY,
-    RESEND_WEBHOOK_SECRET: fields.RESEND_WEBHOOK_SECRET,
     LOG_LEVEL: fields.LOG_LEVEL,
     TEMPORAL_UI_URL: fields.TEMPORAL_UI_URL,
+    ...PLATFORM_SETTINGS,
     ...temporalFields,
   })
-  .refine(mtlsPairIsComplete, mtlsPairMessage);
+  .refine(mtlsPairIsComplete, mtlsPairMessage)
+  .refine(somePlatformIsConfigured, somePlatformMessage);
 
 export const workerConfigSchema = z
   .object({
     DATABASE_URL: fields.DATABASE_URL,
     USERS_SOURCE: fields.USERS_SOURCE,
-    RESEND_API_KEY: fields.RESEND_API_KEY,
-    RESEND_BASE_URL: fields.RESEND_BASE_URL,
-    RESEND_RATE_LIMIT: fields.RESEND_RATE_LIMIT,
     SYNC_BATCH_SIZE: fields.SYNC_BATCH_SIZE,
     // Runs started by schedules begin in the worker, which keeps them within the same limits.
     MAX_CONCURRENT_RUNS: fields.MAX_CONCURRENT_RUNS,
@@ -214,15 +204,16 @@ export const workerConfigSchema = z
     PROPERTY_COLUMNS: fields.PROPERTY_COLUMNS,
     RUN_RETENTION_DAYS: fields.RUN_RETENTION_DAYS,
     ERASE_DELETED_USERS: fields.ERASE_DELETED_USERS,
-    RESEND_BULK: fields.RESEND_BULK,
     WORKFLOW_BUNDLE_PATH: fields.WORKFLOW_BUNDLE_PATH,
     TEMPORAL_DEPLOYMENT_NAME: fields.TEMPORAL_DEPLOYMENT_NAME,
     TEMPORAL_WORKER_BUILD_ID: fields.TEMPORAL_WORKER_BUILD_ID,
     LOG_LEVEL: fields.LOG_LEVEL,
+    ...PLATFORM_SETTINGS,
     ...temporalFields,
   })
   .refine(mtlsPairIsComplete, mtlsPairMessage)
-  .refine(versioningPairIsComplete, versioningPairMessage);
+  .refine(versioningPairIsComplete, versioningPairMessage)
+  .refine(somePlatformIsConfigured, somePlatformMessage);
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;

@@ -1,5 +1,5 @@
 import { emailHash } from '../common/emails.js';
-import { liftConsent } from './consent.js';
+import { type ContactDirectoryHooks, liftConsent } from './consent.js';
 import { knownEmailHashes } from './erasures.js';
 import type { Sql } from './sql.js';
 import { findUser, usersSourceLoader } from './users-source.js';
@@ -8,6 +8,8 @@ export interface ConsentLiftDeps {
   sql: Sql;
   /** USERS_SOURCE: the lift names users as the app does. */
   usersSource: string;
+  /** The platforms' contact directories, by platform: a lifted deletion leaves them. */
+  directories?: Readonly<Record<string, ContactDirectoryHooks>>;
 }
 
 /**
@@ -27,7 +29,8 @@ export function createConsentLift(deps: ConsentLiftDeps) {
       const seen = (await knownEmailHashes(deps.sql, [user.userId])).get(user.userId);
       const hashes = new Set(seen);
       if (user.email) hashes.add(emailHash(user.email));
-      return { userId: user.userId, lifted: await liftConsent(deps.sql, user.userId, [...hashes]) };
+      const lifted = await liftConsent(deps.sql, user.userId, [...hashes], deps.directories);
+      return { userId: user.userId, lifted };
     },
   };
 }

@@ -9,15 +9,35 @@ import type { Sql } from './sql.js';
  */
 
 type Query = Sql | postgres.TransactionSql;
+/** A query function: the pool, or a transaction. */
+export type ConsentQuery = Query;
 
 export type OptOutOrigin = 'unsubscribed' | 'deleted' | 'suppressed';
 
-/** What a platform told us about one contact, and when it happened there (absent: now). */
+/**
+ * What a platform told us about one contact, and when it happened there (absent: now). An
+ * unsubscribe may be from one list (`listId`), where a list is a subscription (Loops' mailing
+ * lists); without it, from the whole account.
+ */
 export type ConsentFact = (
-  | { kind: 'unsubscribed'; unsubscribed: boolean }
+  | { kind: 'unsubscribed'; unsubscribed: boolean; listId?: string | undefined }
   | { kind: 'deleted' }
   | { kind: 'suppressed' }
 ) & { at?: Date | undefined };
+
+/** The list of a fact's record: '' for the whole account. */
+const ACCOUNT_WIDE = '';
+const listOf = (fact: ConsentFact): string =>
+  fact.kind === 'unsubscribed' ? (fact.listId ?? ACCOUNT_WIDE) : ACCOUNT_WIDE;
+
+/**
+ * A platform that keeps a directory of its contacts (Resend's), as consent records consult it:
+ * which accounts know a contact a webhook names, and forgetting a contact deleted there.
+ */
+export interface ContactDirectoryHooks {
+  accountsKnowing(tx: ConsentQuery, subject: ConsentSubject): Promise<string[]>;
+  forget(tx: ConsentQuery, accounts: string[], subject: ConsentSubject): Promise<void>;
+}
 
 export interface ConsentSubject {
   platform: string;
@@ -191,23 +211,29 @@ async function applyFact(
   fact: ConsentFact,
   at: Date,
 ): Promise<OptOutOrigin | null> {
-  const key = { platform: subject.platform, account, emailHash: subject.emailHash };
+  const key = {
+    platform: subject.platform,
+    account,
+    emailHash: subject.emailHash,
+    listId: listOf(fact),
+  };
   const [previous] = await tx<ConsentRecord[]>`
     select unsubscribed, unsubscribed_at as "unsubscribedAt", deleted_at as "deletedAt",
       suppressed_at as "suppressedAt", lifted_at as "liftedAt"
     from audience_sync.platform_consent
     where platform = ${key.platform} and account = ${key.account} and email_hash = ${key.emailHash}
+      and list_id = ${key.listId}
     for update`;
   const change = applyFactTo(previous, fact, at);
   if (!change) return null;
   const { record } = change;
   await tx`
     insert into audience_sync.platform_consent as c
-      (platform, account, email_hash, contact_id, unsubscribed, unsubscribed_at, deleted_at,
-       suppressed_at)
-    values (${key.platform}, ${key.account}, ${key.emailHash}, ${subject.contactId},
+      (platform, account, email_hash, list_id, contact_id, unsubscribed, unsubscribed_at,
+       deleted_at, suppressed_at)
+    values (${key.platform}, ${key.account}, ${key.emailHash}, ${key.listId}, ${subject.contactId},
       ${record.unsubscribed}, ${record.unsubscribedAt}, ${record.deletedAt}, ${record.suppressedAt})
-    on conflict (platform, account, email_hash) do update set
+    on conflict (platform, account, email_hash, list_id) do update set
       contact_id = coalesce(excluded.contact_id, c.contact_id),
       unsubscribed = excluded.unsubscribed, unsubscribed_at = excluded.unsubscribed_at,
       deleted_at = excluded.deleted_at, suppressed_at = excluded.suppressed_at,
@@ -217,24 +243,23 @@ async function applyFact(
 
 /**
  * A contact deleted on the platform is no one's any more: it leaves the ledger (it is in no
- * list), the directories of these accounts, and its users' last sent fields, so that once the app
- * lifts the deletion the next sync creates a new contact instead of joining the one that is gone.
+ * list), the platform's directory of these accounts (when it keeps one), and its users' last sent
+ * fields, so that once the app lifts the deletion the next sync creates a new contact instead of
+ * joining the one that is gone.
  */
 async function forgetDeletedContact(
   tx: Query,
   subject: ConsentSubject,
   accounts: string[],
   userIds: string[],
+  directory: ContactDirectoryHooks | undefined,
 ): Promise<void> {
   const contactId = subject.contactId;
   if (!contactId) return;
   await tx`
     delete from audience_sync.list_members
     where platform = ${subject.platform} and contact_id = ${contactId}`;
-  await tx`
-    delete from audience_sync.contact_directory
-    where account = any(${accounts}::text[]) and email_hash = ${subject.emailHash}
-      and contact_id = ${contactId}`;
+  await directory?.forget(tx, accounts, subject);
   await tx`
     update audience_sync.contact_fields set contact_id = null
     where account = any(${accounts}::text[]) and user_id = any(${userIds}::text[])
@@ -247,54 +272,64 @@ async function announce(
   subject: ConsentSubject,
   accounts: string[],
   started: OptOutOrigin | null,
+  directory?: ContactDirectoryHooks,
 ): Promise<number> {
   if (!started) return 0;
   const userIds = await usersOfContact(tx, subject);
-  if (started === 'deleted') await forgetDeletedContact(tx, subject, accounts, userIds);
+  if (started === 'deleted') {
+    await forgetDeletedContact(tx, subject, accounts, userIds, directory);
+  }
   return appendOptOuts(tx, userIds, started);
 }
 
-/** The accounts whose directory knows the contact (by id, else by email hash). */
-async function accountsOfContact(tx: Query, subject: ConsentSubject): Promise<string[]> {
+/**
+ * The accounts that know the contact (by id, else by email hash): the platform's directory when
+ * it keeps one, and the platform's earlier facts.
+ */
+async function accountsOfContact(
+  tx: Query,
+  subject: ConsentSubject,
+  directory: ContactDirectoryHooks | undefined,
+): Promise<string[]> {
   const rows = await tx<{ account: string }[]>`
-    select account from audience_sync.contact_directory
-    where contact_id = ${subject.contactId} or email_hash = ${subject.emailHash}
-    union
     select account from audience_sync.platform_consent
     where platform = ${subject.platform} and account <> ${ANY_ACCOUNT}
-      and (contact_id = ${subject.contactId} or email_hash = ${subject.emailHash})
-    order by 1`;
-  return rows.map((row) => row.account);
+      and (contact_id = ${subject.contactId} or email_hash = ${subject.emailHash})`;
+  const known = new Set(rows.map((row) => row.account));
+  for (const account of (await directory?.accountsKnowing(tx, subject)) ?? []) known.add(account);
+  return [...known].sort();
 }
 
 export type WebhookRecord = { processed: false } | { processed: true; optOuts: number };
 
 /**
- * One webhook delivery, in one transaction: the delivery id is recorded, and its fact is applied
- * to every account whose directory knows the contact (or to all accounts of the platform when
- * none does yet); an opt-out it starts is appended for every user the contact stands for. A
- * delivery id seen before changes nothing.
+ * One webhook delivery, in one transaction: the delivery id is recorded (per platform), and its
+ * fact is applied to every account that knows the contact (or to all accounts of the platform
+ * when none does yet); an opt-out it starts is appended for every user the contact stands for.
+ * A delivery id seen before changes nothing. `directory`: the platform's, when it keeps one.
  */
 export async function recordWebhookFact(
   sql: Sql,
   deliveryId: string,
   subject: ConsentSubject,
   fact: ConsentFact | null,
+  directory?: ContactDirectoryHooks,
 ): Promise<WebhookRecord> {
   return sql.begin(async (tx) => {
     const fresh = await tx`
-      insert into audience_sync.webhook_deliveries (svix_id) values (${deliveryId})
+      insert into audience_sync.webhook_deliveries (platform, svix_id)
+      values (${subject.platform}, ${deliveryId})
       on conflict do nothing returning svix_id`;
     if (fresh.length === 0) return { processed: false } as const;
     if (!fact) return { processed: true, optOuts: 0 } as const;
     const at = await lockFacts(tx, [subject.emailHash], fact.at);
-    const accounts = await accountsOfContact(tx, subject);
+    const accounts = await accountsOfContact(tx, subject, directory);
     const applied = accounts.length > 0 ? accounts : [ANY_ACCOUNT];
     let started: OptOutOrigin | null = null;
     for (const account of applied) {
       started = (await applyFact(tx, account, subject, fact, at)) ?? started;
     }
-    const optOuts = await announce(tx, subject, applied, started);
+    const optOuts = await announce(tx, subject, applied, started, directory);
     return { processed: true, optOuts } as const;
   });
 }
@@ -333,7 +368,8 @@ export async function recordUnsubscribedFlags(
   const hashes = contacts.map((c) => c.emailHash);
   const known = await sql<{ emailHash: string; unsubscribed: boolean }[]>`
     select email_hash as "emailHash", unsubscribed from audience_sync.platform_consent
-    where platform = ${platform} and account = ${account} and email_hash = any(${hashes}::text[])`;
+    where platform = ${platform} and account = ${account} and email_hash = any(${hashes}::text[])
+      and list_id = ${ACCOUNT_WIDE}`;
   const wasUnsubscribed = new Map(known.map((row) => [row.emailHash, row.unsubscribed]));
   const changed = contacts.filter(
     (c) => (wasUnsubscribed.get(c.emailHash) ?? false) !== c.unsubscribed,
@@ -369,6 +405,7 @@ export async function liftConsent(
   sql: Sql,
   userId: string,
   emailHashes: string[],
+  directories: Readonly<Record<string, ContactDirectoryHooks>> = {},
 ): Promise<number> {
   if (emailHashes.length === 0) return 0;
   return sql.begin(async (tx) => {
@@ -380,7 +417,13 @@ export async function liftConsent(
       returning platform, account, email_hash as "emailHash", contact_id as "contactId",
         deleted_at is not null as deleted`;
     for (const record of lifted.filter((row) => row.deleted)) {
-      await forgetDeletedContact(tx, record, [record.account], [userId]);
+      await forgetDeletedContact(
+        tx,
+        record,
+        [record.account],
+        [userId],
+        directories[record.platform],
+      );
     }
     if (lifted.length > 0) await appendOptOuts(tx, [userId], 'lifted');
     return lifted.length;
@@ -389,13 +432,15 @@ export async function liftConsent(
 
 /**
  * What the platform says about each of these email hashes on the account (facts recorded for
- * any account of the platform included). Hashes without a fact are absent.
+ * any account of the platform included): its account-wide records, and those of `listIds` where
+ * a list is a subscription. Hashes without a fact are absent.
  */
 export async function consentOf(
   sql: Sql,
   platform: string,
   account: string,
   emailHashes: string[],
+  listIds: readonly string[] = [],
 ): Promise<Map<string, ConsentState>> {
   if (emailHashes.length === 0) return new Map();
   // An erased user's email counts as deleted on every platform: no sync re-creates the contact.
@@ -412,6 +457,7 @@ export async function consentOf(
       from audience_sync.platform_consent
       where platform = ${platform} and account in (${account}, ${ANY_ACCOUNT})
         and email_hash = any(${emailHashes}::text[])
+        and (list_id = ${ACCOUNT_WIDE} or list_id = any(${[...listIds]}::text[]))
       union all
       select email_hash, false, true, false from audience_sync.erasure_tombstones
       where email_hash = any(${emailHashes}::text[])

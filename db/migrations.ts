@@ -2,6 +2,10 @@
  * The service's own tables, in the `audience_sync` schema. Append new versions; never edit one
  * that has shipped. Users' personal data stays in the users relation: these tables hold user ids,
  * outcomes, platform ids and hashes of normalised emails.
+ *
+ * A platform's own tables are its own migrations, in its folder (the platform's declaration),
+ * applied after these (db/migrate.ts). Resend's contact directory, named lists and property
+ * definitions predate that and stay in versions 1, 6 and 15 here: shipped versions never change.
  */
 export interface Migration {
   version: number;
@@ -698,6 +702,40 @@ export const migrations: Migration[] = [
       -- emails are redacted before they are stored), for the run's status. The status counts a
       -- run's skipped and failed users by reason from run_users_by_outcome (version 16).
       alter table audience_sync.run_users add column platform_message text;
+    `,
+  },
+  {
+    version: 22,
+    name: 'consent records and webhook deliveries keyed for every platform; registered webhook endpoints',
+    sql: /* sql */ `
+      -- A fact may be about one list where a list is a subscription (Loops' mailing lists: a
+      -- contact can unsubscribe from one and stay in the audience); '' is the whole account, as
+      -- every fact recorded before was.
+      alter table audience_sync.platform_consent add column list_id text not null default '';
+      alter table audience_sync.platform_consent drop constraint platform_consent_pkey;
+      alter table audience_sync.platform_consent
+        add primary key (platform, account, email_hash, list_id);
+
+      -- Delivery ids are each platform's own (svix_id holds Standard Webhooks' message id,
+      -- whatever the header's name): a redelivery is known by both.
+      alter table audience_sync.webhook_deliveries add column platform text not null default 'resend';
+      alter table audience_sync.webhook_deliveries drop constraint webhook_deliveries_pkey;
+      alter table audience_sync.webhook_deliveries add primary key (platform, svix_id);
+      alter table audience_sync.webhook_deliveries alter column platform drop default;
+
+      -- Webhook endpoints registered with a platform's API: where,
+      -- for which events, and the signing secret the platform gave, which the API verifies with
+      -- when no secret is configured.
+      create table audience_sync.webhook_registrations (
+        platform text not null,
+        account text not null,
+        endpoint_id text not null,
+        url text not null,
+        events text[] not null,
+        secret text not null,
+        registered_at timestamptz not null default now(),
+        primary key (platform, account)
+      );
     `,
   },
 ];

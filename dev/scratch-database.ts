@@ -1,3 +1,4 @@
+import { PLATFORM_MIGRATIONS } from '../activities/platforms/registry.js';
 import { migrate } from '../db/migrate.js';
 import { createSql, type Sql, type SqlOptions } from '../db/sql.js';
 import { withDatabase } from './postgres.js';
@@ -20,7 +21,7 @@ export async function createScratchDatabase(
   await maintenance`create database ${maintenance(name)}`;
   const url = withDatabase(maintenanceUrl, name);
   const sql = createSql(url, options);
-  await migrate(sql);
+  await migrate(sql, PLATFORM_MIGRATIONS);
   return {
     url,
     sql,

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
+import { PLATFORM_MIGRATIONS } from '../activities/platforms/registry.js';
 import { startApiServer } from '../api/server.js';
 import {
   connectTemporalClient,
@@ -154,7 +155,11 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   await keepReconciliationSchedule(client, workerConfig.TEMPORAL_TASK_QUEUE, logger);
   const { workerStopped } = await startWorker(teardown, workerConfig, sql, parts.bundlePath);
   // The health route's view of each platform, as a deployed worker keeps it.
-  const checks = startPlatformChecks({ sql, platforms: configuredPlatforms(workerConfig), logger });
+  const checks = startPlatformChecks({
+    sql,
+    platforms: await configuredPlatforms(workerConfig),
+    logger,
+  });
   teardown.add('platform checks', () => checks.stop());
   logger.info({ taskQueue: workerConfig.TEMPORAL_TASK_QUEUE }, 'worker running');
   signal.throwIfAborted();
@@ -256,7 +261,7 @@ async function prepareDatabase(
     max: 25,
   });
   teardown.add('database pool', () => sql.end({ timeout: 5 }));
-  await timed('migrations', () => migrate(sql));
+  await timed('migrations', () => migrate(sql, PLATFORM_MIGRATIONS));
   const databaseInfo = await prepareUsers(sql, database.info, workerConfig, settings, logger);
   return { sql, databaseInfo };
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { PLATFORM_SETTINGS } from '../activities/platforms/registry.js';
 import type { WorkerConfig } from '../config/env.js';
 
 /** The real worker entry point as a child process: tests kill it, the benchmark weighs it. */
@@ -22,6 +23,15 @@ export const WORKER_NODE_FLAGS = ['--max-old-space-size=96'];
  * `source` runs worker/main.ts through tsx; `build` runs the compiled dist/worker/main.js, as a
  * deployment does (npm run build first).
  */
+/** Every platform variable the configuration holds, as the environment writes it. */
+const platformVariables = (config: WorkerConfig): Record<string, string> =>
+  Object.fromEntries(
+    Object.keys(PLATFORM_SETTINGS).flatMap((name) => {
+      const value = (config as Record<string, unknown>)[name];
+      return value === undefined ? [] : [[name, String(value)]];
+    }),
+  );
+
 export function spawnWorkerProcess(
   config: WorkerConfig,
   entry: 'source' | 'build' = 'source',
@@ -35,17 +45,14 @@ export function spawnWorkerProcess(
     HOME: process.env.HOME ?? '',
     DATABASE_URL: config.DATABASE_URL,
     USERS_SOURCE: config.USERS_SOURCE,
-    RESEND_API_KEY: config.RESEND_API_KEY,
-    RESEND_BASE_URL: config.RESEND_BASE_URL,
     SYNC_BATCH_SIZE: String(config.SYNC_BATCH_SIZE),
     RUN_RETENTION_DAYS: String(config.RUN_RETENTION_DAYS),
     ERASE_DELETED_USERS: String(config.ERASE_DELETED_USERS),
-    RESEND_BULK: config.RESEND_BULK,
     TEMPORAL_ADDRESS: config.TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE: config.TEMPORAL_NAMESPACE,
     TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE,
     LOG_LEVEL: config.LOG_LEVEL,
-    ...(config.RESEND_RATE_LIMIT ? { RESEND_RATE_LIMIT: String(config.RESEND_RATE_LIMIT) } : {}),
+    ...platformVariables(config),
     ...(config.WORKFLOW_BUNDLE_PATH ? { WORKFLOW_BUNDLE_PATH: config.WORKFLOW_BUNDLE_PATH } : {}),
   };
   const args =

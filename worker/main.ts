@@ -1,4 +1,5 @@
 import { Runtime } from '@temporalio/worker';
+import { PLATFORM_MIGRATIONS } from '../activities/platforms/registry.js';
 import { connectTemporalClient, registerSearchAttributes } from '../client/temporal.js';
 import { loadConfigOrExit, workerConfigSchema } from '../config/env.js';
 import { migrate } from '../db/migrate.js';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   });
   const sql = createSql(config.DATABASE_URL, { applicationName: 'audience-sync-worker', max: 20 });
   try {
-    await migrate(sql);
+    await migrate(sql, PLATFORM_MIGRATIONS);
     const client = await connectTemporalClient(config);
     const attributes = await registerSearchAttributes(client, config.TEMPORAL_NAMESPACE);
     if (!attributes.registered) {
@@ -37,7 +38,11 @@ async function main(): Promise<void> {
     await client.connection.close();
     const worker = await createSyncWorker({ config, sql });
     // What the health route says of each platform: reachable, key accepted, rate limit learned.
-    const checks = startPlatformChecks({ sql, platforms: configuredPlatforms(config), logger });
+    const checks = startPlatformChecks({
+      sql,
+      platforms: await configuredPlatforms(config),
+      logger,
+    });
     logger.info(
       {
         taskQueue: config.TEMPORAL_TASK_QUEUE,

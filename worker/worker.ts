@@ -9,7 +9,10 @@ import {
   createSyncActivities,
 } from '../activities/index.js';
 import type { PlatformModule } from '../activities/platforms/platform.js';
-import { builtInPlatforms, createPlatformRegistry } from '../activities/platforms/registry.js';
+import {
+  createPlatformRegistry,
+  loadConfiguredPlatforms,
+} from '../activities/platforms/registry.js';
 import { temporalConnectionOptions } from '../client/temporal.js';
 import type { WorkerConfig } from '../config/env.js';
 import type { Sql } from '../db/sql.js';
@@ -38,16 +41,13 @@ export function workflowSource():
 const workflowCode = (bundlePath: string | undefined) =>
   bundlePath ? { workflowBundle: { codePath: bundlePath } } : workflowSource();
 
-/** The platforms a worker serves, from its configuration. */
-export const configuredPlatforms = (config: WorkerConfig): PlatformModule[] =>
-  builtInPlatforms({
-    resend: {
-      apiKey: config.RESEND_API_KEY,
-      baseUrl: config.RESEND_BASE_URL,
-      rateLimit: config.RESEND_RATE_LIMIT,
-      bulk: config.RESEND_BULK,
-    },
-  });
+/**
+ * The platforms a worker serves: those its configuration holds the credentials of, and whose
+ * sync client this version has (the registry says which cannot sync yet).
+ */
+export async function configuredPlatforms(config: WorkerConfig): Promise<PlatformModule[]> {
+  return (await loadConfiguredPlatforms(config)).modules;
+}
 
 /** The composition root of the activities: the platform registry and the database. */
 export function buildActivities(config: WorkerConfig, sql: Sql, platforms: PlatformModule[]) {
@@ -98,7 +98,7 @@ export async function createSyncWorker(options: SyncWorkerOptions): Promise<Work
     activities: buildActivities(
       config,
       options.sql,
-      options.platforms ?? configuredPlatforms(config),
+      options.platforms ?? (await configuredPlatforms(config)),
     ),
   });
 }

@@ -40,6 +40,7 @@ export const ERRORS: Record<number, ZodOpenApiResponseObject> = {
     headers: retryAfter,
   },
   500: { description: 'The run failed, or the server did' },
+  501: { description: 'Not available in this version' },
   503: {
     description:
       'Postgres or Temporal cannot be reached (database_unavailable, temporal_unavailable), or the users relation lacks columns a run reads (users_source_invalid, naming them)',
@@ -50,6 +51,15 @@ export const ERRORS: Record<number, ZodOpenApiResponseObject> = {
 /** What `properties` may not name. */
 export const PROPERTY_REFUSALS =
   'properties names a column PROPERTY_COLUMNS does not list (column_not_allowed), or one the users relation lacks (unknown_column)';
+
+/** What the platform a sync names may refuse (api/platform-rules.ts). */
+export const PLATFORM_REFUSALS =
+  'a platform this service does not know (unsupported_platform), a request the platform cannot serve (list_required: a platform that cannot create lists needs list_id; unsupported_option: tags on a platform without tag lists), or a platform this deployment has no credentials for (platform_not_configured)';
+
+/** A platform declared and configured whose sync client this version does not have yet. */
+export const NOT_AVAILABLE = {
+  501: 'The platform is declared and configured, but this version cannot sync with it yet (platform_not_available)',
+};
 
 /** Error answers in SPEC's body; `overrides` replaces the description of some. */
 export const errors = (

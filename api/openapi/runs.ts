@@ -13,7 +13,7 @@ import {
   syncUsersAnswerSchema,
   syncUsersBodySchema,
 } from '../schemas.js';
-import { json, marketing, PROPERTY_REFUSALS } from './parts.js';
+import { json, marketing, NOT_AVAILABLE, PLATFORM_REFUSALS, PROPERTY_REFUSALS } from './parts.js';
 
 /** The routes that start runs and act on them (routes/sync-users.ts, routes/sync.ts). */
 
@@ -86,7 +86,10 @@ function syncUsersPaths(): ZodOpenApiPathsObject {
           },
         },
         [409, 422],
-        { 429: RUN_LIMITS },
+        {
+          400: `Invalid request; or Resend, whose audiences this route creates, is not configured here (platform_not_configured)`,
+          429: RUN_LIMITS,
+        },
       ),
     },
     '/api/marketing/sync-users/{runId}': {
@@ -171,12 +174,13 @@ function syncPaths(): ZodOpenApiPathsObject {
             ...running,
           },
         },
-        [404, 409, 422],
+        [404, 409, 422, 501],
         {
-          400: `Invalid request; also ${PROPERTY_REFUSALS}`,
+          400: `Invalid request; also ${PLATFORM_REFUSALS}; or ${PROPERTY_REFUSALS}`,
           404: 'list_id names no list',
           413: 'Body over 1 MiB',
           429: RUN_LIMITS,
+          ...NOT_AVAILABLE,
         },
       ),
     },

@@ -7,7 +7,7 @@ import {
   scheduleNoteSchema,
   scheduleTriggeredSchema,
 } from '../schemas.js';
-import { json, marketing, PROPERTY_REFUSALS } from './parts.js';
+import { json, marketing, NOT_AVAILABLE, PLATFORM_REFUSALS, PROPERTY_REFUSALS } from './parts.js';
 
 /** Schedules (routes/schedules.ts): recurring syncs as Temporal Schedules. */
 
@@ -46,9 +46,10 @@ function scheduleResourcePaths(): ZodOpenApiPathsObject {
             },
           },
         },
-        [409],
+        [409, 501],
         {
-          400: `Invalid request; or a schedule that would run more often than every 5 minutes (schedule_too_frequent); or ${PROPERTY_REFUSALS}`,
+          400: `Invalid request; or a schedule that would run more often than every 5 minutes (schedule_too_frequent); or ${PLATFORM_REFUSALS}; or ${PROPERTY_REFUSALS}`,
+          ...NOT_AVAILABLE,
           409: 'A schedule with this id exists (schedule_exists), or MAX_SCHEDULES (default 100) schedules exist (too_many_schedules)',
         },
       ),

@@ -1,6 +1,5 @@
 import type { Client } from '@temporalio/client';
 import { type Request, type Response, Router } from 'express';
-import { PLATFORM_NAMES } from '../../activities/platforms/registry.js';
 import {
   PLATFORM_CHECK_INTERVAL_MS,
   type PlatformHealthRecord,
@@ -17,6 +16,8 @@ const STALE_AFTER_MS = 5 * PLATFORM_CHECK_INTERVAL_MS;
 export interface HealthRouteDeps {
   sql: Sql;
   temporal: Client;
+  /** The platforms this deployment configures (their credentials are set), in the registry's order. */
+  platforms: readonly string[];
   /** Platforms whose webhook signing secret the API has. */
   webhooksConfigured: Record<string, boolean>;
 }
@@ -124,7 +125,7 @@ async function healthAnswer(deps: HealthRouteDeps, _req: Request, res: Response)
       status: parts.temporal,
       message: parts.temporal === 'ok' ? 'Temporal answers' : 'Temporal does not answer',
     },
-    platforms: PLATFORM_NAMES.map((platform) =>
+    platforms: deps.platforms.map((platform) =>
       platformHealth(
         platform,
         records.find((record) => record.platform === platform),

@@ -123,6 +123,8 @@ interface SchedulesRouteDeps {
   propertyColumns: PropertyColumns;
   /** MAX_SCHEDULES */
   maxSchedules: number;
+  /** The platforms this deployment has credentials for. */
+  configuredPlatforms: ReadonlySet<string>;
 }
 
 /** POST /: a schedule of a valid sync, within MAX_SCHEDULES, at most every 5 minutes. */
@@ -130,7 +132,12 @@ const createSchedule =
   (deps: SchedulesRouteDeps): RequestHandler =>
   async (req, res) => {
     const body = parseInput(scheduleBodySchema, req.body ?? {}, 'body');
-    const request = syncRequestFromBody(body.sync, 'schedule');
+    const request = syncRequestFromBody(
+      body.sync,
+      'schedule',
+      new Date(),
+      deps.configuredPlatforms,
+    );
     const { checkUsersSource } = deps.propertyColumns;
     if (checkUsersSource) await databaseCall(checkUsersSource);
     await requireKnownColumns(request, deps.propertyColumns);

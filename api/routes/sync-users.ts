@@ -18,6 +18,7 @@ import {
   unavailableError,
 } from '../answers.js';
 import { ApiError } from '../errors.js';
+import { requireUsablePlatform } from '../platform-rules.js';
 import { previewQuerySchema, runIdParamsSchema, syncUsersBodySchema } from '../schemas.js';
 import type { SyncLauncher } from '../sync-launcher.js';
 import { parseInput } from '../validation.js';
@@ -58,6 +59,8 @@ export interface SyncUsersRouteDeps {
   previewUsers(input: PreviewInput): Promise<PreviewOutput>;
   /** The clock for defaults that depend on the day (the audience name). */
   now: () => Date;
+  /** The platforms this deployment has credentials for (this route syncs into Resend). */
+  configuredPlatforms: ReadonlySet<string>;
 }
 
 /** GET /: how many users a sync would add now, and a sample. */
@@ -80,6 +83,7 @@ const syncUsers =
   (deps: SyncUsersRouteDeps): RequestHandler =>
   async (req, res) => {
     const body = parseInput(syncUsersBodySchema, req.body ?? {}, 'body');
+    requireUsablePlatform(DEFAULT_PLATFORM, deps.configuredPlatforms);
     const request: SyncRequest = {
       platform: DEFAULT_PLATFORM,
       listName: body.audienceName ?? defaultAudienceName(deps.now()),

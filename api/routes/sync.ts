@@ -1,33 +1,31 @@
 import { Router } from 'express';
 import type { z } from 'zod';
-import { DEFAULT_PLATFORM, PLATFORM_NAMES } from '../../activities/platforms/registry.js';
 import type { MaxRemovals, Platform, SyncRequest } from '../../common/sync.js';
 import { answerLaunch, completedMessage, dryRunFields } from '../answers.js';
 import { ApiError } from '../errors.js';
+import {
+  requireKnownPlatform,
+  requirePlatformRules,
+  requireUsablePlatform,
+} from '../platform-rules.js';
 import { syncBodySchema } from '../schemas.js';
 import type { SyncLauncher } from '../sync-launcher.js';
 import { parseInput } from '../validation.js';
 import { launchOptions } from './launch-options.js';
 import { defaultAudienceName } from './sync-users.js';
 
-const isPlatform = (value: string): value is Platform =>
-  (PLATFORM_NAMES as readonly string[]).includes(value);
-
 /** A validated POST /sync body, its platform one this service supports. */
 export type SyncBody = Omit<z.infer<typeof syncBodySchema>, 'platform'> & { platform: Platform };
 
-/** Validates a POST /sync body; schedules store the same body. */
+/**
+ * Validates a POST /sync body, with the rules of the platform it names (list_required,
+ * unsupported_option, its property keys); schedules store the same body.
+ */
 export function parseSyncBody(body: unknown): SyncBody {
   const parsed = parseInput(syncBodySchema, body ?? {}, 'body');
-  if (!isPlatform(parsed.platform)) {
-    throw new ApiError(
-      400,
-      'unsupported_platform',
-      `Platform "${parsed.platform}" is not supported; use "${DEFAULT_PLATFORM}"`,
-      [{ field: 'platform', message: `must be one of ${PLATFORM_NAMES.join(', ')}` }],
-    );
-  }
-  return { ...parsed, platform: parsed.platform };
+  requireKnownPlatform(parsed.platform);
+  requirePlatformRules(parsed);
+  return parsed;
 }
 
 /** Turns a validated POST /sync body into a run request. */
@@ -58,13 +56,20 @@ export function syncRequestFromParsedBody(
   };
 }
 
-/** Turns a POST /sync body into a run request; schedules store the same body. */
+/**
+ * Turns a POST /sync body into a run request; schedules store the same body. With `configured`
+ * (the platforms this deployment has credentials for), the platform must be one of them and
+ * able to sync.
+ */
 export function syncRequestFromBody(
   body: unknown,
   trigger: SyncRequest['trigger'],
   now: Date = new Date(),
+  configured?: ReadonlySet<string>,
 ): SyncRequest {
-  return syncRequestFromParsedBody(parseSyncBody(body), trigger, now);
+  const parsed = parseSyncBody(body);
+  if (configured) requireUsablePlatform(parsed.platform, configured);
+  return syncRequestFromParsedBody(parsed, trigger, now);
 }
 
 /** Finds the columns of the users relation a property mapping names that it does not have. */
@@ -121,10 +126,13 @@ export function syncRouter(deps: {
   launcher: SyncLauncher;
   now: () => Date;
   propertyColumns: PropertyColumns;
+  /** The platforms this deployment has credentials for. */
+  configuredPlatforms: ReadonlySet<string>;
 }): Router {
   const router = Router();
   router.post('/', async (req, res) => {
     const body = parseSyncBody(req.body);
+    requireUsablePlatform(body.platform, deps.configuredPlatforms);
     const request = syncRequestFromParsedBody(body, 'api', deps.now());
     await requireKnownColumns(request, deps.propertyColumns);
     const launch = await deps.launcher.launch(

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { Resend } from 'resend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PlatformModule } from '../../activities/platforms/platform.js';
 import { resendAccountId, resendPlatform } from '../../activities/platforms/resend/index.js';
 import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
 import { newWebhookSecret } from '../../emulator/resend/webhooks.js';
@@ -44,7 +45,8 @@ const health = async (): Promise<any> => {
 const resendHealth = async () => (await health()).platforms[0];
 
 /** The checks a worker with these platforms runs. */
-function runChecks(platforms = configuredPlatforms(stack.workerConfig)): void {
+async function runChecks(platforms?: PlatformModule[]): Promise<void> {
+  platforms ??= await configuredPlatforms(stack.workerConfig);
   checks.push(
     startPlatformChecks({
       sql: stack.db.sql,
@@ -95,7 +97,7 @@ describe('GET /api/marketing/health', () => {
   });
 
   it("shows a worker's check: Resend reachable, the key accepted, the rate limit its gate learned", async () => {
-    runChecks();
+    await runChecks();
     const resend = await waitFor(async () => {
       const platform = await resendHealth();
       return platform.status === 'ok' && platform.rateLimit.learned !== null && platform;
@@ -117,7 +119,7 @@ describe('GET /api/marketing/health', () => {
   it('shows a key Resend refuses, and a Resend that cannot be reached', async () => {
     const strict = await startResendEmulator({ apiKeys: ['re_the_only_key'] });
     emulators.push(strict);
-    runChecks([resendPlatform({ apiKey: 're_refused_key', baseUrl: strict.url })]);
+    await runChecks([resendPlatform({ apiKey: 're_refused_key', baseUrl: strict.url })]);
     const refused = await waitFor(async () => {
       const platform = await resendHealth();
       return platform.account === resendAccountId('re_refused_key') && platform;
@@ -133,7 +135,7 @@ describe('GET /api/marketing/health', () => {
     });
 
     const port = await closedPort();
-    runChecks([
+    await runChecks([
       resendPlatform({
         apiKey: 're_unreachable_key',
         baseUrl: `http://127.0.0.1:${port}`,

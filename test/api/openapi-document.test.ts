@@ -200,7 +200,7 @@ describe('POST /sync: the rules across its fields', () => {
         then: { properties: { mode: { const: 'mirror' } }, required: ['mode'] },
       },
     ]);
-    expect(schema.properties.platform.enum).toEqual(['resend']);
+    expect(schema.properties.platform.enum).toEqual(['resend', 'loops']);
   });
 
   it.each<[string, JsonObject, string]>([

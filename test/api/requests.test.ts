@@ -204,6 +204,27 @@ describe('bad input', () => {
       'invalid_request',
       'list_name',
     ],
+    // Loops cannot create mailing lists and has no tag lists (its declaration's capabilities).
+    ['Loops without a list id', { platform: 'loops' }, 'list_required', 'list_id'],
+    [
+      'Loops with a list name',
+      { platform: 'loops', list_name: 'Newsletter' },
+      'list_required',
+      'list_id',
+    ],
+    [
+      'Loops with tags',
+      { platform: 'loops', list_id: 'cm_list_1', tags: ['vip'] },
+      'unsupported_option',
+      'tags',
+    ],
+    // This stack configures Resend only.
+    [
+      'a platform without credentials here',
+      { platform: 'loops', list_id: 'cm_list_1' },
+      'platform_not_configured',
+      'platform',
+    ],
   ])('answers POST /sync with %s: 400 %s naming the field', async (_case, body, code, field) => {
     const answer = await stack.call('POST', '/api/marketing/sync', body);
     expect(answer.status).toBe(400);

@@ -78,7 +78,7 @@ const VALID_SECRET = 'a'.repeat(32);
 
 describe('configuration', () => {
   it('refuses a marketing secret shorter than 32 characters', () => {
-    const env = { DATABASE_URL: 'postgres://localhost/db' };
+    const env = { DATABASE_URL: 'postgres://localhost/db', LOOPS_API_KEY: 'loops_abc123' };
     expect(() =>
       parseConfig(apiConfigSchema, { ...env, MARKETING_API_SECRET: VALID_SECRET.slice(1) }),
     ).toThrow(/MARKETING_API_SECRET must be at least 32 characters/);

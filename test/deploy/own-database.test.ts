@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PLATFORM_MIGRATIONS } from '../../activities/platforms/registry.js';
 import { type StartedApi, startApiServer } from '../../api/server.js';
 import { migrate } from '../../db/migrate.js';
 import { createSql, type Sql } from '../../db/sql.js';
@@ -94,7 +95,7 @@ describe('the service in a database of your own, set up as the guide says', () =
   });
 
   it('migrates as that role, reads only the view, and syncs its users', async () => {
-    await migrate(service);
+    await migrate(service, PLATFORM_MIGRATIONS);
     await expect(service`select password_hash from app.accounts limit 1`).rejects.toThrow(
       /permission denied/,
     );

@@ -36,13 +36,19 @@ async function serve(sql: Sql, newRunId?: (kind: string) => string): Promise<str
   const app = express();
   app.use(express.json());
   const now = () => new Date();
+  const configuredPlatforms = new Set(['resend']);
   app.use(
     '/api/marketing/sync-users',
-    syncUsersRouter({ launcher, temporal: stack.client, previewUsers, now }),
+    syncUsersRouter({ launcher, temporal: stack.client, previewUsers, now, configuredPlatforms }),
   );
   app.use(
     '/api/marketing/sync',
-    syncRouter({ launcher, now, propertyColumns: { allowed: [], unknownColumns } }),
+    syncRouter({
+      launcher,
+      now,
+      propertyColumns: { allowed: [], unknownColumns },
+      configuredPlatforms,
+    }),
   );
   app.use(errorHandler);
   const server = await new Promise<Server>((resolve) => {

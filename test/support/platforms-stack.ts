@@ -265,7 +265,7 @@ export async function startPlatformsStack(
   const app = await startAppStack({ ...options, inProcessWorker: false });
   const memory = memoryPlatformModule(new MemoryStore({ maxConnections: 10 }));
   const worker = await startTestWorker(app.workerConfig, app.db.sql, [
-    ...configuredPlatforms(app.workerConfig),
+    ...(await configuredPlatforms(app.workerConfig)),
     memory,
   ]);
   return {

@@ -51,6 +51,8 @@ export function testApiConfig(
 ): ApiConfig {
   return parseConfig(apiConfigSchema, {
     MARKETING_API_SECRET: TEST_SECRET,
+    // The platform the tests' worker serves, so the API knows it is configured.
+    RESEND_API_KEY: TEST_RESEND_KEY,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
     PORT: '0',
     LOG_LEVEL: 'silent',

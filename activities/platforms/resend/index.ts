@@ -25,6 +25,7 @@ import {
   type RecentRefreshes,
 } from './contact-directory.js';
 import { createContactImports } from './imports.js';
+import { resendLimit } from './limit.js';
 import { createSegments } from './lists.js';
 import { createMemberships } from './memberships.js';
 import { createResendProperties } from './properties.js';
@@ -82,8 +83,7 @@ export function resendPlatform(settings: ResendSettings): PlatformModule {
   return {
     name: 'resend',
     account,
-    // 2 is the lowest limit Resend has given an account; the headers teach the real one.
-    limit: { kind: 'requests_per_second', initial: 2, upperBound: settings.rateLimit },
+    limit: resendLimit(settings.rateLimit),
     connect: (context) => connectResend(settings, account, context, { recentRefreshes }),
     checkAccess: (context) => checkResendAccess(settings, context),
   };

@@ -143,7 +143,7 @@ describe('the POST /sync body', () => {
 
   it('leaves the choice of platform to the route', () => {
     expect(syncBodySchema.parse({ platform: 'mailchimp' }).platform).toBe('mailchimp');
-    expect(issuesOf(syncBodySchema, {})).toEqual(['platform: is required: "resend"']);
+    expect(issuesOf(syncBodySchema, {})).toEqual(['platform: is required: "resend" or "loops"']);
   });
 
   it('reads every field, trimming names and turning user ids into strings', () => {

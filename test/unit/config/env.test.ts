@@ -7,7 +7,21 @@ import {
 } from '../../../config/env.js';
 
 const SECRET = 'a'.repeat(32);
-const API_MINIMUM = { MARKETING_API_SECRET: SECRET, DATABASE_URL: 'postgres://db.internal/app' };
+const LOOPS_KEY = 'loops_abc123';
+/** A Loops-only deployment: no Resend key. */
+const API_MINIMUM = {
+  MARKETING_API_SECRET: SECRET,
+  DATABASE_URL: 'postgres://db.internal/app',
+  LOOPS_API_KEY: LOOPS_KEY,
+};
+/** The platforms' defaults, with Loops' key as the one platform configured. */
+const PLATFORM_DEFAULTS = {
+  LOOPS_API_KEY: LOOPS_KEY,
+  LOOPS_BASE_URL: 'https://app.loops.so/api/',
+  LOOPS_RATE_LIMIT: 10,
+  RESEND_BASE_URL: 'https://api.resend.com',
+  RESEND_BULK: 'auto',
+};
 const WORKER_MINIMUM = { DATABASE_URL: 'postgres://db.internal/app', RESEND_API_KEY: 're_abc123' };
 
 /** The problems a refused configuration names, in order. */
@@ -22,8 +36,9 @@ function problemsOf(run: () => unknown): string[] {
 }
 
 describe('the API configuration', () => {
-  it('fills every default from the two required values', () => {
+  it('fills every default from the required values and one platform', () => {
     expect(parseConfig(apiConfigSchema, API_MINIMUM)).toEqual({
+      ...PLATFORM_DEFAULTS,
       MARKETING_API_SECRET: SECRET,
       DATABASE_URL: 'postgres://db.internal/app',
       USERS_SOURCE: 'users',
@@ -58,6 +73,7 @@ describe('the API configuration', () => {
         TEMPORAL_API_KEY: undefined,
       }),
     ).toEqual({
+      ...PLATFORM_DEFAULTS,
       MARKETING_API_SECRET: SECRET,
       DATABASE_URL: 'postgresql://db.internal/app',
       USERS_SOURCE: 'app.active_users',
@@ -175,10 +191,11 @@ describe('the API configuration', () => {
     },
   );
 
-  it('names the two required values when nothing is set', () => {
+  it('names the required values and the missing platform when nothing is set', () => {
     expect(problemsOf(() => parseConfig(apiConfigSchema, {}))).toEqual([
       'MARKETING_API_SECRET is required',
       'DATABASE_URL is required',
+      'environment needs at least one platform: set RESEND_API_KEY (Resend) or LOOPS_API_KEY (Loops)',
     ]);
   });
 
@@ -227,20 +244,33 @@ describe('the API configuration', () => {
       'LOG_LEVEL Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
       'TEMPORAL_TLS Invalid option: expected one of "0"|"1"|"true"|"false"|"yes"|"no"',
       'TEMPORAL_TLS_CLIENT_KEY_PATH must be set together with TEMPORAL_TLS_CLIENT_CERT_PATH (mTLS needs both), or neither',
+      'environment needs at least one platform: set RESEND_API_KEY (Resend) or LOOPS_API_KEY (Loops)',
     ]);
     expect(error.message).toBe(
       ['Invalid configuration:', ...error.problems.map((problem) => `  - ${problem}`)].join('\n'),
     );
   });
 
-  it('does not ask the API for a Resend key', () => {
+  it('starts a Loops-only deployment without a Resend key', () => {
     expect(parseConfig(apiConfigSchema, API_MINIMUM)).not.toHaveProperty('RESEND_API_KEY');
+  });
+
+  it('needs at least one platform, and none in particular', () => {
+    const { LOOPS_API_KEY: _, ...withoutPlatform } = API_MINIMUM;
+    expect(problemsOf(() => parseConfig(apiConfigSchema, withoutPlatform))).toEqual([
+      'environment needs at least one platform: set RESEND_API_KEY (Resend) or LOOPS_API_KEY (Loops)',
+    ]);
+    expect(
+      parseConfig(apiConfigSchema, { ...withoutPlatform, RESEND_API_KEY: 're_abc123' }),
+    ).toMatchObject({ RESEND_API_KEY: 're_abc123' });
   });
 });
 
 describe('the worker configuration', () => {
   it('fills every default from the two required values', () => {
     expect(parseConfig(workerConfigSchema, WORKER_MINIMUM)).toEqual({
+      LOOPS_BASE_URL: 'https://app.loops.so/api/',
+      LOOPS_RATE_LIMIT: 10,
       DATABASE_URL: 'postgres://db.internal/app',
       USERS_SOURCE: 'users',
       RESEND_API_KEY: 're_abc123',
@@ -294,10 +324,10 @@ describe('the worker configuration', () => {
       ),
     ).toEqual([
       'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
+      'SYNC_BATCH_SIZE must be a whole number from 1 to 1000',
       'RESEND_API_KEY must be a Resend API key (it starts with re_)',
       'RESEND_BASE_URL must be an http:// or https:// URL',
       'RESEND_RATE_LIMIT must be a whole number from 1 to 10000',
-      'SYNC_BATCH_SIZE must be a whole number from 1 to 1000',
       'RESEND_BULK must be auto or off',
     ]);
   });

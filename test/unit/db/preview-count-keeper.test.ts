@@ -61,7 +61,11 @@ describe('whether a preview answers with the kept count', () => {
 });
 
 describe('how often the count is kept', () => {
-  const minimum = { MARKETING_API_SECRET: 'a'.repeat(32), DATABASE_URL: 'postgres://db/app' };
+  const minimum = {
+    MARKETING_API_SECRET: 'a'.repeat(32),
+    DATABASE_URL: 'postgres://db/app',
+    RESEND_API_KEY: 're_abc123',
+  };
 
   it('refreshes every 30 s by default, well inside the 60 s a kept count may be old', () => {
     const config = parseConfig(apiConfigSchema, minimum);

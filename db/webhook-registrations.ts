@@ -1,0 +1,54 @@
+import type { Sql } from './sql.js';
+
+/**
+ * Webhook endpoints registered with a platform's API (none is registered yet by the service): where,
+ * for which events, and the signing secret the platform returned, which the API's webhook route
+ * verifies with when no secret is configured.
+ */
+export interface WebhookRegistration {
+  platform: string;
+  account: string;
+  endpointId: string;
+  url: string;
+  events: string[];
+  secret: string;
+  registeredAt: Date;
+}
+
+export async function readWebhookRegistration(
+  sql: Sql,
+  platform: string,
+  account: string,
+): Promise<WebhookRegistration | undefined> {
+  const [row] = await sql<WebhookRegistration[]>`
+    select platform, account, endpoint_id as "endpointId", url, events, secret,
+      registered_at as "registeredAt"
+    from audience_sync.webhook_registrations
+    where platform = ${platform} and account = ${account}`;
+  return row;
+}
+
+/** The newest signing secret registered for the platform (any account), if any. */
+export async function registeredWebhookSecret(
+  sql: Sql,
+  platform: string,
+): Promise<string | undefined> {
+  const [row] = await sql<{ secret: string }[]>`
+    select secret from audience_sync.webhook_registrations
+    where platform = ${platform} order by registered_at desc limit 1`;
+  return row?.secret;
+}
+
+export async function saveWebhookRegistration(
+  sql: Sql,
+  registration: Omit<WebhookRegistration, 'registeredAt'>,
+): Promise<void> {
+  await sql`
+    insert into audience_sync.webhook_registrations
+      (platform, account, endpoint_id, url, events, secret)
+    values (${registration.platform}, ${registration.account}, ${registration.endpointId},
+      ${registration.url}, ${registration.events}, ${registration.secret})
+    on conflict (platform, account) do update set
+      endpoint_id = excluded.endpoint_id, url = excluded.url, events = excluded.events,
+      secret = excluded.secret, registered_at = now()`;
+}
