@@ -313,7 +313,8 @@ export async function recordWebhookFact(
   deliveryId: string,
   subject: ConsentSubject,
   fact: ConsentFact | null,
-  directory?: ContactDirectoryHooks,
+  // Required, so that no caller forgets it: without it, only earlier facts name the accounts.
+  directory: ContactDirectoryHooks | undefined,
 ): Promise<WebhookRecord> {
   return sql.begin(async (tx) => {
     const fresh = await tx`

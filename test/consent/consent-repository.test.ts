@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTACT_DIRECTORIES } from '../../activities/platforms/registry.js';
 import { emailHash } from '../../common/emails.js';
 import {
   ANY_ACCOUNT,
@@ -10,6 +11,9 @@ import {
   recordWebhookFact,
 } from '../../db/consent.js';
 import { createTestDatabase, type TestDatabase } from '../support/stack.js';
+
+/** As the webhook route passes it: Resend keeps a directory of its contacts. */
+const resendDirectory = CONTACT_DIRECTORIES.resend;
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -59,12 +63,24 @@ describe('platform consent repository', () => {
       contactId: 'c-ann',
     };
 
-    const first = await recordWebhookFact(db.sql, 'msg_1', subject, {
-      kind: 'unsubscribed',
-      unsubscribed: true,
-    });
+    const first = await recordWebhookFact(
+      db.sql,
+      'msg_1',
+      subject,
+      {
+        kind: 'unsubscribed',
+        unsubscribed: true,
+      },
+      resendDirectory,
+    );
     expect(first).toEqual({ processed: true, optOuts: 2 });
-    const replay = await recordWebhookFact(db.sql, 'msg_1', subject, { kind: 'deleted' });
+    const replay = await recordWebhookFact(
+      db.sql,
+      'msg_1',
+      subject,
+      { kind: 'deleted' },
+      resendDirectory,
+    );
     expect(replay).toEqual({ processed: false });
 
     const state = await consentOf(db.sql, 'resend', ACCOUNT, [
@@ -82,18 +98,30 @@ describe('platform consent repository', () => {
 
     // A second unsubscribe (another delivery) starts nothing new; a resubscribe lifts it.
     expect(
-      await recordWebhookFact(db.sql, 'msg_2', subject, {
-        kind: 'unsubscribed',
-        unsubscribed: true,
-      }),
+      await recordWebhookFact(
+        db.sql,
+        'msg_2',
+        subject,
+        {
+          kind: 'unsubscribed',
+          unsubscribed: true,
+        },
+        resendDirectory,
+      ),
     ).toEqual({ processed: true, optOuts: 0 });
-    await recordWebhookFact(db.sql, 'msg_3', subject, {
-      kind: 'unsubscribed',
-      unsubscribed: false,
-    });
+    await recordWebhookFact(
+      db.sql,
+      'msg_3',
+      subject,
+      {
+        kind: 'unsubscribed',
+        unsubscribed: false,
+      },
+      resendDirectory,
+    );
     expect(await consentOf(db.sql, 'resend', ACCOUNT, [subject.emailHash])).toEqual(new Map());
 
-    await recordWebhookFact(db.sql, 'msg_4', subject, { kind: 'deleted' });
+    await recordWebhookFact(db.sql, 'msg_4', subject, { kind: 'deleted' }, resendDirectory);
     expect(await consentOf(db.sql, 'resend', ACCOUNT, [subject.emailHash])).toEqual(
       new Map([[subject.emailHash, { unsubscribed: false, deleted: true, suppressed: false }]]),
     );
@@ -115,6 +143,7 @@ describe('platform consent repository', () => {
       {
         kind: 'suppressed',
       },
+      resendDirectory,
     );
     const [row] = await db.sql`
       select account from audience_sync.platform_consent where email_hash = ${hash}`;
@@ -229,8 +258,8 @@ describe('platform consent repository', () => {
     const unsubscribe = { kind: 'unsubscribed', unsubscribed: true } as const;
     await Promise.all(
       subjects.flatMap((subject, index) => [
-        recordWebhookFact(db.sql, `msg_twice_a_${index}`, subject, unsubscribe),
-        recordWebhookFact(db.sql, `msg_twice_b_${index}`, subject, unsubscribe),
+        recordWebhookFact(db.sql, `msg_twice_a_${index}`, subject, unsubscribe, resendDirectory),
+        recordWebhookFact(db.sql, `msg_twice_b_${index}`, subject, unsubscribe, resendDirectory),
         recordUnsubscribedFlags(
           db.sql,
           'resend',
@@ -260,22 +289,58 @@ describe('platform consent repository', () => {
     const state = async () =>
       (await consentOf(db.sql, 'resend', ACCOUNT, [subject.emailHash])).get(subject.emailHash);
 
-    await recordWebhookFact(db.sql, 'msg_ivy_1', subject, unsubscribed(true, minutesAgo(5)));
+    await recordWebhookFact(
+      db.sql,
+      'msg_ivy_1',
+      subject,
+      unsubscribed(true, minutesAgo(5)),
+      resendDirectory,
+    );
     // A resubscribe from before the unsubscribe arrives late: it lifts nothing.
-    await recordWebhookFact(db.sql, 'msg_ivy_2', subject, unsubscribed(false, minutesAgo(10)));
+    await recordWebhookFact(
+      db.sql,
+      'msg_ivy_2',
+      subject,
+      unsubscribed(false, minutesAgo(10)),
+      resendDirectory,
+    );
     expect(await state()).toEqual({ unsubscribed: true, deleted: false, suppressed: false });
     // A resubscribe after it does.
-    await recordWebhookFact(db.sql, 'msg_ivy_3', subject, unsubscribed(false, minutesAgo(2)));
+    await recordWebhookFact(
+      db.sql,
+      'msg_ivy_3',
+      subject,
+      unsubscribed(false, minutesAgo(2)),
+      resendDirectory,
+    );
     expect(await state()).toBeUndefined();
     // An unsubscribe older than that resubscribe, arriving now, starts nothing.
-    await recordWebhookFact(db.sql, 'msg_ivy_4', subject, unsubscribed(true, minutesAgo(3)));
+    await recordWebhookFact(
+      db.sql,
+      'msg_ivy_4',
+      subject,
+      unsubscribed(true, minutesAgo(3)),
+      resendDirectory,
+    );
     expect(await state()).toBeUndefined();
 
     // The same holds for a contact the service first hears of by a resubscribe.
     await directoryContact(ACCOUNT, 'jo@example.com', 'c-jo');
     const jo = { platform: 'resend', emailHash: emailHash('jo@example.com'), contactId: 'c-jo' };
-    await recordWebhookFact(db.sql, 'msg_jo_1', jo, unsubscribed(false, minutesAgo(1)));
-    await recordWebhookFact(db.sql, 'msg_jo_2', jo, unsubscribed(true, minutesAgo(4)));
+    await recordWebhookFact(
+      db.sql,
+      'msg_jo_1',
+      jo,
+      unsubscribed(false, minutesAgo(1)),
+      resendDirectory,
+    );
+    await recordWebhookFact(
+      db.sql,
+      'msg_jo_2',
+      jo,
+      unsubscribed(true, minutesAgo(4)),
+      resendDirectory,
+    );
     expect(await consentOf(db.sql, 'resend', ACCOUNT, [jo.emailHash])).toEqual(new Map());
     expect((await feed()).filter((entry) => entry.userId === 'u-ivy')).toEqual([
       { userId: 'u-ivy', origin: 'unsubscribed' },

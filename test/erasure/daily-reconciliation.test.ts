@@ -182,8 +182,9 @@ describe('retention', () => {
       insert into audience_sync.idempotency_keys (key, request_hash, run_id, created_at)
       values ('key-still-running', 'h', 'retention-still-running', now() - interval '40 days')`;
     await stack.db.sql`
-      insert into audience_sync.webhook_deliveries (svix_id, received_at)
-      values ('msg_old', now() - interval '31 days'), ('msg_recent', now() - interval '29 days')`;
+      insert into audience_sync.webhook_deliveries (platform, svix_id, received_at)
+      values ('resend', 'msg_old', now() - interval '31 days'),
+        ('resend', 'msg_recent', now() - interval '29 days')`;
     const ledgerBefore = await stack.db.sql`
       select list_id, user_id from audience_sync.list_members order by 1, 2`;
 

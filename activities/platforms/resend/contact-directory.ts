@@ -63,6 +63,8 @@ export interface ContactDirectory {
   /** Contact ids by email hash, for callers that only have hashes (erasure). */
   lookupHashes(emailHashes: string[]): Promise<Map<string, string>>;
   forgetHashes(emailHashes: string[]): Promise<void>;
+  /** A contact this service marked unsubscribed, as a page listing it now would say. */
+  noteUnsubscribed(contact: { email: string | null; contactId: string | null }): Promise<void>;
 }
 
 const newest = (contacts: Contact[]): Contact | undefined =>
@@ -307,6 +309,20 @@ export function createContactDirectory(
         from audience_sync.contact_directory
         where account = ${account} and email_hash = any(${emailHashes}::text[])`;
       return new Map(rows.map((row) => [row.emailHash, row.contactId]));
+    },
+
+    async noteUnsubscribed({ email, contactId }) {
+      if (!email) return;
+      const hash = emailHash(email);
+      const id = contactId ?? (await this.lookupHashes([hash])).get(hash);
+      if (!id) return;
+      await recordUnsubscribedFlags(
+        sql,
+        'resend',
+        account,
+        [{ emailHash: hash, contactId: id, unsubscribed: true }],
+        new Date(),
+      );
     },
 
     async forgetHashes(emailHashes) {

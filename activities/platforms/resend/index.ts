@@ -352,7 +352,13 @@ function connectResend(
     markUnsubscribed: (contacts, onOutcome) =>
       changeEach(
         contacts,
-        onOutcome,
+        async (userId, outcome) => {
+          // Resend now lists the contact unsubscribed: remembered as a page read would, so the
+          // next run knows it without reading that page again (runs read only new pages).
+          const ref = contacts.find((contact) => contact.userId === userId);
+          if (outcome.kind === 'done' && ref?.email) await directory.noteUnsubscribed(ref);
+          await onOutcome(userId, outcome);
+        },
         (ref) =>
           client.idempotent('contacts.update', (signal) =>
             client.sdk.contacts.update({ ...contactKey(ref), unsubscribed: true }, { signal }),
