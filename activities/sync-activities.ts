@@ -33,6 +33,7 @@ import {
   inspectUsersSource,
   propertyTypeOf,
   resolveUserIds,
+  type UsersSource,
   usersSourceLoader,
 } from '../db/users-source.js';
 import {
@@ -178,297 +179,352 @@ const translated =
     }
   };
 
+/** What the sync's steps share: the worker's dependencies, the users relation, the send turns. */
+interface SyncContext {
+  sql: Sql;
+  deps: SyncActivityDeps;
+  usersSource: () => Promise<UsersSource>;
+  turns: SendTurns;
+}
+
+async function requireRun(sql: Sql, runId: string): Promise<RunRecord> {
+  const run = await getRun(sql, runId);
+  if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} has no record`, 'RunMissing');
+  return run;
+}
+
+/** A run holding a list that Temporal no longer runs (terminated) is recorded as ended. */
+async function holderStillRuns(sql: Sql, runId: string): Promise<boolean> {
+  const temporalRun = await describeTemporalRun(Context.current().client, runId);
+  if (temporalRun?.status === 'running') return true;
+  await markRunEndedOutside(sql, runId, temporalRun?.status ?? 'unknown');
+  return false;
+}
+
+/**
+ * A platform client for this activity attempt; every answer it gets counts as life. A dry
+ * run's client reads only (see dry-run.ts); `planned` learns its would-create and would-join.
+ */
+function connect(
+  { deps }: SyncContext,
+  run: RunRecord,
+  onAnswer: () => void = () => {},
+  planned: Map<string, PlannedAdd> = new Map(),
+  signal: AbortSignal = Context.current().cancellationSignal,
+): MarketingPlatform {
+  const platform = deps.platforms.connect(run.platform, { signal, onAnswer });
+  return run.dryRun ? planningPlatform(platform, planned) : platform;
+}
+
+async function countRunPopulation(
+  { sql, usersSource }: SyncContext,
+  run: RunRecord,
+  listId: string,
+  account: string,
+): Promise<number> {
+  if (run.syncType === 'specific') return countRequestedUsers(sql, run.runId);
+  return countPopulation(sql, await usersSource(), {
+    platform: run.platform,
+    account,
+    properties: run.properties,
+    listId,
+    filter: { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() },
+    onlyNew: run.syncType === 'new',
+  });
+}
+
+/** A 'specific' run's ids resolved through the users relation: `"0042"` is user `42`. */
+async function resolveRequestedUsers({ sql, usersSource }: SyncContext, runId: string) {
+  const asked = await requestedUserIds(sql, runId);
+  const resolved = await resolveUserIds(sql, await usersSource(), asked);
+  await replaceRequestedUserIds(sql, runId, resolved);
+}
+
+/** An outage that failed an attempt is remembered, so the status can say since when. */
+async function notingOutage<Result>(
+  sql: Sql,
+  runId: string,
+  attempt: () => Promise<Result>,
+): Promise<Result> {
+  try {
+    return await attempt();
+  } catch (error) {
+    if (error instanceof PlatformError && error.code === 'platform_unavailable') {
+      await markPlatformUnavailable(sql, runId);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Records the run (once) and claims an existing destination list, if one was named. The API
+ * recorded its runs within the limits before starting them; a run a schedule started is
+ * counted here, and skipped when its kind is at its limit.
+ */
+async function beginRun(
+  { sql, deps }: SyncContext,
+  { runId, request, activeSince }: BeginRunInput,
+): Promise<BeginRunOutput> {
+  const refused = await reserveOrRefuse(
+    sql,
+    deps.limits,
+    newRunRecord(runId, request, new Date(activeSince)),
+    request.userIds ?? [],
+  );
+  if (refused) return { started: false, refused };
+  if (!request.listId) return { started: true };
+  let assigned = await assignRunList(sql, runId, request.listId, request.listName);
+  if (!assigned.assigned && !(await holderStillRuns(sql, assigned.activeRunId))) {
+    assigned = await assignRunList(sql, runId, request.listId, request.listName);
+  }
+  return assigned.assigned
+    ? { started: true }
+    : { started: false, activeRunId: assigned.activeRunId };
+}
+
+/** Checks the destination list the run names, or creates one; records it for the run. */
+async function settleRunList(
+  { sql }: SyncContext,
+  run: RunRecord,
+  platform: MarketingPlatform,
+): Promise<{ listId: string | null; listName: string }> {
+  let listId = run.listId;
+  let listName = run.listName ?? '';
+  if (listId) {
+    const existing = await platform.getList(listId);
+    if (!existing) {
+      throw ApplicationFailure.nonRetryable(
+        `The list ${listId} does not exist on ${run.platform}`,
+        'ListNotFound',
+      );
+    }
+    listName = existing.name;
+  } else if (!run.dryRun) {
+    listId = (await platform.createRunList(run.runId, listName)).id;
+  }
+  // A dry run's list is recorded too, but it is not held (see migration 10).
+  if (listId) await assignRunList(sql, run.runId, listId, listName);
+  return { listId, listName };
+}
+
+/** Finds or creates the run's tag lists; a dry run records the tags it would create. */
+async function findTagLists(
+  { sql }: SyncContext,
+  run: RunRecord,
+  platform: MarketingPlatform,
+): Promise<string[]> {
+  const tagListIds: string[] = [];
+  const newTags: string[] = [];
+  for (const tag of run.tags) {
+    if (!run.dryRun) {
+      tagListIds.push((await platform.findOrCreateList(tag)).id);
+      continue;
+    }
+    // A tag list a real run would create has no members: its users would all join it.
+    const found = await platform.findList?.(tag);
+    if (found) tagListIds.push(found.id);
+    else {
+      newTags.push(tag);
+      tagListIds.push(plannedListId(tag));
+    }
+  }
+  if (newTags.length > 0) await setPlannedNewTags(sql, run.runId, newTags);
+  return tagListIds;
+}
+
+/** Defines on the platform the properties the run's mapping sends (a real run only). */
+async function defineRunProperties(
+  { sql, deps }: SyncContext,
+  run: RunRecord,
+  platform: MarketingPlatform,
+): Promise<void> {
+  const mapping = Object.entries(run.properties);
+  if (mapping.length === 0 || run.dryRun) return;
+  // The catalog as it is now: the API checked these columns when the run was asked for.
+  const { columns } = await inspectUsersSource(sql, deps.usersSource);
+  await platform.defineProperties(
+    mapping.map(([key, column]) => ({ key, type: propertyTypeOf(columns[column] ?? '') })),
+  );
+}
+
+/** Checks or creates the destination list, finds or creates the tag lists, counts users. */
+async function prepareRun(context: SyncContext, runId: string): Promise<PreparedRun> {
+  const { sql, deps } = context;
+  const run = await requireRun(sql, runId);
+  requireAllowedColumns(run, deps.propertyColumns);
+  const platform = connect(context, run);
+  const { listId, listName } = await settleRunList(context, run, platform);
+  // Before the first batch: the removal guard's bar is of the members tracked until now.
+  await fixTrackedBefore(sql, runId);
+  const tagListIds = await findTagLists(context, run, platform);
+  await defineRunProperties(context, run, platform);
+  if (run.syncType === 'specific') await resolveRequestedUsers(context, runId);
+  const total = await countRunPopulation(context, run, listId ?? plannedListId(), platform.account);
+  await setRunTotal(sql, runId, total);
+  return { listId, listName, tagListIds, total, batchSize: deps.batchSize };
+}
+
+/** Whatever the platform does before a run's first batch; long, so it heartbeats. */
+async function preparePlatform(context: SyncContext, runId: string): Promise<void> {
+  const run = await requireRun(context.sql, runId);
+  const activity = Context.current();
+  const platform = connect(context, run, () => activity.heartbeat());
+  await notingOutage(context.sql, runId, async () => {
+    await platform.prepare?.((pages) => activity.heartbeat({ pages }));
+  });
+}
+
+/** Where the next batch ends: short and read-only, run as a local activity. */
+async function planRunBatch(context: SyncContext, input: PlanBatchInput): Promise<PlanBatchOutput> {
+  const { sql, deps, usersSource } = context;
+  const run = await requireRun(sql, input.runId);
+  return planBatch(
+    {
+      sql,
+      source: await usersSource(),
+      platform: connect(context, run),
+      batchSize: deps.batchSize,
+    },
+    run,
+    input,
+  );
+}
+
+async function processRunBatch(
+  context: SyncContext,
+  input: ProcessBatchInput,
+): Promise<ProcessBatchOutput> {
+  const { sql, deps, usersSource, turns } = context;
+  const run = await requireRun(sql, input.runId);
+  const activity = Context.current();
+  let usersDone = 0;
+  const planned = new Map<string, PlannedAdd>();
+  // Heartbeats come from progress and from the platform's answers (429s included), never
+  // from a timer: a batch whose requests all hang stops heartbeating and is retried.
+  const beat = throttledHeartbeat(
+    () => activity.heartbeat({ usersDone }),
+    BATCH_HEARTBEAT_EVERY_MS,
+  );
+  return notingOutage(sql, input.runId, async () =>
+    processBatch(
+      {
+        sql,
+        source: await usersSource(),
+        platform: connect(context, run, beat, planned),
+        batchSize: deps.batchSize,
+        onProgress: (count) => {
+          usersDone += count;
+          beat();
+        },
+        turns,
+        ...(run.dryRun ? { outcomes: planRecorder(sql, planned) } : {}),
+      },
+      run,
+      input,
+    ),
+  );
+}
+
+/**
+ * One chunk of the bulk pass: new contacts created in one platform job, awaited, then the
+ * chunk's batches. The run asks it to stop (a pause or a cancellation) by cancelling it: that
+ * stops it between two batches, while the requests of the batch in flight go on.
+ */
+async function processRunBulkChunk(
+  context: SyncContext,
+  input: BulkChunkInput,
+): Promise<BulkChunkOutput> {
+  const { sql, deps, usersSource } = context;
+  const run = await requireRun(sql, input.runId);
+  const activity = Context.current();
+  let usersDone = 0;
+  const beat = () => activity.heartbeat({ chunkNo: input.chunkNo, usersDone });
+  const stop = stopOnRequest(activity);
+  return notingOutage(sql, input.runId, async () =>
+    processBulkChunk(
+      {
+        sql,
+        source: await usersSource(),
+        platform: connect(context, run, beat, new Map(), stop.platformSignal),
+        batchSize: deps.batchSize,
+        onProgress: beat,
+        onUsers: (count) => {
+          usersDone += count;
+          beat();
+        },
+        stopRequested: stop.requested,
+      },
+      run,
+      input,
+    ),
+  );
+}
+
+/**
+ * Records how the run ended; a run that never got a record has nothing to record. A run that
+ * ended short of its population first records the users its bulk imports added to the lists.
+ */
+async function endRun(
+  context: SyncContext,
+  { runId, status, error, tagListIds }: FinishRunInput,
+): Promise<SyncProgress> {
+  const { sql, usersSource } = context;
+  const stored = await getRun(sql, runId);
+  if (stored && status !== 'completed') {
+    const source = await usersSource();
+    await recordBulkLeftovers(
+      { sql, source, platform: connect(context, stored) },
+      stored,
+      tagListIds ?? [],
+    );
+  }
+  const run = await finishRun(sql, runId, status, error);
+  return run ? progressOf(run) : { total: 0, ...emptyCounts() };
+}
+
 /**
  * The activities of SyncUsersWorkflow, built by the worker with their dependencies. Inputs and
  * results are ids, cursors and counts: users' data is read and sent inside the activities only.
  */
 export function createSyncActivities(deps: SyncActivityDeps) {
   const { sql } = deps;
-  const usersSource = usersSourceLoader(deps.sql, deps.usersSource);
-  const turns = new SendTurns();
-
-  const requireRun = async (runId: string): Promise<RunRecord> => {
-    const run = await getRun(sql, runId);
-    if (!run) throw ApplicationFailure.nonRetryable(`Run ${runId} has no record`, 'RunMissing');
-    return run;
+  const context: SyncContext = {
+    sql,
+    deps,
+    usersSource: usersSourceLoader(sql, deps.usersSource),
+    turns: new SendTurns(),
   };
-
-  /** A run holding a list that Temporal no longer runs (terminated) is recorded as ended. */
-  const holderStillRuns = async (runId: string): Promise<boolean> => {
-    const temporalRun = await describeTemporalRun(Context.current().client, runId);
-    if (temporalRun?.status === 'running') return true;
-    await markRunEndedOutside(sql, runId, temporalRun?.status ?? 'unknown');
-    return false;
-  };
-
-  /**
-   * A platform client for this activity attempt; every answer it gets counts as life. A dry
-   * run's client reads only (see dry-run.ts); `planned` learns its would-create and would-join.
-   */
-  const connect = (
-    run: RunRecord,
-    onAnswer: () => void = () => {},
-    planned: Map<string, PlannedAdd> = new Map(),
-    signal: AbortSignal = Context.current().cancellationSignal,
-  ): MarketingPlatform => {
-    const platform = deps.platforms.connect(run.platform, { signal, onAnswer });
-    return run.dryRun ? planningPlatform(platform, planned) : platform;
-  };
-
-  async function countRunPopulation(
-    run: RunRecord,
-    listId: string,
-    account: string,
-  ): Promise<number> {
-    if (run.syncType === 'specific') return countRequestedUsers(sql, run.runId);
-    return countPopulation(sql, await usersSource(), {
-      platform: run.platform,
-      account,
-      properties: run.properties,
-      listId,
-      filter: { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() },
-      onlyNew: run.syncType === 'new',
-    });
-  }
-
-  /** A 'specific' run's ids resolved through the users relation: `"0042"` is user `42`. */
-  async function resolveRequestedUsers(runId: string): Promise<void> {
-    const asked = await requestedUserIds(sql, runId);
-    const resolved = await resolveUserIds(sql, await usersSource(), asked);
-    await replaceRequestedUserIds(sql, runId, resolved);
-  }
-
-  /** An outage that failed an attempt is remembered, so the status can say since when. */
-  const noteOutage = async (runId: string, error: unknown): Promise<void> => {
-    if (error instanceof PlatformError && error.code === 'platform_unavailable') {
-      await markPlatformUnavailable(sql, runId);
-    }
-  };
-
-  /** Whatever the platform does before a run's first batch; long, so it heartbeats. */
-  const preparePlatform = translated(async ({ runId }: { runId: string }): Promise<void> => {
-    const run = await requireRun(runId);
-    const context = Context.current();
-    const platform = connect(run, () => context.heartbeat());
-    try {
-      await platform.prepare?.((pages) => context.heartbeat({ pages }));
-    } catch (error) {
-      await noteOutage(runId, error);
-      throw error;
-    }
-  });
-
   const leavers = createLeaverActivities({
     sql,
-    usersSource,
+    usersSource: context.usersSource,
     batchSize: deps.batchSize,
-    connect: (run, onAnswer) => connect(run, onAnswer),
+    connect: (run, onAnswer) => connect(context, run, onAnswer),
   });
 
   return {
     planLeavers: translated(leavers.planLeavers),
-    removeLeavers: translated(async (input: Parameters<typeof leavers.removeLeavers>[0]) => {
-      try {
-        return await leavers.removeLeavers(input);
-      } catch (error) {
-        await noteOutage(input.runId, error);
-        throw error;
-      }
-    }),
-
-    /**
-     * Records the run (once) and claims an existing destination list, if one was named. The API
-     * recorded its runs within the limits before starting them; a run a schedule started is
-     * counted here, and skipped when its kind is at its limit.
-     */
-    beginRun: translated(
-      async ({ runId, request, activeSince }: BeginRunInput): Promise<BeginRunOutput> => {
-        const refused = await reserveOrRefuse(
-          sql,
-          deps.limits,
-          newRunRecord(runId, request, new Date(activeSince)),
-          request.userIds ?? [],
-        );
-        if (refused) return { started: false, refused };
-        if (!request.listId) return { started: true };
-        let assigned = await assignRunList(sql, runId, request.listId, request.listName);
-        if (!assigned.assigned && !(await holderStillRuns(assigned.activeRunId))) {
-          assigned = await assignRunList(sql, runId, request.listId, request.listName);
-        }
-        return assigned.assigned
-          ? { started: true }
-          : { started: false, activeRunId: assigned.activeRunId };
-      },
+    removeLeavers: translated(async (input: Parameters<typeof leavers.removeLeavers>[0]) =>
+      notingOutage(sql, input.runId, () => leavers.removeLeavers(input)),
     ),
-
-    /** Checks or creates the destination list, finds or creates the tag lists, counts users. */
-    prepareRun: translated(async ({ runId }: { runId: string }): Promise<PreparedRun> => {
-      const run = await requireRun(runId);
-      requireAllowedColumns(run, deps.propertyColumns);
-      const platform = connect(run);
-      let listId = run.listId;
-      let listName = run.listName ?? '';
-      if (listId) {
-        const existing = await platform.getList(listId);
-        if (!existing) {
-          throw ApplicationFailure.nonRetryable(
-            `The list ${listId} does not exist on ${run.platform}`,
-            'ListNotFound',
-          );
-        }
-        listName = existing.name;
-      } else if (!run.dryRun) {
-        listId = (await platform.createRunList(runId, listName)).id;
-      }
-      // A dry run's list is recorded too, but it is not held (see migration 10).
-      if (listId) await assignRunList(sql, runId, listId, listName);
-      // Before the first batch: the removal guard's bar is of the members tracked until now.
-      await fixTrackedBefore(sql, runId);
-      const tagListIds: string[] = [];
-      const newTags: string[] = [];
-      for (const tag of run.tags) {
-        if (!run.dryRun) {
-          tagListIds.push((await platform.findOrCreateList(tag)).id);
-          continue;
-        }
-        // A tag list a real run would create has no members: its users would all join it.
-        const found = await platform.findList?.(tag);
-        if (found) tagListIds.push(found.id);
-        else {
-          newTags.push(tag);
-          tagListIds.push(plannedListId(tag));
-        }
-      }
-      if (newTags.length > 0) await setPlannedNewTags(sql, runId, newTags);
-      const mapping = Object.entries(run.properties);
-      if (mapping.length > 0 && !run.dryRun) {
-        // The catalog as it is now: the API checked these columns when the run was asked for.
-        const { columns } = await inspectUsersSource(sql, deps.usersSource);
-        await platform.defineProperties(
-          mapping.map(([key, column]) => ({ key, type: propertyTypeOf(columns[column] ?? '') })),
-        );
-      }
-      if (run.syncType === 'specific') await resolveRequestedUsers(runId);
-      const total = await countRunPopulation(run, listId ?? plannedListId(), platform.account);
-      await setRunTotal(sql, runId, total);
-      return { listId, listName, tagListIds, total, batchSize: deps.batchSize };
-    }),
-
-    preparePlatform,
-
-    /** Where the next batch ends: short and read-only, run as a local activity. */
-    planBatch: translated(async (input: PlanBatchInput): Promise<PlanBatchOutput> => {
-      const run = await requireRun(input.runId);
-      return planBatch(
-        {
-          sql,
-          source: await usersSource(),
-          platform: connect(run),
-          batchSize: deps.batchSize,
-        },
-        run,
-        input,
-      );
-    }),
-
-    processBatch: translated(async (input: ProcessBatchInput): Promise<ProcessBatchOutput> => {
-      const run = await requireRun(input.runId);
-      const context = Context.current();
-      let usersDone = 0;
-      const planned = new Map<string, PlannedAdd>();
-      // Heartbeats come from progress and from the platform's answers (429s included), never
-      // from a timer: a batch whose requests all hang stops heartbeating and is retried.
-      const beat = throttledHeartbeat(
-        () => context.heartbeat({ usersDone }),
-        BATCH_HEARTBEAT_EVERY_MS,
-      );
-      try {
-        return await processBatch(
-          {
-            sql,
-            source: await usersSource(),
-            platform: connect(run, beat, planned),
-            batchSize: deps.batchSize,
-            onProgress: (count) => {
-              usersDone += count;
-              beat();
-            },
-            turns,
-            ...(run.dryRun ? { outcomes: planRecorder(sql, planned) } : {}),
-          },
-          run,
-          input,
-        );
-      } catch (error) {
-        await noteOutage(input.runId, error);
-        throw error;
-      }
-    }),
-
-    /**
-     * One chunk of the bulk pass: new contacts created in one platform job, awaited, then the
-     * chunk's batches. The run asks it to stop (a pause or a cancellation) by cancelling it: that
-     * stops it between two batches, while the requests of the batch in flight go on.
-     */
-    processBulkChunk: translated(async (input: BulkChunkInput): Promise<BulkChunkOutput> => {
-      const run = await requireRun(input.runId);
-      const context = Context.current();
-      let usersDone = 0;
-      const beat = () => context.heartbeat({ chunkNo: input.chunkNo, usersDone });
-      const stop = stopOnRequest(context);
-      try {
-        return await processBulkChunk(
-          {
-            sql,
-            source: await usersSource(),
-            platform: connect(run, beat, new Map(), stop.platformSignal),
-            batchSize: deps.batchSize,
-            onProgress: beat,
-            onUsers: (count) => {
-              usersDone += count;
-              beat();
-            },
-            stopRequested: stop.requested,
-          },
-          run,
-          input,
-        );
-      } catch (error) {
-        await noteOutage(input.runId, error);
-        throw error;
-      }
-    }),
+    beginRun: translated((input: BeginRunInput) => beginRun(context, input)),
+    prepareRun: translated(({ runId }: { runId: string }) => prepareRun(context, runId)),
+    preparePlatform: translated(({ runId }: { runId: string }) => preparePlatform(context, runId)),
+    planBatch: translated((input: PlanBatchInput) => planRunBatch(context, input)),
+    processBatch: translated((input: ProcessBatchInput) => processRunBatch(context, input)),
+    processBulkChunk: translated((input: BulkChunkInput) => processRunBulkChunk(context, input)),
 
     /** A dry run's plan, from the rows it recorded. */
-    readPlan: translated(async ({ runId }: { runId: string }): Promise<RunPlan> => {
-      const run = await requireRun(runId);
-      return readRunPlan(sql, run);
-    }),
+    readPlan: translated(
+      async ({ runId }: { runId: string }): Promise<RunPlan> =>
+        readRunPlan(sql, await requireRun(sql, runId)),
+    ),
 
     /** Records that the run paused after its batch in flight, or resumed. */
     markRunPaused: translated(async ({ runId, paused }: { runId: string; paused: boolean }) => {
       await setRunPaused(sql, runId, paused);
     }),
 
-    /**
-     * Records how the run ended; a run that never got a record has nothing to record. A run that
-     * ended short of its population first records the users its bulk imports added to the lists.
-     */
-    finishRun: translated(
-      async ({ runId, status, error, tagListIds }: FinishRunInput): Promise<SyncProgress> => {
-        const stored = await getRun(sql, runId);
-        if (stored && status !== 'completed') {
-          const source = await usersSource();
-          await recordBulkLeftovers(
-            { sql, source, platform: connect(stored) },
-            stored,
-            tagListIds ?? [],
-          );
-        }
-        const run = await finishRun(sql, runId, status, error);
-        return run ? progressOf(run) : { total: 0, ...emptyCounts() };
-      },
-    ),
+    finishRun: translated((input: FinishRunInput) => endRun(context, input)),
   };
 }
 

@@ -196,26 +196,7 @@ export async function SyncUsersWorkflow(input: SyncWorkflowInput): Promise<SyncR
       initialVersioningBehavior: 'AUTO_UPGRADE',
     })({ request, state: { ...state, execution: state.execution + 1 } });
   }
-  if (outcome === 'busy') {
-    await CancellationScope.nonCancellable(() =>
-      setup.finishRun({
-        runId,
-        status: 'cancelled',
-        error: {
-          code: 'list_busy',
-          message: `Run ${activeRunId} is already syncing into this list`,
-        },
-      }),
-    );
-    return {
-      status: 'list_busy',
-      runId,
-      listId: state.listId,
-      listName: state.listName,
-      progress: state.progress,
-      ...(activeRunId ? { activeRunId } : {}),
-    };
-  }
+  if (outcome === 'busy') return busyResult(runId, state, activeRunId);
   if (outcome === 'cancelled') {
     await CancellationScope.nonCancellable(() =>
       setup.finishRun({ runId, status: 'cancelled', tagListIds: state.tagListIds }),
@@ -331,6 +312,32 @@ async function begin(
   );
   if (begun.started) await prepare(runId, state);
   return begun;
+}
+
+/** A run whose list another run holds: recorded as cancelled, answered as busy. */
+async function busyResult(
+  runId: string,
+  state: SyncRunState,
+  activeRunId: string | undefined,
+): Promise<SyncRunResult> {
+  await CancellationScope.nonCancellable(() =>
+    setup.finishRun({
+      runId,
+      status: 'cancelled',
+      error: {
+        code: 'list_busy',
+        message: `Run ${activeRunId} is already syncing into this list`,
+      },
+    }),
+  );
+  return {
+    status: 'list_busy',
+    runId,
+    listId: state.listId,
+    listName: state.listName,
+    progress: state.progress,
+    ...(activeRunId ? { activeRunId } : {}),
+  };
 }
 
 /** A run a schedule started while its kind was at its limit: recorded as skipped, nothing done. */
