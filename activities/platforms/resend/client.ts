@@ -75,6 +75,107 @@ async function withTimeout<T>(
   }
 }
 
+/** What every exchange of one client shares: the account's gate, the attempt's signal, limits. */
+interface ExchangeContext {
+  gate: RequestGate;
+  signal: AbortSignal;
+  onAnswer: () => void;
+  timeoutMs: number;
+  retries: number;
+}
+
+/**
+ * One HTTP exchange: sends when the gate allows, waits out 429s without giving up.
+ * `refusalIsAnswer`: a 403 is this endpoint's answer (e.g. a beta the account lacks), not a
+ * refused key, so it comes back as a rejection instead of ending the work.
+ */
+async function exchange<T>(
+  { gate, signal, onAnswer, timeoutMs }: ExchangeContext,
+  operation: string,
+  call: SdkCall<T>,
+  refusalIsAnswer = false,
+): Promise<SdkAnswer<T>> {
+  for (;;) {
+    const answer = await gate.run(() => withTimeout(call, timeoutMs, signal), signal);
+    signal.throwIfAborted();
+    const status = answer.error ? (answer.error.statusCode ?? 0) : 200;
+    metrics.platformResponses.inc({ platform: 'resend', operation, status: String(status) });
+    if (status !== 0) onAnswer();
+    const limits = parseRateLimitHeaders(answer.headers);
+    if (limits.limit) gate.learnLimit(limits.limit);
+    if (limits.remaining === 0 && limits.resetSeconds !== undefined) {
+      await gate.windowSpent(limits.resetSeconds * 1000);
+    }
+    const kind = classifyAnswer(answer);
+    if (kind === 'auth_failed' && refusalIsAnswer && answer.error?.statusCode === 403) {
+      return answer;
+    }
+    if (kind === 'auth_failed') {
+      throw platformAuthFailed(
+        `Resend refused the API key (${answer.error?.statusCode} ${answer.error?.name})`,
+      );
+    }
+    if (kind !== 'rate_limited') return answer;
+    metrics.rateLimited.inc({ platform: 'resend' });
+    await gate.pause(retryAfterMs(answer.headers));
+  }
+}
+
+const settled = <T>(answer: SdkAnswer<T>): Answer<T> => {
+  const kind = classifyAnswer(answer);
+  // Only a refusal the caller asked to see gets here as auth_failed: it is this request's.
+  return { answer, kind: kind === 'auth_failed' ? 'rejected' : (kind as Answer<T>['kind']) };
+};
+
+/** An idempotent call: transient failures are retried with backoff, then thrown. */
+async function idempotent<T>(
+  context: ExchangeContext,
+  operation: string,
+  call: SdkCall<T>,
+): Promise<Answer<T>> {
+  try {
+    return await pRetry(
+      async () => {
+        const answer = await exchange(context, operation, call);
+        if (classifyAnswer(answer) === 'transient') {
+          throw new TransientAnswer(answer.error?.name ?? 'unknown');
+        }
+        return settled(answer);
+      },
+      {
+        retries: context.retries,
+        minTimeout: 250,
+        maxTimeout: 5000,
+        randomize: true,
+        shouldRetry: ({ error }) => error instanceof TransientAnswer,
+        signal: context.signal,
+      },
+    );
+  } catch (error) {
+    if (error instanceof TransientAnswer) {
+      throw platformUnavailable(`Resend ${operation} kept failing (${error.code})`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * A create that is not idempotent: a transient failure may hide a write, so it comes back
+ * as `ambiguous` for the caller to resolve.
+ */
+async function create<T>(
+  context: ExchangeContext,
+  operation: string,
+  call: SdkCall<T>,
+  options: { refusalIsAnswer?: boolean } = {},
+): Promise<Answer<T> | { kind: 'ambiguous'; code: string }> {
+  const answer = await exchange(context, operation, call, options.refusalIsAnswer);
+  if (classifyAnswer(answer) === 'transient') {
+    return { kind: 'ambiguous', code: answer.error?.name ?? 'unknown' };
+  }
+  return settled(answer);
+}
+
 /**
  * Resend's HTTP side through the official SDK: every request passes the account's gate, 429s are
  * waited out (shared by every worker), 5xx answers and timeouts are retried with backoff for
@@ -85,97 +186,25 @@ export function createResendClient(options: ResendClientOptions) {
   const { gate, signal } = options;
   // Every request in flight and every wait listens for the activity's cancellation.
   setMaxListeners(256, signal);
-  const timeoutMs = options.requestTimeoutMs ?? 15_000;
-  const retries = options.transientRetries ?? 4;
-
-  /**
-   * One HTTP exchange: sends when the gate allows, waits out 429s without giving up.
-   * `refusalIsAnswer`: a 403 is this endpoint's answer (e.g. a beta the account lacks), not a
-   * refused key, so it comes back as a rejection instead of ending the work.
-   */
-  async function exchange<T>(
-    operation: string,
-    call: SdkCall<T>,
-    refusalIsAnswer = false,
-  ): Promise<SdkAnswer<T>> {
-    for (;;) {
-      const answer = await gate.run(() => withTimeout(call, timeoutMs, signal), signal);
-      signal.throwIfAborted();
-      const status = answer.error ? (answer.error.statusCode ?? 0) : 200;
-      metrics.platformResponses.inc({ platform: 'resend', operation, status: String(status) });
-      if (status !== 0) options.onAnswer();
-      const limits = parseRateLimitHeaders(answer.headers);
-      if (limits.limit) gate.learnLimit(limits.limit);
-      if (limits.remaining === 0 && limits.resetSeconds !== undefined) {
-        await gate.windowSpent(limits.resetSeconds * 1000);
-      }
-      const kind = classifyAnswer(answer);
-      if (kind === 'auth_failed' && refusalIsAnswer && answer.error?.statusCode === 403) {
-        return answer;
-      }
-      if (kind === 'auth_failed') {
-        throw platformAuthFailed(
-          `Resend refused the API key (${answer.error?.statusCode} ${answer.error?.name})`,
-        );
-      }
-      if (kind !== 'rate_limited') return answer;
-      metrics.rateLimited.inc({ platform: 'resend' });
-      await gate.pause(retryAfterMs(answer.headers));
-    }
-  }
-
-  const settled = <T>(answer: SdkAnswer<T>): Answer<T> => {
-    const kind = classifyAnswer(answer);
-    // Only a refusal the caller asked to see gets here as auth_failed: it is this request's.
-    return { answer, kind: kind === 'auth_failed' ? 'rejected' : (kind as Answer<T>['kind']) };
+  const context: ExchangeContext = {
+    gate,
+    signal,
+    onAnswer: () => options.onAnswer(),
+    timeoutMs: options.requestTimeoutMs ?? 15_000,
+    retries: options.transientRetries ?? 4,
   };
-
   return {
     sdk,
-
     /** An idempotent call: transient failures are retried with backoff, then thrown. */
-    async idempotent<T>(operation: string, call: SdkCall<T>): Promise<Answer<T>> {
-      try {
-        return await pRetry(
-          async () => {
-            const answer = await exchange(operation, call);
-            if (classifyAnswer(answer) === 'transient') {
-              throw new TransientAnswer(answer.error?.name ?? 'unknown');
-            }
-            return settled(answer);
-          },
-          {
-            retries,
-            minTimeout: 250,
-            maxTimeout: 5000,
-            randomize: true,
-            shouldRetry: ({ error }) => error instanceof TransientAnswer,
-            signal,
-          },
-        );
-      } catch (error) {
-        if (error instanceof TransientAnswer) {
-          throw platformUnavailable(`Resend ${operation} kept failing (${error.code})`);
-        }
-        throw error;
-      }
-    },
-
-    /**
-     * A create that is not idempotent: a transient failure may hide a write, so it comes back
-     * as `ambiguous` for the caller to resolve.
-     */
-    async create<T>(
+    idempotent: <T>(operation: string, call: SdkCall<T>): Promise<Answer<T>> =>
+      idempotent(context, operation, call),
+    /** A create that is not idempotent: a transient failure comes back as `ambiguous`. */
+    create: <T>(
       operation: string,
       call: SdkCall<T>,
-      options: { refusalIsAnswer?: boolean } = {},
-    ): Promise<Answer<T> | { kind: 'ambiguous'; code: string }> {
-      const answer = await exchange(operation, call, options.refusalIsAnswer);
-      if (classifyAnswer(answer) === 'transient') {
-        return { kind: 'ambiguous', code: answer.error?.name ?? 'unknown' };
-      }
-      return settled(answer);
-    },
+      createOptions: { refusalIsAnswer?: boolean } = {},
+    ): Promise<Answer<T> | { kind: 'ambiguous'; code: string }> =>
+      create(context, operation, call, createOptions),
   };
 }
 

@@ -85,258 +85,299 @@ export type RecentRefreshes = Map<string, { startedAt: number; done: Promise<unk
  */
 export const REFRESH_SHARED_WITHIN_MS = 1000;
 
+/** What the directory's steps share: the account's table rows and its Resend client. */
+interface DirectoryContext {
+  sql: Sql;
+  client: ResendClient;
+  account: string;
+  recentRefreshes: RecentRefreshes;
+}
+
+/** A page of contacts, newest first; undefined when Resend no longer knows the cursor. */
+async function listContacts(
+  { client }: DirectoryContext,
+  cursor?: ContactCursor,
+): Promise<ContactPage | undefined> {
+  const query =
+    cursor && 'before' in cursor
+      ? { limit: 100, before: cursor.before }
+      : { limit: 100, ...(cursor ? { after: cursor.after } : {}) };
+  const observedAt = new Date();
+  const { answer, kind } = await client.idempotent('contacts.list', (signal) =>
+    client.sdk.contacts.list(query, { signal }),
+  );
+  // A cursor whose contact was deleted meanwhile is not an outage.
+  if (kind === 'not_found' || answer.error?.statusCode === 422) return undefined;
+  if (answer.error || !answer.data) {
+    throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
+  }
+  return {
+    contacts: answer.data.data.map((contact) => ({
+      id: contact.id,
+      email: contact.email,
+      createdAt: contact.created_at,
+      unsubscribed: contact.unsubscribed,
+      emptyFields: [
+        ...(contact.first_name ? [] : ['first_name']),
+        ...(contact.last_name ? [] : ['last_name']),
+      ],
+    })),
+    hasMore: answer.data.has_more,
+    observedAt,
+  };
+}
+
+async function readState({ sql, account }: DirectoryContext): Promise<DirectoryState> {
+  const [state] = await sql<DirectoryState[]>`
+    select complete, resume_after as "resumeAfter", watermark, watermark_id as "watermarkId"
+    from audience_sync.contact_directory_state where account = ${account}`;
+  return state ?? { complete: false, resumeAfter: null, watermark: null, watermarkId: null };
+}
+
+/**
+ * Remembers the contacts, and what their `unsubscribed` flags said at `observedAt` (so
+ * unsubscribes made in Resend are learned without webhooks, for the contacts a page shows).
+ */
+async function store(
+  { sql, account }: DirectoryContext,
+  contacts: { id: string; email: string; unsubscribed?: boolean; emptyFields?: string[] }[],
+  observedAt = new Date(),
+): Promise<void> {
+  if (contacts.length === 0) return;
+  await recordUnsubscribedFlags(
+    sql,
+    'resend',
+    account,
+    contacts.flatMap((contact) =>
+      contact.unsubscribed === undefined
+        ? []
+        : [
+            {
+              emailHash: emailHash(contact.email),
+              contactId: contact.id,
+              unsubscribed: contact.unsubscribed,
+            },
+          ],
+    ),
+    observedAt,
+  );
+  const rows = contacts.map((contact) => ({
+    account,
+    email_hash: emailHash(contact.email),
+    contact_id: contact.id,
+    // Which names were empty as listed; null for a contact created here (not listed).
+    empty_fields: contact.emptyFields ?? null,
+  }));
+  await sql`
+    insert into audience_sync.contact_directory ${sql(rows)}
+    on conflict (account, email_hash) do update set contact_id = excluded.contact_id,
+      empty_fields = coalesce(excluded.empty_fields, audience_sync.contact_directory.empty_fields)`;
+}
+
+/** Only ever moves forward, whichever of several concurrent refreshes writes last. */
+async function advanceWatermark(
+  { sql, account }: DirectoryContext,
+  contact: Contact | undefined,
+): Promise<void> {
+  if (!contact) return;
+  await sql`
+    insert into audience_sync.contact_directory_state (account, watermark, watermark_id, refreshed_at)
+    values (${account}, ${contact.createdAt}, ${contact.id}, now())
+    on conflict (account) do update set
+      (watermark, watermark_id) = (
+        select case when s.watermark is null
+            or excluded.watermark::timestamptz > s.watermark::timestamptz
+          then excluded.watermark else s.watermark end,
+        case when s.watermark is null
+            or excluded.watermark::timestamptz > s.watermark::timestamptz
+          then excluded.watermark_id else s.watermark_id end
+        from audience_sync.contact_directory_state s where s.account = excluded.account),
+      refreshed_at = now()`;
+}
+
+async function page(context: DirectoryContext, cursor?: ContactCursor): Promise<ContactPage> {
+  const found = await listContacts(context, cursor);
+  if (!found) throw platformUnavailable('the contact list lost its cursor; retrying');
+  return found;
+}
+
+/** From the newest contact down to the watermark: the way that works whatever happened. */
+async function scanFromNewest(
+  context: DirectoryContext,
+  watermark: string | null,
+): Promise<{ pages: number }> {
+  const knownUntil = watermark === null ? Number.NEGATIVE_INFINITY : timestampMs(watermark);
+  let after: string | undefined;
+  let top: Contact | undefined;
+  let pages = 0;
+  for (;;) {
+    const { contacts, hasMore, observedAt } = await page(context, after ? { after } : undefined);
+    pages += 1;
+    top ??= contacts[0];
+    const fresh = contacts.filter((contact) => timestampMs(contact.createdAt) >= knownUntil);
+    await store(context, fresh, observedAt);
+    const last = contacts.at(-1);
+    if (!hasMore || !last || fresh.length < contacts.length) break;
+    after = last.id;
+  }
+  await advanceWatermark(context, top);
+  return { pages };
+}
+
+/** Learns the contacts created since the watermark. */
+async function refreshNow(context: DirectoryContext): Promise<{ pages: number }> {
+  const state = await readState(context);
+  if (!state.complete) return load(context);
+  // Usually one request: everything newer than the newest contact seen, when it fits a page.
+  // More than a page, or a cursor that vanished, falls back to scanning from the newest.
+  if (state.watermarkId) {
+    const newer = await listContacts(context, { before: state.watermarkId });
+    if (newer && !newer.hasMore) {
+      await store(context, newer.contacts, newer.observedAt);
+      await advanceWatermark(context, newest(newer.contacts));
+      return { pages: 1 };
+    }
+    const scanned = await scanFromNewest(context, state.watermark);
+    return { pages: scanned.pages + 1 };
+  }
+  return scanFromNewest(context, state.watermark);
+}
+
+/** Loads every contact of the account once; resumable page by page. */
+async function load(context: DirectoryContext, onPage?: () => void): Promise<{ pages: number }> {
+  const { sql, account } = context;
+  let state = await readState(context);
+  let pages = 0;
+  while (!state.complete) {
+    const found = await listContacts(
+      context,
+      state.resumeAfter ? { after: state.resumeAfter } : undefined,
+    );
+    if (!found) {
+      // The contact we stopped at was deleted meanwhile: start over from the newest.
+      state = { ...state, resumeAfter: null };
+      continue;
+    }
+    const { contacts, hasMore } = found;
+    pages += 1;
+    await store(context, contacts, found.observedAt);
+    if (state.resumeAfter === null) await advanceWatermark(context, contacts[0]);
+    const last = contacts.at(-1);
+    const complete = !hasMore || !last;
+    await sql`
+      insert into audience_sync.contact_directory_state (account, complete, resume_after)
+      values (${account}, ${complete}, ${last?.id ?? null})
+      on conflict (account) do update
+        set complete = excluded.complete, resume_after = excluded.resume_after`;
+    state = { ...state, complete, resumeAfter: last?.id ?? null };
+    onPage?.();
+  }
+  return { pages };
+}
+
+/** Learns the contacts created since the last look, or joins a refresh begun a moment ago. */
+async function refresh(
+  context: DirectoryContext,
+  options?: { shared?: boolean },
+): Promise<{ pages: number }> {
+  const { account, recentRefreshes } = context;
+  const recent = recentRefreshes.get(account);
+  if (options?.shared && recent && Date.now() - recent.startedAt < REFRESH_SHARED_WITHIN_MS) {
+    await recent.done;
+    return { pages: 0 };
+  }
+  const done = refreshNow(context);
+  recentRefreshes.set(account, { startedAt: Date.now(), done });
+  try {
+    return await done;
+  } catch (error) {
+    // A failed refresh serves no one: the next batch asks again.
+    if (recentRefreshes.get(account)?.done === done) recentRefreshes.delete(account);
+    throw error;
+  }
+}
+
+async function lookup(
+  { sql, account }: DirectoryContext,
+  emails: string[],
+): Promise<Map<string, KnownContact>> {
+  if (emails.length === 0) return new Map();
+  const hashes = emails.map(emailHash);
+  const rows = await sql<{ emailHash: string; contactId: string; emptyFields: string[] | null }[]>`
+    select email_hash as "emailHash", contact_id as "contactId", empty_fields as "emptyFields"
+    from audience_sync.contact_directory
+    where account = ${account} and email_hash = any(${hashes}::text[])`;
+  const byHash = new Map(rows.map((row) => [row.emailHash, row]));
+  const found = new Map<string, KnownContact>();
+  emails.forEach((email, index) => {
+    const row = byHash.get(hashes[index] ?? '');
+    if (row) {
+      found.set(normaliseEmail(email), { id: row.contactId, emptyFields: row.emptyFields });
+    }
+  });
+  return found;
+}
+
+async function lookupHashes(
+  { sql, account }: DirectoryContext,
+  emailHashes: string[],
+): Promise<Map<string, string>> {
+  if (emailHashes.length === 0) return new Map();
+  const rows = await sql<{ emailHash: string; contactId: string }[]>`
+    select email_hash as "emailHash", contact_id as "contactId"
+    from audience_sync.contact_directory
+    where account = ${account} and email_hash = any(${emailHashes}::text[])`;
+  return new Map(rows.map((row) => [row.emailHash, row.contactId]));
+}
+
+async function forgetHashes(
+  { sql, account }: DirectoryContext,
+  emailHashes: string[],
+): Promise<void> {
+  if (emailHashes.length === 0) return;
+  await sql`
+    delete from audience_sync.contact_directory
+    where account = ${account} and email_hash = any(${emailHashes}::text[])`;
+}
+
+async function noteUnsubscribed(
+  context: DirectoryContext,
+  { email, contactId }: { email: string | null; contactId: string | null },
+): Promise<void> {
+  if (!email) return;
+  const hash = emailHash(email);
+  const id = contactId ?? (await lookupHashes(context, [hash])).get(hash);
+  if (!id) return;
+  await recordUnsubscribedFlags(
+    context.sql,
+    'resend',
+    context.account,
+    [{ emailHash: hash, contactId: id, unsubscribed: true }],
+    new Date(),
+  );
+}
+
+async function forget({ sql, account }: DirectoryContext, email: string): Promise<void> {
+  await sql`
+    delete from audience_sync.contact_directory
+    where account = ${account} and email_hash = ${emailHash(email)}`;
+}
+
 export function createContactDirectory(
   sql: Sql,
   client: ResendClient,
   account: string,
   recentRefreshes: RecentRefreshes = new Map(),
 ): ContactDirectory {
-  /** A page of contacts, newest first; undefined when Resend no longer knows the cursor. */
-  const listContacts = async (cursor?: ContactCursor): Promise<ContactPage | undefined> => {
-    const query =
-      cursor && 'before' in cursor
-        ? { limit: 100, before: cursor.before }
-        : { limit: 100, ...(cursor ? { after: cursor.after } : {}) };
-    const observedAt = new Date();
-    const { answer, kind } = await client.idempotent('contacts.list', (signal) =>
-      client.sdk.contacts.list(query, { signal }),
-    );
-    // A cursor whose contact was deleted meanwhile is not an outage.
-    if (kind === 'not_found' || answer.error?.statusCode === 422) return undefined;
-    if (answer.error || !answer.data) {
-      throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
-    }
-    return {
-      contacts: answer.data.data.map((contact) => ({
-        id: contact.id,
-        email: contact.email,
-        createdAt: contact.created_at,
-        unsubscribed: contact.unsubscribed,
-        emptyFields: [
-          ...(contact.first_name ? [] : ['first_name']),
-          ...(contact.last_name ? [] : ['last_name']),
-        ],
-      })),
-      hasMore: answer.data.has_more,
-      observedAt,
-    };
+  const context: DirectoryContext = { sql, client, account, recentRefreshes };
+  return {
+    load: (onPage) => load(context, onPage),
+    refresh: (options) => refresh(context, options),
+    lookup: (emails) => lookup(context, emails),
+    remember: (email, contactId) => store(context, [{ id: contactId, email }]),
+    lookupHashes: (emailHashes) => lookupHashes(context, emailHashes),
+    forgetHashes: (emailHashes) => forgetHashes(context, emailHashes),
+    forget: (email) => forget(context, email),
+    noteUnsubscribed: (contact) => noteUnsubscribed(context, contact),
   };
-
-  const readState = async (): Promise<DirectoryState> => {
-    const [state] = await sql<DirectoryState[]>`
-      select complete, resume_after as "resumeAfter", watermark, watermark_id as "watermarkId"
-      from audience_sync.contact_directory_state where account = ${account}`;
-    return state ?? { complete: false, resumeAfter: null, watermark: null, watermarkId: null };
-  };
-
-  /**
-   * Remembers the contacts, and what their `unsubscribed` flags said at `observedAt` (so
-   * unsubscribes made in Resend are learned without webhooks, for the contacts a page shows).
-   */
-  const store = async (
-    contacts: { id: string; email: string; unsubscribed?: boolean; emptyFields?: string[] }[],
-    observedAt = new Date(),
-  ): Promise<void> => {
-    if (contacts.length === 0) return;
-    await recordUnsubscribedFlags(
-      sql,
-      'resend',
-      account,
-      contacts.flatMap((contact) =>
-        contact.unsubscribed === undefined
-          ? []
-          : [
-              {
-                emailHash: emailHash(contact.email),
-                contactId: contact.id,
-                unsubscribed: contact.unsubscribed,
-              },
-            ],
-      ),
-      observedAt,
-    );
-    const rows = contacts.map((contact) => ({
-      account,
-      email_hash: emailHash(contact.email),
-      contact_id: contact.id,
-      // Which names were empty as listed; null for a contact created here (not listed).
-      empty_fields: contact.emptyFields ?? null,
-    }));
-    await sql`
-      insert into audience_sync.contact_directory ${sql(rows)}
-      on conflict (account, email_hash) do update set contact_id = excluded.contact_id,
-        empty_fields = coalesce(excluded.empty_fields, audience_sync.contact_directory.empty_fields)`;
-  };
-
-  /** Only ever moves forward, whichever of several concurrent refreshes writes last. */
-  const advanceWatermark = async (contact: Contact | undefined): Promise<void> => {
-    if (!contact) return;
-    await sql`
-      insert into audience_sync.contact_directory_state (account, watermark, watermark_id, refreshed_at)
-      values (${account}, ${contact.createdAt}, ${contact.id}, now())
-      on conflict (account) do update set
-        (watermark, watermark_id) = (
-          select case when s.watermark is null
-              or excluded.watermark::timestamptz > s.watermark::timestamptz
-            then excluded.watermark else s.watermark end,
-          case when s.watermark is null
-              or excluded.watermark::timestamptz > s.watermark::timestamptz
-            then excluded.watermark_id else s.watermark_id end
-          from audience_sync.contact_directory_state s where s.account = excluded.account),
-        refreshed_at = now()`;
-  };
-
-  const page = async (cursor?: ContactCursor) => {
-    const found = await listContacts(cursor);
-    if (!found) throw platformUnavailable('the contact list lost its cursor; retrying');
-    return found;
-  };
-
-  /** From the newest contact down to the watermark: the way that works whatever happened. */
-  const scanFromNewest = async (watermark: string | null): Promise<{ pages: number }> => {
-    const knownUntil = watermark === null ? Number.NEGATIVE_INFINITY : timestampMs(watermark);
-    let after: string | undefined;
-    let top: Contact | undefined;
-    let pages = 0;
-    for (;;) {
-      const { contacts, hasMore, observedAt } = await page(after ? { after } : undefined);
-      pages += 1;
-      top ??= contacts[0];
-      const fresh = contacts.filter((contact) => timestampMs(contact.createdAt) >= knownUntil);
-      await store(fresh, observedAt);
-      const last = contacts.at(-1);
-      if (!hasMore || !last || fresh.length < contacts.length) break;
-      after = last.id;
-    }
-    await advanceWatermark(top);
-    return { pages };
-  };
-
-  /** Learns the contacts created since the watermark. */
-  const refreshNow = async (): Promise<{ pages: number }> => {
-    const state = await readState();
-    if (!state.complete) return directory.load();
-    // Usually one request: everything newer than the newest contact seen, when it fits a page.
-    // More than a page, or a cursor that vanished, falls back to scanning from the newest.
-    if (state.watermarkId) {
-      const newer = await listContacts({ before: state.watermarkId });
-      if (newer && !newer.hasMore) {
-        await store(newer.contacts, newer.observedAt);
-        await advanceWatermark(newest(newer.contacts));
-        return { pages: 1 };
-      }
-      const scanned = await scanFromNewest(state.watermark);
-      return { pages: scanned.pages + 1 };
-    }
-    return scanFromNewest(state.watermark);
-  };
-
-  const directory: ContactDirectory = {
-    async load(onPage) {
-      let state = await readState();
-      let pages = 0;
-      while (!state.complete) {
-        const found = await listContacts(
-          state.resumeAfter ? { after: state.resumeAfter } : undefined,
-        );
-        if (!found) {
-          // The contact we stopped at was deleted meanwhile: start over from the newest.
-          state = { ...state, resumeAfter: null };
-          continue;
-        }
-        const { contacts, hasMore } = found;
-        pages += 1;
-        await store(contacts, found.observedAt);
-        if (state.resumeAfter === null) await advanceWatermark(contacts[0]);
-        const last = contacts.at(-1);
-        const complete = !hasMore || !last;
-        await sql`
-          insert into audience_sync.contact_directory_state (account, complete, resume_after)
-          values (${account}, ${complete}, ${last?.id ?? null})
-          on conflict (account) do update
-            set complete = excluded.complete, resume_after = excluded.resume_after`;
-        state = { ...state, complete, resumeAfter: last?.id ?? null };
-        onPage?.();
-      }
-      return { pages };
-    },
-
-    async refresh(options) {
-      const recent = recentRefreshes.get(account);
-      if (options?.shared && recent && Date.now() - recent.startedAt < REFRESH_SHARED_WITHIN_MS) {
-        await recent.done;
-        return { pages: 0 };
-      }
-      const done = refreshNow();
-      recentRefreshes.set(account, { startedAt: Date.now(), done });
-      try {
-        return await done;
-      } catch (error) {
-        // A failed refresh serves no one: the next batch asks again.
-        if (recentRefreshes.get(account)?.done === done) recentRefreshes.delete(account);
-        throw error;
-      }
-    },
-
-    async lookup(emails) {
-      if (emails.length === 0) return new Map();
-      const hashes = emails.map(emailHash);
-      const rows = await sql<
-        { emailHash: string; contactId: string; emptyFields: string[] | null }[]
-      >`
-        select email_hash as "emailHash", contact_id as "contactId", empty_fields as "emptyFields"
-        from audience_sync.contact_directory
-        where account = ${account} and email_hash = any(${hashes}::text[])`;
-      const byHash = new Map(rows.map((row) => [row.emailHash, row]));
-      const found = new Map<string, KnownContact>();
-      emails.forEach((email, index) => {
-        const row = byHash.get(hashes[index] ?? '');
-        if (row) {
-          found.set(normaliseEmail(email), { id: row.contactId, emptyFields: row.emptyFields });
-        }
-      });
-      return found;
-    },
-
-    async remember(email, contactId) {
-      await store([{ id: contactId, email }]);
-    },
-
-    async lookupHashes(emailHashes) {
-      if (emailHashes.length === 0) return new Map();
-      const rows = await sql<{ emailHash: string; contactId: string }[]>`
-        select email_hash as "emailHash", contact_id as "contactId"
-        from audience_sync.contact_directory
-        where account = ${account} and email_hash = any(${emailHashes}::text[])`;
-      return new Map(rows.map((row) => [row.emailHash, row.contactId]));
-    },
-
-    async noteUnsubscribed({ email, contactId }) {
-      if (!email) return;
-      const hash = emailHash(email);
-      const id = contactId ?? (await this.lookupHashes([hash])).get(hash);
-      if (!id) return;
-      await recordUnsubscribedFlags(
-        sql,
-        'resend',
-        account,
-        [{ emailHash: hash, contactId: id, unsubscribed: true }],
-        new Date(),
-      );
-    },
-
-    async forgetHashes(emailHashes) {
-      if (emailHashes.length === 0) return;
-      await sql`
-        delete from audience_sync.contact_directory
-        where account = ${account} and email_hash = any(${emailHashes}::text[])`;
-    },
-
-    async forget(email) {
-      await sql`
-        delete from audience_sync.contact_directory
-        where account = ${account} and email_hash = ${emailHash(email)}`;
-    },
-  };
-  return directory;
 }

@@ -117,71 +117,75 @@ async function waitForImport(
   }
 }
 
+/** Starts one import of contacts new to Resend, straight into the lists. */
+async function startImport(
+  client: ResendClient,
+  contacts: ContactToSync[],
+  listIds: string[],
+): Promise<BulkStart> {
+  const csv = contactsCsv(contacts);
+  if (Buffer.byteLength(csv) > IMPORT_MAX_BYTES) {
+    return { kind: 'refused', reason: 'import_file_too_large' };
+  }
+  const started = await client.create(
+    'contacts.imports.create',
+    (signal) =>
+      client.sdk.contacts.imports.create(
+        {
+          file: new Blob([csv], { type: 'text/csv' }),
+          columnMap: { email: 'email', firstName: 'first_name', lastName: 'last_name' },
+          onConflict: 'skip',
+          segments: listIds.map((id) => ({ id })),
+        },
+        { signal },
+      ),
+    { refusalIsAnswer: true },
+  );
+  if (started.kind === 'ambiguous') {
+    // The next attempt imports again; with `skip` a repeat creates nothing twice.
+    throw platformUnavailable(`Resend contacts.imports.create gave no answer (${started.code})`);
+  }
+  if (started.kind === 'ok' && started.answer.data) {
+    return { kind: 'started', jobId: started.answer.data.id };
+  }
+  const status = started.answer.error?.statusCode;
+  const name = started.answer.error?.name ?? 'unknown';
+  // A 404 about a segment is this import's (the per-contact path reports it); any other 404
+  // or a 403 says the account has no imports.
+  const aboutSegment = /audience|segment|topic/i.test(started.answer.error?.message ?? '');
+  if (status === 403 || (status === 404 && !aboutSegment)) {
+    return { kind: 'unavailable', reason: `imports_refused:${status}_${name}` };
+  }
+  return { kind: 'refused', reason: `import_rejected:${status}_${name}` };
+}
+
+/** The rows an import created; when its counts leave doubt, the refreshed directory tells. */
+async function createdByImport(
+  directory: ContactDirectory,
+  contacts: ContactToSync[],
+  result: BulkJobResult,
+): Promise<Set<string>> {
+  const all = createdRows(contacts, result, undefined);
+  if (all.size === contacts.length || result.counts.created === 0) return all;
+  await directory.refresh();
+  return createdRows(
+    contacts,
+    result,
+    new Set((await directory.lookup(contacts.map((contact) => contact.email))).keys()),
+  );
+}
+
 export function createContactImports(
   client: ResendClient,
   directory: ContactDirectory,
   settings: ImportSettings,
 ): BulkCreation {
   const pollMs = settings.pollMs ?? IMPORT_POLL_MS;
-
-  const knownAmong = async (emails: string[]): Promise<Set<string>> =>
-    new Set((await directory.lookup(emails)).keys());
-
   return {
     maxContacts: IMPORT_MAX_ROWS,
-
     existing: (emails, { learnNewest }) => existingAmong(directory, emails, learnNewest),
-
-    async start(contacts, listIds): Promise<BulkStart> {
-      const csv = contactsCsv(contacts);
-      if (Buffer.byteLength(csv) > IMPORT_MAX_BYTES) {
-        return { kind: 'refused', reason: 'import_file_too_large' };
-      }
-      const started = await client.create(
-        'contacts.imports.create',
-        (signal) =>
-          client.sdk.contacts.imports.create(
-            {
-              file: new Blob([csv], { type: 'text/csv' }),
-              columnMap: { email: 'email', firstName: 'first_name', lastName: 'last_name' },
-              onConflict: 'skip',
-              segments: listIds.map((id) => ({ id })),
-            },
-            { signal },
-          ),
-        { refusalIsAnswer: true },
-      );
-      if (started.kind === 'ambiguous') {
-        // The next attempt imports again; with `skip` a repeat creates nothing twice.
-        throw platformUnavailable(
-          `Resend contacts.imports.create gave no answer (${started.code})`,
-        );
-      }
-      if (started.kind === 'ok' && started.answer.data) {
-        return { kind: 'started', jobId: started.answer.data.id };
-      }
-      const status = started.answer.error?.statusCode;
-      const name = started.answer.error?.name ?? 'unknown';
-      // A 404 about a segment is this import's (the per-contact path reports it); any other 404
-      // or a 403 says the account has no imports.
-      const aboutSegment = /audience|segment|topic/i.test(started.answer.error?.message ?? '');
-      if (status === 403 || (status === 404 && !aboutSegment)) {
-        return { kind: 'unavailable', reason: `imports_refused:${status}_${name}` };
-      }
-      return { kind: 'refused', reason: `import_rejected:${status}_${name}` };
-    },
-
+    start: (contacts, listIds) => startImport(client, contacts, listIds),
     wait: (jobId, onPoll) => waitForImport(client, jobId, onPoll, { ...settings, pollMs }),
-
-    async created(contacts, result) {
-      const all = createdRows(contacts, result, undefined);
-      if (all.size === contacts.length || result.counts.created === 0) return all;
-      await directory.refresh();
-      return createdRows(
-        contacts,
-        result,
-        await knownAmong(contacts.map((contact) => contact.email)),
-      );
-    },
+    created: (contacts, result) => createdByImport(directory, contacts, result),
   };
 }

@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 /**
  * No function is longer than 80 lines, counted from its first line to its last: a closure
  * factory counts with the closures it holds, so growing a factory does not hide a long function.
- * The folders below pass today; activities/ and workflows/ join the list when they pass.
+ * Every folder of product code that runs a sync: the API, the database, activities, workflows.
  */
 const MAX_LINES = 80;
-const CHECKED_FOLDERS = ['api', 'db'];
+const CHECKED_FOLDERS = ['api', 'db', 'activities', 'workflows'];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
