@@ -152,6 +152,9 @@ export async function withService<T>(
       config: parseConfig(apiConfigSchema, {
         MARKETING_API_SECRET: API_SECRET,
         DATABASE_URL: ctx.databaseUrl,
+        // The API checks the platforms it serves, as the worker does.
+        RESEND_API_KEY: RESEND_KEY,
+        RESEND_BASE_URL: ctx.emulatorUrl,
         TEMPORAL_ADDRESS: ctx.temporalAddress,
         TEMPORAL_TASK_QUEUE: taskQueue,
         PORT: '0',

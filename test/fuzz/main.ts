@@ -250,6 +250,9 @@ async function main(): Promise<number> {
     RESEND_EMULATOR_PORT: String(emulatorPort),
     RESEND_EMULATOR_RATE_LIMIT: '1000',
     DEMO_USERS: '30',
+    // Loops' webhook route set up as Resend's is (the stack makes Resend's secret): a delivery
+    // without a valid signature is then a 401, as the fuzzer's are.
+    LOOPS_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
   };
 
   say(
