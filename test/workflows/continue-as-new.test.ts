@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SyncRunState } from '../../common/sync.js';
 import { startWorkflowEnvironment, type WorkflowEnvironment } from './support/environment.js';
-import { askPause, holding, queryView, resume } from './support/views.js';
+import { holding, pauseDuring, queryView, resume } from './support/views.js';
 
 /**
  * SyncUsersWorkflow across continue-as-new, with stub activities. The server here suggests
@@ -60,12 +60,7 @@ describe('SyncUsersWorkflow across continue-as-new', () => {
 
   it('a pause asked for during the last batch of an execution holds there, and the next execution goes on from the cursor', async () => {
     const run = await env.start({ users: 45, batchSize: 10 });
-    run.stub.hold('batch 2');
-    await run.stub.started('batch 2');
-
-    const pause = await askPause(run);
-    run.stub.release('batch 2');
-    expect(await pause.took()).toEqual({
+    expect(await pauseDuring(run, 'batch 2')).toEqual({
       phase: 'syncing',
       paused: true,
       holding: true,
@@ -91,15 +86,10 @@ describe('SyncUsersWorkflow across continue-as-new', () => {
 
   it('a pause asked for as a leaver batch ends, with the run about to continue as new, holds before it continues', async () => {
     const run = await env.start({ users: 5, batchSize: 10, leavers: 25 }, { mode: 'mirror' });
-    run.stub.hold('leavers 1');
-    await run.stub.started('leavers 1');
-
-    const pause = await askPause(run);
-    run.stub.release('leavers 1');
     // The leaver batch ended where the run continues as new (the second execution: the first
     // prepared the run): the pause holds it first, in this execution, so the update answers
     // from the execution that took it.
-    expect(await pause.took()).toEqual({
+    expect(await pauseDuring(run, 'leavers 1')).toEqual({
       phase: 'removing',
       paused: true,
       holding: true,

@@ -9,6 +9,7 @@ import {
   eventTypes,
   historyReaches,
   holding,
+  pauseDuring,
   queryView,
   resume,
 } from './support/views.js';
@@ -128,13 +129,8 @@ describe('SyncUsersWorkflow with stub activities', () => {
 
   it('a pause during the population pass holds after the batches in flight, and resume goes on from the cursor', async () => {
     const run = await env.start({ users: 25, batchSize: 10 });
-    run.stub.hold('batch 1');
-    await run.stub.started('batch 1');
-
-    const pause = await askPause(run);
-    run.stub.release('batch 1');
     // Batch 2 was already in flight beside batch 1: the run holds after it, batch 3 unplanned.
-    expect(await pause.took()).toEqual({
+    expect(await pauseDuring(run, 'batch 1')).toEqual({
       phase: 'syncing',
       paused: true,
       holding: true,
@@ -273,12 +269,7 @@ describe('SyncUsersWorkflow with stub activities', () => {
 
   it("a pause during the leavers' pass holds after the leaver batch in flight", async () => {
     const run = await env.start({ users: 15, batchSize: 10, leavers: 25 }, { mode: 'mirror' });
-    run.stub.hold('leavers 1');
-    await run.stub.started('leavers 1');
-
-    const pause = await askPause(run);
-    run.stub.release('leavers 1');
-    expect(await pause.took()).toEqual({
+    expect(await pauseDuring(run, 'leavers 1')).toEqual({
       phase: 'removing',
       paused: true,
       holding: true,
@@ -305,11 +296,7 @@ describe('SyncUsersWorkflow with stub activities', () => {
 
   it('a cancellation while paused ends the run from where it holds', async () => {
     const run = await env.start({ users: 25, batchSize: 10 });
-    run.stub.hold('batch 1');
-    await run.stub.started('batch 1');
-    const pause = await askPause(run);
-    run.stub.release('batch 1');
-    expect(await pause.took()).toMatchObject({ holding: true, batchNo: 2 });
+    expect(await pauseDuring(run, 'batch 1')).toMatchObject({ holding: true, batchNo: 2 });
 
     await run.handle.cancel();
     await expect(run.handle.result()).rejects.toSatisfy(cancelledFailure);

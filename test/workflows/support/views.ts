@@ -29,6 +29,18 @@ export async function askPause({ handle }: StubbedRun) {
   return { took: async () => viewOf(await update.result()) };
 }
 
+/**
+ * Holds the stubbed `step`, asks for a pause while it runs, then lets it end: the view the pause
+ * answered with once the run took it.
+ */
+export async function pauseDuring(run: StubbedRun, step: string) {
+  run.stub.hold(step);
+  await run.stub.started(step);
+  const pause = await askPause(run);
+  run.stub.release(step);
+  return pause.took();
+}
+
 export async function resume({ handle }: StubbedRun) {
   return viewOf(await handle.executeUpdate(resumeUpdate));
 }
