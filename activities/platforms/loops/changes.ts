@@ -1,4 +1,6 @@
 import type { ContactProperties } from 'loops';
+import { emailHash } from '../../../common/emails.js';
+import { recordConsentFact } from '../../../db/consent.js';
 import type { ChangeOutcome, ContactPatch, ContactRef, OutcomeSink } from '../platform.js';
 import { forEachSettling } from '../pool.js';
 import type { LoopsAnswer } from './client.js';
@@ -86,7 +88,25 @@ export const removeFromList = (
     },
   );
 
-/** The user opted out in the app: `subscribed: false` (the only value this service sends). */
+/**
+ * The user opted out in the app: `subscribed: false` (the only value this service sends). Loops
+ * now has the contact unsubscribed: recorded as its answer would show it, so that later runs skip
+ * the user without asking Loops (as Resend's directory remembers it).
+ */
+async function unsubscribeOne(connection: LoopsConnection, ref: ContactRef) {
+  const outcome = await updateKnown(connection, ref, { properties: { subscribed: false } });
+  if (outcome.kind === 'done' && ref.email) {
+    const { context, account } = connection;
+    await recordConsentFact(
+      context.sql,
+      account,
+      { platform: 'loops', emailHash: emailHash(ref.email), contactId: ref.contactId },
+      { kind: 'unsubscribed', unsubscribed: true },
+    );
+  }
+  return outcome;
+}
+
 export const markUnsubscribed = (
   connection: LoopsConnection,
   contacts: ContactRef[],
@@ -97,7 +117,7 @@ export const markUnsubscribed = (
     contacts,
     (ref) => ref.userId,
     onOutcome,
-    (ref) => updateKnown(connection, ref, { properties: { subscribed: false } }),
+    (ref) => unsubscribeOne(connection, ref),
   );
 
 const deleteOutcome = (answer: LoopsAnswer<unknown>): ChangeOutcome =>

@@ -8,6 +8,8 @@ import type { LoopsProperties } from './properties.js';
 /** What the contact steps of one connection share: the attempt's context and the team's parts. */
 export interface LoopsConnection {
   context: PlatformContext;
+  /** The team's id (loopsAccountId), as consent records key it. */
+  account: string;
   api: LoopsApi;
   memberships: LoopsMemberships;
   properties: LoopsProperties;

@@ -78,7 +78,7 @@ function connectLoops(
   const api = apiFor(settings, context);
   const properties = createLoopsProperties(api, knownProperties);
   const memberships = createLoopsMemberships(context.sql, account);
-  const connection: LoopsConnection = { context, api, memberships, properties };
+  const connection: LoopsConnection = { context, account, api, memberships, properties };
   return {
     name: 'loops',
     account,
