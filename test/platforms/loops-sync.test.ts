@@ -5,6 +5,7 @@ import { type AppStack, startAppStack } from '../support/app-stack.js';
 import {
   createMailingList,
   loopsAdmin,
+  loopsContactRequestsSince,
   loopsContacts,
   loopsMark,
   loopsPerson,
@@ -167,6 +168,31 @@ describe('a sync into a Loops mailing list', () => {
       .map((entry) => `${entry.userId}:${entry.origin}`)
       .sort();
     expect(origins).toEqual([`${everything.id}:unsubscribed`, `${leaver.id}:unsubscribed`].sort());
+  });
+
+  it('marks an app opt-out unsubscribed, and later skips the user without asking Loops', async () => {
+    const list = await createMailingList(loops, uniqueName('Opt-out'));
+    const [user] = await users.addMany('loops-optout', 1);
+    if (!user) throw new Error('one user');
+    await syncSome(list.id, [user]);
+    await stack.db.sql`update users set marketing_opt_out = true where id = ${user.id}`;
+    const mark = await loopsMark(loops);
+    const optedOut = await syncSome(list.id, [user]);
+    expect(await outcomesOf(stack.db.sql, optedOut.runId)).toEqual({
+      [user.id]: 'skipped:opted_out',
+    });
+    expect(await loopsWritesSince(loops, mark)).toEqual([`PUT /v1/contacts/update ${user.id} 200`]);
+    expect(await contactOf(user)).toMatchObject({ subscribed: false, resubscriptions: 0 });
+
+    // The app's flag goes back without a lift: Loops' word stands, and costs no request.
+    await stack.db.sql`update users set marketing_opt_out = false where id = ${user.id}`;
+    const later = await loopsMark(loops);
+    const run = await syncSome(list.id, [user]);
+    expect(await outcomesOf(stack.db.sql, run.runId)).toEqual({
+      [user.id]: 'skipped:unsubscribed_in_platform',
+    });
+    expect(await loopsContactRequestsSince(loops, later)).toEqual([]);
+    expect(await contactOf(user)).toMatchObject({ subscribed: false, resubscriptions: 0 });
   });
 
   it('removes a mirror leaver with mailingLists false, and joins it again when it comes back', async () => {

@@ -78,6 +78,13 @@ export async function loopsWritesSince(loops: StartedLoopsEmulator, mark: number
     .map((entry) => `${entry.method} ${entry.path} ${entry.key ?? ''} ${entry.status}`);
 }
 
+/** Every request about contacts since `mark`, reads included, as `METHOD path key`. */
+export async function loopsContactRequestsSince(loops: StartedLoopsEmulator, mark: number) {
+  return (await loopsRequests(loops, mark))
+    .filter((entry) => entry.path.startsWith('/v1/contacts'))
+    .map((entry) => `${entry.method} ${entry.path} ${entry.key ?? ''}`);
+}
+
 /** Someone acts on a contact in Loops (unsubscribes, leaves a list, deletes it). */
 export async function loopsPerson(
   loops: StartedLoopsEmulator,
