@@ -9,6 +9,7 @@ import {
   loopsContacts,
   loopsMark,
   loopsPerson,
+  loopsRequests,
   loopsWritesSince,
 } from '../support/loops-admin.js';
 import { uniqueName, waitFor } from '../support/stack.js';
@@ -244,6 +245,37 @@ describe('a sync into a Loops mailing list', () => {
       [user.id]: 'skipped:deleted_in_platform',
     });
     expect(await contactOf(user)).toBeNull();
+  });
+
+  it('learns a lower team limit from a 429, backs off and loses nothing', async () => {
+    const list = await createMailingList(loops, uniqueName('Limited'));
+    const some = await users.addMany('loops-limited', 12);
+    // The team's limit is lower than the service was told (LOOPS_RATE_LIMIT 50).
+    loops.setRateLimit(4);
+    const mark = await loopsMark(loops);
+    try {
+      const run = await syncSome(list.id, some);
+      expect(run).toMatchObject({ synced: 12, skipped: 0, failed: 0 });
+    } finally {
+      loops.setRateLimit(50);
+    }
+    expect((await members(list.id)).map((member) => member.userId).sort()).toEqual(
+      some.map((user) => user.id).sort(),
+    );
+    const log = await loopsRequests(loops, mark);
+    expect(log.some((entry) => entry.outcome === 'rate_limited')).toBe(true);
+    const creates = log.filter((e) => e.path === '/v1/contacts/create' && e.status === 200);
+    expect(creates.map((entry) => entry.key).sort()).toEqual(some.map(lower).sort());
+    // The gate keeps the limit it learned for the health route, out of the requests' way.
+    const learned = await waitFor(
+      async () => {
+        const [row] = await stack.db.sql<{ learned: number | null }[]>`
+          select learned_limit as learned from audience_sync.rate_limits where key like 'loops:%'`;
+        return row?.learned ?? false;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, what: 'the learned limit' },
+    );
+    expect(learned).toBe(4);
   });
 
   it('deletes an erased user’s contact', async () => {

@@ -42,7 +42,8 @@ function patchProperties(connection: LoopsConnection, { fields }: ContactPatch):
   };
 }
 
-const eachRef = <Item>(
+/** One change per item, as many at once as the limit is worth; each outcome reported. */
+const eachOf = <Item>(
   connection: LoopsConnection,
   items: Item[],
   userIdOf: (item: Item) => string,
@@ -53,12 +54,20 @@ const eachRef = <Item>(
     await onOutcome(userIdOf(item), await change(item));
   });
 
+/** One change per contact. */
+const eachContact = (
+  connection: LoopsConnection,
+  contacts: ContactRef[],
+  onOutcome: OutcomeSink<ChangeOutcome>,
+  change: (ref: ContactRef) => Promise<ChangeOutcome>,
+) => eachOf(connection, contacts, (ref) => ref.userId, onOutcome, change);
+
 export const patchContacts = (
   connection: LoopsConnection,
   patches: ContactPatch[],
   onOutcome: OutcomeSink<ChangeOutcome>,
 ) =>
-  eachRef(
+  eachOf(
     connection,
     patches,
     (patch) => patch.contact.userId,
@@ -77,16 +86,10 @@ export const removeFromList = (
   listId: string,
   onOutcome: OutcomeSink<ChangeOutcome>,
 ) =>
-  eachRef(
-    connection,
-    contacts,
-    (ref) => ref.userId,
-    onOutcome,
-    async (ref) => {
-      await connection.memberships.note(ref.userId, [listId], 'removed');
-      return updateKnown(connection, ref, { mailingLists: mailingLists([listId], false) });
-    },
-  );
+  eachContact(connection, contacts, onOutcome, async (ref) => {
+    await connection.memberships.note(ref.userId, [listId], 'removed');
+    return updateKnown(connection, ref, { mailingLists: mailingLists([listId], false) });
+  });
 
 /**
  * The user opted out in the app: `subscribed: false` (the only value this service sends). Loops
@@ -111,14 +114,7 @@ export const markUnsubscribed = (
   connection: LoopsConnection,
   contacts: ContactRef[],
   onOutcome: OutcomeSink<ChangeOutcome>,
-) =>
-  eachRef(
-    connection,
-    contacts,
-    (ref) => ref.userId,
-    onOutcome,
-    (ref) => unsubscribeOne(connection, ref),
-  );
+) => eachContact(connection, contacts, onOutcome, (ref) => unsubscribeOne(connection, ref));
 
 const deleteOutcome = (answer: LoopsAnswer<unknown>): ChangeOutcome =>
   answer.kind === 'ok'
@@ -149,11 +145,4 @@ export const deleteContacts = (
   connection: LoopsConnection,
   contacts: ContactRef[],
   onOutcome: OutcomeSink<ChangeOutcome>,
-) =>
-  eachRef(
-    connection,
-    contacts,
-    (ref) => ref.userId,
-    onOutcome,
-    (ref) => deleteOne(connection, ref),
-  );
+) => eachContact(connection, contacts, onOutcome, (ref) => deleteOne(connection, ref));

@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import { LoopsClient } from 'loops';
-import pRetry from 'p-retry';
 import { metrics } from '../../../telemetry/metrics.js';
-import { platformAuthFailed, platformUnavailable } from '../platform.js';
+import { platformAuthFailed } from '../platform.js';
 import type { RequestGate } from '../request-gate.js';
+import { retryTransient, TransientAnswer } from '../retry.js';
 import { backoffMs, classifyLoopsError, type LoopsFailure } from './answers.js';
 
 export interface LoopsClientOptions {
@@ -21,12 +21,6 @@ export interface LoopsClientOptions {
 export type LoopsAnswer<T> =
   | { kind: 'ok'; data: T }
   | Exclude<LoopsFailure, { kind: 'rate_limited' | 'transient' | 'auth_failed' }>;
-
-class TransientAnswer extends Error {
-  constructor(readonly code: string) {
-    super(`transient platform answer: ${code}`);
-  }
-}
 
 interface ExchangeContext {
   sdk: LoopsClient;
@@ -102,34 +96,19 @@ async function exchange<T>(
 }
 
 /** An idempotent call (reads, updates, deletes): outages are retried with backoff, then thrown. */
-async function idempotent<T>(
+const idempotent = <T>(
   context: ExchangeContext,
   operation: string,
   call: (sdk: LoopsClient) => Promise<T>,
-): Promise<LoopsAnswer<T>> {
-  try {
-    return await pRetry(
-      async () => {
-        const outcome = await exchange(context, operation, call);
-        if (outcome.kind === 'transient') throw new TransientAnswer(outcome.code);
-        return outcome as LoopsAnswer<T>;
-      },
-      {
-        retries: context.retries,
-        minTimeout: 250,
-        maxTimeout: 5000,
-        randomize: true,
-        shouldRetry: ({ error }) => error instanceof TransientAnswer,
-        signal: context.signal,
-      },
-    );
-  } catch (error) {
-    if (error instanceof TransientAnswer) {
-      throw platformUnavailable(`Loops ${operation} kept failing (${error.code})`);
-    }
-    throw error;
-  }
-}
+): Promise<LoopsAnswer<T>> =>
+  retryTransient(
+    async () => {
+      const outcome = await exchange(context, operation, call);
+      if (outcome.kind === 'transient') throw new TransientAnswer(outcome.code);
+      return outcome as LoopsAnswer<T>;
+    },
+    { platform: 'Loops', operation, retries: context.retries, signal: context.signal },
+  );
 
 /** A create: an outage may hide a write, so it comes back `ambiguous` for the caller to resolve. */
 async function create<T>(
