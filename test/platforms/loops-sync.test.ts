@@ -104,6 +104,27 @@ describe('a sync into a Loops mailing list', () => {
     expect(await loopsWritesSince(loops, again)).toEqual([]);
   });
 
+  it('refuses a sync without a mailing list, or into one Loops does not have, with a clear 4xx', async () => {
+    const [user] = await users.addMany('loops-nolist', 1);
+    if (!user) throw new Error('one user');
+    const mark = await loopsMark(loops);
+    const withoutList = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'loops',
+      list_name: 'Newsletter',
+    });
+    expect(withoutList.status).toBe(400);
+    expect(withoutList.body.error.code).toBe('list_required');
+    const unknown = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'loops',
+      list_id: 'cm_no_such_list',
+      sync_type: 'specific',
+      user_ids: [user.id],
+    });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('list_not_found');
+    expect(await loopsContactRequestsSince(loops, mark)).toEqual([]);
+  });
+
   it('changes an email with one update of the same contact, which stays in the list', async () => {
     const list = await createMailingList(loops, uniqueName('Moves'));
     const [user] = await users.addMany('loops-mover', 1);
