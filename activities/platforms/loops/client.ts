@@ -50,7 +50,10 @@ async function withTimeout<T>(call: () => Promise<T>, timeoutMs: number): Promis
 const statusOf = (failure: LoopsFailure | null): string => {
   if (!failure) return '200';
   if (failure.kind === 'rate_limited') return '429';
-  if (failure.kind === 'transient') return failure.code.replace(/^http_/, '');
+  // No answer at all (a network failure, our timeout) is status 0, as the metric's help says.
+  if (failure.kind === 'transient') {
+    return failure.code.startsWith('http_') ? failure.code.slice(5) : '0';
+  }
   if (failure.kind === 'auth_failed' || failure.kind === 'rejected') return String(failure.status);
   return failure.kind === 'not_found' ? '404' : '409';
 };
