@@ -122,6 +122,23 @@ describe('a sync into a Loops mailing list', () => {
     });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe('list_not_found');
+    // Loops' property names are camelCase: one it would refuse is refused before any run starts.
+    const list = await createMailingList(loops, uniqueName('Keys'));
+    const badKey = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'loops',
+      list_id: list.id,
+      sync_type: 'specific',
+      user_ids: [user.id],
+      properties: { FullName: 'full_name' },
+    });
+    expect(badKey.status).toBe(400);
+    expect(badKey.body.error.code).toBe('invalid_request');
+    expect(badKey.body.error.details).toEqual([
+      {
+        field: 'properties.FullName',
+        message: expect.stringContaining('camelCase'),
+      },
+    ]);
     expect(await loopsContactRequestsSince(loops, mark)).toEqual([]);
   });
 

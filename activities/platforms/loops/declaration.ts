@@ -83,9 +83,11 @@ export const loopsDeclaration = {
     bulkCreation: false,
     propertyTypes: ['string', 'number', 'boolean', 'date'],
     propertyKey: {
-      // Loops' own keys are camelCase names; nothing documents more (a guess, as for the emulator).
-      pattern: /^[A-Za-z][A-Za-z0-9]{0,49}$/,
-      description: 'Loops property keys are a letter then letters or digits (camelCase), 1 to 50',
+      // Loops' property names are camelCase (its OpenAPI: "should be"; the emulator refuses
+      // others, as Loops may): a name it would refuse is refused before a run starts.
+      pattern: /^[a-z][A-Za-z0-9]{0,49}$/,
+      description:
+        'Loops property keys are camelCase: a lowercase letter, then letters or digits, 1 to 50',
     },
     listIsSubscription: true,
     listWord: 'mailing list',
