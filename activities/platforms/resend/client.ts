@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import pRetry from 'p-retry';
 import { Resend } from 'resend';
 import { metrics } from '../../../telemetry/metrics.js';
-import { platformAuthFailed, platformUnavailable } from '../platform.js';
+import { platformAuthFailed } from '../platform.js';
 import type { RequestGate } from '../request-gate.js';
+import { retryTransient, TransientAnswer } from '../retry.js';
 import {
   type AnswerClass,
   classifyAnswer,
@@ -33,12 +33,6 @@ export type SdkCall<T> = (signal: AbortSignal) => Promise<SdkAnswer<T>>;
 export interface Answer<T> {
   answer: SdkAnswer<T>;
   kind: Exclude<AnswerClass, 'rate_limited' | 'transient' | 'auth_failed'>;
-}
-
-class TransientAnswer extends Error {
-  constructor(readonly code: string) {
-    super(`transient platform answer: ${code}`);
-  }
 }
 
 const timedOut = (): SdkAnswer<never> => ({
@@ -128,36 +122,21 @@ const settled = <T>(answer: SdkAnswer<T>): Answer<T> => {
 };
 
 /** An idempotent call: transient failures are retried with backoff, then thrown. */
-async function idempotent<T>(
+const idempotent = <T>(
   context: ExchangeContext,
   operation: string,
   call: SdkCall<T>,
-): Promise<Answer<T>> {
-  try {
-    return await pRetry(
-      async () => {
-        const answer = await exchange(context, operation, call);
-        if (classifyAnswer(answer) === 'transient') {
-          throw new TransientAnswer(answer.error?.name ?? 'unknown');
-        }
-        return settled(answer);
-      },
-      {
-        retries: context.retries,
-        minTimeout: 250,
-        maxTimeout: 5000,
-        randomize: true,
-        shouldRetry: ({ error }) => error instanceof TransientAnswer,
-        signal: context.signal,
-      },
-    );
-  } catch (error) {
-    if (error instanceof TransientAnswer) {
-      throw platformUnavailable(`Resend ${operation} kept failing (${error.code})`);
-    }
-    throw error;
-  }
-}
+): Promise<Answer<T>> =>
+  retryTransient(
+    async () => {
+      const answer = await exchange(context, operation, call);
+      if (classifyAnswer(answer) === 'transient') {
+        throw new TransientAnswer(answer.error?.name ?? 'unknown');
+      }
+      return settled(answer);
+    },
+    { platform: 'Resend', operation, retries: context.retries, signal: context.signal },
+  );
 
 /**
  * A create that is not idempotent: a transient failure may hide a write, so it comes back
