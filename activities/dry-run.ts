@@ -48,6 +48,7 @@ export function planningPlatform(
   return {
     name: platform.name,
     account: platform.account,
+    ...(platform.contactsFollowUsers ? { contactsFollowUsers: true } : {}),
     ...(platform.prepare ? { prepare: platform.prepare.bind(platform) } : {}),
     getList: (listId) => platform.getList(listId),
     findList: (name) => findList.call(platform, name),

@@ -83,3 +83,21 @@ export async function recordDeletedOnPlatform(
     { kind: 'deleted' },
   );
 }
+
+/**
+ * The platform's answer showed a contact unsubscribed (from everything, or from the list
+ * `listId` where a list is a subscription): recorded as a webhook's unsubscribe would be, so the
+ * feed names its users and no run puts it back.
+ */
+export async function recordUnsubscribedOnPlatform(
+  sql: Sql,
+  platform: Pick<MarketingPlatform, 'name' | 'account'>,
+  contact: { emailHash: string; contactId: string; listId?: string | undefined },
+): Promise<void> {
+  await recordConsentFact(
+    sql,
+    platform.account,
+    { platform: platform.name, emailHash: contact.emailHash, contactId: contact.contactId },
+    { kind: 'unsubscribed', unsubscribed: true, listId: contact.listId },
+  );
+}

@@ -39,7 +39,11 @@ import { metrics } from '../telemetry/metrics.js';
 import { takeBulkCreated } from './bulk-chunk.js';
 import type { OutcomeRecorder } from './dry-run.js';
 import { decideLocally } from './eligibility.js';
-import { recordDeletedOnPlatform, withoutPlatformOptOuts } from './platform-consent.js';
+import {
+  recordDeletedOnPlatform,
+  recordUnsubscribedOnPlatform,
+  withoutPlatformOptOuts,
+} from './platform-consent.js';
 import {
   type ChangeOutcome,
   type ContactOutcome,
@@ -200,6 +204,8 @@ export function outcomeOfContact(outcome: ContactOutcome): UserOutcome | undefin
       return { outcome: 'added', contactId: outcome.contactId };
     case 'deleted':
       return { outcome: 'skipped', reason: 'deleted_in_platform' };
+    case 'unsubscribed':
+      return { outcome: 'skipped', reason: 'unsubscribed_in_platform' };
     case 'rejected':
       return failedByPlatform(outcome);
     case 'erased':
@@ -451,6 +457,13 @@ async function syncToPlatform(scope: BatchScope, toSync: Sendable[]): Promise<nu
         contactId: contactOutcome.contactId,
       });
       await scope.record(userId, outcome);
+    } else if (contactOutcome.kind === 'unsubscribed') {
+      await recordUnsubscribedOnPlatform(scope.ctx.sql, scope.ctx.platform, {
+        emailHash: item.emailHash,
+        contactId: contactOutcome.contactId,
+        listId: contactOutcome.listId,
+      });
+      await scope.record(userId, outcome);
     } else if (outcome.outcome !== 'added') await scope.record(userId, outcome);
     // Created with every field it has.
     else if (contactOutcome.kind === 'created') {
@@ -657,9 +670,10 @@ async function moveOffOldContacts(
   candidates: Candidate[],
   turn: SendTurn | undefined,
 ): Promise<Candidate[]> {
-  const movers = candidates.filter(emailChanged);
-  if (movers.length === 0) return candidates;
   const { ctx, run } = scope;
+  // Where contacts follow the user's id, the new email is an update of that same contact.
+  const movers = ctx.platform.contactsFollowUsers ? [] : candidates.filter(emailChanged);
+  if (movers.length === 0) return candidates;
   const withoutIds = movers.flatMap(({ user }) =>
     user.listContactId ? [] : [user.listEmailHash ?? ''],
   );

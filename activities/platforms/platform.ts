@@ -13,6 +13,12 @@ export interface MarketingPlatform {
   readonly name: string;
   /** A stable, non-secret id of the account the credentials belong to. */
   readonly account: string;
+  /**
+   * Contacts are keyed by the user's id, which this service sets (Loops' `userId`): a new email
+   * is an update of the same contact, which keeps its lists, so a user whose email changed is not
+   * first taken out of them through its old contact.
+   */
+  readonly contactsFollowUsers?: boolean;
 
   /**
    * Optional and possibly long work before a run's first batch (such as learning the contacts
@@ -201,7 +207,9 @@ export interface ContactPatch {
  * the platform refused this contact (final; the reason is the platform's). `ambiguous`: the
  * platform could not say whether its write happened; the batch is retried for it. `erased`: the
  * email belongs to an erased user; no contact was created (or the one just made was deleted
- * again).
+ * again). `unsubscribed`: the platform's answer shows the contact unsubscribed from everything or
+ * (`listId`) from a list that is a subscription; nothing was sent, since joining would
+ * re-subscribe it.
  */
 export type ContactOutcome =
   | { kind: 'created'; contactId: string | null }
@@ -217,6 +225,7 @@ export type ContactOutcome =
       emptyFields?: string[];
     }
   | { kind: 'deleted'; contactId: string }
+  | { kind: 'unsubscribed'; contactId: string; listId?: string }
   | PlatformRejection
   | { kind: 'ambiguous'; reason: string }
   | { kind: 'erased' };

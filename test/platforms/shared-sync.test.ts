@@ -13,10 +13,13 @@ import {
 import { uniqueName } from '../support/stack.js';
 
 /**
- * The same promises, asserted against two platforms of different shapes through the real
+ * The same promises, asserted against three platforms of different shapes through the real
  * workflow, activities, Postgres and Temporal: Resend (through its emulator: a rate limit,
- * creates that reset omitted fields, a directory of existing contacts) and the in-memory,
- * Mailchimp-shaped one (a connection limit, upserts by email, bulk list membership).
+ * creates that reset omitted fields, a directory of existing contacts), Loops (through its
+ * emulator: contacts keyed by the user's id, mailing lists that are subscriptions and that only a
+ * person can make, no tag lists) and the in-memory, Mailchimp-shaped one (a connection limit,
+ * upserts by email, bulk list membership). Where a platform cannot make a list, the test makes it
+ * first; where it has no tag lists, the run has no tags.
  */
 
 /** Above 500, so a batch of the memory platform needs more than one bulk call per list. */
@@ -142,7 +145,7 @@ function platformNamed(name: string): PlatformUnderTest {
   return found;
 }
 
-describe.each(['resend', 'memory'])('a sync on %s', (name) => {
+describe.each(['resend', 'loops', 'memory'])('a sync on %s', (name) => {
   const platform = () => platformNamed(name);
 
   it('puts every eligible user into the list and its tag list exactly once', async () => {
@@ -150,16 +153,19 @@ describe.each(['resend', 'memory'])('a sync on %s', (name) => {
     await freshUsers(800, 'demo');
     const listName = uniqueName('Everyone');
     const tag = uniqueName('vip');
+    const list = await p.newList(listName);
     const mark = await p.mark();
-    const result = await sync(p, { listName, tags: [tag] });
+    const result = await sync(p, { ...list, tags: p.tagsAsLists ? [tag] : [] });
 
     const expected = await expectedMembers();
     expect(expected.length).toBeGreaterThan(650);
     expect(await p.members(result.listId)).toEqual(expected);
     expect(await p.listsNamed(listName)).toEqual([result.listId]);
-    const tagLists = await p.listsNamed(tag);
-    expect(tagLists).toHaveLength(1);
-    expect(await p.members(tagLists[0] ?? '')).toEqual(expected);
+    if (p.tagsAsLists) {
+      const tagLists = await p.listsNamed(tag);
+      expect(tagLists).toHaveLength(1);
+      expect(await p.members(tagLists[0] ?? '')).toEqual(expected);
+    }
 
     // Each eligible email is sent and created once; the others are never sent.
     const eligible = new Set(expected.map((contact) => contact.email));
@@ -187,11 +193,12 @@ describe.each(['resend', 'memory'])('a sync on %s', (name) => {
     const p = platform();
     await freshUsers(800, 'eligible');
     const listName = uniqueName('Faulty');
+    const list = await p.newList(listName);
     const mark = await p.mark();
     p.injectFaults(41);
     let result: SyncRunResult & { listId: string };
     try {
-      result = await sync(p, { listName });
+      result = await sync(p, list);
     } finally {
       p.clearFaults();
     }
@@ -222,8 +229,9 @@ describe.each(['resend', 'memory'])('a sync on %s', (name) => {
       unsubscribed: index % 3 === 0,
     }));
     await p.seedContacts(existing);
+    const list = await p.newList(uniqueName('Returning'));
     const mark = await p.mark();
-    const result = await sync(p, { listName: uniqueName('Returning') });
+    const result = await sync(p, list);
 
     const before = new Map(existing.map((contact) => [contact.email.toLowerCase(), contact]));
     const expected = (await expectedMembers()).map((contact) => {
@@ -260,7 +268,8 @@ describe.each(['resend', 'memory'])('a sync on %s', (name) => {
     const p = platform();
     await freshUsers(400, 'demo');
     const tag = uniqueName('weekly');
-    const first = await sync(p, { listName: uniqueName('Synced twice'), tags: [tag] });
+    const tags = p.tagsAsLists ? [tag] : [];
+    const first = await sync(p, { ...(await p.newList(uniqueName('Synced twice'))), tags });
     const expected = await expectedMembers();
     expect(await p.members(first.listId)).toEqual(expected);
 
@@ -269,7 +278,7 @@ describe.each(['resend', 'memory'])('a sync on %s', (name) => {
       listId: first.listId,
       listName: '',
       syncType: 'new',
-      tags: [tag],
+      tags,
     });
     expect(second.listId).toBe(first.listId);
     expect(second.progress.added).toBe(0);
@@ -278,15 +287,17 @@ describe.each(['resend', 'memory'])('a sync on %s', (name) => {
     );
     expect(await p.writesSince(mark)).toEqual([]);
     expect(await p.members(first.listId)).toEqual(expected);
-    const tagLists = await p.listsNamed(tag);
-    expect(tagLists).toHaveLength(1);
-    expect(await p.members(tagLists[0] ?? '')).toEqual(expected);
+    if (p.tagsAsLists) {
+      const tagLists = await p.listsNamed(tag);
+      expect(tagLists).toHaveLength(1);
+      expect(await p.members(tagLists[0] ?? '')).toEqual(expected);
+    }
   });
 
   it('unsubscribes a user who opted out since, and never re-subscribes them', async () => {
     const p = platform();
     await freshUsers(100, 'eligible');
-    const first = await sync(p, { listName: uniqueName('Before an opt-out') });
+    const first = await sync(p, await p.newList(uniqueName('Before an opt-out')));
     const expected = await expectedMembers();
     expect(await p.members(first.listId)).toEqual(expected);
 
@@ -315,7 +326,7 @@ describe.each(['resend', 'memory'])('a sync on %s', (name) => {
   it('never creates a contact deleted on the platform again, in its list or another, until the app lifts it', async () => {
     const p = platform();
     await freshUsers(20, 'eligible');
-    const first = await sync(p, { listName: uniqueName('Before a deletion') });
+    const first = await sync(p, await p.newList(uniqueName('Before a deletion')));
     const [gone, renamed] = await sql()<{ id: string; email: string }[]>`
       select id::text, lower(email) as email from users order by id limit 2`;
     if (!gone || !renamed) throw new Error('the test seeds 20 users');
@@ -331,7 +342,7 @@ describe.each(['resend', 'memory'])('a sync on %s', (name) => {
       `${renamed.id}:skipped:deleted_in_platform`,
     ]);
     // Another list: the contact this service knew is joined, not created, and is gone too.
-    const other = await sync(p, { listName: uniqueName('After a deletion') });
+    const other = await sync(p, await p.newList(uniqueName('After a deletion')));
     expect(await outcomesOf(other.runId, [gone.id, renamed.id])).toEqual([
       `${gone.id}:skipped:deleted_in_platform`,
       `${renamed.id}:skipped:deleted_in_platform`,

@@ -3,6 +3,11 @@ import { type ApiServerDeps, type StartedApi, startApiServer } from '../../api/s
 import type { ApiConfig, WorkerConfig } from '../../config/env.js';
 import { type DemoMix, seedDemoUsers } from '../../db/demo-users.js';
 import {
+  type LoopsEmulatorOptions,
+  type StartedLoopsEmulator,
+  startLoopsEmulator,
+} from '../../emulator/loops/index.js';
+import {
   type ResendEmulatorOptions,
   type StartedResendEmulator,
   startResendEmulator,
@@ -13,6 +18,7 @@ import {
   createTestDatabase,
   type RunningWorker,
   startTestWorker,
+  TEST_LOOPS_KEY,
   TEST_SECRET,
   type TestDatabase,
   testApiConfig,
@@ -27,6 +33,8 @@ import {
 export interface AppStack {
   db: TestDatabase;
   emulator: StartedResendEmulator;
+  /** Present when the stack was asked for Loops: its emulator, configured for worker and API. */
+  loops?: StartedLoopsEmulator;
   workerConfig: WorkerConfig;
   apiConfig: ApiConfig;
   /** Absent when the test runs its workers itself (e.g. as child processes). */
@@ -54,6 +62,8 @@ export interface AppStackOptions {
   users?: number;
   mix?: DemoMix;
   emulator?: ResendEmulatorOptions;
+  /** Also runs a Loops emulator, and configures the service for it (LOOPS_RATE_LIMIT its limit). */
+  loops?: LoopsEmulatorOptions;
   worker?: Partial<Record<keyof WorkerConfig, string>>;
   api?: Partial<Record<keyof ApiConfig, string>>;
   /** Start a worker in this process (default true). */
@@ -71,9 +81,18 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
   }
   await options.beforeStart?.(db);
   const emulator = await startResendEmulator({ rateLimit: 200, ...options.emulator });
+  const loops = options.loops ? await startLoopsEmulator(options.loops) : undefined;
+  const loopsSettings = loops
+    ? {
+        LOOPS_API_KEY: TEST_LOOPS_KEY,
+        LOOPS_BASE_URL: loops.apiRoot,
+        LOOPS_RATE_LIMIT: String(options.loops?.rateLimit ?? 10),
+      }
+    : {};
   const workerConfig = testWorkerConfig({
     DATABASE_URL: db.url,
     RESEND_BASE_URL: emulator.url,
+    ...loopsSettings,
     ...options.worker,
   });
   const worker =
@@ -81,6 +100,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
   const apiConfig = testApiConfig({
     DATABASE_URL: db.url,
     TEMPORAL_TASK_QUEUE: workerConfig.TEMPORAL_TASK_QUEUE,
+    ...(loops ? { LOOPS_API_KEY: TEST_LOOPS_KEY } : {}),
     ...options.api,
   });
   const client = await connectTestClient();
@@ -95,6 +115,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
   return {
     db,
     emulator,
+    ...(loops ? { loops } : {}),
     workerConfig,
     apiConfig,
     worker,
@@ -106,6 +127,7 @@ export async function startAppStack(options: AppStackOptions = {}): Promise<AppS
       await worker?.stop();
       await client.connection.close();
       await emulator.close();
+      await loops?.close();
       await db.drop();
     },
   };

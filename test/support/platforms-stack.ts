@@ -8,6 +8,7 @@ import {
   seedEmulatorContacts,
   startAppStack,
 } from './app-stack.js';
+import { createMailingList, loopsAdmin, loopsContacts, loopsRequests } from './loops-admin.js';
 import { type MemoryPlatformModule, memoryPlatformModule } from './memory-platform.js';
 import { MemoryStore } from './memory-store.js';
 import { type RunningWorker, startTestWorker } from './stack.js';
@@ -67,7 +68,18 @@ export interface PlatformUnderTest {
    * a sync skips users whose contact is unsubscribed there (`unsubscribed_in_platform`).
    */
   readonly skipsUnsubscribedContacts: boolean;
+  /**
+   * The list part of a sync into a new list named `name`: the sync creates it where the platform
+   * can; elsewhere (Loops' mailing lists) it is made first, as a person makes one in the
+   * platform's dashboard, and the sync names it by id.
+   */
+  newList(name: string): Promise<{ listName: string; listId?: string }>;
+  /** Tags are lists of that name on the platform (found or created once). */
+  readonly tagsAsLists: boolean;
 }
+
+/** The list part of a sync into a new list the sync creates. */
+const createdBySync = async (name: string) => ({ listName: name });
 
 const byEmail = (a: ContactView, b: ContactView) =>
   a.email < b.email ? -1 : a.email > b.email ? 1 : 0;
@@ -163,6 +175,8 @@ export function resendUnderTest(app: AppStack): PlatformUnderTest {
     },
     expectedFaults: ['accept_then_fail', 'server_error'],
     skipsUnsubscribedContacts: true,
+    newList: createdBySync,
+    tagsAsLists: true,
   };
 }
 
@@ -243,18 +257,112 @@ export function memoryUnderTest(module: MemoryPlatformModule): PlatformUnderTest
     },
     expectedFaults: ['batch_failed', 'lost_answer', 'outage'],
     skipsUnsubscribedContacts: false,
+    newList: createdBySync,
+    tagsAsLists: true,
+  };
+}
+
+/** Answers that never reached the emulator's handlers. */
+const TURNED_AWAY = new Set(['rate_limited', 'storm_rate_limited', 'server_error', 'unauthorized']);
+
+/** Loops through its emulator: mailing lists made as a person makes them, no tag lists. */
+export function loopsUnderTest(app: AppStack): PlatformUnderTest {
+  const loops = app.loops;
+  if (!loops) throw new Error('the stack runs no Loops emulator');
+  const view = (contact: Awaited<ReturnType<typeof loopsContacts>>[number]): ContactView => ({
+    email: contact.email.toLowerCase(),
+    firstName: contact.firstName,
+    lastName: contact.lastName,
+    unsubscribed: !contact.subscribed,
+  });
+  return {
+    name: 'loops',
+    async members(listId) {
+      return (await loopsContacts(loops, `&listId=${listId}`)).map(view).sort(byEmail);
+    },
+    async contacts() {
+      return (await loopsContacts(loops)).map(view);
+    },
+    async listsNamed(name) {
+      const lists = await loopsAdmin<{ data: { id: string; name: string }[] }>(
+        loops,
+        'GET',
+        '/lists',
+      );
+      return lists.data.filter((list) => list.name === name).map(({ id }) => id);
+    },
+    async seedContacts(contacts) {
+      await loopsAdmin(loops, 'POST', '/contacts/bulk', {
+        contacts: contacts.map((contact) => ({
+          email: contact.email,
+          firstName: contact.firstName,
+          lastName: contact.lastName,
+          subscribed: !contact.unsubscribed,
+        })),
+      });
+    },
+    async deleteContact(email) {
+      await loopsAdmin(loops, 'POST', '/contacts/delete', { email });
+    },
+    async mark() {
+      return (await loopsRequests(loops)).at(-1)?.seq ?? 0;
+    },
+    async contactWrites(mark) {
+      const sent = new Map<string, number>();
+      const created = new Map<string, number>();
+      for (const entry of await loopsRequests(loops, mark)) {
+        const write = entry.path === '/v1/contacts/create' || entry.path === '/v1/contacts/update';
+        if (!write || !entry.key?.includes('@') || TURNED_AWAY.has(entry.outcome)) continue;
+        const email = entry.key.toLowerCase();
+        sent.set(email, (sent.get(email) ?? 0) + 1);
+        const madeIt = entry.status === 200 || entry.outcome === 'accept_then_fail';
+        if (entry.path === '/v1/contacts/create' && madeIt) {
+          created.set(email, (created.get(email) ?? 0) + 1);
+        }
+      }
+      return { sent, created };
+    },
+    async writesSince(mark) {
+      return (await loopsRequests(loops, mark))
+        .filter((entry) => entry.method !== 'GET')
+        .map((entry) => `${entry.method} ${entry.path}`);
+    },
+    injectFaults(seed) {
+      loops.setFaults(
+        {
+          serverErrorRate: 0.05,
+          acceptThenFailRate: 0.1,
+          acceptThenFailRoute: { method: 'POST', path: '/v1/contacts/create' },
+        },
+        seed,
+      );
+    },
+    clearFaults() {
+      loops.setFaults({});
+    },
+    async faultsSince(mark) {
+      const outcomes = (await loopsRequests(loops, mark)).map((entry) => entry.outcome);
+      return [...new Set(outcomes)].filter((outcome) => outcome !== 'ok').sort();
+    },
+    expectedFaults: ['accept_then_fail', 'server_error'],
+    skipsUnsubscribedContacts: true,
+    async newList(name) {
+      const list = await createMailingList(loops, name);
+      return { listName: '', listId: list.id };
+    },
+    tagsAsLists: false,
   };
 }
 
 /**
- * The app stack (database, Resend emulator, API, Temporal client) with one worker in this process
- * that serves the configured platforms and the in-memory one.
+ * The app stack (database, Resend and Loops emulators, API, Temporal client) with one worker in
+ * this process that serves the configured platforms and the in-memory one.
  */
 export interface PlatformsStack {
   app: AppStack;
   memory: MemoryPlatformModule;
   worker: RunningWorker;
-  /** Resend through its emulator, and the in-memory platform. */
+  /** Resend and Loops through their emulators, and the in-memory platform. */
   platforms: PlatformUnderTest[];
   stop(): Promise<void>;
 }
@@ -262,7 +370,11 @@ export interface PlatformsStack {
 export async function startPlatformsStack(
   options: Omit<AppStackOptions, 'inProcessWorker'> = {},
 ): Promise<PlatformsStack> {
-  const app = await startAppStack({ ...options, inProcessWorker: false });
+  const app = await startAppStack({
+    ...options,
+    loops: { rateLimit: options.emulator?.rateLimit ?? 200, ...options.loops },
+    inProcessWorker: false,
+  });
   const memory = memoryPlatformModule(new MemoryStore({ maxConnections: 10 }));
   const worker = await startTestWorker(app.workerConfig, app.db.sql, [
     ...(await configuredPlatforms(app.workerConfig)),
@@ -272,7 +384,7 @@ export async function startPlatformsStack(
     app,
     memory,
     worker,
-    platforms: [resendUnderTest(app), memoryUnderTest(memory)],
+    platforms: [resendUnderTest(app), loopsUnderTest(app), memoryUnderTest(memory)],
     async stop() {
       await worker.stop();
       await app.stop();

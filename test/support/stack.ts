@@ -30,6 +30,7 @@ export const createTestDatabase = (
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const TEST_RESEND_KEY = 're_test_audience_sync_key';
+export const TEST_LOOPS_KEY = 'loops_test_audience_sync_key';
 
 export function testWorkerConfig(
   overrides: Partial<Record<keyof WorkerConfig, string>> & { DATABASE_URL: string },

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { httpUrl, intFromEnv, webhookSecret } from '../../../config/fields.js';
 import type { PlatformDeclaration, StartedPlatformEmulator } from '../declaration.js';
-import type { PlatformLimit } from '../platform.js';
+import { loopsLimit } from './limit.js';
+import { loopsMigrations } from './migrations.js';
 import { factOfLoopsEvent, LOOPS_CONSENT_EVENTS, verifyLoopsDelivery } from './webhook-events.js';
 
 /** Loops' variables, validated with the rest of the configuration. */
@@ -12,7 +13,7 @@ const settings = {
     .optional(),
   // The official SDK's apiRoot: Loops' own unless an emulator stands in.
   LOOPS_BASE_URL: httpUrl().default('https://app.loops.so/api/'),
-  // Loops allows 10 requests per second per team; never exceeded, whatever its headers say.
+  // Loops allows 10 requests per second per team; a team with a higher limit sets its own here.
   LOOPS_RATE_LIMIT: intFromEnv(1, 10_000).default(10),
   // The signing secret of the account's webhook endpoint (Settings → Webhooks in Loops); without
   // it, /webhooks/loops answers 503 and consent is learned from what the API answers.
@@ -21,13 +22,6 @@ const settings = {
 
 /** The key the local stack gives the service when it runs the emulator (any key is accepted). */
 export const DEV_LOOPS_API_KEY = 'loops_dev_sandbox_key';
-
-/** Loops' documented limit: 10 requests per second per team, learned from `x-ratelimit-*`. */
-const loopsLimit = (bound: number): PlatformLimit => ({
-  kind: 'requests_per_second',
-  initial: Math.min(10, bound),
-  upperBound: bound,
-});
 
 /** The emulator of `npm run dev`: one demo mailing list, signed webhooks. */
 async function startEmulator(options: {
@@ -106,18 +100,19 @@ export const loopsDeclaration = {
     factsOf: factOfLoopsEvent,
     // Loops has no API to register an endpoint: one per account, set in its dashboard.
   },
-  // Loops keeps no tables of its own yet; its client's tables go here.
-  migrations: [],
+  migrations: loopsMigrations,
   emulator: {
     port: { variable: 'LOOPS_EMULATOR_PORT', default: 8788 },
     rateLimit: { variable: 'LOOPS_EMULATOR_RATE_LIMIT', default: 10 },
     devCredential: DEV_LOOPS_API_KEY,
     start: startEmulator,
   },
-  // ── The sync client goes here ────────────────────────────────────────────────────────────
-  // `client: async (values) => (await import('./index.js')).loopsPlatform({...})`: connect →
-  // the sync's MarketingPlatform (platform.ts) through the official `loops` SDK, its `apiRoot`
-  // set to LOOPS_BASE_URL, its gate built from `limit` above. Until it lands, the registry says
-  // Loops cannot sync yet: a Loops-only deployment starts and answers, and `POST /sync` naming
-  // `loops` answers `501 platform_not_available`.
+  client: async (values) => {
+    const { loopsPlatform } = await import('./index.js');
+    return loopsPlatform({
+      apiKey: values.LOOPS_API_KEY ?? '',
+      apiRoot: values.LOOPS_BASE_URL,
+      rateLimit: values.LOOPS_RATE_LIMIT,
+    });
+  },
 } satisfies PlatformDeclaration<typeof settings>;
