@@ -159,7 +159,9 @@ describe('npm run dev with its own Resend and Loops emulators', () => {
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);
     expect(dev.stdout()).not.toContain('dev.webhook@example.com');
-    expect(dev.stdout()).not.toContain('dev.loops.webhook@example.com');
+    for (const email of ['dev.loops.webhook@example.com', ...LOOPS_SYNC_USERS]) {
+      expect(dev.stdout()).not.toContain(email);
+    }
     expect(leftoverProcesses(dev.marker)).toEqual([]);
   });
 });
@@ -170,6 +172,9 @@ describe('npm run dev with its own Resend and Loops emulators', () => {
  * events to the API's /webhooks/loops. The banner's Loops sync, run as printed, is answered as
  * this version can: a run, or 501 until the Loops client exists.
  */
+/** Active users the banner's Loops sync puts into the demo mailing list. */
+const LOOPS_SYNC_USERS = ['dev.loops.sync.1@example.com', 'dev.loops.sync.2@example.com'];
+
 async function expectLoopsEmulator(
   dev: DevProcess,
   database: TestDatabase,
@@ -178,6 +183,11 @@ async function expectLoopsEmulator(
 ): Promise<void> {
   const loopsUrl = `http://127.0.0.1:${port}`;
   const banner = dev.stdout();
+  for (const [index, email] of LOOPS_SYNC_USERS.entries()) {
+    await database.sql`
+      insert into users (id, email, first_name, last_name, last_active_at)
+      values (${index + 1}, ${email}, 'Dev', 'Loops', now())`;
+  }
   expect(banner).toMatch(
     new RegExp(`^  Loops +emulator at ${loopsUrl} \\(SDK apiRoot ${loopsUrl}/api/\\)`, 'm'),
   );
@@ -207,7 +217,12 @@ async function expectLoopsEmulator(
     body: sync?.[3] ?? '',
   });
   if (declarationOf('loops')?.client) {
+    // The two active users, in the demo mailing list.
     expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ list_id: demo?.id, synced: 2, failed: 0 });
+    const inList = await fetch(`${loopsUrl}/_emulator/contacts?listId=${demo?.id}`);
+    const { data } = (await inList.json()) as { data: { email: string }[] };
+    expect(data.map((contact) => contact.email).sort()).toEqual(LOOPS_SYNC_USERS);
   } else {
     expect(answer.status).toBe(501);
     expect(await answer.json()).toMatchObject({ error: { code: 'platform_not_available' } });
@@ -222,18 +237,30 @@ async function expectLoopsEmulator(
   const email = 'dev.loops.webhook@example.com';
   expect((await admin('/contacts/bulk', { contacts: [{ email }] })).status).toBe(200);
   expect((await admin('/contacts/unsubscribe', { email })).status).toBe(200);
+  // The sync's two contacts joining the list (when it ran) and the unsubscribe, each delivered
+  // once, signed.
+  const joined = ['contact.created', 'contact.mailingList.subscribed'];
+  const expected = [
+    ...(declarationOf('loops')?.client ? [...joined, ...joined] : []),
+    'contact.unsubscribed',
+  ].sort();
   const delivered = await waitFor(
     async () => {
       const deliveries = await fetch(`${loopsUrl}/_emulator/webhook/deliveries`);
       const { deliveries: sent } = (await deliveries.json()) as {
         deliveries: { type: string; statuses: number[] }[];
       };
-      return sent.find((delivery) => delivery.statuses.length > 0);
+      const done = sent.filter((delivery) => delivery.statuses.length > 0);
+      return done.length >= expected.length ? done : undefined;
     },
-    { what: 'the Loops webhook delivered' },
+    { what: 'the Loops webhooks delivered' },
   );
-  expect(delivered).toMatchObject({ type: 'contact.unsubscribed', statuses: [200] });
+  expect(
+    delivered
+      .map(({ type, statuses }) => ({ type, statuses }))
+      .sort((a, b) => a.type.localeCompare(b.type)),
+  ).toEqual(expected.map((type) => ({ type, statuses: [200] })));
   const platforms = await database.sql<{ platform: string }[]>`
     select platform from audience_sync.webhook_deliveries order by received_at`;
-  expect(platforms.map((row) => row.platform)).toEqual(['resend', 'loops']);
+  expect(platforms.map((row) => row.platform)).toEqual(['resend', ...expected.map(() => 'loops')]);
 }
