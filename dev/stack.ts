@@ -108,7 +108,7 @@ interface Started<T> {
 
 /**
  * Brings up the whole service on this machine. What the environment names (DATABASE_URL,
- * TEMPORAL_ADDRESS, RESEND_API_KEY) is used as it is; everything else is started here. On
+ * TEMPORAL_ADDRESS, a platform's key) is used as it is; everything else is started here. On
  * failure or abort, whatever already started is stopped before the error is thrown.
  */
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
