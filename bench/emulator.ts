@@ -1,20 +1,22 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { matchRoute } from '../emulator/resend/routes/index.js';
 
-/** The Resend emulator as the benchmarks drive it: its own process, read through its admin API. */
+/** The emulators as the benchmarks drive them: their own process, read through their admin API. */
 
 /** The standalone emulator, in its own process like the remote service it stands for. */
 export async function startEmulatorProcess(
   rate: number,
   /** Every request a benchmark audits must still be in the log when it is read. */
   requestLogLimit: number,
+  /** Whose emulator: its folder under emulator/. */
+  platform: 'resend' | 'loops' = 'resend',
 ): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
     [
       '--import',
       'tsx',
-      'emulator/resend/main.ts',
+      `emulator/${platform}/main.ts`,
       ...['--port', '0', '--rate-limit', String(rate)],
       ...['--request-log-limit', String(requestLogLimit)],
     ],

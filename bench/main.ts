@@ -7,13 +7,22 @@ import { createPreviewActivities } from '../db/preview.js';
 import { keepPreviewCount } from '../db/preview-count-keeper.js';
 import type { Sql } from '../db/sql.js';
 import { inspectUsersSource } from '../db/users-source.js';
-import { admin, adminAll, countByKind, isRateLimited, requestsSince } from './emulator.js';
+import {
+  admin,
+  adminAll,
+  countByKind,
+  isRateLimited,
+  requestsSince,
+  startEmulatorProcess,
+} from './emulator.js';
 import { benchHistory } from './history.js';
 import { appUsers, MIRROR_FILTERS, wrongUsers } from './lists.js';
+import { LOOPS_SCENARIOS, type LoopsScenario, runLoopsScenario } from './loops.js';
 import type { NaiveMode } from './naive.js';
 import { formatRecord, printRows, round } from './report.js';
 import {
   type BenchContext,
+  type BenchStack,
   createBenchDatabase,
   historyEventsOf,
   runThroughApi,
@@ -52,6 +61,9 @@ import {
  * (600) caps each timed run's wait; a capped run is reported with its pace and extrapolated end,
  * then finished at `--finish-rate` (300/s) off the clock within `--finish-max-seconds` (3600).
  * See bench/steady.ts.
+ * `--loops` (default 600 users at 10/s, then 3,000 at 50/s; or `--users N --rate R`) syncs N users
+ * into a Loops mailing list on the Loops emulator at R requests per second, beside the naive loop
+ * with the plain `loops` SDK. See bench/loops.ts.
  */
 
 interface Row {
@@ -88,6 +100,7 @@ const { values } = parseArgs({
     history: { type: 'boolean', default: false },
     'no-baselines': { type: 'boolean', default: false },
     steady: { type: 'boolean', default: false },
+    loops: { type: 'boolean', default: false },
     /** --steady: a timed run still going after this many seconds is capped. */
     'max-seconds': { type: 'string' },
     /** --steady: a capped run then finishes at this rate, off the clock, within this long. */
@@ -573,6 +586,41 @@ const STATEMENT_STATISTICS = {
   'pg_stat_statements.max': '20000',
 };
 
+/** `--loops`: each scenario on a database of its own, against one Loops emulator process. */
+async function benchLoops(stack: BenchStack): Promise<object[]> {
+  const scenarios: LoopsScenario[] =
+    values.users || values.rate ? [{ users: USERS, rate: RATE }] : LOOPS_SCENARIOS;
+  const most = Math.max(...scenarios.map((scenario) => scenario.users));
+  const loops = await startEmulatorProcess(RATE, most * 20 + 10_000, 'loops');
+  const rows: object[] = [];
+  try {
+    const { data: lists } = await admin<{ data: { id: string }[] }>(loops.url, '/lists');
+    for (const scenario of scenarios) {
+      const db = await createBenchDatabase(stack.postgresUrl, `bench_loops_${scenario.rate}`);
+      try {
+        await seedDemoUsers(db.sql, { count: scenario.users, mix: 'eligible' });
+        const users = await db.sql<{ email: string }[]>`select lower(email) as email from users`;
+        const ctx = {
+          ...stack,
+          sql: db.sql,
+          databaseUrl: db.url,
+          emails: new Set(users.map((user) => user.email)),
+          loopsUrl: loops.url,
+          loopsApiRoot: `${loops.url}/api/`,
+          listId: lists[0]?.id ?? '',
+        };
+        const { bulk: _perContactOnly, ...service } = serviceOptions();
+        rows.push(...(await runLoopsScenario(ctx, scenario, service, log)));
+      } finally {
+        await db.drop();
+      }
+    }
+  } finally {
+    loops.child.kill('SIGTERM');
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   if (values.history) {
     await benchHistory({ rows: Number(values.users ?? 1_000_000), json: values.json });
@@ -588,6 +636,10 @@ async function main(): Promise<void> {
     requestLogLimit: values.steady ? steadyRequestLogLimit(steadyOptions()) : USERS * 3 + 10_000,
   });
   try {
+    if (values.loops) {
+      printRows(await benchLoops(stack), values.json);
+      return;
+    }
     if (values.steady) {
       const { rows, allCorrect } = await benchSteady(stack, steadyOptions(), log);
       // The requests by kind are printed above, one line per run, when not in JSON.

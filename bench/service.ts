@@ -108,6 +108,8 @@ export interface ServiceOptions {
   workerNodeFlags?: string[];
   /** PREVIEW_COUNT_REFRESH_SECONDS of the API ('0': no count kept beside the runs). */
   previewCountRefreshSeconds?: string;
+  /** Another platform's settings, for the worker and the API alike (e.g. Loops' key and URL). */
+  platformSettings?: Record<string, string>;
 }
 
 export interface RunningService {
@@ -133,6 +135,7 @@ export async function withService<T>(
     TEMPORAL_TASK_QUEUE: taskQueue,
     LOG_LEVEL: 'info',
     RESEND_BULK: options.bulk,
+    ...options.platformSettings,
     ...(options.workflowBundlePath ? { WORKFLOW_BUNDLE_PATH: options.workflowBundlePath } : {}),
   });
   const worker = spawnWorkerProcess(
@@ -155,6 +158,7 @@ export async function withService<T>(
         // The API checks the platforms it serves, as the worker does.
         RESEND_API_KEY: RESEND_KEY,
         RESEND_BASE_URL: ctx.emulatorUrl,
+        ...options.platformSettings,
         TEMPORAL_ADDRESS: ctx.temporalAddress,
         TEMPORAL_TASK_QUEUE: taskQueue,
         PORT: '0',

@@ -1,5 +1,7 @@
 import path from 'node:path';
-import type { DevStackInfo } from './stack.js';
+import type { PlatformDeclaration } from '../activities/platforms/declaration.js';
+import { declarationOf } from '../activities/platforms/registry.js';
+import type { DevStackInfo, PlatformInfo } from './stack.js';
 
 export interface BannerSecret {
   value: string;
@@ -30,8 +32,7 @@ export function renderBanner({ info, secret, startupMs, cwd }: BannerInput): str
     ['Console', `${info.apiUrl}/console/  (sign in with the marketing secret below)`],
     ['API', `${info.apiUrl}  (OpenAPI ${info.apiUrl}/openapi.json, metrics /metrics)`],
     ...temporalRows(info, shown),
-    ['Resend', describeResend(info)],
-    ['Webhooks', describeWebhooks(info)],
+    ...info.platforms.flatMap((platform) => platformRows(info.apiUrl, platform)),
     ['Postgres', describeDatabase(info, shown)],
     ['Data', describeData(info, shown)],
     ['Marketing secret', describeSecret(secret, shown)],
@@ -74,27 +75,43 @@ function temporalRows(info: DevStackInfo, shown: (file: string) => string): [str
   ];
 }
 
-function describeResend(info: DevStackInfo): string {
-  if (info.resend.kind === 'resend') return `${info.resend.baseUrl} (RESEND_API_KEY is set)`;
-  return (
-    `emulator at ${info.resend.url}, ${info.resend.rateLimit} requests/s, key ${info.resend.apiKey} ` +
-    '(its contacts and segments live in memory until Ctrl-C)'
-  );
-}
+const declared = (platform: PlatformInfo): PlatformDeclaration => {
+  const declaration = declarationOf(platform.name);
+  if (!declaration) throw new Error(`no platform named ${platform.name} is declared`);
+  return declaration;
+};
 
-function describeWebhooks(info: DevStackInfo): string {
-  const route = `${info.apiUrl}/webhooks/resend`;
-  if (info.resend.kind === 'resend') {
-    return (
-      `Resend can send contact and suppression events to ${route} once it is reachable from the ` +
-      'internet: add the endpoint in Resend (Webhooks), put its signing secret in RESEND_WEBHOOK_SECRET'
-    );
+/** A platform's line (its emulator, or the platform itself) and its webhooks' line. */
+function platformRows(apiUrl: string, platform: PlatformInfo): [string, string][] {
+  const declaration = declared(platform);
+  const route = `${apiUrl}/webhooks/${platform.name}`;
+  if (platform.kind === 'emulator') {
+    const { summary, webhooks } = platform.description;
+    return [
+      [declaration.title, summary],
+      ...(webhooks
+        ? [
+            [`${declaration.title} webhooks`, webhooks.replaceAll('{route}', route)] as [
+              string,
+              string,
+            ],
+          ]
+        : []),
+    ];
   }
-  return (
-    `the emulator sends contact.updated, contact.deleted and suppression.added to ${route}, ` +
-    'signed with a dev secret (RESEND_WEBHOOK_SECRET); its admin API lists them at ' +
-    `${info.resend.url}/_emulator/webhooks/deliveries`
-  );
+  const { webhook } = declaration;
+  return [
+    [declaration.title, `${platform.baseUrl} (${declaration.credential} is set)`],
+    ...(webhook
+      ? [
+          [
+            `${declaration.title} webhooks`,
+            `${declaration.title} can send ${webhook.consentEvents.join(', ')} to ${route} once ` +
+              `it is reachable from the internet: ${webhook.secretHint}`,
+          ] as [string, string],
+        ]
+      : []),
+  ];
 }
 
 function describeDatabase(info: DevStackInfo, shown: (file: string) => string): string {
@@ -121,7 +138,9 @@ type Example = (comment: string, ...command: string[]) => string[];
 
 function curlExamples(info: DevStackInfo, secret: BannerSecret): string[] {
   const { apiUrl } = info;
-  const emulatorUrl = info.resend.kind === 'emulator' ? info.resend.url : undefined;
+  // The preference-page example is the Resend emulator's admin route.
+  const resend = info.platforms.find((platform) => platform.name === 'resend');
+  const emulatorUrl = resend?.kind === 'emulator' ? resend.url : undefined;
   const auth = secret.generated
     ? `-H 'Authorization: Bearer ${secret.value}'`
     : `-H "Authorization: Bearer $MARKETING_API_SECRET"`;
@@ -159,6 +178,7 @@ function curlExamples(info: DevStackInfo, secret: BannerSecret): string[] {
       `${auth} ${json}`,
       `-d '{"platform":"resend","list_name":"Newsletter (dev)","sync_type":"all","tags":["newsletter","dev"]}'`,
     ),
+    ...demoListExamples(info, base, auth, json, example),
     ...example(
       "Dry run of a sync: nothing is written to Resend and no list is created; the answer's\n" +
         '"plan" names the users it would create, join, update and skip (with a list_id and\n' +
@@ -193,6 +213,34 @@ function curlExamples(info: DevStackInfo, secret: BannerSecret): string[] {
       auth,
     ),
   ];
+}
+
+/**
+ * For each platform whose emulator has a demo list (Loops' mailing lists cannot be created
+ * through its API, so a sync names one): a sync of the active users into it.
+ */
+function demoListExamples(
+  info: DevStackInfo,
+  base: string,
+  auth: string,
+  json: string,
+  example: Example,
+): string[] {
+  return info.platforms.flatMap((platform) => {
+    const list = platform.kind === 'emulator' ? platform.description.demoList : undefined;
+    if (!list) return [];
+    const { title, capabilities, client } = declared(platform);
+    const notYet = client
+      ? ''
+      : `\n(this version cannot sync with ${title} yet: it answers 501 platform_not_available)`;
+    return example(
+      `Sync the users active in the last 30 days into ${title}'s demo ${capabilities.listWord} ` +
+        `"${list.name}"${notYet}`,
+      `curl -sS -X POST '${base}/sync'`,
+      `${auth} ${json}`,
+      `-d '{"platform":"${platform.name}","list_id":"${list.id}","sync_type":"all","filterActive":true,"activeDays":30}'`,
+    );
+  });
 }
 
 /**

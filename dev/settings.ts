@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { PlatformDeclaration } from '../activities/platforms/declaration.js';
+import { DECLARATIONS } from '../activities/platforms/registry.js';
 import {
   type ApiConfig,
   apiConfigSchema,
@@ -10,8 +12,6 @@ import {
 
 type Env = Record<string, string | undefined>;
 
-/** The Resend key the local stack gives the worker when it runs the emulator. */
-export const DEV_RESEND_API_KEY = 're_dev_sandbox_key';
 /** The database `npm run dev` creates in its embedded Postgres. */
 export const DEV_DATABASE = 'audience_sync';
 
@@ -35,18 +35,37 @@ const count = (min: number, max: number, fallback: number) => {
     .default(fallback);
 };
 
-/** Variables only `npm run dev` reads; the service itself never does. */
-export const devOnlySchema = z.object({
+/** Each platform emulator's port and rate limit, as its declaration names them. */
+const emulatorFields = Object.fromEntries(
+  DECLARATIONS.flatMap(({ emulator }) =>
+    emulator
+      ? [
+          [emulator.port.variable, port(emulator.port.default)],
+          [emulator.rateLimit.variable, count(1, 1_000_000, emulator.rateLimit.default)],
+        ]
+      : [],
+  ),
+) as Record<string, ReturnType<typeof port>>;
+
+const stackFields = {
   DEV_POSTGRES_PORT: port(5433),
   DEV_TEMPORAL_PORT: port(7233),
   DEV_TEMPORAL_UI_PORT: port(8233),
   DEMO_USERS: count(0, 10_000_000, 1000),
-  RESEND_EMULATOR_PORT: port(8787),
-  RESEND_EMULATOR_RATE_LIMIT: count(1, 1_000_000, 10),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
-});
+};
 
-export type DevOnlySettings = z.infer<typeof devOnlySchema>;
+/** Variables only `npm run dev` reads; the service itself never does. */
+export const devOnlySchema = z.object({ ...emulatorFields, ...stackFields });
+
+export type DevOnlySettings = z.infer<z.ZodObject<typeof stackFields>>;
+
+/** A platform whose credentials are unset: the stack runs its emulator, on this port and rate. */
+export interface DevEmulator {
+  platform: PlatformDeclaration;
+  port: number;
+  rateLimit: number;
+}
 
 /** What the local stack runs itself and what it takes from the environment. */
 export interface DevSettings extends DevOnlySettings {
@@ -54,8 +73,11 @@ export interface DevSettings extends DevOnlySettings {
   externalDatabaseUrl?: string;
   /** TEMPORAL_ADDRESS when set; else a Temporal dev server is started. */
   externalTemporalAddress?: string;
-  /** RESEND_API_KEY when set (real Resend); else the emulator is started. */
-  externalResendApiKey?: string;
+  /**
+   * The platforms whose credentials are unset, in the registry's order: their emulators are
+   * started. A platform whose credentials are set is used for real.
+   */
+  emulators: DevEmulator[];
   marketingSecret: string;
   /** True when the secret is the stack's own, not MARKETING_API_SECRET (it is then printed). */
   secretGenerated: boolean;
@@ -85,11 +107,23 @@ export interface KeptSecret {
   file: string;
 }
 
+/** The platforms the stack runs an emulator for: declared with one, their credentials unset. */
+const emulatedPlatforms = (env: Env) =>
+  DECLARATIONS.filter((platform) => platform.emulator && !present(env[platform.credential]));
+
+/** The emulators' ports and rates out of the parsed dev-only variables. */
+const emulatorsOf = (env: Env, devOnly: Record<string, unknown>): DevEmulator[] =>
+  emulatedPlatforms(env).map((platform) => ({
+    platform,
+    port: Number(devOnly[platform.emulator?.port.variable ?? '']),
+    rateLimit: Number(devOnly[platform.emulator?.rateLimit.variable ?? '']),
+  }));
+
 /**
  * Reads the dev-only variables and checks the service's own configuration before anything
- * starts, with stand-ins for the values the stack provides itself (database, Temporal, Resend,
- * secret). Without MARKETING_API_SECRET the secret is `kept` (read only then), else one made for
- * this session. Throws one ConfigError naming every problem.
+ * starts, with stand-ins for the values the stack provides itself (database, Temporal, the
+ * emulated platforms' credentials, secret). Without MARKETING_API_SECRET the secret is `kept`
+ * (read only then), else one made for this session. Throws one ConfigError naming every problem.
  */
 export function readDevSettings(env: Env, kept?: () => KeptSecret): DevSettings {
   const configured = present(env.MARKETING_API_SECRET);
@@ -101,9 +135,14 @@ export function readDevSettings(env: Env, kept?: () => KeptSecret): DevSettings 
     ...env,
     MARKETING_API_SECRET: marketingSecret,
     DATABASE_URL: present(env.DATABASE_URL) ?? 'postgres://localhost/stand-in',
-    RESEND_API_KEY: present(env.RESEND_API_KEY) ?? DEV_RESEND_API_KEY,
+    ...Object.fromEntries(
+      emulatedPlatforms(env).map((platform) => [
+        platform.credential,
+        platform.emulator?.devCredential,
+      ]),
+    ),
   };
-  let devOnly: DevOnlySettings | undefined;
+  let devOnly: (DevOnlySettings & Record<string, unknown>) | undefined;
   let api: ApiConfig | undefined;
   const problems = [
     ...problemsOf(() => {
@@ -119,12 +158,11 @@ export function readDevSettings(env: Env, kept?: () => KeptSecret): DevSettings 
   if (unique.length > 0 || !devOnly || !api) throw new ConfigError(unique);
   const externalDatabaseUrl = present(env.DATABASE_URL);
   const externalTemporalAddress = present(env.TEMPORAL_ADDRESS);
-  const externalResendApiKey = present(env.RESEND_API_KEY);
   return {
     ...devOnly,
     ...(externalDatabaseUrl ? { externalDatabaseUrl } : {}),
     ...(externalTemporalAddress ? { externalTemporalAddress } : {}),
-    ...(externalResendApiKey ? { externalResendApiKey } : {}),
+    emulators: emulatorsOf(env, devOnly),
     marketingSecret,
     secretGenerated: configured === undefined,
     ...(own?.file ? { secretFile: own.file } : {}),

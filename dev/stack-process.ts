@@ -13,8 +13,8 @@ import { describeStartFailure } from './start-failure.js';
 import { DATA_DIR, OWN_PROCESS_GROUP, STARTED_AT } from './supervisor-env.js';
 
 /**
- * The local stack in one process: Postgres, Temporal and the Resend emulator as children, the
- * worker and the API in here. Normally started by dev/main.ts in a process group of its own.
+ * The local stack in one process: Postgres, Temporal and the platforms' emulators (those
+ * whose credentials are unset), the worker and the API in here. Normally started by dev/main.ts in a process group of its own.
  */
 
 /** A terminal's Ctrl-C can arrive twice (directly and relayed by npm); only a later one forces. */
@@ -139,7 +139,11 @@ function stackPorts(started: DevSettings): Record<string, number> {
           DEV_TEMPORAL_PORT: started.DEV_TEMPORAL_PORT,
           DEV_TEMPORAL_UI_PORT: started.DEV_TEMPORAL_UI_PORT,
         }),
-    ...(started.externalResendApiKey ? {} : { RESEND_EMULATOR_PORT: started.RESEND_EMULATOR_PORT }),
+    ...Object.fromEntries(
+      started.emulators.flatMap(({ platform, port }) =>
+        platform.emulator ? [[platform.emulator.port.variable, port]] : [],
+      ),
+    ),
     PORT: Number(started.env.PORT) || 3000,
   };
 }

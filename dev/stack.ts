@@ -1,7 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { PLATFORM_MIGRATIONS } from '../activities/platforms/registry.js';
+import type { StartedPlatformEmulator } from '../activities/platforms/declaration.js';
+import {
+  DECLARATIONS,
+  isConfigured,
+  PLATFORM_MIGRATIONS,
+} from '../activities/platforms/registry.js';
 import { startApiServer } from '../api/server.js';
 import {
   connectTemporalClient,
@@ -27,7 +32,7 @@ import { keepReconciliationSchedule } from '../worker/reconciliation-schedule.js
 import { configuredPlatforms, createSyncWorker } from '../worker/worker.js';
 import { consoleDevAssets } from './console-dev.js';
 import type { LocalPostgres } from './postgres.js';
-import { DEV_DATABASE, DEV_RESEND_API_KEY, type DevSettings } from './settings.js';
+import { DEV_DATABASE, type DevEmulator, type DevSettings } from './settings.js';
 import { Teardown } from './teardown.js';
 import { startTemporalDevServer } from './temporal.js';
 
@@ -48,16 +53,16 @@ export type TemporalInfo =
   | { kind: 'dev-server'; address: string; uiUrl?: string; dataFile: string; source: string }
   | { kind: 'external'; address: string };
 
-export type ResendInfo =
+/** A platform of the stack: its emulator, or the platform itself when its credentials are set. */
+export type PlatformInfo =
   | {
       kind: 'emulator';
+      name: string;
       url: string;
-      rateLimit: number;
-      apiKey: string;
-      /** The emulator sends its webhooks, signed with this, to the API's /webhooks/resend. */
-      webhookSecret: string;
+      /** What the emulator says of itself (webhooks: `{route}` stands for the API's route). */
+      description: ReturnType<StartedPlatformEmulator['describe']>;
     }
-  | { kind: 'resend'; baseUrl: string };
+  | { kind: 'platform'; name: string; baseUrl: string };
 
 export interface DevStackInfo {
   apiUrl: string;
@@ -65,7 +70,8 @@ export interface DevStackInfo {
   taskQueue: string;
   database: DatabaseInfo;
   temporal: TemporalInfo;
-  resend: ResendInfo;
+  /** Every declared platform the service uses, in the registry's order. */
+  platforms: PlatformInfo[];
   usersSource: string;
 }
 
@@ -102,7 +108,7 @@ interface Started<T> {
 
 /**
  * Brings up the whole service on this machine. What the environment names (DATABASE_URL,
- * TEMPORAL_ADDRESS, RESEND_API_KEY) is used as it is; everything else is started here. On
+ * TEMPORAL_ADDRESS, a platform's key) is used as it is; everything else is started here. On
  * failure or abort, whatever already started is stopped before the error is thrown.
  */
 export async function startDevStack(options: DevStackOptions): Promise<DevStack> {
@@ -131,7 +137,7 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   const parts = await startParts(teardown, options, timed);
   signal.throwIfAborted();
 
-  const env = serviceEnvironment(settings, parts.database, parts.temporal, parts.resend);
+  const env = serviceEnvironment(settings, parts.database, parts.temporal, parts.emulators);
   const apiConfig = parseConfig(apiConfigSchema, env);
   const workerConfig = parseConfig(workerConfigSchema, env);
   const { sql, databaseInfo } = await prepareDatabase(
@@ -175,9 +181,7 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   });
   teardown.add('api', () => api.close());
   await timed('api', () => waitUntilHealthy(api.url, signal));
-  if (parts.resend.kind === 'emulator') {
-    await pointEmulatorWebhooksAt(parts.resend, `${api.url}/webhooks/resend`);
-  }
+  await sendEmulatorWebhooksTo(api.url, parts.emulators);
 
   return {
     info: {
@@ -186,7 +190,7 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
       taskQueue: workerConfig.TEMPORAL_TASK_QUEUE,
       database: databaseInfo,
       temporal: parts.temporal,
-      resend: parts.resend,
+      platforms: platformsInfo(apiConfig, parts.emulators),
       usersSource: workerConfig.USERS_SOURCE,
     },
     workerStopped,
@@ -194,14 +198,20 @@ async function startInto(teardown: Teardown, options: DevStackOptions): Promise<
   };
 }
 
+/** An emulator the stack started, for a platform whose credentials are unset. */
+interface RunningEmulator {
+  name: string;
+  emulator: StartedPlatformEmulator;
+}
+
 interface StartedParts {
   database: StartedDatabase;
   temporal: TemporalInfo;
-  resend: ResendInfo;
+  emulators: RunningEmulator[];
   bundlePath: string;
 }
 
-/** Postgres, Temporal, the Resend emulator and the workflow bundle, side by side. */
+/** Postgres, Temporal, the platforms' emulators and the workflow bundle, side by side. */
 async function startParts(
   teardown: Teardown,
   options: DevStackOptions,
@@ -221,7 +231,10 @@ async function startParts(
   };
   const database = part('postgres', () => startDatabase(settings, dataDir, logger));
   const temporal = part('temporal', () => startTemporal(settings, dataDir, logger, starting));
-  const resend = part('resend', () => startResend(settings));
+  const emulators = settings.emulators.map((emulated) => ({
+    name: `${emulated.platform.name} emulator`,
+    started: part(emulated.platform.name, () => startEmulator(emulated, settings.env)),
+  }));
   // Bundled from the sources at every start, so it is never stale; the report goes to our logs.
   const bundle = part('workflow-bundle', async () => {
     // With Postgres and Temporal of your own, nothing else creates the data folder.
@@ -229,23 +242,26 @@ async function startParts(
     await writeWorkflowBundle(bundlePath, temporalLogger(logger, 'warn'));
     return { value: bundlePath };
   });
-  // Registered at once and in a fixed order, so they stop in reverse (emulator, Temporal,
+  // Registered at once and in a fixed order, so they stop in reverse (emulators, Temporal,
   // Postgres) even when the start fails: a part still starting then is waited for and stopped.
   for (const [name, started] of [
     ['postgres', database],
     ['temporal', temporal],
-    ['resend emulator', resend],
+    ...emulators.map(({ name, started }) => [name, started] as const),
   ] as const) {
     teardown.add(name, async () => {
       const outcome = await started.catch(() => undefined);
       await outcome?.stop?.();
     });
   }
-  const [databaseStarted, temporalInfo, resendInfo] = await allUnlessAborted(
-    [database, temporal, resend, bundle] as const,
+  const allEmulators: Promise<Started<RunningEmulator[]>> = Promise.all(
+    emulators.map(({ started }) => started),
+  ).then(valuesOf);
+  const [databaseStarted, temporalInfo, running] = await allUnlessAborted(
+    [database, temporal, allEmulators, bundle] as const,
     starting,
   );
-  return { database: databaseStarted, temporal: temporalInfo, resend: resendInfo, bundlePath };
+  return { database: databaseStarted, temporal: temporalInfo, emulators: running, bundlePath };
 }
 
 /** The pool, the service's migrations and, in an embedded database, the demo users. */
@@ -420,41 +436,49 @@ async function startTemporal(
   };
 }
 
-async function startResend(settings: DevSettings): Promise<Started<ResendInfo>> {
-  if (settings.externalResendApiKey) {
-    return {
-      value: { kind: 'resend', baseUrl: settings.env.RESEND_BASE_URL || 'https://api.resend.com' },
-    };
-  }
-  const { startResendEmulator } = await import('../emulator/resend/index.js');
-  const { newWebhookSecret } = await import('../emulator/resend/webhooks.js');
-  const emulator = await startResendEmulator({
-    port: settings.RESEND_EMULATOR_PORT,
-    rateLimit: settings.RESEND_EMULATOR_RATE_LIMIT,
+/** The values of starts that all succeeded, as one start (stopped by the parts' own stops). */
+const valuesOf = (starts: Started<RunningEmulator>[]): Started<RunningEmulator[]> => ({
+  value: starts.map((started) => started.value),
+});
+
+/** A platform's emulator, through its declaration, signing webhooks with the configured secret. */
+async function startEmulator(
+  { platform, port, rateLimit }: DevEmulator,
+  env: DevSettings['env'],
+): Promise<Started<RunningEmulator>> {
+  if (!platform.emulator) throw new Error(`${platform.title} declares no emulator`);
+  const secret = platform.webhook ? env[platform.webhook.secretSetting] : undefined;
+  const emulator = await platform.emulator.start({
+    port,
+    rateLimit,
+    ...(secret ? { webhookSecret: secret } : {}),
   });
-  return {
-    value: {
-      kind: 'emulator',
-      url: emulator.url,
-      rateLimit: settings.RESEND_EMULATOR_RATE_LIMIT,
-      apiKey: DEV_RESEND_API_KEY,
-      webhookSecret: settings.env.RESEND_WEBHOOK_SECRET || newWebhookSecret(),
-    },
-    stop: () => emulator.close(),
-  };
+  return { value: { name: platform.name, emulator }, stop: () => emulator.close() };
 }
 
-/** The emulator's contact and suppression events go to the local API, signed with the dev secret. */
-async function pointEmulatorWebhooksAt(
-  resend: Extract<ResendInfo, { kind: 'emulator' }>,
-  url: string,
-): Promise<void> {
-  const answer = await fetch(`${resend.url}/_emulator/webhooks`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ url, secret: resend.webhookSecret }),
+/** Each emulator's signed events go to the local API's webhook route of its platform. */
+async function sendEmulatorWebhooksTo(apiUrl: string, emulators: RunningEmulator[]) {
+  for (const { name, emulator } of emulators) {
+    await emulator.sendWebhooksTo(`${apiUrl}/webhooks/${name}`);
+  }
+}
+
+/** Every platform the service uses: the emulators started, and those configured for real. */
+function platformsInfo(
+  config: Readonly<Record<string, unknown>>,
+  emulators: RunningEmulator[],
+): PlatformInfo[] {
+  return DECLARATIONS.flatMap((platform): PlatformInfo[] => {
+    const running = emulators.find((each) => each.name === platform.name);
+    if (running) {
+      const { url, describe } = running.emulator;
+      return [{ kind: 'emulator', name: platform.name, url, description: describe() }];
+    }
+    if (!isConfigured(platform, config)) return [];
+    return [
+      { kind: 'platform', name: platform.name, baseUrl: String(config[platform.endpointSetting]) },
+    ];
   });
-  if (!answer.ok) throw new Error(`the emulator refused the webhook endpoint (${answer.status})`);
 }
 
 /** The environment the API and the worker are configured from: the user's, plus what runs here. */
@@ -462,7 +486,7 @@ function serviceEnvironment(
   settings: DevSettings,
   database: StartedDatabase,
   temporal: TemporalInfo,
-  resend: ResendInfo,
+  emulators: RunningEmulator[],
 ): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {
     ...settings.env,
@@ -476,11 +500,8 @@ function serviceEnvironment(
     if (temporal.uiUrl) env.TEMPORAL_UI_URL = temporal.uiUrl;
     for (const name of TEMPORAL_CONNECTION_VARIABLES) delete env[name];
   }
-  if (resend.kind === 'emulator') {
-    env.RESEND_API_KEY = resend.apiKey;
-    env.RESEND_BASE_URL = resend.url;
-    env.RESEND_WEBHOOK_SECRET = resend.webhookSecret;
-  }
+  // The emulated platforms' credentials, base URLs and webhook secrets.
+  for (const { emulator } of emulators) Object.assign(env, emulator.settings);
   return env;
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { DECLARATIONS } from '../../activities/platforms/registry.js';
 import { apiConfigSchema, ConfigError, parseConfig, workerConfigSchema } from '../../config/env.js';
 import { devOnlySchema } from '../../dev/settings.js';
 
@@ -67,8 +68,26 @@ describe('.env.example', () => {
     expect(() => parseConfig(devOnlySchema, values)).not.toThrow();
   });
 
+  it("documents every platform's variables and its emulator's, as the registry declares them", () => {
+    const declared = DECLARATIONS.flatMap((platform) => [
+      ...Object.keys(platform.settings),
+      ...(platform.emulator
+        ? [platform.emulator.port.variable, platform.emulator.rateLimit.variable]
+        : []),
+    ]);
+    expect(declared).toEqual(
+      expect.arrayContaining(['RESEND_API_KEY', 'LOOPS_API_KEY', 'LOOPS_EMULATOR_PORT']),
+    );
+    expect(declared.filter((name) => !documented.has(name))).toEqual([]);
+  });
+
   it('leaves what `npm run dev` provides itself unset, so a copied file still runs it all', () => {
-    const provided = ['MARKETING_API_SECRET', 'DATABASE_URL', 'RESEND_API_KEY', 'TEMPORAL_ADDRESS'];
+    // Every platform with an emulator runs as it while its credentials are unset.
+    const emulated = DECLARATIONS.filter((platform) => platform.emulator).map(
+      (platform) => platform.credential,
+    );
+    const provided = ['MARKETING_API_SECRET', 'DATABASE_URL', 'TEMPORAL_ADDRESS', ...emulated];
+    expect(provided).toEqual(expect.arrayContaining(['RESEND_API_KEY', 'LOOPS_API_KEY']));
     const set = example.filter((entry) => !entry.commentedOut).map((entry) => entry.name);
     expect(set.filter((name) => provided.includes(name))).toEqual([]);
   });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { z } from 'zod';
+import { DECLARATIONS } from '../../activities/platforms/registry.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { apiConfigSchema, parseConfig, workerConfigSchema } from '../../config/env.js';
 import { WORKER_NODE_FLAGS } from '../../dev/worker-process.js';
@@ -176,17 +177,10 @@ describe('docker-compose.yml', () => {
     expect(interpolate(secret, { RESEND_WEBHOOK_SECRET: 'whsec_c2VjcmV0' })).toBe('whsec_c2VjcmV0');
   });
 
-  it('asks the user for the secrets with a clear message instead of shipping defaults', () => {
-    const secrets: [string, string][] = [
-      ['api', 'MARKETING_API_SECRET'],
-      ['worker', 'RESEND_API_KEY'],
-    ];
-    for (const [name, variable] of secrets) {
-      const service = compose.services[name];
-      const value = service ? environmentOf(service)[variable] : undefined;
-      expect(value, `${name}.${variable}`).toMatch(new RegExp(`^\\$\\{${variable}:\\?.{10,}\\}$`));
-      expect(() => interpolate(value ?? '', {})).toThrow(variable);
-    }
+  it('asks the user for the marketing secret with a clear message instead of shipping a default', () => {
+    const value = environmentOf(compose.services.api ?? {}).MARKETING_API_SECRET;
+    expect(value).toMatch(/^\$\{MARKETING_API_SECRET:\?.{10,}\}$/);
+    expect(() => interpolate(value ?? '', {})).toThrow('MARKETING_API_SECRET');
   });
 
   it('points the apps at hosts that are services of this file', () => {
@@ -268,6 +262,89 @@ describe('docker-compose.yml', () => {
   it('keeps Temporal and its Web UI on the ports the docs give', () => {
     expect(compose.services.temporal?.environment).toMatchObject({ DB: 'postgres12' });
     expect(compose.services['temporal-ui']?.ports).toContain('127.0.0.1:8233:8080');
+  });
+});
+
+/** Every declared platform's variables, from the registry: the one list compose must follow. */
+const platformVariables = DECLARATIONS.flatMap((platform) => Object.keys(platform.settings));
+
+/** The API's and the worker's configuration, as compose resolves it from the user's variables. */
+const resolvedConfigs = (userEnv: Environment) =>
+  (['api', 'worker'] as const).map((name) => {
+    const environment = environmentOf(compose.services[name] ?? {});
+    return Object.fromEntries(
+      Object.entries(environment).map(([key, value]) => [key, interpolate(value, userEnv)]),
+    );
+  });
+
+describe('docker-compose.yml: platforms', () => {
+  it("passes every platform's variables through to the API and the worker, webhook secrets included", () => {
+    expect(platformVariables).toEqual(
+      expect.arrayContaining(['RESEND_API_KEY', 'LOOPS_API_KEY', 'LOOPS_WEBHOOK_SECRET']),
+    );
+    for (const name of ['api', 'worker']) {
+      const environment = environmentOf(compose.services[name] ?? {});
+      const missing = platformVariables.filter((variable) => !(variable in environment));
+      expect({ service: name, missing }).toEqual({ service: name, missing: [] });
+      for (const variable of platformVariables) {
+        // What the user sets reaches the service as it is.
+        expect(interpolate(environment[variable] ?? '', { [variable]: 'set-by-you' })).toBe(
+          'set-by-you',
+        );
+      }
+    }
+  });
+
+  it('requires no platform credential of its own (no `:?`): none in particular is needed', () => {
+    for (const name of ['api', 'worker']) {
+      const environment = environmentOf(compose.services[name] ?? {});
+      const required = platformVariables.filter((variable) =>
+        (environment[variable] ?? '').includes(':?'),
+      );
+      expect({ service: name, required }).toEqual({ service: name, required: [] });
+    }
+  });
+
+  it('starts a Loops-only deployment: the API and the worker accept only LOOPS_API_KEY', () => {
+    const loopsOnly = { MARKETING_API_SECRET: 'x'.repeat(40), LOOPS_API_KEY: 'loops_compose_key' };
+    const [api, worker] = resolvedConfigs(loopsOnly);
+    expect(api?.RESEND_API_KEY).toBe('');
+    expect(parseConfig(apiConfigSchema, api ?? {})).toMatchObject({
+      LOOPS_API_KEY: 'loops_compose_key',
+      LOOPS_BASE_URL: 'https://app.loops.so/api/',
+    });
+    expect(parseConfig(workerConfigSchema, worker ?? {})).toMatchObject({
+      LOOPS_API_KEY: 'loops_compose_key',
+    });
+  });
+
+  it('leaves refusing a deployment without any platform to the service, with its clear message', () => {
+    const [api, worker] = resolvedConfigs({ MARKETING_API_SECRET: 'x'.repeat(40) });
+    expect(() => parseConfig(apiConfigSchema, api ?? {})).toThrow(/needs at least one platform/);
+    expect(() => parseConfig(workerConfigSchema, worker ?? {})).toThrow(
+      /needs at least one platform/,
+    );
+  });
+
+  it("runs every declared platform's emulator in the sandbox profile, on its declared port", () => {
+    for (const platform of DECLARATIONS) {
+      if (!platform.emulator) continue;
+      const service = compose.services[`${platform.name}-emulator`];
+      expect(service, `${platform.name}-emulator`).toBeDefined();
+      const { port, rateLimit } = platform.emulator;
+      expect(service?.profiles).toEqual(['sandbox']);
+      expect(commandOf(service ?? {})).toEqual([
+        'node',
+        `dist/emulator/${platform.name}/main.js`,
+        '--host',
+        '0.0.0.0',
+        '--port',
+        String(port.default),
+        '--rate-limit',
+        `\${${rateLimit.variable}:-${rateLimit.default}}`,
+      ]);
+      expect(service?.ports).toEqual([`127.0.0.1:${port.default}:${port.default}`]);
+    }
   });
 });
 

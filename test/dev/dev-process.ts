@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DECLARATIONS } from '../../activities/platforms/registry.js';
 import { DATA_DIR } from '../../dev/supervisor-env.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -15,15 +16,19 @@ const STACK_VARIABLES = [
   'TEMPORAL_NAMESPACE',
   'TEMPORAL_TASK_QUEUE',
   'TEMPORAL_API_KEY',
-  'RESEND_API_KEY',
-  'RESEND_BASE_URL',
   'MARKETING_API_SECRET',
   'PORT',
   'DEV_POSTGRES_PORT',
   'DEV_TEMPORAL_PORT',
   'DEV_TEMPORAL_UI_PORT',
-  'RESEND_EMULATOR_PORT',
   'DEMO_USERS',
+  // Each platform's credentials, address, webhook secret and emulator port.
+  ...DECLARATIONS.flatMap((platform) => [
+    platform.credential,
+    platform.endpointSetting,
+    ...(platform.webhook ? [platform.webhook.secretSetting] : []),
+    ...(platform.emulator ? [platform.emulator.port.variable] : []),
+  ]),
 ];
 
 /** `npm run dev` (its dev/main.ts) as a child process, with its output kept. */

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { declarationOf } from '../../activities/platforms/registry.js';
 import { createUsersTable } from '../../db/demo-users.js';
 import { READY_LINE } from '../../dev/banner.js';
 import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
@@ -41,7 +42,7 @@ describe('npm run dev with external Postgres, Temporal and Resend', () => {
   });
 
   it('starts with no data folder yet, bundles the workflows into it, and stops cleanly', async () => {
-    const [api] = await freePorts(1);
+    const [api, loopsPort] = await freePorts(2);
     const dataDir = path.join(scratch, 'never-created', '.data');
 
     dev = startDevProcess(
@@ -52,6 +53,7 @@ describe('npm run dev with external Postgres, Temporal and Resend', () => {
         RESEND_API_KEY: 're_test_external_key',
         RESEND_BASE_URL: emulator.url,
         PORT: String(api),
+        LOOPS_EMULATOR_PORT: String(loopsPort),
       },
       dataDir,
     );
@@ -72,19 +74,20 @@ describe('npm run dev with external Postgres, Temporal and Resend', () => {
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);
     expect(dev.stderr()).toBe('');
-    // Logs are written asynchronously, so they are complete once it has exited.
+    // Logs are written asynchronously, so they are complete once it has exited. Resend is yours
+    // (RESEND_API_KEY): of the platforms, only Loops' emulator is started.
     expect(
       logLines(dev.stdout(), 'ready')
         .map((line) => line.component)
         .sort(),
-    ).toEqual(['api', 'migrations', 'postgres', 'resend', 'temporal', 'workflow-bundle']);
+    ).toEqual(['api', 'loops', 'migrations', 'postgres', 'temporal', 'workflow-bundle']);
     expect(await isListening(Number(api))).toBe(false);
     expect(leftoverProcesses(dev.marker)).toEqual([]);
   });
 });
 
-/** `npm run dev` running its own Resend emulator: its webhooks reach the local API, signed. */
-describe('npm run dev with its own Resend emulator', () => {
+/** `npm run dev` running its own emulators: their webhooks reach the local API, signed. */
+describe('npm run dev with its own Resend and Loops emulators', () => {
   let database: TestDatabase;
   let scratch: string;
   let dev: DevProcess | undefined;
@@ -101,7 +104,7 @@ describe('npm run dev with its own Resend emulator', () => {
   });
 
   it('points the emulator webhooks at the API with a dev secret and says so', async () => {
-    const [api, emulatorPort] = await freePorts(2);
+    const [api, emulatorPort, loopsPort] = await freePorts(3);
     dev = startDevProcess(
       {
         DATABASE_URL: database.url,
@@ -109,6 +112,7 @@ describe('npm run dev with its own Resend emulator', () => {
         TEMPORAL_TASK_QUEUE: uniqueName('dev-webhooks'),
         PORT: String(api),
         RESEND_EMULATOR_PORT: String(emulatorPort),
+        LOOPS_EMULATOR_PORT: String(loopsPort),
       },
       path.join(scratch, '.data'),
     );
@@ -150,10 +154,113 @@ describe('npm run dev with its own Resend emulator', () => {
     // The banner stays the last thing on the screen: a delivery's request line is debug here.
     const afterBanner = dev.stdout().split(`\n${READY_LINE}\n`)[1];
     expect(afterBanner?.split('\n').filter((line) => line !== '')).toEqual([]);
+    await expectLoopsEmulator(dev, database, `http://127.0.0.1:${api}`, loopsPort ?? 0);
 
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);
     expect(dev.stdout()).not.toContain('dev.webhook@example.com');
+    for (const email of ['dev.loops.webhook@example.com', ...LOOPS_SYNC_USERS]) {
+      expect(dev.stdout()).not.toContain(email);
+    }
     expect(leftoverProcesses(dev.marker)).toEqual([]);
   });
 });
+
+/**
+ * The Loops emulator the stack started: named in the banner, answering the SDK's routes with the
+ * dev key, holding the demo mailing list the banner's Loops sync names, and sending its signed
+ * events to the API's /webhooks/loops. The banner's Loops sync, run as printed, is answered as
+ * this version can: a run, or 501 until the Loops client exists.
+ */
+/** Active users the banner's Loops sync puts into the demo mailing list. */
+const LOOPS_SYNC_USERS = ['dev.loops.sync.1@example.com', 'dev.loops.sync.2@example.com'];
+
+async function expectLoopsEmulator(
+  dev: DevProcess,
+  database: TestDatabase,
+  apiUrl: string,
+  port: number,
+): Promise<void> {
+  const loopsUrl = `http://127.0.0.1:${port}`;
+  const banner = dev.stdout();
+  for (const [index, email] of LOOPS_SYNC_USERS.entries()) {
+    await database.sql`
+      insert into users (id, email, first_name, last_name, last_active_at)
+      values (${index + 1}, ${email}, 'Dev', 'Loops', now())`;
+  }
+  expect(banner).toMatch(
+    new RegExp(`^  Loops +emulator at ${loopsUrl} \\(SDK apiRoot ${loopsUrl}/api/\\)`, 'm'),
+  );
+  expect(banner).toMatch(
+    new RegExp(`^  Loops webhooks +the emulator sends .* to ${apiUrl}/webhooks/loops, signed`, 'm'),
+  );
+  const lists = await fetch(`${loopsUrl}/api/v1/lists`, {
+    headers: { authorization: `Bearer ${declarationOf('loops')?.emulator?.devCredential}` },
+  });
+  expect(lists.status).toBe(200);
+  const [demo, ...others] = (await lists.json()) as { id: string; name: string }[];
+  expect(others).toEqual([]);
+  const sync =
+    /curl -sS -X POST '([^']+)' \\\n\s+-H 'Authorization: Bearer ([^']+)'.*\\\n\s+-d '(\{"platform":"loops"[^']*\})'/.exec(
+      banner,
+    );
+  expect(JSON.parse(sync?.[3] ?? '{}')).toEqual({
+    platform: 'loops',
+    list_id: demo?.id,
+    sync_type: 'all',
+    filterActive: true,
+    activeDays: 30,
+  });
+  const answer = await fetch(sync?.[1] ?? '', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${sync?.[2]}`, 'content-type': 'application/json' },
+    body: sync?.[3] ?? '',
+  });
+  if (declarationOf('loops')?.client) {
+    // The two active users, in the demo mailing list.
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ list_id: demo?.id, synced: 2, failed: 0 });
+    const inList = await fetch(`${loopsUrl}/_emulator/contacts?listId=${demo?.id}`);
+    const { data } = (await inList.json()) as { data: { email: string }[] };
+    expect(data.map((contact) => contact.email).sort()).toEqual(LOOPS_SYNC_USERS);
+  } else {
+    expect(answer.status).toBe(501);
+    expect(await answer.json()).toMatchObject({ error: { code: 'platform_not_available' } });
+  }
+
+  const admin = (route: string, body: unknown) =>
+    fetch(`${loopsUrl}/_emulator${route}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const email = 'dev.loops.webhook@example.com';
+  expect((await admin('/contacts/bulk', { contacts: [{ email }] })).status).toBe(200);
+  expect((await admin('/contacts/unsubscribe', { email })).status).toBe(200);
+  // The sync's two contacts joining the list (when it ran) and the unsubscribe, each delivered
+  // once, signed.
+  const joined = ['contact.created', 'contact.mailingList.subscribed'];
+  const expected = [
+    ...(declarationOf('loops')?.client ? [...joined, ...joined] : []),
+    'contact.unsubscribed',
+  ].sort();
+  const delivered = await waitFor(
+    async () => {
+      const deliveries = await fetch(`${loopsUrl}/_emulator/webhook/deliveries`);
+      const { deliveries: sent } = (await deliveries.json()) as {
+        deliveries: { type: string; statuses: number[] }[];
+      };
+      const done = sent.filter((delivery) => delivery.statuses.length > 0);
+      return done.length >= expected.length ? done : undefined;
+    },
+    { what: 'the Loops webhooks delivered' },
+  );
+  expect(
+    delivered
+      .map(({ type, statuses }) => ({ type, statuses }))
+      .sort((a, b) => a.type.localeCompare(b.type)),
+  ).toEqual(expected.map((type) => ({ type, statuses: [200] })));
+  const platforms = await database.sql<{ platform: string }[]>`
+    select platform from audience_sync.webhook_deliveries order by received_at`;
+  expect(platforms.map((row) => row.platform)).toEqual(['resend', ...expected.map(() => 'loops')]);
+}

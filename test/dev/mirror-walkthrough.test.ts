@@ -57,7 +57,7 @@ describe('npm run dev: the mirror walk-through it prints', () => {
     ).map((row) => row.email);
 
   it('mirrors a list, makes five users leave with its SQL, and the next mirror run removes them', async () => {
-    const [api, emulatorPort] = await freePorts(2);
+    const [api, emulatorPort, loopsPort] = await freePorts(3);
     dev = startDevProcess(
       {
         DATABASE_URL: database.url,
@@ -66,6 +66,7 @@ describe('npm run dev: the mirror walk-through it prints', () => {
         PORT: String(api),
         RESEND_EMULATOR_PORT: String(emulatorPort),
         RESEND_EMULATOR_RATE_LIMIT: '100',
+        LOOPS_EMULATOR_PORT: String(loopsPort),
       },
       path.join(scratch, '.data'),
     );

@@ -73,7 +73,7 @@ describe('npm run dev: the daily reconciliation', () => {
   });
 
   it('has the schedule in Temporal once it says ready', async () => {
-    const [api, emulatorPort] = await freePorts(2);
+    const [api, emulatorPort, loopsPort] = await freePorts(3);
     dev = startDevProcess(
       {
         DATABASE_URL: database.url,
@@ -81,6 +81,7 @@ describe('npm run dev: the daily reconciliation', () => {
         TEMPORAL_TASK_QUEUE: taskQueue,
         PORT: String(api),
         RESEND_EMULATOR_PORT: String(emulatorPort),
+        LOOPS_EMULATOR_PORT: String(loopsPort),
       },
       path.join(scratch, '.data'),
     );
@@ -137,7 +138,7 @@ describe('npm run dev: Ctrl-C with a run in flight', () => {
   });
 
   it('stops without finishing the batch, and the next start completes the run with nothing lost', async () => {
-    const [api] = await freePorts(1);
+    const [api, loopsPort] = await freePorts(2);
     const env = {
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: inject('temporalAddress'),
@@ -148,6 +149,7 @@ describe('npm run dev: Ctrl-C with a run in flight', () => {
       RESEND_BULK: 'off',
       SYNC_BATCH_SIZE: String(USERS),
       PORT: String(api),
+      LOOPS_EMULATOR_PORT: String(loopsPort),
     };
     const dataDir = path.join(scratch, '.data');
     dev = startDevProcess(env, dataDir);
@@ -226,12 +228,13 @@ describe('npm run dev: killed outright', () => {
   });
 
   it('leaves no process of the stack and no port taken', async () => {
-    const [postgres, temporal, ui, emulatorPort, api] = await freePorts(5);
+    const [postgres, temporal, ui, emulatorPort, loopsPort, api] = await freePorts(6);
     const ports = {
       DEV_POSTGRES_PORT: String(postgres),
       DEV_TEMPORAL_PORT: String(temporal),
       DEV_TEMPORAL_UI_PORT: String(ui),
       RESEND_EMULATOR_PORT: String(emulatorPort),
+      LOOPS_EMULATOR_PORT: String(loopsPort),
       PORT: String(api),
     };
     dev = startDevProcess({ ...ports, DEMO_USERS: '10' }, path.join(scratch, '.data'), 'npm');

@@ -29,12 +29,13 @@ describe('npm run dev, when a part fails to start', () => {
   });
 
   const stackPorts = async () => {
-    const [postgres, temporal, ui, emulator, api] = await freePorts(5);
+    const [postgres, temporal, ui, emulator, loops, api] = await freePorts(6);
     return {
       DEV_POSTGRES_PORT: String(postgres),
       DEV_TEMPORAL_PORT: String(temporal),
       DEV_TEMPORAL_UI_PORT: String(ui),
       RESEND_EMULATOR_PORT: String(emulator),
+      LOOPS_EMULATOR_PORT: String(loops),
       PORT: String(api),
       DEMO_USERS: '10',
     };
@@ -77,6 +78,7 @@ describe('npm run dev, when a part fails to start', () => {
       expect.arrayContaining(['postgres', 'temporal']),
     );
     expect(logLines(logs, 'stopped').map((line) => line.component)).toEqual([
+      'loops emulator',
       'resend emulator',
       'temporal',
       'postgres',
@@ -106,6 +108,7 @@ describe('npm run dev, when a part fails to start', () => {
       ]);
       const logs = dev.stdout();
       expect(logLines(logs, 'stopped').map((line) => line.component)).toEqual([
+        'loops emulator',
         'resend emulator',
         'temporal',
         'postgres',

@@ -31,7 +31,7 @@ describe('npm run dev with a users relation that lacks columns', () => {
   });
 
   it('stops with a message naming the missing columns instead of saying ready', async () => {
-    const [api] = await freePorts(1);
+    const [api, loopsPort] = await freePorts(2);
     dev = startDevProcess(
       {
         DATABASE_URL: database.url,
@@ -40,6 +40,7 @@ describe('npm run dev with a users relation that lacks columns', () => {
         RESEND_API_KEY: 're_test_users_source_key',
         RESEND_BASE_URL: emulator.url,
         PORT: String(api),
+        LOOPS_EMULATOR_PORT: String(loopsPort),
       },
       path.join(scratch, '.data'),
     );

@@ -222,7 +222,8 @@ async function main(): Promise<number> {
   await mkdir(reportDir, { recursive: true });
   const cli = await ensureSchemathesis(projectRoot, say);
   const secret = randomBytes(32).toString('base64url');
-  const [postgresPort, temporalPort, temporalUiPort, emulatorPort] = await Promise.all([
+  const [postgresPort, temporalPort, temporalUiPort, emulatorPort, loopsPort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -248,10 +249,11 @@ async function main(): Promise<number> {
     DEV_TEMPORAL_PORT: String(temporalPort),
     DEV_TEMPORAL_UI_PORT: String(temporalUiPort),
     RESEND_EMULATOR_PORT: String(emulatorPort),
+    LOOPS_EMULATOR_PORT: String(loopsPort),
     RESEND_EMULATOR_RATE_LIMIT: '1000',
     DEMO_USERS: '30',
-    // Loops' webhook route set up as Resend's is (the stack makes Resend's secret): a delivery
-    // without a valid signature is then a 401, as the fuzzer's are.
+    // The stack's Loops emulator signs with this: a delivery without a valid signature is a 401,
+    // as the fuzzer's are.
     LOOPS_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
   };
 
