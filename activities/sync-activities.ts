@@ -42,7 +42,7 @@ import {
   processBulkChunk,
   recordBulkLeftovers,
 } from './bulk-chunk.js';
-import { DryRunWriteError, planningPlatform, planRecorder } from './dry-run.js';
+import { DryRunWriteError, planningPlatform } from './dry-run.js';
 import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
 import { createLeaverActivities } from './mirror-leavers.js';
 import { platformFailureOf } from './platform-failure.js';
@@ -398,7 +398,6 @@ async function processRunBatch(
   const run = await requireRun(sql, input.runId);
   const activity = Context.current();
   let usersDone = 0;
-  const planned = new Map<string, PlannedAdd>();
   // Heartbeats come from progress and from the platform's answers (429s included), never
   // from a timer: a batch whose requests all hang stops heartbeating and is retried.
   const beat = throttledHeartbeat(
@@ -410,14 +409,13 @@ async function processRunBatch(
       {
         sql,
         source: await usersSource(),
-        platform: connect(context, run, beat, planned),
+        platform: connect(context, run, beat),
         batchSize: deps.batchSize,
         onProgress: (count) => {
           usersDone += count;
           beat();
         },
         turns,
-        ...(run.dryRun ? { outcomes: planRecorder(sql, planned) } : {}),
       },
       run,
       input,

@@ -4,7 +4,7 @@ import {
   foundListsOf,
   outcomeOfContact,
   outcomeOfUnsubscribe,
-} from '../../../activities/sync-batch.js';
+} from '../../../activities/plan/apply-plan.js';
 import type { BatchUser } from '../../../db/users-source.js';
 
 const user = (overrides: Partial<BatchUser> = {}): BatchUser => ({
