@@ -65,8 +65,13 @@ export function scopeOf(
   return { ctx, run, list, listIds: [input.listId, ...input.tagListIds], record };
 }
 
-/** A dry run: each user's plan is recorded as what a real run would do; nothing is applied. */
+/**
+ * A dry run: each user's plan is recorded as what a real run would do; nothing is applied. What
+ * its reads taught is kept as any run keeps it: the opt-outs feed names users whose contacts the
+ * platform has unsubscribed, deleted or suppressed.
+ */
 export async function recordPlan(scope: BatchScope, plan: UserPlan[]): Promise<void> {
+  await noteOptOuts(scope, plan);
   for (const { userId, action } of plan) {
     const { outcome, planned } = plannedOutcomeOf(action);
     await recordPlannedOutcome(scope.ctx.sql, scope.run.runId, userId, outcome, planned);
@@ -131,12 +136,7 @@ const patchOf = (action: PlannedAction): PendingPatch[] =>
  * created by a bulk chunk, or present with nothing to change.
  */
 async function recordWithoutRequest(scope: BatchScope, plans: UserPlan[]): Promise<void> {
-  await appendMissingOptOuts(
-    scope.ctx.sql,
-    plans.flatMap(({ userId, action }) =>
-      action.kind === 'record' && action.optOut ? [{ userId, origin: action.optOut }] : [],
-    ),
-  );
+  await noteOptOuts(scope, plans);
   await recordBulkCreatedUsers(scope, plans);
   for (const { userId, action } of plans) {
     if (action.kind === 'record') await scope.record(userId, action.outcome);
@@ -148,6 +148,16 @@ async function recordWithoutRequest(scope: BatchScope, plans: UserPlan[]): Promi
       });
     }
   }
+}
+
+/** The opt-outs feed names the users skipped for the platform's consent facts. */
+async function noteOptOuts(scope: BatchScope, plans: UserPlan[]): Promise<void> {
+  await appendMissingOptOuts(
+    scope.ctx.sql,
+    plans.flatMap(({ userId, action }) =>
+      action.kind === 'record' && action.optOut ? [{ userId, origin: action.optOut }] : [],
+    ),
+  );
 }
 
 /** Users a bulk chunk created, recorded as added in one statement, with the names it sent. */
