@@ -356,6 +356,9 @@ describe('dry_run', () => {
 
   it('keeps what its reads teach: a contact Resend has unsubscribed is planned skipped, and the opt-outs feed names its user', async () => {
     await seedDemoUsers(stack.db.sql, { count: 2, firstId: 201, mix: 'eligible' });
+    // Emails no other test of this file has put into Resend.
+    await stack.db.sql`
+      update users set email = 'dry-run-consent-' || id || '@example.org' where id in (201, 202)`;
     await seedEmulatorContacts(stack.emulator, [
       { email: await emailOf('201'), unsubscribed: true },
     ]);

@@ -10,27 +10,13 @@ import {
 import { emailHash } from '../../../common/emails.js';
 import { type FieldHashes, hashFields } from '../../../common/field-changes.js';
 import type { BatchUser } from '../../../db/users-source.js';
+import { batchUser } from '../../support/batch-users.js';
 
 const LIST = 'seg-weekly';
 const TAG = 'seg-vip';
 
-const user = (userId: string, overrides: Partial<BatchUser> = {}): BatchUser => ({
-  userId,
-  found: true,
-  deleted: false,
-  active: true,
-  email: `user${userId}@example.com`,
-  firstName: 'Ada',
-  lastName: 'Lovelace',
-  optedOut: false,
-  validEmail: true,
-  inList: false,
-  listContactId: null,
-  listEmailHash: null,
-  listUnsubscribed: false,
-  properties: {},
-  ...overrides,
-});
+const user = (userId: string, overrides: Partial<BatchUser> = {}): BatchUser =>
+  batchUser({ userId, email: `user${userId}@example.com`, ...overrides });
 
 const hashOf = (one: BatchUser): string => emailHash((one.email ?? '').trim().toLowerCase());
 const namesOf = (first: string | null, last: string | null): FieldHashes =>
