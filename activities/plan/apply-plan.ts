@@ -95,7 +95,9 @@ export async function applyPlan(
   await turn?.ready();
   const moved = await moveOffEach(scope, plan);
   await recordWithoutRequest(scope, moved);
-  const actions = [...staying, ...moved].map((one) => one.action);
+  // A user whose old contact stayed has failed: nothing else happens to it in this run.
+  const going = [...staying, ...moved];
+  const actions = going.map((one) => one.action);
   const toSync = actions.flatMap((action) =>
     action.kind === 'create' || action.kind === 'join' ? [action.send] : [],
   );
@@ -108,7 +110,7 @@ export async function applyPlan(
     scope,
     actions.flatMap((action) => (action.kind === 'unsubscribe' ? [action] : [])),
   );
-  await recordDuplicates(scope, plan);
+  await recordDuplicates(scope, going);
   if (unresolved > 0) {
     throw platformUnavailable(
       `${unresolved} contacts got only ambiguous answers; the batch is retried for them`,
