@@ -14,7 +14,7 @@ import type { LastSentFields } from '../../db/contact-fields.js';
 import type { UserOutcome } from '../../db/outcomes.js';
 import type { BatchUser } from '../../db/users-source.js';
 import { decideLocally } from '../eligibility.js';
-import { platformSkipReason } from '../platform-consent.js';
+import { optOutOriginOf, platformSkipReason } from '../platform-consent.js';
 import type { ContactRef, ContactToSync, FoundContact } from '../platforms/platform.js';
 
 /**
@@ -142,7 +142,7 @@ function planUser(facts: BatchFacts, user: BatchUser): PlannedAction {
     return {
       kind: 'record',
       outcome: { outcome: 'skipped', reason: skipped },
-      optOut: OPT_OUT_OF_REASON[skipped] ?? 'unsubscribed',
+      optOut: optOutOriginOf(skipped),
     };
   }
   if (erased) return { kind: 'record', outcome: { outcome: 'skipped', reason: ERASED_REASON } };
@@ -151,12 +151,6 @@ function planUser(facts: BatchFacts, user: BatchUser): PlannedAction {
 
 /** An erased email is gone from the platform for good, as a deleted contact is. */
 const ERASED_REASON = 'deleted_in_platform';
-
-const OPT_OUT_OF_REASON: Record<string, OptOutOrigin> = {
-  deleted_in_platform: 'deleted',
-  suppressed: 'suppressed',
-  unsubscribed_in_platform: 'unsubscribed',
-};
 
 /** A user to send: present (patched if its fields changed), or created or joined. */
 function planSend(facts: BatchFacts, send: Sendable): PlannedAction {
