@@ -362,26 +362,31 @@ describe('dry_run', () => {
     await seedEmulatorContacts(stack.emulator, [
       { email: await emailOf('201'), unsubscribed: true },
     ]);
-    const seq = await lastSeq();
-    const dry = await stack.call('POST', '/api/marketing/sync', {
-      platform: 'resend',
-      list_name: 'Dry run consent',
-      sync_type: 'specific',
-      user_ids: ['201', '202'],
-      dry_run: true,
-    });
-    expect(dry.status).toBe(200);
-    expect(dry.body.plan).toMatchObject({
-      create: planClass(['202']),
-      join: { count: 0, userIds: [] },
-      skipped: { count: 1, byReason: { unsubscribed_in_platform: planClass(['201']) } },
-      failed: { count: 0, byReason: {} },
-    });
-    expect((await requestsSince(seq)).filter((entry) => entry.method !== 'GET')).toEqual([]);
-    const feed = await stack.db.sql<{ userId: string; origin: string }[]>`
-      select user_id as "userId", origin from audience_sync.opt_outs
-      where user_id in ('201', '202') order by seq`;
-    expect([...feed]).toEqual([{ userId: '201', origin: 'unsubscribed' }]);
+    try {
+      const seq = await lastSeq();
+      const dry = await stack.call('POST', '/api/marketing/sync', {
+        platform: 'resend',
+        list_name: 'Dry run consent',
+        sync_type: 'specific',
+        user_ids: ['201', '202'],
+        dry_run: true,
+      });
+      expect(dry.status).toBe(200);
+      expect(dry.body.plan).toMatchObject({
+        create: planClass(['202']),
+        join: { count: 0, userIds: [] },
+        skipped: { count: 1, byReason: { unsubscribed_in_platform: planClass(['201']) } },
+        failed: { count: 0, byReason: {} },
+      });
+      expect((await requestsSince(seq)).filter((entry) => entry.method !== 'GET')).toEqual([]);
+      const feed = await stack.db.sql<{ userId: string; origin: string }[]>`
+        select user_id as "userId", origin from audience_sync.opt_outs
+        where user_id in ('201', '202') order by seq`;
+      expect([...feed]).toEqual([{ userId: '201', origin: 'unsubscribed' }]);
+    } finally {
+      // The other tests of this file expect every eligible user to be sendable.
+      await stack.db.sql`update users set deleted_at = now() where id in (201, 202)`;
+    }
   });
 
   it('plans a sync into a new audience without creating it', async () => {
