@@ -14,9 +14,8 @@ import {
   settleBulkChunk,
   unrecordedBulkCreated,
 } from '../db/bulk.js';
-import { consentOf } from '../db/consent.js';
 import { recordSentEmails, tombstonedEmailHashes } from '../db/erasures.js';
-import { claimEmails, type ListRef, recordedUsers } from '../db/outcomes.js';
+import { type ListRef, recordedUsers } from '../db/outcomes.js';
 import { checkpointBatch, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import {
@@ -26,7 +25,9 @@ import {
   readUsersById,
   type UsersSource,
 } from '../db/users-source.js';
-import { decideLocally } from './eligibility.js';
+import { scopeOf } from './plan/apply-plan.js';
+import { readBatchFacts } from './plan/batch-facts.js';
+import { planBatchUsers } from './plan/plan-batch.js';
 import type { BulkCreation, ContactToSync, MarketingPlatform } from './platforms/platform.js';
 import { type BatchContext, processBatch } from './sync-batch.js';
 
@@ -191,47 +192,37 @@ const contactOf = (user: BatchUser): ContactToSync => ({
 });
 
 /**
- * The users of the chunk that the job should create: sendable, not yet recorded, owners of their
- * email in this run, unknown to the platform.
+ * The users of the chunk that the job should create: those the batch's plan would create
+ * (sendable, not yet recorded, owners of their email in this run, nothing the platform said
+ * against them, unknown to its directory), unless the platform turns out to have them. The rest
+ * is the chunk's batches' to plan again and apply one by one.
  */
 async function newContactsOf(
   ctx: BulkChunkContext,
   bulk: BulkCreation,
   run: RunRecord,
+  input: BulkChunkInput,
   users: BatchUser[],
-  learnNewest: boolean,
 ): Promise<ContactToSync[]> {
   const recorded = await recordedUsers(
     ctx.sql,
     run.runId,
     users.map((user) => user.userId),
   );
-  const candidates = users
-    .filter((user) => !recorded.has(user.userId) && decideLocally(user).action === 'send')
-    .map(contactOf);
-  const owners = await claimEmails(
-    ctx.sql,
-    run.runId,
-    candidates.map((contact) => ({ emailHash: emailHash(contact.email), userId: contact.userId })),
+  const scope = scopeOf({ ...ctx, onProgress: () => {} }, run, input);
+  const facts = await readBatchFacts(
+    scope,
+    users.filter((user) => !recorded.has(user.userId)),
   );
-  const owned = candidates.filter(
-    (contact) => owners.get(emailHash(contact.email)) === contact.userId,
+  const creates = planBatchUsers(facts).flatMap(({ action }) =>
+    action.kind === 'create' ? [action.send.user] : [],
   );
-  // What the platform said of a contact (unsubscribed, deleted, suppressed) is the batch pass's
-  // to decide: such users are never imported.
-  const facts = await consentOf(
-    ctx.sql,
-    ctx.platform.name,
-    ctx.platform.account,
-    owned.map((contact) => emailHash(contact.email)),
-  );
-  const withoutFacts = owned.filter((contact) => !facts.has(emailHash(contact.email)));
   ctx.onProgress();
   const existing = await bulk.existing(
-    withoutFacts.map((contact) => contact.email),
-    { learnNewest },
+    creates.map((user) => contactOf(user).email),
+    { learnNewest: input.chunkNo === 1 },
   );
-  return withoutFacts.filter((contact) => !existing.has(contact.email));
+  return creates.map(contactOf).filter((contact) => !existing.has(contact.email));
 }
 
 /** The chunk as stored, with its contacts read again from the users relation (they never leave it). */
@@ -369,7 +360,7 @@ async function chunkOf(
   const stored = await getBulkChunk(ctx.sql, run.runId, input.chunkNo);
   if (stored) return { chunk: stored };
   const users = await readChunk(ctx.sql, ctx.source, ctx.platform.account, run, input, limit);
-  const contacts = await newContactsOf(ctx, bulk, run, users, input.chunkNo === 1);
+  const contacts = await newContactsOf(ctx, bulk, run, input, users);
   const chunk = await prepareBulkChunk(ctx.sql, {
     runId: run.runId,
     chunkNo: input.chunkNo,

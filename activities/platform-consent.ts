@@ -1,14 +1,6 @@
-import { emailHash } from '../common/emails.js';
-import {
-  appendMissingOptOuts,
-  type ConsentState,
-  consentOf,
-  type OptOutOrigin,
-  recordConsentFact,
-} from '../db/consent.js';
-import type { UserOutcome } from '../db/outcomes.js';
+import { type ConsentState, type OptOutOrigin, recordConsentFact } from '../db/consent.js';
 import type { Sql } from '../db/sql.js';
-import type { ContactToSync, MarketingPlatform } from './platforms/platform.js';
+import type { MarketingPlatform } from './platforms/platform.js';
 
 /**
  * What the platform said about a contact, as the reason a sync skips its user: deleted there
@@ -29,42 +21,9 @@ const ORIGIN_OF_REASON: Record<string, OptOutOrigin> = {
   unsubscribed_in_platform: 'unsubscribed',
 };
 
-/**
- * The contacts the platform has no objection to. The others end here as skipped with the
- * platform's reason, and the opt-outs feed is sure to name their users.
- */
-export async function withoutPlatformOptOuts(
-  sql: Sql,
-  platform: Pick<MarketingPlatform, 'name' | 'account'>,
-  contacts: ContactToSync[],
-  record: (userId: string, outcome: UserOutcome) => Promise<void>,
-): Promise<ContactToSync[]> {
-  if (contacts.length === 0) return contacts;
-  const consent = await consentOf(
-    sql,
-    platform.name,
-    platform.account,
-    contacts.map((contact) => emailHash(contact.email)),
-  );
-  if (consent.size === 0) return contacts;
-  const kept: ContactToSync[] = [];
-  const skipped: { userId: string; reason: string }[] = [];
-  for (const contact of contacts) {
-    const reason = platformSkipReason(consent.get(emailHash(contact.email)));
-    if (reason === null) kept.push(contact);
-    else skipped.push({ userId: contact.userId, reason });
-  }
-  // The feed first: a retried batch skips users whose outcome is recorded.
-  await appendMissingOptOuts(
-    sql,
-    skipped.map(({ userId, reason }) => ({
-      userId,
-      origin: ORIGIN_OF_REASON[reason] ?? 'unsubscribed',
-    })),
-  );
-  for (const { userId, reason } of skipped) await record(userId, { outcome: 'skipped', reason });
-  return kept;
-}
+/** The origin an opt-outs feed entry has for a user skipped with this platformSkipReason. */
+export const optOutOriginOf = (reason: string): OptOutOrigin =>
+  ORIGIN_OF_REASON[reason] ?? 'unsubscribed';
 
 /**
  * The platform no longer has a contact this service knew (its 404 for it, on a join, a patch or

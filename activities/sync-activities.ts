@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describeTemporalRun } from '../client/sync-runs.js';
-import type { PlannedAdd, RunPlan } from '../common/plan.js';
+import type { RunPlan } from '../common/plan.js';
 import { emptyCounts, plannedListId, type SyncProgress, type SyncRequest } from '../common/sync.js';
 import { fixTrackedBefore } from '../db/leavers.js';
 import { readRunPlan, setPlannedNewTags } from '../db/plans.js';
@@ -42,7 +42,7 @@ import {
   processBulkChunk,
   recordBulkLeftovers,
 } from './bulk-chunk.js';
-import { DryRunWriteError, planningPlatform, planRecorder } from './dry-run.js';
+import { DryRunWriteError, readOnlyPlatform } from './dry-run.js';
 import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
 import { createLeaverActivities } from './mirror-leavers.js';
 import { platformFailureOf } from './platform-failure.js';
@@ -203,17 +203,16 @@ async function holderStillRuns(sql: Sql, runId: string): Promise<boolean> {
 
 /**
  * A platform client for this activity attempt; every answer it gets counts as life. A dry
- * run's client reads only (see dry-run.ts); `planned` learns its would-create and would-join.
+ * run's client reads only and refuses every write (see dry-run.ts).
  */
 function connect(
   { deps }: SyncContext,
   run: RunRecord,
   onAnswer: () => void = () => {},
-  planned: Map<string, PlannedAdd> = new Map(),
   signal: AbortSignal = Context.current().cancellationSignal,
 ): MarketingPlatform {
   const platform = deps.platforms.connect(run.platform, { signal, onAnswer });
-  return run.dryRun ? planningPlatform(platform, planned) : platform;
+  return run.dryRun ? readOnlyPlatform(platform) : platform;
 }
 
 async function countRunPopulation(
@@ -398,7 +397,6 @@ async function processRunBatch(
   const run = await requireRun(sql, input.runId);
   const activity = Context.current();
   let usersDone = 0;
-  const planned = new Map<string, PlannedAdd>();
   // Heartbeats come from progress and from the platform's answers (429s included), never
   // from a timer: a batch whose requests all hang stops heartbeating and is retried.
   const beat = throttledHeartbeat(
@@ -410,14 +408,13 @@ async function processRunBatch(
       {
         sql,
         source: await usersSource(),
-        platform: connect(context, run, beat, planned),
+        platform: connect(context, run, beat),
         batchSize: deps.batchSize,
         onProgress: (count) => {
           usersDone += count;
           beat();
         },
         turns,
-        ...(run.dryRun ? { outcomes: planRecorder(sql, planned) } : {}),
       },
       run,
       input,
@@ -445,7 +442,7 @@ async function processRunBulkChunk(
       {
         sql,
         source: await usersSource(),
-        platform: connect(context, run, beat, new Map(), stop.platformSignal),
+        platform: connect(context, run, beat, stop.platformSignal),
         batchSize: deps.batchSize,
         onProgress: beat,
         onUsers: (count) => {

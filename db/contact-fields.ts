@@ -53,30 +53,30 @@ export async function membersInEveryList(
 }
 
 /**
- * The lists among `listIds` where this service put `userId` with its old contact (by the hash of
- * the email it was synced with; rows from before the ledger kept hashes, by contact id; a
- * membership it found stays), and no other user with that contact (who would still need it there).
+ * The memberships in `listIds` through which the ledger has `userId` with its old contact (by the
+ * hash of the email it was synced with; rows from before the ledger kept hashes, by contact id):
+ * whether this service made or found each, and whether another user of that list stands for the
+ * same contact (who would still need it there).
  */
-export async function listsHoldingOnlyThrough(
+export async function oldContactMemberships(
   sql: Sql,
   platform: string,
   listIds: string[],
   userId: string,
   old: { emailHash: string | null; contactId: string },
-): Promise<string[]> {
+): Promise<{ listId: string; origin: 'made' | 'found'; shared: boolean }[]> {
   const mine =
     old.emailHash === null
       ? sql`m.contact_id = ${old.contactId}`
       : sql`m.email_hash = ${old.emailHash}`;
-  const rows = await sql<{ listId: string }[]>`
-    select m.list_id as "listId" from audience_sync.list_members m
-    where m.platform = ${platform} and m.list_id = any(${listIds}::text[])
-      and m.user_id = ${userId} and ${mine} and m.origin = 'made'
-      and not exists (
+  return sql<{ listId: string; origin: 'made' | 'found'; shared: boolean }[]>`
+    select m.list_id as "listId", m.origin, exists (
         select 1 from audience_sync.list_members o
         where o.platform = m.platform and o.contact_id = ${old.contactId}
-          and o.list_id = m.list_id and o.user_id <> m.user_id)`;
-  return rows.map((row) => row.listId);
+          and o.list_id = m.list_id and o.user_id <> m.user_id) as shared
+    from audience_sync.list_members m
+    where m.platform = ${platform} and m.list_id = any(${listIds}::text[])
+      and m.user_id = ${userId} and ${mine}`;
 }
 
 /** The user no longer stands for the contact of its old email in these lists. */

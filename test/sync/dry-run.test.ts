@@ -354,6 +354,41 @@ describe('dry_run', () => {
     }
   });
 
+  it('keeps what its reads teach: a contact Resend has unsubscribed is planned skipped, and the opt-outs feed names its user', async () => {
+    await seedDemoUsers(stack.db.sql, { count: 2, firstId: 201, mix: 'eligible' });
+    // Emails no other test of this file has put into Resend.
+    await stack.db.sql`
+      update users set email = 'dry-run-consent-' || id || '@example.org' where id in (201, 202)`;
+    await seedEmulatorContacts(stack.emulator, [
+      { email: await emailOf('201'), unsubscribed: true },
+    ]);
+    try {
+      const seq = await lastSeq();
+      const dry = await stack.call('POST', '/api/marketing/sync', {
+        platform: 'resend',
+        list_name: 'Dry run consent',
+        sync_type: 'specific',
+        user_ids: ['201', '202'],
+        dry_run: true,
+      });
+      expect(dry.status).toBe(200);
+      expect(dry.body.plan).toMatchObject({
+        create: planClass(['202']),
+        join: { count: 0, userIds: [] },
+        skipped: { count: 1, byReason: { unsubscribed_in_platform: planClass(['201']) } },
+        failed: { count: 0, byReason: {} },
+      });
+      expect((await requestsSince(seq)).filter((entry) => entry.method !== 'GET')).toEqual([]);
+      const feed = await stack.db.sql<{ userId: string; origin: string }[]>`
+        select user_id as "userId", origin from audience_sync.opt_outs
+        where user_id in ('201', '202') order by seq`;
+      expect([...feed]).toEqual([{ userId: '201', origin: 'unsubscribed' }]);
+    } finally {
+      // The other tests of this file expect every eligible user to be sendable.
+      await stack.db.sql`update users set deleted_at = now() where id in (201, 202)`;
+    }
+  });
+
   it('plans a sync into a new audience without creating it', async () => {
     // Newcomers of its own, so some contacts are new whatever ran before.
     await seedDemoUsers(stack.db.sql, { count: 4, firstId: 101, mix: 'eligible' });

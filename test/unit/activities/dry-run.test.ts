@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DryRunWriteError, planningPlatform } from '../../../activities/dry-run.js';
+import { DryRunWriteError, readOnlyPlatform } from '../../../activities/dry-run.js';
 import type {
-  ContactOutcome,
   ContactToSync,
   FoundContact,
   MarketingPlatform,
 } from '../../../activities/platforms/platform.js';
-import { buildRunPlan, type PlannedAdd, type PlanRow } from '../../../common/plan.js';
+import { buildRunPlan, type PlanRow } from '../../../common/plan.js';
 
 const list = { id: 'seg-1', name: 'Weekly', create: false };
 
@@ -103,60 +102,45 @@ const contact = (userId: string, email: string): ContactToSync => ({
 });
 
 describe('the platform a dry run sees', () => {
-  it('answers a sync from reads: a known contact joins, an unknown one would be created', async () => {
+  it('answers reads from the real platform', async () => {
     const real = fakePlatform();
-    const planned = new Map<string, PlannedAdd>();
-    const platform = planningPlatform(real, planned);
-    const outcomes: [string, ContactOutcome][] = [];
-    await platform.syncContacts(
-      [contact('1', 'known@example.org'), contact('2', 'new@example.org')],
-      ['seg-1'],
-      async (userId, outcome) => {
-        outcomes.push([userId, outcome]);
-      },
-    );
-    expect(outcomes).toEqual([
-      ['1', { kind: 'joined', contactId: 'c-1', emptyFields: ['first_name'] }],
-      ['2', { kind: 'created', contactId: null }],
-    ]);
-    expect([...planned]).toEqual([
-      ['1', 'join'],
-      ['2', 'create'],
-    ]);
+    const platform = readOnlyPlatform(real);
+    expect(
+      await platform.findContacts?.([
+        contact('1', 'known@example.org'),
+        contact('2', 'new@example.org'),
+      ]),
+    ).toEqual(new Map([['1', { contactId: 'c-1', emptyFields: ['first_name'] }]]));
     expect(await platform.findList?.('vip')).toEqual({ id: 'seg-vip', name: 'vip' });
+    expect(await platform.getList('seg-1')).toEqual({ id: 'seg-1', name: 'Weekly' });
     expect(real.writes).toEqual([]);
   });
 
-  it('answers patches, removals and unsubscribes as done without sending them', async () => {
+  it('refuses every write before it reaches the platform', async () => {
     const real = fakePlatform();
-    const platform = planningPlatform(real, new Map());
-    const done: string[] = [];
-    const sink = async (userId: string, outcome: { kind: string }) => {
-      done.push(`${userId}:${outcome.kind}`);
-    };
+    const platform = readOnlyPlatform(real);
+    const sink = async () => {};
     const ref = { userId: '1', email: null, contactId: 'c-1' };
-    await platform.patchContacts([{ contact: ref, fields: { firstName: 'Ada' } }], sink);
-    await platform.removeFromList([{ ...ref, userId: '2' }], 'seg-1', sink);
-    await platform.markUnsubscribed([{ ...ref, userId: '3' }], sink);
-    expect(done).toEqual(['1:done', '2:done', '3:done']);
-    expect(real.writes).toEqual([]);
-  });
-
-  it('refuses every other write before it reaches the platform', async () => {
-    const real = fakePlatform();
-    const platform = planningPlatform(real, new Map());
     await expect(platform.createRunList('run-1', 'New')).rejects.toBeInstanceOf(DryRunWriteError);
     await expect(platform.findOrCreateList('vip')).rejects.toBeInstanceOf(DryRunWriteError);
     await expect(platform.defineProperties([])).rejects.toBeInstanceOf(DryRunWriteError);
-    await expect(platform.deleteContacts([], async () => {})).rejects.toBeInstanceOf(
+    await expect(platform.deleteContacts([], sink)).rejects.toBeInstanceOf(DryRunWriteError);
+    await expect(
+      platform.syncContacts([contact('1', 'known@example.org')], ['seg-1'], sink),
+    ).rejects.toBeInstanceOf(DryRunWriteError);
+    await expect(
+      platform.patchContacts([{ contact: ref, fields: { firstName: 'Ada' } }], sink),
+    ).rejects.toBeInstanceOf(DryRunWriteError);
+    await expect(platform.removeFromList([ref], 'seg-1', sink)).rejects.toBeInstanceOf(
       DryRunWriteError,
     );
+    await expect(platform.markUnsubscribed([ref], sink)).rejects.toBeInstanceOf(DryRunWriteError);
     expect(platform.bulk).toBeUndefined();
     expect(real.writes).toEqual([]);
   });
 
   it('cannot be made for a platform that cannot answer the reads a plan needs', () => {
     const { findContacts: _reads, ...blind } = fakePlatform();
-    expect(() => planningPlatform(blind, new Map())).toThrow(DryRunWriteError);
+    expect(() => readOnlyPlatform(blind)).toThrow(DryRunWriteError);
   });
 });

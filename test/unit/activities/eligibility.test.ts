@@ -4,26 +4,10 @@ import {
   foundListsOf,
   outcomeOfContact,
   outcomeOfUnsubscribe,
-} from '../../../activities/sync-batch.js';
-import type { BatchUser } from '../../../db/users-source.js';
+} from '../../../activities/plan/apply-plan.js';
+import { batchUser } from '../../support/batch-users.js';
 
-const user = (overrides: Partial<BatchUser> = {}): BatchUser => ({
-  userId: '1',
-  found: true,
-  deleted: false,
-  active: true,
-  email: 'ada@example.com',
-  firstName: 'Ada',
-  lastName: 'Lovelace',
-  optedOut: false,
-  validEmail: true,
-  inList: false,
-  listContactId: null,
-  listEmailHash: null,
-  listUnsubscribed: false,
-  properties: {},
-  ...overrides,
-});
+const user = batchUser;
 
 describe('what a run decides from the users relation and the ledger alone', () => {
   it.each([
