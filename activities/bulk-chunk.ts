@@ -28,7 +28,7 @@ import {
 } from '../db/users-source.js';
 import { decideLocally } from './eligibility.js';
 import type { BulkCreation, ContactToSync, MarketingPlatform } from './platforms/platform.js';
-import { type BatchContext, processBatch } from './sync-batch.js';
+import { type BatchContext, changesOnlyOf, processBatch } from './sync-batch.js';
 
 /**
  * The bulk pass of a run, before its batch pass: the next chunk of users after the cursor is
@@ -179,6 +179,7 @@ async function readChunk(
         ...query,
         onlyNew: run.syncType === 'new',
         runId: run.runId,
+        ...changesOnlyOf(run, input.tagListIds),
       });
 }
 
