@@ -52,23 +52,25 @@ export async function recordUnchangedMembers(
       on conflict do nothing
       returning batch_no`;
     if (!first) return emptyCounts();
-    // Each email goes to the first user by id who has it, as the batches claim them.
-    await tx`
-      insert into audience_sync.run_emails (run_id, email_hash, user_id)
-      select ${run.runId}, m.email_hash, m.user_id ${members} ${unrecorded}
-      order by u.id
-      on conflict do nothing`;
+    // Each email goes to the first user by id who has it: a user of the batches that claimed
+    // it, else the first of these members (numbered by id); the others are its duplicates.
     const [recorded] = await tx<{ added: number; skipped: number }[]>`
-      with recorded as (
+      with numbered as (
+        select m.user_id, m.email_hash,
+          row_number() over (partition by m.email_hash order by u.id) as nth
+        ${members} ${unrecorded}
+      ),
+      owning as (
+        select n.user_id, n.nth = 1 and not exists (
+            select 1 from audience_sync.run_emails re
+            where re.run_id = ${run.runId} and re.email_hash = n.email_hash) as owns
+        from numbered n
+      ),
+      recorded as (
         insert into audience_sync.run_users (run_id, user_id, outcome, reason)
-        select ${run.runId}, m.user_id,
-          case when e.owner is null or e.owner = m.user_id then 'added' else 'skipped' end,
-          case when e.owner is null or e.owner = m.user_id then null else 'duplicate_email' end
-        ${members}
-        left join lateral (
-          select re.user_id as owner from audience_sync.run_emails re
-          where re.run_id = ${run.runId} and re.email_hash = m.email_hash limit 1) e on true
-        ${unrecorded}
+        select ${run.runId}, user_id, case when owns then 'added' else 'skipped' end,
+          case when owns then null else 'duplicate_email' end
+        from owning
         on conflict do nothing
         returning outcome)
       select count(*) filter (where outcome = 'added')::int as added,
