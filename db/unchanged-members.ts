@@ -12,9 +12,6 @@ import { type ActivityFilter, type UsersSource, userFragments } from './users-so
  * before (a member without an outcome left the population).
  */
 
-/** The checkpoint of the unchanged members (batches count from 1, a run's end is 0). */
-export const UNCHANGED_MEMBERS_BATCH = -1;
-
 export interface UnchangedRun {
   runId: string;
   platform: string;
@@ -24,8 +21,8 @@ export interface UnchangedRun {
 
 /**
  * Records the run's unchanged members (population members of the list that no batch recorded)
- * and adds them to its counts, once: a repeat (a retried activity) records and counts nothing.
- * Answers what it added to the counts.
+ * and adds to its counts exactly the users it recorded: a repeat (a retried activity) finds
+ * them recorded, and records and counts nothing. Answers what it added to the counts.
  */
 export async function recordUnchangedMembers(
   sql: Sql,
@@ -46,12 +43,6 @@ export async function recordUnchangedMembers(
       and not exists (select 1 from audience_sync.run_users r
         where r.run_id = ${run.runId} and r.user_id = m.user_id)`;
   return sql.begin(async (tx) => {
-    const [first] = await tx`
-      insert into audience_sync.run_batches (run_id, batch_no, cursor_after)
-      values (${run.runId}, ${UNCHANGED_MEMBERS_BATCH}, null)
-      on conflict do nothing
-      returning batch_no`;
-    if (!first) return emptyCounts();
     // Each email goes to the first user by id who has it: a user of the batches that claimed
     // it, else the first of these members (numbered by id); the others are its duplicates.
     const [recorded] = await tx<{ added: number; skipped: number }[]>`
