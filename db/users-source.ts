@@ -282,7 +282,8 @@ const recordedByRun = (sql: Sql, runId: string) =>
  * other than "added, unchanged". That is what a 'new' run reads (not in the list, opted out,
  * email or sent fields changed) and also whatever would stop a member from counting as present
  * unchanged: an invalid email, a ledger row without an email hash or marked unsubscribed, a tag
- * list it is missing from, or a fact the platform reported (unsubscribed, deleted, suppressed).
+ * list it is missing from, fields sent to another account only, or a fact the platform reported
+ * (unsubscribed, deleted, suppressed).
  * The rest are members present with the fields last sent: recordUnchangedMembers records them.
  */
 function changedOrUnsettled(
@@ -301,6 +302,7 @@ function changedOrUnsettled(
   return sql`(m.user_id is null or ${f.optedOut} or ${f.validEmail} is not true
     or m.email_hash is null or m.unsubscribed_at is not null
     or (${f.validEmail} and ${changedSinceSent(sql, source, query.account, query.properties)})
+    or ${sentUnderAnotherAccount(sql, query.account)}
     or exists (
       select 1 from unnest(${tagListIds}::text[]) as t(list_id)
       where not exists (
@@ -311,6 +313,16 @@ function changedOrUnsettled(
     or ${platformObjectsSql(sql, { platform: query.platform, account: query.account, listIds: [] }, emailHash)}
     or ${recordedByRun(sql, query.runId)})`;
 }
+
+/**
+ * A user whose fields were sent to another account only (the platform's credentials changed):
+ * met again once, so its fields are known for this one. A user whose fields were never sent (a
+ * duplicate of another's email) is not.
+ */
+const sentUnderAnotherAccount = (sql: Sql, account: string) => sql`(
+  not exists (select 1 from audience_sync.contact_fields cf
+    where cf.account = ${account} and cf.user_id = u.id::text)
+  and exists (select 1 from audience_sync.contact_fields cf where cf.user_id = u.id::text))`;
 
 /**
  * 'new': never synced into the list, synced and opted out since (to unsubscribe), or synced with

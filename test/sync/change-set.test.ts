@@ -154,6 +154,43 @@ describe('an all run reads only what changed', () => {
     expect((await routesSince(quietMark)).filter((route) => !route.startsWith('GET '))).toEqual([]);
   });
 
+  it('meets a member again once when its fields were sent under other credentials', async () => {
+    const [kept, rekeyed] = await users.addMany('rekeyed', 2);
+    if (!kept || !rekeyed) throw new Error('no users');
+    const first = await sync({ list_name: uniqueName('Rekeyed') });
+    const segment = first.listId;
+    const rekeyedId = (await contactsByEmail()).get(rekeyed.email)?.id ?? '';
+    // As a new API key leaves them: what was sent is known for the old account only.
+    await stack.db.sql`
+      update audience_sync.contact_fields set account = 'resend:an-older-key'
+      where user_id = ${rekeyed.id}`;
+    const accountsOf = async () =>
+      (
+        await stack.db.sql<{ account: string }[]>`
+          select account from audience_sync.contact_fields where user_id = ${rekeyed.id}`
+      ).length;
+
+    // Met again (it is in the list, with names): its fields are known for this account now.
+    const mark = await lastSeq();
+    const met = await sync({ list_id: segment });
+    expect(await outcomesOf(stack.db.sql, met.runId, [kept, rekeyed])).toEqual(
+      everyAdded([kept, rekeyed]),
+    );
+    expect(await batchesOf(met.runId)).toEqual([1]);
+    expect((await routesSince(mark)).filter((route) => !route.startsWith('GET '))).toEqual([]);
+    expect(await accountsOf()).toBe(2);
+
+    // So a change in the app is found again, and patched.
+    await stack.db.sql`update users set first_name = 'Renamed' where id = ${rekeyed.id}`;
+    const renameMark = await lastSeq();
+    const renamed = await sync({ list_id: segment });
+    expect(await countsOf(renamed.runId)).toMatchObject({ processed: 2, added: 2, updated: 1 });
+    expect((await routesSince(renameMark)).filter((route) => !route.startsWith('GET '))).toEqual([
+      `PATCH /contacts/${rekeyedId}`,
+    ]);
+    expect((await contactsByEmail()).get(rekeyed.email)?.first_name).toBe('Renamed');
+  });
+
   it('records an unchanged member that shares an earlier user’s email as that user’s duplicate', async () => {
     const [owner, other] = await users.addMany('shared', 2);
     if (!owner || !other) throw new Error('no users');
