@@ -29,7 +29,7 @@ import { scopeOf } from './plan/apply-plan.js';
 import { readBatchFacts } from './plan/batch-facts.js';
 import { planBatchUsers } from './plan/plan-batch.js';
 import type { BulkCreation, ContactToSync, MarketingPlatform } from './platforms/platform.js';
-import { type BatchContext, processBatch } from './sync-batch.js';
+import { type BatchContext, changesOnlyOf, processBatch } from './sync-batch.js';
 
 /**
  * The bulk pass of a run, before its batch pass: the next chunk of users after the cursor is
@@ -180,6 +180,7 @@ async function readChunk(
         ...query,
         onlyNew: run.syncType === 'new',
         runId: run.runId,
+        ...changesOnlyOf(run, input.tagListIds),
       });
 }
 

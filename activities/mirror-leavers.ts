@@ -73,6 +73,8 @@ export interface LeaverDeps {
   usersSource: () => Promise<UsersSource>;
   batchSize: number;
   connect(run: RunRecord, onAnswer: () => void): MarketingPlatform;
+  /** Records the members an 'all' run did not read: a member without an outcome is a leaver. */
+  settleUnchangedMembers(run: RunRecord): Promise<void>;
 }
 
 export interface PlanLeaversInput {
@@ -92,6 +94,30 @@ export interface RemoveLeaversOutput {
 }
 
 /**
+ * Finds the run's leavers once its population is recorded (its unchanged members too), and
+ * trips the guard before anything is removed.
+ */
+async function planRunLeavers(deps: LeaverDeps, run: RunRecord, listId: string) {
+  const { sql } = deps;
+  const list: ListRef = { platform: run.platform, listId };
+  await deps.settleUnchangedMembers(run);
+  const plan = await planLeavers(sql, run.runId, list, await deps.usersSource(), (tracked) =>
+    removalLimit(maxRemovalsOf(run), tracked),
+  );
+  // A dry run's plan says the guard would trip (readRemovalGuard); a real run fails here.
+  if (guardTrips(plan) && !run.dryRun) {
+    throw ApplicationFailure.create({
+      type: REMOVAL_GUARD_TRIPPED,
+      message: guardMessage(plan),
+      nonRetryable: true,
+      details: [plan],
+    });
+  }
+  if (!run.dryRun) await dropSharedLeavers(sql, run.runId, list);
+  return plan;
+}
+
+/**
  * The activities of a mirror run's last phase: find the leavers once (and trip the guard before
  * anything is removed), then take them out of the list a batch at a time.
  */
@@ -105,24 +131,8 @@ export function createLeaverActivities(deps: LeaverDeps) {
 
   return {
     /** Finds the leavers; fails with removal_guard_tripped when there are too many. */
-    async planLeavers({ runId, listId }: PlanLeaversInput): Promise<LeaverPlan> {
-      const run = await requireRun(runId);
-      const list: ListRef = { platform: run.platform, listId };
-      const plan = await planLeavers(sql, runId, list, await deps.usersSource(), (tracked) =>
-        removalLimit(maxRemovalsOf(run), tracked),
-      );
-      // A dry run's plan says the guard would trip (readRemovalGuard); a real run fails here.
-      if (guardTrips(plan) && !run.dryRun) {
-        throw ApplicationFailure.create({
-          type: REMOVAL_GUARD_TRIPPED,
-          message: guardMessage(plan),
-          nonRetryable: true,
-          details: [plan],
-        });
-      }
-      if (!run.dryRun) await dropSharedLeavers(sql, runId, list);
-      return plan;
-    },
+    planLeavers: async (input: PlanLeaversInput): Promise<LeaverPlan> =>
+      planRunLeavers(deps, await requireRun(input.runId), input.listId),
 
     /** Takes the next batch of leavers out of the list; each is recorded as it is answered. */
     async removeLeavers({ runId, listId }: RemoveLeaversInput): Promise<RemoveLeaversOutput> {

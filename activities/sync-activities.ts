@@ -29,6 +29,11 @@ import {
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import {
+  membersWithoutContactIds,
+  recordUnchangedMembers,
+  setMemberContactIds,
+} from '../db/unchanged-members.js';
+import {
   countPopulation,
   inspectUsersSource,
   propertyTypeOf,
@@ -36,6 +41,7 @@ import {
   type UsersSource,
   usersSourceLoader,
 } from '../db/users-source.js';
+import { metrics } from '../telemetry/metrics.js';
 import {
   type BulkChunkInput,
   type BulkChunkOutput,
@@ -51,6 +57,7 @@ import type { PlatformRegistry } from './platforms/registry.js';
 import { SendTurns } from './send-turns.js';
 import { stopOnRequest } from './stop-request.js';
 import {
+  changesOnlyOf,
   type PlanBatchInput,
   type PlanBatchOutput,
   type ProcessBatchInput,
@@ -457,9 +464,52 @@ async function processRunBulkChunk(
   );
 }
 
+/** Members named to the directory at a time, when their contact ids are looked up. */
+const CONTACT_ID_LOOKUP = 5000;
+
+/**
+ * An 'all' run's members that its batches did not read, nothing about them having changed, once
+ * the batches are done: recorded set-based, without a request (see recordUnchangedMembers). Those
+ * the ledger knows by their email only (a bulk import created them) get the id the platform's
+ * directory has for it by then, a look-up in Postgres, as an outcome of the batches would.
+ */
+async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Promise<void> {
+  const { sql, usersSource } = context;
+  if (!changesOnlyOf(run).changesOnly || !run.listId) return;
+  const list = { platform: run.platform, listId: run.listId };
+  const filter = { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() };
+  // One statement over the population: Temporal hears from the attempt while it runs.
+  const activity = Context.current();
+  const alive = setInterval(() => activity.heartbeat(), 5000);
+  const counts = await recordUnchangedMembers(sql, await usersSource(), {
+    runId: run.runId,
+    ...list,
+    filter,
+  }).finally(() => clearInterval(alive));
+  metrics.contacts.inc({ outcome: 'added' }, counts.added);
+  metrics.contacts.inc({ outcome: 'skipped' }, counts.skipped);
+  const platform = connect(context, run);
+  if (!platform.knownContacts) return;
+  for (let after = ''; ; ) {
+    const members = await membersWithoutContactIds(sql, list, after, CONTACT_ID_LOOKUP);
+    const known = await platform.knownContacts(members.map((member) => member.emailHash));
+    await setMemberContactIds(
+      sql,
+      list,
+      members.flatMap((member) => {
+        const contactId = known.get(member.emailHash);
+        return contactId ? [{ ...member, contactId }] : [];
+      }),
+    );
+    if (members.length < CONTACT_ID_LOOKUP) return;
+    after = members.at(-1)?.userId ?? after;
+  }
+}
+
 /**
  * Records how the run ended; a run that never got a record has nothing to record. A run that
- * ended short of its population first records the users its bulk imports added to the lists.
+ * ended short of its population first records the users its bulk imports added to the lists;
+ * one that completed, its unchanged members.
  */
 async function endRun(
   context: SyncContext,
@@ -475,6 +525,7 @@ async function endRun(
       tagListIds ?? [],
     );
   }
+  if (stored && status === 'completed') await settleUnchangedMembers(context, stored);
   const run = await finishRun(sql, runId, status, error);
   return run ? progressOf(run) : { total: 0, ...emptyCounts() };
 }
@@ -496,6 +547,7 @@ export function createSyncActivities(deps: SyncActivityDeps) {
     usersSource: context.usersSource,
     batchSize: deps.batchSize,
     connect: (run, onAnswer) => connect(context, run, onAnswer),
+    settleUnchangedMembers: (run) => settleUnchangedMembers(context, run),
   });
 
   return {

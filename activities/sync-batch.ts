@@ -72,10 +72,20 @@ export async function planBatch(
   return { upTo: users.length < ctx.batchSize ? null : (users.at(-1)?.userId ?? null) };
 }
 
+/**
+ * An 'all' run reads only its change set; its unchanged members are recorded once its batches
+ * are done (recordUnchangedMembers). A dry run reads everyone, so its plan names every user.
+ */
+export const changesOnlyOf = (
+  run: RunRecord,
+  tagListIds: string[] = [],
+): { changesOnly?: { tagListIds: string[] } } =>
+  run.syncType === 'all' && !run.dryRun ? { changesOnly: { tagListIds } } : {};
+
 async function readBatch(
   ctx: Pick<BatchContext, 'sql' | 'source' | 'platform' | 'batchSize'>,
   run: RunRecord,
-  input: Pick<ProcessBatchInput, 'cursor' | 'upTo' | 'listId'>,
+  input: Pick<ProcessBatchInput, 'cursor' | 'upTo' | 'listId'> & { tagListIds?: string[] },
 ) {
   const query = {
     platform: run.platform,
@@ -93,6 +103,7 @@ async function readBatch(
         ...query,
         onlyNew: run.syncType === 'new',
         runId: run.runId,
+        ...changesOnlyOf(run, input.tagListIds),
       });
 }
 

@@ -471,6 +471,26 @@ export async function consentOf(
   );
 }
 
+/**
+ * True in SQL when the platform reported a fact about the contact of `emailHash` that stops a
+ * sync (as consentOf reads them: unsubscribed, deleted, suppressed since the last lift, or an
+ * erased user's email), for this account and these lists.
+ */
+export function platformObjectsSql(
+  sql: Sql,
+  scope: { platform: string; account: string; listIds: readonly string[] },
+  emailHash: postgres.Fragment,
+): postgres.Fragment {
+  return sql`(exists (
+      select 1 from audience_sync.platform_consent pc
+      where pc.email_hash = ${emailHash} and pc.platform = ${scope.platform}
+        and pc.account in (${scope.account}, ${ANY_ACCOUNT})
+        and (pc.list_id = ${ACCOUNT_WIDE} or pc.list_id = any(${[...scope.listIds]}::text[]))
+        and (${sql.unsafe(COUNTING)}))
+    or exists (
+      select 1 from audience_sync.erasure_tombstones et where et.email_hash = ${emailHash}))`;
+}
+
 export interface OptOut {
   userId: string;
   origin: FeedOrigin | 'erased';

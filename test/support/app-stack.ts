@@ -169,6 +169,8 @@ export interface EmulatedContact {
   first_name: string | null;
   last_name: string | null;
   unsubscribed: boolean;
+  /** Contact properties by key, as the emulator stores them. */
+  properties?: Record<string, string | number>;
   segment_ids: string[];
 }
 

@@ -112,6 +112,22 @@ describe('members a Contact Import put into the list', () => {
     const third = await sync({ list_id: segment });
     expect(await outcomes(third.runId, steady)).toEqual(everyAdded(steady));
     expect(await routesSince(again)).toEqual(['GET /contacts', `GET /segments/${segment}`]);
+    // The run's one batch found nobody changed; the unchanged members were recorded at once,
+    // every one of them counted.
+    const batches = await stack.db.sql<{ batchNo: number }[]>`
+      select batch_no as "batchNo" from audience_sync.run_batches
+      where run_id = ${third.runId} order by batch_no`;
+    expect(batches.map((row) => row.batchNo)).toEqual([1]);
+    const status = await stack.call('GET', `/api/marketing/sync-users/${third.runId}`);
+    expect(status.body.progress).toMatchObject({
+      total: 6,
+      processed: 6,
+      added: 6,
+      updated: 0,
+      skipped: 0,
+      failed: 0,
+      removed: 0,
+    });
     const members = await emulatedContacts(stack.emulator, `&segment_id=${segment}`);
     expect(members.map((contact) => contact.email).sort()).toEqual(
       steady.map((user) => user.email).sort(),

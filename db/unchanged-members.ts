@@ -1,0 +1,112 @@
+import type { SyncCounts } from '../common/sync.js';
+import { emptyCounts } from '../common/sync.js';
+import type { Sql } from './sql.js';
+import { type ActivityFilter, type UsersSource, userFragments } from './users-source.js';
+
+/**
+ * An 'all' run reads only its change set (users it has something to do for); the members of its
+ * list that are present with the fields it last sent are recorded here, set-based, once its
+ * batches are done: `added` (no request), or `skipped` as `duplicate_email` when an earlier user
+ * of the run holds the email, as the batches would have recorded them. Every user of the
+ * population then has an outcome, so the counts add up and a mirror run's leavers are found as
+ * before (a member without an outcome left the population).
+ */
+
+export interface UnchangedRun {
+  runId: string;
+  platform: string;
+  listId: string;
+  filter: ActivityFilter;
+}
+
+/**
+ * Records the run's unchanged members (population members of the list that no batch recorded)
+ * and adds to its counts exactly the users it recorded: a repeat (a retried activity) finds
+ * them recorded, and records and counts nothing. Answers what it added to the counts.
+ */
+export async function recordUnchangedMembers(
+  sql: Sql,
+  source: UsersSource,
+  run: UnchangedRun,
+): Promise<SyncCounts> {
+  const f = userFragments(sql, source);
+  const members = sql`
+    from ${f.relation} u
+    join lateral (
+      select lm.user_id, lm.email_hash from audience_sync.list_members lm
+      where lm.platform = ${run.platform} and lm.list_id = ${run.listId}
+        and lm.user_id = u.id::text
+      limit 1) m on true`;
+  const unrecorded = sql`
+    where ${f.notDeleted} and ${f.active(run.filter)} and not ${f.optedOut} and ${f.validEmail}
+      and m.email_hash is not null
+      and not exists (select 1 from audience_sync.run_users r
+        where r.run_id = ${run.runId} and r.user_id = m.user_id)`;
+  return sql.begin(async (tx) => {
+    // Each email goes to the first user by id who has it: a user of the batches that claimed
+    // it, else the first of these members (numbered by id); the others are its duplicates.
+    const [recorded] = await tx<{ added: number; skipped: number }[]>`
+      with numbered as (
+        select m.user_id, m.email_hash,
+          row_number() over (partition by m.email_hash order by u.id) as nth
+        ${members} ${unrecorded}
+      ),
+      owning as (
+        select n.user_id, n.nth = 1 and not exists (
+            select 1 from audience_sync.run_emails re
+            where re.run_id = ${run.runId} and re.email_hash = n.email_hash) as owns
+        from numbered n
+      ),
+      recorded as (
+        insert into audience_sync.run_users (run_id, user_id, outcome, reason)
+        select ${run.runId}, user_id, case when owns then 'added' else 'skipped' end,
+          case when owns then null else 'duplicate_email' end
+        from owning
+        on conflict do nothing
+        returning outcome)
+      select count(*) filter (where outcome = 'added')::int as added,
+        count(*) filter (where outcome = 'skipped')::int as skipped
+      from recorded`;
+    const counts = {
+      ...emptyCounts(),
+      added: recorded?.added ?? 0,
+      skipped: recorded?.skipped ?? 0,
+    };
+    counts.processed = counts.added + counts.skipped;
+    await tx`
+      update audience_sync.runs set processed = processed + ${counts.processed},
+        added = added + ${counts.added}, skipped = skipped + ${counts.skipped}
+      where run_id = ${run.runId}`;
+    return counts;
+  });
+}
+
+/** Members of the list the ledger knows by their email only, after `afterUserId`, by user id. */
+export async function membersWithoutContactIds(
+  sql: Sql,
+  list: { platform: string; listId: string },
+  afterUserId: string,
+  limit: number,
+): Promise<{ userId: string; emailHash: string }[]> {
+  return sql<{ userId: string; emailHash: string }[]>`
+    select user_id as "userId", email_hash as "emailHash" from audience_sync.list_members
+    where platform = ${list.platform} and list_id = ${list.listId} and contact_id is null
+      and email_hash is not null and user_id > ${afterUserId}
+    order by user_id
+    limit ${limit}`;
+}
+
+/** Names the contact of members the ledger knew by their email only, as an outcome would. */
+export async function setMemberContactIds(
+  sql: Sql,
+  list: { platform: string; listId: string },
+  members: { userId: string; emailHash: string; contactId: string }[],
+): Promise<void> {
+  if (members.length === 0) return;
+  await sql`
+    update audience_sync.list_members lm set contact_id = v.contact_id
+    from unnest(${members.map((m) => m.userId)}::text[], ${members.map((m) => m.emailHash)}::text[],
+      ${members.map((m) => m.contactId)}::text[]) as v(user_id, email_hash, contact_id)
+    where lm.platform = ${list.platform} and lm.list_id = ${list.listId}
+      and lm.user_id = v.user_id and lm.email_hash = v.email_hash and lm.contact_id is null`;
+}
