@@ -96,6 +96,10 @@ export const resendDeclaration = {
     consentEvents: RESEND_CONSENT_EVENTS,
     verify: verifyResendDelivery,
     factsOf: factOfEvent,
+    async register(values, request) {
+      const { registerResendWebhook } = await import('./webhook-registration.js');
+      return registerResendWebhook(values, request);
+    },
   },
   migrations: resendMigrations,
   contactDirectory: resendContactDirectory,
