@@ -1,9 +1,13 @@
+import { pino } from 'pino';
 import { Resend } from 'resend';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadConfiguredPlatforms } from '../../activities/platforms/registry.js';
 import { resendAccountId } from '../../activities/platforms/resend/index.js';
 import { RESEND_CONSENT_EVENTS } from '../../activities/platforms/resend/webhook-events.js';
 import { createUsersTable } from '../../db/demo-users.js';
-import { type AppStack, startAppStack } from '../support/app-stack.js';
+import { startResendEmulator } from '../../emulator/resend/index.js';
+import { registerWebhookEndpoints } from '../../worker/webhook-registration.js';
+import { type AppStack, requestLog, startAppStack } from '../support/app-stack.js';
 import { TEST_RESEND_KEY, uniqueName, waitFor } from '../support/stack.js';
 import { outcomesOf, testUsers } from '../support/test-users.js';
 import { killableWorkers } from '../support/worker-processes.js';
@@ -141,3 +145,45 @@ it('registers the endpoint once, verifies deliveries with its secret, and replac
     },
   ]);
 }, 240_000);
+
+it('a refused registration is logged without the key and stops nothing; a configured secret registers nothing', async () => {
+  // This emulator knows another key only: Resend refuses ours.
+  const refusing = await startResendEmulator({ rateLimit: 100, apiKeys: ['re_another_key'] });
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
+  try {
+    const config = {
+      ...stack.workerConfig,
+      RESEND_BASE_URL: refusing.url,
+      PUBLIC_URL: 'https://sync.example.com',
+    };
+    await stack.db.sql`delete from audience_sync.webhook_registrations`;
+    const { modules } = await loadConfiguredPlatforms(config);
+    await registerWebhookEndpoints({ sql: stack.db.sql, config, platforms: modules, logger });
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({
+        level: 40,
+        platform: 'resend',
+        reason: 'Resend refused to list webhooks (400: API key is invalid)',
+        msg: 'webhook endpoint not registered; consent is learned by the directory refresh only',
+      }),
+    ]);
+    expect(lines.join('')).not.toContain(TEST_RESEND_KEY);
+    expect(await registrations()).toEqual([]);
+
+    // With RESEND_WEBHOOK_SECRET configured, nothing is asked of Resend.
+    lines.length = 0;
+    const before = (await requestLog(refusing)).length;
+    await registerWebhookEndpoints({
+      sql: stack.db.sql,
+      config: { ...config, RESEND_WEBHOOK_SECRET: 'whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=' },
+      platforms: modules,
+      logger,
+    });
+    expect(lines).toEqual([]);
+    expect((await requestLog(refusing)).length).toBe(before);
+    expect(await registrations()).toEqual([]);
+  } finally {
+    await refusing.close();
+  }
+});
