@@ -56,3 +56,10 @@ export async function saveWebhookRegistration(
       endpoint_id = excluded.endpoint_id, url = excluded.url, events = excluded.events,
       secret = excluded.secret, registered_at = now()`;
 }
+
+/** The platforms with a registered endpoint (any account), for the health route. */
+export async function platformsWithRegisteredWebhook(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ platform: string }[]>`
+    select distinct platform from audience_sync.webhook_registrations`;
+  return rows.map((row) => row.platform);
+}

@@ -77,6 +77,16 @@ it('registers the endpoint once, verifies deliveries with its secret, and replac
       events: [...RESEND_CONSENT_EVENTS],
     },
   ]);
+  // The health route counts a registered secret as webhooks set up.
+  const health = await stack.call('GET', '/api/marketing/health');
+  expect(
+    health.body.platforms.map(
+      (platform: { platform: string; webhooks: { configured: boolean } }) => [
+        platform.platform,
+        platform.webhooks.configured,
+      ],
+    ),
+  ).toEqual([['resend', true]]);
   // The secret never reaches the worker's logs.
   const [{ secret } = { secret: '' }] = await stack.db.sql<{ secret: string }[]>`
     select secret from audience_sync.webhook_registrations`;
