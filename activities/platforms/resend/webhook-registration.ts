@@ -23,6 +23,20 @@ function dataOf<T>(what: string, answer: { data: T | null; error: unknown }): T 
   );
 }
 
+/** Every endpoint of the account, page by page (Resend answers a page at a time). */
+async function listWebhooks(sdk: Resend) {
+  const endpoints: { id: string; endpoint: string }[] = [];
+  for (;;) {
+    const after = endpoints.at(-1)?.id;
+    const page = dataOf(
+      'list webhooks',
+      await sdk.webhooks.list({ limit: 100, ...(after ? { after } : {}) }),
+    );
+    endpoints.push(...page.data);
+    if (!page.has_more || page.data.length === 0) return endpoints;
+  }
+}
+
 export async function registerResendWebhook(
   settings: ResendWebhookSettings,
   request: { url: string; previous?: RegisteredWebhook },
@@ -31,7 +45,7 @@ export async function registerResendWebhook(
     baseUrl: String(settings.RESEND_BASE_URL ?? 'https://api.resend.com'),
   });
   const { url, previous } = request;
-  const existing = dataOf('list webhooks', await sdk.webhooks.list()).data;
+  const existing = await listWebhooks(sdk);
   const same = existing.find((endpoint) => endpoint.endpoint === url);
   if (same && previous?.endpointId === same.id) return previous;
   let registered: RegisteredWebhook;
