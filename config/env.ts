@@ -119,6 +119,9 @@ const fields = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Where people open the Temporal Web UI; the console links each run to its page there.
   TEMPORAL_UI_URL: httpUrl().optional(),
+  // Where the platforms reach this service's API; set, the worker registers the webhook endpoint
+  // of each platform whose API allows it and whose webhook secret is not configured.
+  PUBLIC_URL: httpUrl().optional(),
 };
 
 const temporalFields = {
@@ -208,6 +211,7 @@ export const workerConfigSchema = z
     TEMPORAL_DEPLOYMENT_NAME: fields.TEMPORAL_DEPLOYMENT_NAME,
     TEMPORAL_WORKER_BUILD_ID: fields.TEMPORAL_WORKER_BUILD_ID,
     LOG_LEVEL: fields.LOG_LEVEL,
+    PUBLIC_URL: fields.PUBLIC_URL,
     ...PLATFORM_SETTINGS,
     ...temporalFields,
   })

@@ -1,7 +1,11 @@
+import type { TransactionSql } from 'postgres';
 import type { Sql } from './sql.js';
 
+/** The pool, or a transaction (the worker reads and saves under a lock). */
+type Query = Sql | TransactionSql;
+
 /**
- * Webhook endpoints registered with a platform's API (none is registered yet by the service): where,
+ * Webhook endpoints registered with a platform's API: where,
  * for which events, and the signing secret the platform returned, which the API's webhook route
  * verifies with when no secret is configured.
  */
@@ -16,7 +20,7 @@ export interface WebhookRegistration {
 }
 
 export async function readWebhookRegistration(
-  sql: Sql,
+  sql: Query,
   platform: string,
   account: string,
 ): Promise<WebhookRegistration | undefined> {
@@ -40,7 +44,7 @@ export async function registeredWebhookSecret(
 }
 
 export async function saveWebhookRegistration(
-  sql: Sql,
+  sql: Query,
   registration: Omit<WebhookRegistration, 'registeredAt'>,
 ): Promise<void> {
   await sql`
@@ -51,4 +55,11 @@ export async function saveWebhookRegistration(
     on conflict (platform, account) do update set
       endpoint_id = excluded.endpoint_id, url = excluded.url, events = excluded.events,
       secret = excluded.secret, registered_at = now()`;
+}
+
+/** The platforms with a registered endpoint (any account), for the health route. */
+export async function platformsWithRegisteredWebhook(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ platform: string }[]>`
+    select distinct platform from audience_sync.webhook_registrations`;
+  return rows.map((row) => row.platform);
 }

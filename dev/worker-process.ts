@@ -54,6 +54,7 @@ export function spawnWorkerProcess(
     LOG_LEVEL: config.LOG_LEVEL,
     ...platformVariables(config),
     ...(config.WORKFLOW_BUNDLE_PATH ? { WORKFLOW_BUNDLE_PATH: config.WORKFLOW_BUNDLE_PATH } : {}),
+    ...(config.PUBLIC_URL ? { PUBLIC_URL: config.PUBLIC_URL } : {}),
   };
   const args =
     entry === 'build'

@@ -9,6 +9,7 @@ import { temporalLogger } from '../telemetry/temporal-logger.js';
 import { describeWorkerVersion } from './options.js';
 import { startPlatformChecks } from './platform-checks.js';
 import { keepReconciliationSchedule } from './reconciliation-schedule.js';
+import { registerWebhookEndpoints } from './webhook-registration.js';
 import { configuredPlatforms, createSyncWorker } from './worker.js';
 
 /**
@@ -36,13 +37,12 @@ async function main(): Promise<void> {
     }
     await keepReconciliationSchedule(client, config.TEMPORAL_TASK_QUEUE, logger);
     await client.connection.close();
+    const platforms = await configuredPlatforms(config);
     const worker = await createSyncWorker({ config, sql });
     // What the health route says of each platform: reachable, key accepted, rate limit learned.
-    const checks = startPlatformChecks({
-      sql,
-      platforms: await configuredPlatforms(config),
-      logger,
-    });
+    const checks = startPlatformChecks({ sql, platforms, logger });
+    // Beside the worker's start, not before it: a slow platform does not hold up the syncs.
+    const registering = registerWebhookEndpoints({ sql, config, platforms, logger });
     logger.info(
       {
         taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       await worker.run();
     } finally {
       await checks.stop();
+      await registering;
     }
     logger.info('worker stopped');
   } finally {

@@ -92,12 +92,14 @@ export interface WebhookDeclaration<Fields extends z.ZodRawShape = z.ZodRawShape
   /** What a verified event says; null for a body that is not an event of this platform. */
   factsOf(event: unknown): WebhookFacts | null;
   /**
-   * Registers the endpoint with the platform, where its API allows it; answers the endpoint's
-   * id and signing secret. Nothing calls it yet: registration at start is still to come.
+   * Registers the endpoint with the platform, where its API allows it (the worker calls it at
+   * start when PUBLIC_URL is set and no secret is configured); answers the endpoint's id and
+   * signing secret. `previous`: what this account registered before, reused when the url is the
+   * same and replaced otherwise.
    */
   register?(
     settings: Record<string, unknown>,
-    request: { url: string; signal: AbortSignal },
+    request: { url: string; previous?: RegisteredWebhook },
   ): Promise<RegisteredWebhook>;
 }
 

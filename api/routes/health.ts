@@ -8,6 +8,7 @@ import {
   type WebhookEndpointRecord,
 } from '../../db/platform-health.js';
 import type { Sql } from '../../db/sql.js';
+import { platformsWithRegisteredWebhook } from '../../db/webhook-registrations.js';
 import { checkDependencies } from './operations.js';
 
 /** A check older than this many intervals: no worker has checked lately. */
@@ -18,7 +19,7 @@ export interface HealthRouteDeps {
   temporal: Client;
   /** The platforms this deployment configures (their credentials are set), in the registry's order. */
   platforms: readonly string[];
-  /** Platforms whose webhook signing secret the API has. */
+  /** Platforms whose webhook signing secret is configured (registered ones are read per answer). */
   webhooksConfigured: Record<string, boolean>;
 }
 
@@ -109,11 +110,13 @@ function platformHealth(
 async function healthAnswer(deps: HealthRouteDeps, _req: Request, res: Response): Promise<void> {
   const parts = await checkDependencies(deps);
   const databaseUp = parts.database === 'ok';
-  const [records, endpoints] = databaseUp
-    ? await Promise.all([readPlatformHealth(deps.sql), readWebhookEndpoints(deps.sql)]).catch(
-        () => [[], []] as [PlatformHealthRecord[], WebhookEndpointRecord[]],
-      )
-    : [[], []];
+  const [records, endpoints, registered] = databaseUp
+    ? await Promise.all([
+        readPlatformHealth(deps.sql),
+        readWebhookEndpoints(deps.sql),
+        platformsWithRegisteredWebhook(deps.sql),
+      ]).catch(() => [[], [], []] as [PlatformHealthRecord[], WebhookEndpointRecord[], string[]])
+    : [[], [], []];
   res.json({
     success: true,
     checkedAt: new Date().toISOString(),
@@ -130,7 +133,11 @@ async function healthAnswer(deps: HealthRouteDeps, _req: Request, res: Response)
         platform,
         records.find((record) => record.platform === platform),
         endpoints.find((endpoint) => endpoint.platform === platform),
-        { databaseUp, webhooksConfigured: deps.webhooksConfigured[platform] ?? false },
+        {
+          databaseUp,
+          webhooksConfigured:
+            (deps.webhooksConfigured[platform] ?? false) || registered.includes(platform),
+        },
       ),
     ),
   });

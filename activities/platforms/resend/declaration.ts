@@ -91,11 +91,15 @@ export const resendDeclaration = {
   webhook: {
     secretSetting: 'RESEND_WEBHOOK_SECRET',
     secretHint:
-      'add the endpoint in Resend (Webhooks), put its signing secret in RESEND_WEBHOOK_SECRET',
+      'add the endpoint in Resend (Webhooks) and put its signing secret in RESEND_WEBHOOK_SECRET, or set PUBLIC_URL for the worker to register it',
     headers: { id: 'svix-id', timestamp: 'svix-timestamp', signature: 'svix-signature' },
     consentEvents: RESEND_CONSENT_EVENTS,
     verify: verifyResendDelivery,
     factsOf: factOfEvent,
+    async register(values, request) {
+      const { registerResendWebhook } = await import('./webhook-registration.js');
+      return registerResendWebhook(values, request);
+    },
   },
   migrations: resendMigrations,
   contactDirectory: resendContactDirectory,

@@ -10,6 +10,7 @@ import { membershipRoutes } from './memberships.js';
 import { segmentRoutes } from './segments.js';
 import { suppressionRoutes } from './suppressions.js';
 import type { RouteContext, RouteDefinition } from './types.js';
+import { webhookRoutes } from './webhooks.js';
 
 /** Literal paths first: `/contacts/imports` must win over `/contacts/:contact`. */
 const ROUTES: readonly RouteDefinition[] = [
@@ -20,6 +21,7 @@ const ROUTES: readonly RouteDefinition[] = [
   ...audienceRoutes,
   ...definitionRoutes,
   ...suppressionRoutes,
+  ...webhookRoutes,
 ];
 
 export type RouteMatch = GenericRouteMatch<RouteContext>;
