@@ -45,16 +45,22 @@ export async function readBatchFacts(scope: BatchScope, users: BatchUser[]): Pro
   const hashes = owned.map((one) => one.emailHash);
   const userIds = owned.map((one) => one.user.userId);
   const erased = await tombstonedEmailHashes(ctx.sql, hashes);
+  const bulkCreated = await readBulkCreated(scope, owned, erased);
   const facts = {
     users,
     listIds: scope.listIds,
     owners,
     erased,
     oldContacts,
-    bulkCreated: await readBulkCreated(scope, owned, erased),
+    bulkCreated,
     consent: await consentOf(ctx.sql, ctx.platform.name, ctx.platform.account, hashes),
     lastSent: await lastSentFields(ctx.sql, ctx.platform.account, userIds),
-    present: await readPresent(scope, owned),
+    // Users a bulk job created are planned as such: the ledger is not asked about them (at a
+    // chunk's scale that look-up cost more than the job).
+    present: await readPresent(
+      scope,
+      owned.filter((one) => !bulkCreated.has(one.user.userId)),
+    ),
   };
   const toMeet = owned.filter(
     (one) => !facts.present.has(one.user.userId) && !facts.bulkCreated.has(one.user.userId),
