@@ -143,7 +143,8 @@ async function deleteOnPlatform(
   });
   await platform.refreshContacts?.();
   const allHashes = [...new Set([...hashes.values()].flatMap((set) => [...set]))];
-  const directory = (await platform.knownContacts?.(allHashes)) ?? new Map<string, string>();
+  const directory =
+    (await platform.knownContacts?.(allHashes, { onPlatform: true })) ?? new Map<string, string>();
   const ledger = await ledgerContactIds(sql, name, userIds);
   const refs: ContactRef[] = [];
   for (const userId of userIds) {

@@ -59,6 +59,17 @@ export async function leaverRefs(
   const synced = await memberEmailHashes(sql, list, withoutIds);
   const known =
     synced.size > 0 ? await platform.knownContacts?.([...new Set(synced.values())]) : undefined;
+  // A contact neither the directory nor the user's email names exists all the same (a member):
+  // the directory reads what it passed over unread before answering that it does not know it.
+  const unnamed = leavers.flatMap((leaver) => {
+    const hash = synced.get(leaver.userId);
+    const email = leaver.email ? normaliseEmail(leaver.email) : null;
+    return hash && !known?.has(hash) && (email === null || emailHash(email) !== hash) ? [hash] : [];
+  });
+  if (unnamed.length > 0) {
+    const found = await platform.knownContacts?.(unnamed, { onPlatform: true });
+    for (const [hash, contactId] of found ?? []) known?.set(hash, contactId);
+  }
   return leavers.map((leaver) => {
     const email = leaver.email ? normaliseEmail(leaver.email) : null;
     const syncedHash = synced.get(leaver.userId);

@@ -86,8 +86,11 @@ async function readOldContacts(
   const withoutIds = movers.flatMap((user) =>
     user.listContactId ? [] : [user.listEmailHash ?? ''],
   );
+  // Old contacts exist on the platform: what the directory passed over unread is read first.
   const directory =
-    withoutIds.length > 0 ? await ctx.platform.knownContacts?.(withoutIds) : undefined;
+    withoutIds.length > 0
+      ? await ctx.platform.knownContacts?.(withoutIds, { onPlatform: true })
+      : undefined;
   for (const user of movers) {
     const emailHash = user.listEmailHash ?? '';
     const contactId = user.listContactId ?? directory?.get(emailHash) ?? null;

@@ -69,9 +69,15 @@ export interface MarketingPlatform {
    * Platforms that keep a directory of the account's contacts (hashes of emails → contact ids):
    * the contacts it knows for these hashes, so an erasure finds contacts of users whose email the
    * service no longer has, and a bulk chunk's created users are recorded with their contacts.
-   * A look-up of what is known, never a request. Absent: the platform keeps no directory.
+   * A look-up of what is known, no request. `onPlatform`: the caller knows these contacts exist
+   * there (members of its lists, emails it sent); the directory may then read the contacts it
+   * passed over after an import before it answers that it lacks one (a request per 100 of them,
+   * once). Absent: the platform keeps no directory.
    */
-  knownContacts?(emailHashes: string[]): Promise<Map<string, string>>;
+  knownContacts?(
+    emailHashes: string[],
+    options?: { onPlatform?: boolean },
+  ): Promise<Map<string, string>>;
   /** Drops these hashes from the directory (their contacts were deleted). */
   forgetContacts?(emailHashes: string[]): Promise<void>;
   /**

@@ -269,3 +269,107 @@ describe('the contact directory', () => {
     );
   });
 });
+
+describe('the run after a bulk first sync', () => {
+  /** The routes other than the import's polls, and how many polls there were. */
+  const withoutPolls = (routes: string[]) => ({
+    routes: routes.filter((route) => !route.startsWith('GET /contacts/imports/')),
+    polls: routes.filter((route) => route.startsWith('GET /contacts/imports/')).length,
+  });
+
+  it('reads no page per imported contact: a rename, a leaver and a joiner cost their own requests', async () => {
+    // More than two pages of contacts, created by one import; the first rows are the oldest.
+    const imported = await users.addMany('imported', 250);
+    const [renamed, leaver] = imported;
+    if (!renamed || !leaver) throw new Error('no users');
+    const first = await bulkFirstSync('Imported', imported);
+    const segment = first.listId;
+
+    await stack.db.sql`update users set last_name = 'Renamed' where id = ${renamed.id}`;
+    await stack.db.sql`update users set deleted_at = now() where id = ${leaver.id}`;
+    const [joiner] = await users.addMany('joiner', 1);
+    if (!joiner) throw new Error('no users');
+    const mark = await lastSeq();
+    const run = await sync({ list_id: segment });
+    const stayed = [...imported.filter((user) => user !== leaver), joiner];
+    expect(await outcomes(run.runId, [...stayed, leaver])).toEqual(everyAdded(stayed));
+    const leavers = await stack.db.sql<{ userId: string; outcome: string }[]>`
+      select user_id as "userId", outcome from audience_sync.run_leavers where run_id = ${run.runId}`;
+    expect(leavers).toEqual([{ userId: leaver.id, outcome: 'removed' }]);
+    const status = await stack.call('GET', `/api/marketing/sync-users/${run.runId}`);
+    expect(status.body.progress).toMatchObject({
+      total: 250,
+      processed: 250,
+      added: 250,
+      updated: 1,
+      skipped: 0,
+      failed: 0,
+      removed: 1,
+    });
+
+    // The directory reads the contacts created since its last look (none; the import's it passed
+    // over when the import ended), the joiner's import reads the newest page once; the renamed
+    // member and the leaver are named by their emails, which Resend takes in place of ids.
+    const { routes, polls } = withoutPolls(await routesSince(mark));
+    expect(routes).toEqual(
+      [
+        'GET /contacts',
+        'GET /contacts',
+        'GET /contacts',
+        `GET /segments/${segment}`,
+        `PATCH /contacts/${renamed.email}`,
+        `DELETE /contacts/${leaver.email}/segments/${segment}`,
+        'POST /contacts/imports',
+      ].sort(),
+    );
+    expect(polls).toBeGreaterThanOrEqual(1);
+
+    const after = await contactsByEmail();
+    expect(after.get(renamed.email)?.last_name).toBe('Renamed');
+    expect(after.get(leaver.email)?.segment_ids).toEqual([]);
+    const members = await emulatedContacts(stack.emulator, `&segment_id=${segment}`);
+    expect(members.map((contact) => contact.email).sort()).toEqual(
+      stayed.map((user) => user.email).sort(),
+    );
+  });
+
+  it('never re-subscribes a contact the directory has not read: a member who left, unsubscribed and came back', async () => {
+    const imported = await users.addMany('unread', 250);
+    const [returner] = imported;
+    if (!returner) throw new Error('no users');
+    const first = await bulkFirstSync('Unread', imported);
+    const segment = first.listId;
+
+    // The oldest contact of the import, on a page no run has read: it leaves the list ...
+    await stack.db.sql`update users set deleted_at = now() where id = ${returner.id}`;
+    const left = await sync({ list_id: segment });
+    const leavers = await stack.db.sql<{ userId: string; outcome: string }[]>`
+      select user_id as "userId", outcome from audience_sync.run_leavers where run_id = ${left.runId}`;
+    expect(leavers).toEqual([{ userId: returner.id, outcome: 'removed' }]);
+    // ... unsubscribes in Resend (no webhook tells) and comes back to the population.
+    await fetch(`${stack.emulator.url}/_emulator/contacts/unsubscribe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: returner.email }),
+    }).then((response) => expect(response.status).toBe(200));
+    await stack.db.sql`update users set deleted_at = null where id = ${returner.id}`;
+
+    const mark = await lastSeq();
+    const back = await sync({ list_id: segment });
+    // Its page unread, the directory does not know the contact: it is asked for by email, and
+    // never created (a create of an existing contact re-subscribes it).
+    const contact = (await contactsByEmail()).get(returner.email);
+    expect(contact?.unsubscribed).toBe(true);
+    expect(contact?.segment_ids).toEqual([]);
+    const routes = await routesSince(mark);
+    expect(routes.filter((route) => route === 'POST /contacts')).toEqual([]);
+    expect(routes.filter((route) => route.includes(returner.email))).toEqual([
+      `GET /contacts/${returner.email}`,
+    ]);
+    const others = imported.filter((user) => user !== returner);
+    expect(await outcomes(back.runId, imported)).toEqual({
+      ...everyAdded(others),
+      [returner.id]: 'skipped:unsubscribed_in_platform',
+    });
+  });
+});

@@ -49,6 +49,8 @@ interface ContactPage {
 }
 
 export interface ContactDirectory {
+  /** The platform account whose contacts these are (a hash of its key). */
+  account: string;
   /** Loads every contact of the account once; resumable page by page. */
   load(onPage?: () => void): Promise<{ pages: number }>;
   /**
@@ -60,8 +62,24 @@ export interface ContactDirectory {
   lookup(emails: string[]): Promise<Map<string, KnownContact>>;
   remember(email: string, contactId: string): Promise<void>;
   forget(email: string): Promise<void>;
-  /** Contact ids by email hash, for callers that only have hashes (erasure). */
-  lookupHashes(emailHashes: string[]): Promise<Map<string, string>>;
+  /**
+   * Contact ids by email hash, for callers that only have hashes (erasure). `readUnread`: these
+   * contacts exist on the platform, so one the directory lacks has the unread range read first.
+   */
+  lookupHashes(
+    emailHashes: string[],
+    options?: { readUnread?: boolean },
+  ): Promise<Map<string, string>>;
+  /** After an import created its rows: the newest page only; the rest of it is left unread. */
+  passImported(): Promise<{ pages: number }>;
+  /** Whether some contacts (an import's) were passed over unread: an unknown email may exist. */
+  hasUnread(): Promise<boolean>;
+  /** Asks Resend for this email's contact (one request), and remembers it. */
+  findOnPlatform(email: string): Promise<(KnownContact & { unsubscribed: boolean }) | undefined>;
+  /** Reads one page from `after` (the newest when absent) and remembers its contacts. */
+  readPage(after: string | undefined): Promise<{ ids: string[]; hasMore: boolean } | undefined>;
+  /** Every page was read from `readFrom` on: an unread range opened before then is read. */
+  closeUnread(readFrom: Date): Promise<void>;
   forgetHashes(emailHashes: string[]): Promise<void>;
   /** A contact this service marked unsubscribed, as a page listing it now would say. */
   noteUnsubscribed(contact: { email: string | null; contactId: string | null }): Promise<void>;
@@ -93,6 +111,25 @@ interface DirectoryContext {
   recentRefreshes: RecentRefreshes;
 }
 
+/** A contact as Resend lists or gets it. */
+const contactOf = (contact: {
+  id: string;
+  email: string;
+  created_at: string;
+  unsubscribed: boolean;
+  first_name?: string | null;
+  last_name?: string | null;
+}): Contact => ({
+  id: contact.id,
+  email: contact.email,
+  createdAt: contact.created_at,
+  unsubscribed: contact.unsubscribed,
+  emptyFields: [
+    ...(contact.first_name ? [] : ['first_name']),
+    ...(contact.last_name ? [] : ['last_name']),
+  ],
+});
+
 /** A page of contacts, newest first; undefined when Resend no longer knows the cursor. */
 async function listContacts(
   { client }: DirectoryContext,
@@ -112,16 +149,7 @@ async function listContacts(
     throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
   }
   return {
-    contacts: answer.data.data.map((contact) => ({
-      id: contact.id,
-      email: contact.email,
-      createdAt: contact.created_at,
-      unsubscribed: contact.unsubscribed,
-      emptyFields: [
-        ...(contact.first_name ? [] : ['first_name']),
-        ...(contact.last_name ? [] : ['last_name']),
-      ],
-    })),
+    contacts: answer.data.data.map(contactOf),
     hasMore: answer.data.has_more,
     observedAt,
   };
@@ -195,31 +223,46 @@ async function advanceWatermark(
       refreshed_at = now()`;
 }
 
-async function page(context: DirectoryContext, cursor?: ContactCursor): Promise<ContactPage> {
-  const found = await listContacts(context, cursor);
-  if (!found) throw platformUnavailable('the contact list lost its cursor; retrying');
-  return found;
+/**
+ * Reads pages from `after` (the newest when absent) down to contacts created before `untilMs`,
+ * storing what it reads. A cursor Resend no longer knows (its contact was deleted meanwhile)
+ * starts over from the newest: more pages, never fewer contacts.
+ */
+async function scanDown(
+  context: DirectoryContext,
+  untilMs: number,
+  from?: string,
+): Promise<{ pages: number; top: Contact | undefined }> {
+  let after = from;
+  let top: Contact | undefined;
+  let pages = 0;
+  for (;;) {
+    const found = await listContacts(context, after ? { after } : undefined);
+    if (!found) {
+      after = undefined;
+      continue;
+    }
+    const { contacts, hasMore, observedAt } = found;
+    pages += 1;
+    if (!after) top ??= contacts[0];
+    const fresh = contacts.filter((contact) => timestampMs(contact.createdAt) >= untilMs);
+    await store(context, fresh, observedAt);
+    const last = contacts.at(-1);
+    if (!hasMore || !last || fresh.length < contacts.length) break;
+    after = last.id;
+  }
+  return { pages, top };
 }
+
+const sinceMs = (createdAt: string | null) =>
+  createdAt === null ? Number.NEGATIVE_INFINITY : timestampMs(createdAt);
 
 /** From the newest contact down to the watermark: the way that works whatever happened. */
 async function scanFromNewest(
   context: DirectoryContext,
   watermark: string | null,
 ): Promise<{ pages: number }> {
-  const knownUntil = watermark === null ? Number.NEGATIVE_INFINITY : timestampMs(watermark);
-  let after: string | undefined;
-  let top: Contact | undefined;
-  let pages = 0;
-  for (;;) {
-    const { contacts, hasMore, observedAt } = await page(context, after ? { after } : undefined);
-    pages += 1;
-    top ??= contacts[0];
-    const fresh = contacts.filter((contact) => timestampMs(contact.createdAt) >= knownUntil);
-    await store(context, fresh, observedAt);
-    const last = contacts.at(-1);
-    if (!hasMore || !last || fresh.length < contacts.length) break;
-    after = last.id;
-  }
+  const { pages, top } = await scanDown(context, sinceMs(watermark));
   await advanceWatermark(context, top);
   return { pages };
 }
@@ -241,6 +284,90 @@ async function refreshNow(context: DirectoryContext): Promise<{ pages: number }>
     return { pages: scanned.pages + 1 };
   }
   return scanFromNewest(context, state.watermark);
+}
+
+/**
+ * Contacts no page has shown yet: those an import created below the page read after it
+ * (`after`, created at `afterAt`), down to the look before it (`until`; null: the oldest).
+ * `since`: when the range was last opened or widened.
+ */
+interface UnreadRange {
+  after: string;
+  afterAt: string;
+  until: string | null;
+  since: Date;
+}
+
+async function readUnreadRange({ sql, account }: DirectoryContext): Promise<UnreadRange | null> {
+  const [row] = await sql<(Omit<UnreadRange, 'after'> & { after: string | null })[]>`
+    select unread_after as after, unread_after_at as "afterAt", unread_until as until,
+      unread_since as since
+    from audience_sync.contact_directory_state where account = ${account}`;
+  return row?.after ? { ...row, after: row.after } : null;
+}
+
+/**
+ * Records contacts below `cursor` down to `until` as unread, or widens the range there is: its
+ * top is the newer of the two cursors, its bottom the older of the two looks.
+ */
+async function openUnread(
+  { sql, account }: DirectoryContext,
+  cursor: Contact,
+  until: string | null,
+): Promise<void> {
+  await sql`
+    update audience_sync.contact_directory_state s set
+      unread_until = case when s.unread_after is null then ${until} else s.unread_until end,
+      unread_after = case when s.unread_after is null
+          or ${cursor.createdAt}::timestamptz > s.unread_after_at::timestamptz
+        then ${cursor.id} else s.unread_after end,
+      unread_after_at = case when s.unread_after is null
+          or ${cursor.createdAt}::timestamptz > s.unread_after_at::timestamptz
+        then ${cursor.createdAt} else s.unread_after_at end,
+      unread_since = now()
+    where s.account = ${account}`;
+}
+
+/** The range is read: closed, unless it was opened or widened after `readFrom`. */
+async function closeUnread({ sql, account }: DirectoryContext, readFrom: Date): Promise<void> {
+  await sql`
+    update audience_sync.contact_directory_state
+    set unread_after = null, unread_after_at = null, unread_until = null, unread_since = null
+    where account = ${account} and unread_since <= ${readFrom}`;
+}
+
+/**
+ * After an import created its rows: one page, the newest, instead of one per 100 contacts it
+ * created. This service made those contacts and knows their emails (Resend takes an email in
+ * place of an id wherever a later request names one); the contacts below that page, down to the
+ * look before the import, are recorded as unread until something reads them: a look-up that
+ * needs one (`readUnread`) or the daily reconciliation, which reads every page.
+ */
+async function passImported(context: DirectoryContext): Promise<{ pages: number }> {
+  const state = await readState(context);
+  if (!state.complete) return load(context);
+  const found = await listContacts(context);
+  if (!found) throw platformUnavailable('Resend contacts.list answered 404');
+  const { contacts, hasMore, observedAt } = found;
+  await store(context, contacts, observedAt);
+  const last = contacts.at(-1);
+  const reachedLastLook = contacts.some(
+    (contact) =>
+      contact.id === state.watermarkId || timestampMs(contact.createdAt) < sinceMs(state.watermark),
+  );
+  // Widened before the watermark moves: a crash in between leaves more unread, never less.
+  if (hasMore && last && !reachedLastLook) await openUnread(context, last, state.watermark);
+  await advanceWatermark(context, contacts[0]);
+  return { pages: 1 };
+}
+
+/** Reads the unread range, if any: then the directory knows every contact up to its watermark. */
+async function readUnread(context: DirectoryContext): Promise<{ pages: number }> {
+  const range = await readUnreadRange(context);
+  if (!range) return { pages: 0 };
+  const { pages } = await scanDown(context, sinceMs(range.until), range.after);
+  await closeUnread(context, range.since);
+  return { pages };
 }
 
 /** Loads every contact of the account once; resumable page by page. */
@@ -318,7 +445,7 @@ async function lookup(
   return found;
 }
 
-async function lookupHashes(
+async function lookupHashesNow(
   { sql, account }: DirectoryContext,
   emailHashes: string[],
 ): Promise<Map<string, string>> {
@@ -328,6 +455,51 @@ async function lookupHashes(
     from audience_sync.contact_directory
     where account = ${account} and email_hash = any(${emailHashes}::text[])`;
   return new Map(rows.map((row) => [row.emailHash, row.contactId]));
+}
+
+/** With `readUnread`, a hash it does not know has the unread range read first, if there is one. */
+async function lookupHashes(
+  context: DirectoryContext,
+  emailHashes: string[],
+  options?: { readUnread?: boolean },
+): Promise<Map<string, string>> {
+  const found = await lookupHashesNow(context, emailHashes);
+  if (!options?.readUnread || found.size === new Set(emailHashes).size) return found;
+  const { pages } = await readUnread(context);
+  return pages === 0 ? found : lookupHashesNow(context, emailHashes);
+}
+
+/**
+ * Asks Resend for the contact of this email (one request) and remembers it as a page would;
+ * undefined when Resend has none.
+ */
+async function findOnPlatform(
+  context: DirectoryContext,
+  email: string,
+): Promise<(KnownContact & { unsubscribed: boolean }) | undefined> {
+  const { client } = context;
+  const observedAt = new Date();
+  const { answer, kind } = await client.idempotent('contacts.get', (signal) =>
+    client.sdk.contacts.get({ email }, { signal }),
+  );
+  if (kind === 'not_found') return undefined;
+  if (answer.error || !answer.data) {
+    throw platformUnavailable(`Resend contacts.get answered ${answer.error?.name}`);
+  }
+  const contact = contactOf(answer.data);
+  await store(context, [contact], observedAt);
+  return { id: contact.id, emptyFields: contact.emptyFields, unsubscribed: contact.unsubscribed };
+}
+
+/** One page, remembered (for reads of every page: the reconciliation's). */
+async function readPage(
+  context: DirectoryContext,
+  after: string | undefined,
+): Promise<{ ids: string[]; hasMore: boolean } | undefined> {
+  const found = await listContacts(context, after ? { after } : undefined);
+  if (!found) return undefined;
+  await store(context, found.contacts, found.observedAt);
+  return { ids: found.contacts.map((contact) => contact.id), hasMore: found.hasMore };
 }
 
 async function forgetHashes(
@@ -346,7 +518,7 @@ async function noteUnsubscribed(
 ): Promise<void> {
   if (!email) return;
   const hash = emailHash(email);
-  const id = contactId ?? (await lookupHashes(context, [hash])).get(hash);
+  const id = contactId ?? (await lookupHashesNow(context, [hash])).get(hash);
   if (!id) return;
   await recordUnsubscribedFlags(
     context.sql,
@@ -371,11 +543,17 @@ export function createContactDirectory(
 ): ContactDirectory {
   const context: DirectoryContext = { sql, client, account, recentRefreshes };
   return {
+    account,
     load: (onPage) => load(context, onPage),
     refresh: (options) => refresh(context, options),
     lookup: (emails) => lookup(context, emails),
     remember: (email, contactId) => store(context, [{ id: contactId, email }]),
-    lookupHashes: (emailHashes) => lookupHashes(context, emailHashes),
+    lookupHashes: (emailHashes, options) => lookupHashes(context, emailHashes, options),
+    passImported: () => passImported(context),
+    hasUnread: async () => (await readUnreadRange(context)) !== null,
+    findOnPlatform: (email) => findOnPlatform(context, email),
+    readPage: (after) => readPage(context, after),
+    closeUnread: (readFrom) => closeUnread(context, readFrom),
     forgetHashes: (emailHashes) => forgetHashes(context, emailHashes),
     forget: (email) => forget(context, email),
     noteUnsubscribed: (contact) => noteUnsubscribed(context, contact),

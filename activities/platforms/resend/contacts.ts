@@ -94,10 +94,13 @@ async function syncOne(
   connection: ResendConnection,
   contact: ContactToSync,
   listIds: string[],
-  known: Map<string, KnownContact>,
+  known: KnownContacts,
 ): Promise<ContactOutcome> {
   const { client, directory, memberships, properties } = connection;
-  const knownContact = known.get(contact.email);
+  const knownContact = await known.of(contact.email);
+  // Found by asking (the directory had not read its page): unsubscribed, it is skipped as any
+  // contact recorded unsubscribed there; joining it would not re-subscribe it, but the rule does.
+  if (knownContact?.unsubscribed) return { kind: 'unsubscribed', contactId: knownContact.id };
   if (knownContact) {
     const joined = await memberships.joinKnown(knownContact.id, listIds);
     if (joined.kind === 'ok') {
@@ -205,6 +208,30 @@ export async function prepareDirectory(
   onProgress(pages + refreshed.pages);
 }
 
+/** What the directory knows of a batch's emails; `unsubscribed` only for contacts asked for. */
+interface KnownContacts {
+  of(email: string): Promise<(KnownContact & { unsubscribed?: boolean }) | undefined>;
+}
+
+/**
+ * The directory's contacts for these emails, after learning the newest. While it has passed over
+ * an import's pages unread, an email it does not know may still be a contact there (made by
+ * someone else while the import ran): that one is asked for by email (a request) before anything
+ * would create it, since a create of an existing contact re-subscribes it.
+ */
+async function knownContactsOf(
+  directory: ContactDirectory,
+  emails: string[],
+): Promise<KnownContacts> {
+  await directory.refresh({ shared: true });
+  const known = await directory.lookup(emails);
+  const unread = await directory.hasUnread();
+  return {
+    of: async (email) =>
+      known.get(email) ?? (unread ? await directory.findOnPlatform(email) : undefined),
+  };
+}
+
 export async function syncContacts(
   connection: ResendConnection,
   contacts: ContactToSync[],
@@ -213,8 +240,10 @@ export async function syncContacts(
 ): Promise<void> {
   const { context, directory } = connection;
   if (contacts.length === 0) return;
-  await directory.refresh({ shared: true });
-  const known = await directory.lookup(contacts.map((contact) => contact.email));
+  const known = await knownContactsOf(
+    directory,
+    contacts.map((contact) => contact.email),
+  );
   await forEachSettling(contacts, context.gate.capacity, async (contact) => {
     await onOutcome(contact.userId, await syncOne(connection, contact, listIds, known));
   });
@@ -226,10 +255,12 @@ export async function findContacts(
 ): Promise<Map<string, FoundContact>> {
   const found = new Map<string, FoundContact>();
   if (contacts.length === 0) return found;
-  await directory.refresh({ shared: true });
-  const known = await directory.lookup(contacts.map((contact) => contact.email));
+  const known = await knownContactsOf(
+    directory,
+    contacts.map((contact) => contact.email),
+  );
   for (const contact of contacts) {
-    const knownContact = known.get(contact.email);
+    const knownContact = await known.of(contact.email);
     if (!knownContact) continue;
     const emptyFields = await emptyFieldsOf(properties, contact, knownContact);
     found.set(contact.userId, {

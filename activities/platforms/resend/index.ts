@@ -96,7 +96,7 @@ function connectResend(
   const directory = createContactDirectory(context.sql, client, account, memory.recentRefreshes);
   const segments = createSegments(context.sql, client, account);
   const properties = createResendProperties(context.sql, client, account);
-  const reconciliation = createResendReconciliation(context.sql, client, account);
+  const reconciliation = createResendReconciliation(context.sql, client, directory);
   const memberships = createMemberships(client);
   const connection: ResendConnection = { context, client, directory, properties, memberships };
 
@@ -125,7 +125,8 @@ function connectResend(
     markUnsubscribed: (contacts, onOutcome) => markUnsubscribed(connection, contacts, onOutcome),
     deleteContacts: (contacts, onOutcome) => deleteContacts(connection, contacts, onOutcome),
 
-    knownContacts: (emailHashes) => directory.lookupHashes(emailHashes),
+    knownContacts: (emailHashes, options) =>
+      directory.lookupHashes(emailHashes, { readUnread: options?.onPlatform === true }),
     forgetContacts: (emailHashes) => directory.forgetHashes(emailHashes),
     async refreshContacts() {
       await directory.refresh();

@@ -5,8 +5,23 @@ import type { Migration } from '../../../db/migrations.js';
  * their own (`audience_sync.platform_migrations`, platform `resend`). Append new versions; never
  * edit one that has shipped.
  *
- * None yet: the tables only Resend uses today (contact directory and its state, named lists,
- * property definitions) were made by the service's versions 1, 6 and 15 before platforms had
- * migrations of their own, and shipped versions never change. New Resend tables go here.
+ * The tables only Resend uses (contact directory and its state, named lists, property
+ * definitions) were made by the service's versions 1, 6 and 15 before platforms had migrations
+ * of their own, and shipped versions never change. New Resend tables and columns go here.
  */
-export const resendMigrations: Migration[] = [];
+export const resendMigrations: Migration[] = [
+  {
+    version: 1,
+    name: 'contact directory: the contacts an import created that no page has shown',
+    sql: /* sql */ `
+      -- After an import, the directory reads only the newest page; the contacts below it (from
+      -- the cursor down to the look before the import) are unread until something reads them:
+      -- a look-up that needs one, or the daily reconciliation, which reads every page.
+      alter table audience_sync.contact_directory_state
+        add column unread_after text,
+        add column unread_after_at text,
+        add column unread_until text,
+        add column unread_since timestamptz;
+    `,
+  },
+];

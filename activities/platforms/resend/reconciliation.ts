@@ -1,9 +1,9 @@
 import { emailHash } from '../../../common/emails.js';
-import { recordUnsubscribedFlags } from '../../../db/consent.js';
 import type { Sql } from '../../../db/sql.js';
 import type { DisappearedContact } from '../platform.js';
 import { platformUnavailable } from '../platform.js';
 import type { ResendClient } from './client.js';
+import type { ContactDirectory } from './contact-directory.js';
 
 /** True when Resend says the contact (by id, or by email) does not exist. */
 export async function contactIsGone(
@@ -20,58 +20,30 @@ export async function contactIsGone(
   return false;
 }
 
-/** A page of contact ids; the `unsubscribed` flags it shows are recorded as of when it was asked. */
-async function contactsPage(
-  sql: Sql,
-  client: ResendClient,
-  account: string,
-  after: string | undefined,
-): Promise<{ ids: string[]; hasMore: boolean } | undefined> {
-  const observedAt = new Date();
-  const { answer, kind } = await client.idempotent('contacts.list', (signal) =>
-    client.sdk.contacts.list({ limit: 100, ...(after ? { after } : {}) }, { signal }),
-  );
-  // A cursor whose contact was deleted meanwhile: the caller starts over.
-  if (kind === 'not_found' || answer.error?.statusCode === 422) return undefined;
-  if (answer.error || !answer.data) {
-    throw platformUnavailable(`Resend contacts.list answered ${answer.error?.name}`);
-  }
-  const contacts = answer.data.data;
-  await recordUnsubscribedFlags(
-    sql,
-    'resend',
-    account,
-    contacts.map((contact) => ({
-      emailHash: emailHash(contact.email),
-      contactId: contact.id,
-      unsubscribed: contact.unsubscribed,
-    })),
-    observedAt,
-  );
-  return { ids: contacts.map((contact) => contact.id), hasMore: answer.data.has_more };
-}
-
 /**
- * Reads every contact of the account (one request per 100): the `unsubscribed` flags are
- * recorded as the directory's reads record them (runs read only contacts created since their
- * last look, so this is where a change made on an older contact without a webhook is learned)
- * and the ids go into a scratch table of one connection; then it takes the directory's contacts that were not among them; each of those is
- * asked for once more, so a contact created while the list was read is not taken for deleted.
- * The deleted ones are dropped from the directory and returned.
+ * Reads every contact of the account (one request per 100) into the directory: the
+ * `unsubscribed` flags are recorded as every directory read records them (runs read only contacts
+ * created since their last look, so this is where a change made on an older contact without a
+ * webhook is learned), and so are the contacts a run passed over after an import. The ids go
+ * into a scratch table of one connection; then it takes the directory's contacts that were not
+ * among them; each of those is asked for once more, so a contact created while the list was read
+ * is not taken for deleted. The deleted ones are dropped from the directory and returned.
  */
 async function findDisappeared(
   sql: Sql,
   client: ResendClient,
-  account: string,
+  directory: ContactDirectory,
   onPage: () => void,
 ): Promise<DisappearedContact[]> {
+  const account = directory.account;
+  const readFrom = new Date();
   const connection = await sql.reserve();
   try {
     await connection`create temporary table if not exists reconcile_seen (contact_id text primary key)`;
     await connection`truncate reconcile_seen`;
     let after: string | undefined;
     for (;;) {
-      const page = await contactsPage(sql, client, account, after);
+      const page = await directory.readPage(after);
       onPage();
       if (!page) {
         // The contact the cursor stood on was deleted meanwhile: read from the newest again.
@@ -93,6 +65,7 @@ async function findDisappeared(
         and not exists (select 1 from reconcile_seen s where s.contact_id = d.contact_id)
       order by d.contact_id`;
     await connection`drop table if exists reconcile_seen`;
+    await directory.closeUnread(readFrom);
     const gone: DisappearedContact[] = [];
     for (const candidate of candidates) {
       if (await contactIsGone(client, { id: candidate.contactId })) gone.push(candidate);
@@ -140,9 +113,13 @@ async function listSuppressions(
  * deleted them in the dashboard), which are unsubscribed there, and which emails are on Resend's
  * suppression list.
  */
-export function createResendReconciliation(sql: Sql, client: ResendClient, account: string) {
+export function createResendReconciliation(
+  sql: Sql,
+  client: ResendClient,
+  directory: ContactDirectory,
+) {
   return {
-    findDisappeared: (onPage: () => void) => findDisappeared(sql, client, account, onPage),
+    findDisappeared: (onPage: () => void) => findDisappeared(sql, client, directory, onPage),
     listSuppressions: (onPage: (emailHashes: string[]) => Promise<void>) =>
       listSuppressions(client, onPage),
   };
