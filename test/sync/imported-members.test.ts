@@ -373,3 +373,56 @@ describe('the run after a bulk first sync', () => {
     });
   });
 });
+
+describe('contacts an import made that no page has shown', () => {
+  const directoryIdsOf = async (of: TestUser[]) =>
+    new Map(
+      (
+        await stack.db.sql<{ emailHash: string; contactId: string }[]>`
+          select email_hash as "emailHash", contact_id as "contactId"
+          from audience_sync.contact_directory
+          where email_hash = any(${of.map((user) => emailHash(user.email))}::text[])`
+      ).map((row) => [row.emailHash, row.contactId]),
+    );
+
+  it('an email change of one of them takes its old contact out of the list', async () => {
+    const imported = await users.addMany('moving', 250);
+    const [mover] = imported;
+    if (!mover) throw new Error('no users');
+    const first = await bulkFirstSync('Moving', imported);
+    const segment = first.listId;
+    const oldId = (await contactsByEmail()).get(mover.email)?.id;
+    // The oldest row of the import: below the one page the directory read after it.
+    expect((await directoryIdsOf([mover])).size).toBe(0);
+
+    const newEmail = `new.${mover.email}`;
+    await stack.db.sql`update users set email = ${newEmail} where id = ${mover.id}`;
+    const mark = await lastSeq();
+    const run = await sync({ list_id: segment });
+    expect(await outcomes(run.runId, imported)).toEqual(everyAdded(imported));
+    const writes = (await routesSince(mark)).filter((route) => !route.startsWith('GET '));
+    expect(writes).toEqual([
+      `DELETE /contacts/${oldId}/segments/${segment}`,
+      'POST /contacts/imports',
+    ]);
+    const after = await contactsByEmail();
+    expect(after.get(mover.email)?.segment_ids).toEqual([]);
+    expect(after.get(newEmail)?.segment_ids).toEqual([segment]);
+  });
+
+  it('are read by the daily reconciliation', async () => {
+    const imported = await users.addMany('reconciled', 250);
+    await bulkFirstSync('Reconciled', imported);
+    const byEmail = await contactsByEmail();
+    const expected = new Map(
+      imported.map((user) => [emailHash(user.email), byEmail.get(user.email)?.id]),
+    );
+    expect((await directoryIdsOf(imported)).size).toBeLessThan(imported.length);
+
+    await reconcile();
+    expect(await directoryIdsOf(imported)).toEqual(expected);
+    const [state] = await stack.db.sql<{ unread: string | null }[]>`
+      select unread_after as unread from audience_sync.contact_directory_state`;
+    expect(state?.unread).toBeNull();
+  });
+});
