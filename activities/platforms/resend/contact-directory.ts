@@ -312,7 +312,7 @@ async function readUnreadRange({ sql, account }: DirectoryContext): Promise<Unre
  */
 async function openUnread(
   { sql, account }: DirectoryContext,
-  cursor: Contact,
+  cursor: { id: string; createdAt: string },
   until: string | null,
 ): Promise<void> {
   await sql`
@@ -348,17 +348,30 @@ async function passImported(context: DirectoryContext): Promise<{ pages: number 
   if (!state.complete) return load(context);
   const found = await listContacts(context);
   if (!found) throw platformUnavailable('Resend contacts.list answered 404');
-  const { contacts, hasMore, observedAt } = found;
-  await store(context, contacts, observedAt);
-  const last = contacts.at(-1);
-  const reachedLastLook = contacts.some(
-    (contact) =>
-      contact.id === state.watermarkId || timestampMs(contact.createdAt) < sinceMs(state.watermark),
-  );
+  await store(context, found.contacts, found.observedAt);
+  const cursor = unreadBelow(found, state);
   // Widened before the watermark moves: a crash in between leaves more unread, never less.
-  if (hasMore && last && !reachedLastLook) await openUnread(context, last, state.watermark);
-  await advanceWatermark(context, contacts[0]);
+  if (cursor) await openUnread(context, cursor, state.watermark);
+  await advanceWatermark(context, found.contacts[0]);
   return { pages: 1 };
+}
+
+/**
+ * The newest page after an import, against the directory's last look before it: the contact
+ * below which contacts are left unread, or null when the page reaches that look (or the end).
+ */
+export function unreadBelow(
+  page: { contacts: { id: string; createdAt: string }[]; hasMore: boolean },
+  lastLook: { watermark: string | null; watermarkId: string | null },
+): { id: string; createdAt: string } | null {
+  const last = page.contacts.at(-1);
+  if (!page.hasMore || !last) return null;
+  const reached = page.contacts.some(
+    (contact) =>
+      contact.id === lastLook.watermarkId ||
+      timestampMs(contact.createdAt) < sinceMs(lastLook.watermark),
+  );
+  return reached ? null : last;
 }
 
 /** Reads the unread range, if any: then the directory knows every contact up to its watermark. */
