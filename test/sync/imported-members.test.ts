@@ -333,27 +333,32 @@ describe('the run after a bulk first sync', () => {
     );
   });
 
-  it('never re-subscribes a contact the directory has not read: a member who left, unsubscribed and came back', async () => {
-    const imported = await users.addMany('unread', 250);
+  /**
+   * 250 members through an import; the oldest (on a page no run has read) leaves the list,
+   * unsubscribes in Resend (no webhook tells) and comes back to the population.
+   */
+  async function memberLeftUnsubscribedAndBack(name: string) {
+    const imported = await users.addMany(name.toLowerCase(), 250);
     const [returner] = imported;
     if (!returner) throw new Error('no users');
-    const first = await bulkFirstSync('Unread', imported);
+    const first = await bulkFirstSync(name, imported);
     const segment = first.listId;
-
-    // The oldest contact of the import, on a page no run has read: it leaves the list ...
     await stack.db.sql`update users set deleted_at = now() where id = ${returner.id}`;
     const left = await sync({ list_id: segment });
     const leavers = await stack.db.sql<{ userId: string; outcome: string }[]>`
       select user_id as "userId", outcome from audience_sync.run_leavers where run_id = ${left.runId}`;
     expect(leavers).toEqual([{ userId: returner.id, outcome: 'removed' }]);
-    // ... unsubscribes in Resend (no webhook tells) and comes back to the population.
     await fetch(`${stack.emulator.url}/_emulator/contacts/unsubscribe`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: returner.email }),
     }).then((response) => expect(response.status).toBe(200));
     await stack.db.sql`update users set deleted_at = null where id = ${returner.id}`;
+    return { imported, returner, segment };
+  }
 
+  it('never re-subscribes a contact the directory has not read: a member who left, unsubscribed and came back', async () => {
+    const { imported, returner, segment } = await memberLeftUnsubscribedAndBack('Unread');
     const mark = await lastSeq();
     const back = await sync({ list_id: segment });
     // Its page unread, the directory does not know the contact: it is asked for by email, and
@@ -371,6 +376,19 @@ describe('the run after a bulk first sync', () => {
       ...everyAdded(others),
       [returner.id]: 'skipped:unsubscribed_in_platform',
     });
+  });
+
+  it('a dry run plans no create for a contact the directory has not read', async () => {
+    const { segment } = await memberLeftUnsubscribedAndBack('Planned');
+    // It plans every user: it reads the pages the directory passed over, not one email each.
+    const dry = await stack.call('POST', '/api/marketing/sync', {
+      platform: 'resend',
+      mode: 'mirror',
+      list_id: segment,
+      dry_run: true,
+    });
+    expect(dry.status).toBe(200);
+    expect(dry.body.plan.create).toEqual({ count: 0, userIds: [] });
   });
 });
 

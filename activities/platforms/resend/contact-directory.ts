@@ -74,6 +74,8 @@ export interface ContactDirectory {
   passImported(): Promise<{ pages: number }>;
   /** Whether some contacts (an import's) were passed over unread: an unknown email may exist. */
   hasUnread(): Promise<boolean>;
+  /** Reads the contacts passed over unread after imports, if any (one request per 100). */
+  readUnread(): Promise<{ pages: number }>;
   /** Asks Resend for this email's contact (one request), and remembers it. */
   findOnPlatform(email: string): Promise<(KnownContact & { unsubscribed: boolean }) | undefined>;
   /** Reads one page from `after` (the newest when absent) and remembers its contacts. */
@@ -564,6 +566,7 @@ export function createContactDirectory(
     lookupHashes: (emailHashes, options) => lookupHashes(context, emailHashes, options),
     passImported: () => passImported(context),
     hasUnread: async () => (await readUnreadRange(context)) !== null,
+    readUnread: () => readUnread(context),
     findOnPlatform: (email) => findOnPlatform(context, email),
     readPage: (after) => readPage(context, after),
     closeUnread: (readFrom) => closeUnread(context, readFrom),

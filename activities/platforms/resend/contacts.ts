@@ -255,12 +255,13 @@ export async function findContacts(
 ): Promise<Map<string, FoundContact>> {
   const found = new Map<string, FoundContact>();
   if (contacts.length === 0) return found;
-  const known = await knownContactsOf(
-    directory,
-    contacts.map((contact) => contact.email),
-  );
+  await directory.refresh({ shared: true });
+  // A dry run plans every user: what the directory passed over is read (once, 100 a page)
+  // rather than asked for email by email.
+  await directory.readUnread();
+  const known = await directory.lookup(contacts.map((contact) => contact.email));
   for (const contact of contacts) {
-    const knownContact = await known.of(contact.email);
+    const knownContact = known.get(contact.email);
     if (!knownContact) continue;
     const emptyFields = await emptyFieldsOf(properties, contact, knownContact);
     found.set(contact.userId, {
