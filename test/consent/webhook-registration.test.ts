@@ -9,6 +9,7 @@ import { startResendEmulator } from '../../emulator/resend/index.js';
 import { registerWebhookEndpoints } from '../../worker/webhook-registration.js';
 import { type AppStack, requestLog, startAppStack } from '../support/app-stack.js';
 import { startHoldingProxy } from '../support/holding-proxy.js';
+import { dataOf } from '../support/sdk-answers.js';
 import { TEST_RESEND_KEY, uniqueName, waitFor } from '../support/stack.js';
 import { outcomesOf, testUsers } from '../support/test-users.js';
 import { killableWorkers } from '../support/worker-processes.js';
@@ -38,9 +39,8 @@ afterAll(async () => {
 const sdk = () => new Resend(TEST_RESEND_KEY, { baseUrl: stack.emulator.url });
 
 async function endpoints() {
-  const answer = await sdk().webhooks.list();
-  if (!answer.data) throw new Error(`listing webhooks failed: ${JSON.stringify(answer.error)}`);
-  return answer.data.data.map(({ endpoint, events, id }) => ({ id, endpoint, events }));
+  const listed = dataOf(await sdk().webhooks.list());
+  return listed.data.map(({ endpoint, events, id }) => ({ id, endpoint, events }));
 }
 
 const registrations = () =>
