@@ -253,3 +253,41 @@ it("registers through the account's request gate, with no transaction open while
     await emulator.close();
   }
 });
+
+it('two workers starting together register one endpoint', async () => {
+  const key = `re_together_${Date.now()}`;
+  const emulator = await startResendEmulator({ rateLimit: 100, apiKeys: [key] });
+  try {
+    const config = {
+      ...stack.workerConfig,
+      RESEND_API_KEY: key,
+      RESEND_BASE_URL: emulator.url,
+      PUBLIC_URL: 'https://together.example.com',
+    };
+    const { modules } = await loadConfiguredPlatforms(config);
+    const register = () =>
+      registerWebhookEndpoints({
+        sql: stack.db.sql,
+        config,
+        platforms: modules,
+        logger: pino({ level: 'silent' }),
+      });
+    await Promise.all([register(), register()]);
+
+    const listed = dataOf(
+      await new Resend(key, { baseUrl: emulator.url }).webhooks.list(),
+    ).data.map(({ endpoint }) => endpoint);
+    expect(listed).toEqual(['https://together.example.com/webhooks/resend']);
+    const account = resendAccountId(key);
+    expect((await registrations()).filter((row) => row.account === account)).toEqual([
+      {
+        account,
+        endpoint_id: expect.any(String),
+        url: 'https://together.example.com/webhooks/resend',
+        events: [...RESEND_CONSENT_EVENTS],
+      },
+    ]);
+  } finally {
+    await emulator.close();
+  }
+});
