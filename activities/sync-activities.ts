@@ -2,7 +2,13 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describeTemporalRun } from '../client/sync-runs.js';
 import type { RunPlan } from '../common/plan.js';
-import { emptyCounts, plannedListId, type SyncProgress, type SyncRequest } from '../common/sync.js';
+import {
+  emptyCounts,
+  plannedListId,
+  type RunStatus,
+  type SyncProgress,
+  type SyncRequest,
+} from '../common/sync.js';
 import { fixTrackedBefore } from '../db/leavers.js';
 import { readRunPlan, setPlannedNewTags } from '../db/plans.js';
 import {
@@ -18,7 +24,6 @@ import {
   progressOf,
   type RunLimits,
   type RunRecord,
-  type RunStatus,
   recordRefusedRun,
   replaceRequestedUserIds,
   requestedUserIds,

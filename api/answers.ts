@@ -2,7 +2,12 @@ import type { Response } from 'express';
 import { zeroProgress } from '../client/sync-runs.js';
 import { isTemporalUnavailable } from '../client/temporal.js';
 import type { RunPlan } from '../common/plan.js';
-import { REMOVAL_GUARD_TRIPPED, type SyncProgress, type SyncRunResult } from '../common/sync.js';
+import {
+  outcomeCountsOf,
+  REMOVAL_GUARD_TRIPPED,
+  type SyncProgress,
+  type SyncRunResult,
+} from '../common/sync.js';
 import { isDatabaseUnavailable } from '../db/runs.js';
 import { ApiError } from './errors.js';
 import { runMessage } from './run-messages.js';
@@ -13,12 +18,7 @@ export const statusUrl = (runId: string): string =>
 
 /** The `result` of a completed run, in its status and in the runs list. */
 export const completedResult = (progress: SyncProgress, listId: string | null) => ({
-  added: progress.added,
-  failed: progress.failed,
-  skipped: progress.skipped,
-  removed: progress.removed,
-  unsubscribed: progress.unsubscribed,
-  updated: progress.updated,
+  ...outcomeCountsOf(progress),
   listId,
 });
 

@@ -1,10 +1,9 @@
 import type { RunPlan } from '../common/plan.js';
-import type { SyncProgress } from '../common/sync.js';
-import type { RunStatus } from '../db/runs.js';
+import type { RunViewStatus, SyncProgress } from '../common/sync.js';
 
 /** What a run's answers say of it, in one sentence: what happened, never more than that. */
 export interface RunMessageFacts {
-  status: RunStatus | 'paused';
+  status: RunViewStatus;
   progress: SyncProgress;
   dryRun: boolean;
   plan?: RunPlan | undefined;

@@ -11,7 +11,7 @@ import {
   withTemporalDeadline,
 } from '../client/temporal.js';
 import type { RunPlan } from '../common/plan.js';
-import type { SyncCounts, SyncProgress } from '../common/sync.js';
+import type { OutcomeCounts, RunStatus, RunViewStatus, SyncProgress } from '../common/sync.js';
 import { type BulkMode, runBulkMode } from '../db/bulk.js';
 import { readRunPlan } from '../db/plans.js';
 import { countReasons, type ReasonCounts } from '../db/run-history.js';
@@ -22,7 +22,6 @@ import {
   progressOf,
   type RejectedUser,
   type RunRecord,
-  type RunStatus,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import { completedResult, databaseCall, unavailableError } from './answers.js';
@@ -34,7 +33,7 @@ export const STALE_RECORD_MS = 60_000;
 export interface RunStatusView {
   runId: string;
   /** A paused run is `running` in its record (it keeps its list) and `paused` here. */
-  status: RunStatus | 'paused';
+  status: RunViewStatus;
   audience: { id: string; name: string } | null;
   /** What happened, in one sentence (see run-messages.ts). */
   message: string;
@@ -47,7 +46,7 @@ export interface RunStatusView {
   finishedAt?: string;
   /** Present when Temporal could not be asked: the view is the run record's alone. */
   temporal?: 'unavailable';
-  result?: Omit<SyncCounts, 'processed'> & { listId: string | null };
+  result?: OutcomeCounts & { listId: string | null };
   error?: { code: string; message: string };
   /** Skipped and failed users by reason. */
   reasons: ReasonCounts;

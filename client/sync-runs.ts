@@ -164,10 +164,8 @@ export async function waitForRun(
   }
 }
 
-export type TemporalRunStatus = RunStatus;
-
 export interface TemporalRun {
-  status: TemporalRunStatus;
+  status: RunStatus;
   /** The workflow type: always WORKFLOW_TYPE (other workflows are not sync runs). */
   type: string;
   taskQueue: string;
@@ -187,7 +185,7 @@ export async function describeTemporalRun(
     const description = await client.workflow.getHandle(runId).describe();
     if (description.type !== WORKFLOW_TYPE) return undefined;
     const name = description.status.name;
-    const status: TemporalRunStatus =
+    const status: RunStatus =
       name === 'RUNNING' || name === 'CONTINUED_AS_NEW'
         ? 'running'
         : name === 'COMPLETED'

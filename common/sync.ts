@@ -91,6 +91,32 @@ export const emptyCounts = (): SyncCounts => ({
   updated: 0,
 });
 
+/** The fields of SyncCounts, which are also the runs table's count columns. */
+export const COUNT_FIELDS = [
+  'processed',
+  'added',
+  'failed',
+  'skipped',
+  'removed',
+  'unsubscribed',
+  'updated',
+] as const satisfies readonly (keyof SyncCounts)[];
+
+/** The counts of something that holds more (a run record, a progress): the one list of them. */
+export const countsOf = (source: SyncCounts): SyncCounts =>
+  Object.fromEntries(COUNT_FIELDS.map((field) => [field, source[field]])) as unknown as SyncCounts;
+
+/** The counts a run answers as its result: `processed` is their sum, not an outcome. */
+export type OutcomeCounts = Omit<SyncCounts, 'processed'>;
+
+export const outcomeCountsOf = (source: SyncCounts): OutcomeCounts => {
+  const { processed: _sum, ...outcomes } = countsOf(source);
+  return outcomes;
+};
+
+/** A run's status as answers show it: a paused run is `running` in its record (it keeps its list). */
+export type RunViewStatus = RunStatus | 'paused';
+
 export type RunPhase = 'preparing' | 'preparing-platform' | 'syncing' | 'removing' | 'finished';
 
 /** The run's state; carried across continue-as-new and answered by the progress query. */

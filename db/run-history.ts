@@ -1,7 +1,8 @@
 import type { PendingQuery, Row } from 'postgres';
+import type { RunViewStatus } from '../common/sync.js';
 import type { BulkMode } from './bulk.js';
-import { RUN_COLUMNS, type RunRecord, type RunStatus } from './runs.js';
-import type { Sql } from './sql.js';
+import { RUN_COLUMNS, type RunRecord } from './runs.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * What people read of runs after the fact: the list of sync runs, newest first, and each run's
@@ -9,10 +10,8 @@ import type { Sql } from './sql.js';
  * reconciliation keep their own tables), and only user ids and reason codes leave here.
  */
 
-export type RunListStatus = RunStatus | 'paused';
-
 export interface RunListFilter {
-  status?: RunListStatus | undefined;
+  status?: RunViewStatus | undefined;
   listId?: string | undefined;
   platform?: string | undefined;
 }
@@ -33,7 +32,12 @@ export interface ListedRun extends RunRecord {
   position: RunPosition;
 }
 
-const statusCondition = (sql: Sql, status: RunListStatus | undefined) => {
+const BULK_COLUMNS = recordColumns<Pick<ListedRun, 'bulkMode' | 'bulkNote'>>()([
+  'bulk_mode',
+  'bulk_note',
+]);
+
+const statusCondition = (sql: Sql, status: RunViewStatus | undefined) => {
   if (status === undefined) return sql``;
   if (status === 'running') return sql`and status = 'running' and paused_at is null`;
   if (status === 'paused') return sql`and status = 'running' and paused_at is not null`;
@@ -50,7 +54,7 @@ export async function listRuns(
   const rows = await sql<
     (RunRecord & { bulkMode: BulkMode | null; bulkNote: string | null; positionTime: string })[]
   >`
-    select ${sql.unsafe(RUN_COLUMNS)}, bulk_mode as "bulkMode", bulk_note as "bulkNote",
+    select ${sql.unsafe(RUN_COLUMNS)}, ${sql.unsafe(BULK_COLUMNS)},
       to_char(started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as "positionTime"
     from audience_sync.runs
     where true ${statusCondition(sql, filter.status)}

@@ -1,4 +1,6 @@
 import {
+  COUNT_FIELDS,
+  countsOf,
   DEFAULT_MAX_REMOVALS,
   emptyCounts,
   type MaxRemovals,
@@ -11,9 +13,7 @@ import {
   type SyncRequest,
   type SyncType,
 } from '../common/sync.js';
-import type { Sql } from './sql.js';
-
-export type { RunStatus };
+import { recordColumns, type Sql } from './sql.js';
 
 export interface RunRecord extends SyncCounts {
   runId: string;
@@ -46,15 +46,34 @@ export interface RunRecord extends SyncCounts {
   finishedAt: Date | null;
 }
 
-export const RUN_COLUMNS = `
-  run_id as "runId", platform, sync_type as "syncType", trigger, schedule_id as "scheduleId",
-  list_id as "listId", list_name as "listName", description, tags,
-  filter_active as "filterActive", active_days as "activeDays", active_since as "activeSince",
-  status, total, processed, added, failed, skipped, removed, unsubscribed, updated, mode,
-  max_removals as "maxRemovals", dry_run as "dryRun", properties,
-  platform_unavailable_since as "platformUnavailableSince", paused_at as "pausedAt",
-  error_code as "errorCode",
-  error_message as "errorMessage", started_at as "startedAt", finished_at as "finishedAt"`;
+/** The select list of a RunRecord: one column per field, derived, not mapped by hand. */
+export const RUN_COLUMNS = recordColumns<RunRecord>()([
+  'run_id',
+  'platform',
+  'sync_type',
+  'trigger',
+  'schedule_id',
+  'list_id',
+  'list_name',
+  'description',
+  'tags',
+  'filter_active',
+  'active_days',
+  'active_since',
+  'status',
+  'total',
+  ...COUNT_FIELDS,
+  'mode',
+  'max_removals',
+  'dry_run',
+  'properties',
+  'platform_unavailable_since',
+  'paused_at',
+  'error_code',
+  'error_message',
+  'started_at',
+  'finished_at',
+]);
 
 export type NewRun = Pick<
   RunRecord,
@@ -188,13 +207,7 @@ export async function setRunTotal(sql: Sql, runId: string, total: number): Promi
 /** The run's counts as the record has them: the one source of a run's progress. */
 export const progressOf = (run: RunRecord): SyncProgress => ({
   total: Math.max(run.total ?? 0, run.processed),
-  processed: run.processed,
-  added: run.added,
-  failed: run.failed,
-  skipped: run.skipped,
-  removed: run.removed,
-  unsubscribed: run.unsubscribed,
-  updated: run.updated,
+  ...countsOf(run),
 });
 
 /**
@@ -326,18 +339,22 @@ export async function claimIdempotencyKey(
   return { ...existing, claimed: false };
 }
 
-export interface RunOutcomeSummary extends Omit<SyncCounts, 'processed'> {
+export interface RunOutcomeSummary extends SyncCounts {
   runId: string;
   status: RunStatus;
 }
+
+const RUN_OUTCOME_COLUMNS = recordColumns<RunOutcomeSummary>()([
+  'run_id',
+  'status',
+  ...COUNT_FIELDS,
+]);
 
 /** Status and counts of the given runs that have a record (e.g. a schedule's recent runs). */
 export async function runOutcomes(sql: Sql, runIds: string[]): Promise<RunOutcomeSummary[]> {
   if (runIds.length === 0) return [];
   return sql<RunOutcomeSummary[]>`
-    select run_id as "runId", status, added, failed, skipped, removed, unsubscribed,
-      updated
-    from audience_sync.runs
+    select ${sql.unsafe(RUN_OUTCOME_COLUMNS)} from audience_sync.runs
     where run_id = any(${runIds}::text[])`;
 }
 

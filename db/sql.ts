@@ -24,3 +24,29 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     onnotice: () => {},
   });
 }
+
+/** `run_id` → `runId`: the key `postgres.toCamel` gives a snake_case column. */
+type CamelCase<Column extends string> = Column extends `${infer Head}_${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : Column;
+
+/** Nothing to add when the columns name exactly the record's fields; else what differs. */
+type SameFields<Named, Fields> = [Exclude<Fields, Named>, Exclude<Named, Fields>] extends [
+  never,
+  never,
+]
+  ? unknown
+  : { missing: Exclude<Fields, Named>; notInRecord: Exclude<Named, Fields> };
+
+/**
+ * The select list of a record: each column named by its camelCase key, as the driver's
+ * `postgres.toCamel` spells it (`"run_id" as "runId"`), so no one writes that map by hand. The
+ * list must name every field of `Row` and no other, or it does not compile. The connection keeps
+ * no `postgres.camel` transform: that would also rename the users relation's columns and the keys
+ * inside JSON values (a run's property keys), which must reach the service as they are written.
+ */
+export function recordColumns<Row>() {
+  return <const Columns extends readonly string[]>(
+    columns: Columns & SameFields<CamelCase<Columns[number]>, keyof Row>,
+  ): string => columns.map((column) => `"${column}" as "${postgres.toCamel(column)}"`).join(', ');
+}

@@ -1,8 +1,4 @@
-import type { TransactionSql } from 'postgres';
 import type { Sql } from './sql.js';
-
-/** The pool, or a transaction (the worker reads and saves under a lock). */
-type Query = Sql | TransactionSql;
 
 /**
  * Webhook endpoints registered with a platform's API: where,
@@ -20,7 +16,7 @@ export interface WebhookRegistration {
 }
 
 export async function readWebhookRegistration(
-  sql: Query,
+  sql: Sql,
   platform: string,
   account: string,
 ): Promise<WebhookRegistration | undefined> {
@@ -44,7 +40,7 @@ export async function registeredWebhookSecret(
 }
 
 export async function saveWebhookRegistration(
-  sql: Query,
+  sql: Sql,
   registration: Omit<WebhookRegistration, 'registeredAt'>,
 ): Promise<void> {
   await sql`

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { PlatformDeclaration } from '../activities/platforms/declaration.js';
 import { declarationOf } from '../activities/platforms/registry.js';
+import { possessive } from '../common/words.js';
 import type { DevStackInfo, PlatformInfo } from './stack.js';
 
 export interface BannerSecret {
@@ -234,7 +235,7 @@ function demoListExamples(
       ? ''
       : `\n(this version cannot sync with ${title} yet: it answers 501 platform_not_available)`;
     return example(
-      `Sync the users active in the last 30 days into ${title}'s demo ${capabilities.listWord} ` +
+      `Sync the users active in the last 30 days into ${possessive(title)} demo ${capabilities.listWord} ` +
         `"${list.name}"${notYet}`,
       `curl -sS -X POST '${base}/sync'`,
       `${auth} ${json}`,

@@ -1,5 +1,6 @@
 import type { PlatformModule } from '../activities/platforms/platform.js';
 import { DECLARATIONS, settingsOf } from '../activities/platforms/registry.js';
+import { createRequestGate } from '../activities/platforms/request-gate.js';
 import type { WorkerConfig } from '../config/env.js';
 import type { Sql } from '../db/sql.js';
 import {
@@ -15,8 +16,9 @@ import type { Logger } from '../telemetry/logger.js';
  * worker does it because it holds the platforms' clients (the API loads declarations only). The
  * endpoint's id, url, events and secret are kept in Postgres, where the API's webhook route
  * reads the secret; a restart with the same url registers nothing new, a new url replaces the
- * old endpoint. One worker at a time per account (an advisory lock), so workers starting
- * together register one endpoint. A failure is logged and the worker runs on: consent is then
+ * old endpoint. One worker at a time per account (an advisory lock, held outside any
+ * transaction), so workers starting together register one endpoint; its requests pass the
+ * account's request gate. A failure is logged and the worker runs on: consent is then
  * learned by the contact directory refresh only.
  */
 
@@ -31,6 +33,30 @@ const sameRegistration = (
   previous.url === next.url &&
   previous.secret === next.secret;
 
+/**
+ * Runs `work` under the account's registration lock: a session advisory lock on a connection of
+ * its own, so workers starting together register one endpoint, without a transaction open while
+ * the platform answers. The lock goes with the connection if the worker dies.
+ */
+async function withRegistrationLock<T>(
+  sql: Sql,
+  module: PlatformModule,
+  work: () => Promise<T>,
+): Promise<T> {
+  const lockKey = `webhook:${module.name}:${module.account}`;
+  const connection = await sql.reserve();
+  try {
+    await connection`select pg_advisory_lock(hashtext(${lockKey}))`;
+    try {
+      return await work();
+    } finally {
+      await connection`select pg_advisory_unlock(hashtext(${lockKey}))`;
+    }
+  } finally {
+    connection.release();
+  }
+}
+
 async function registerOne(
   sql: Sql,
   config: WorkerConfig,
@@ -44,15 +70,17 @@ async function registerOne(
   const configured = settings[webhook.secretSetting];
   if (typeof configured === 'string' && configured !== '') return 'skipped';
   const url = webhookUrl(publicUrl, module.name);
-  return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext(${`webhook:${module.name}:${module.account}`}))`;
-    const previous = await readWebhookRegistration(tx, module.name, module.account);
+  // The platform's requests wait their turn with the account's other requests.
+  const gate = createRequestGate(sql, module.account, module.limit);
+  return withRegistrationLock(sql, module, async () => {
+    const previous = await readWebhookRegistration(sql, module.name, module.account);
     const registered = await webhook.register?.(settings, {
       url,
+      gate,
       ...(previous ? { previous } : {}),
     });
     if (!registered || sameRegistration(previous, registered)) return 'kept';
-    await saveWebhookRegistration(tx, {
+    await saveWebhookRegistration(sql, {
       platform: module.name,
       account: module.account,
       endpointId: registered.endpointId,

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { ConsentFact, ConsentSubject, ContactDirectoryHooks } from '../../db/consent.js';
 import type { Migration } from '../../db/migrations.js';
 import type { PlatformLimit, PlatformModule } from './platform.js';
+import type { RequestGate } from './request-gate.js';
 
 /**
  * What a platform declares about itself, for every process: the registry
@@ -95,11 +96,11 @@ export interface WebhookDeclaration<Fields extends z.ZodRawShape = z.ZodRawShape
    * Registers the endpoint with the platform, where its API allows it (the worker calls it at
    * start when PUBLIC_URL is set and no secret is configured); answers the endpoint's id and
    * signing secret. `previous`: what this account registered before, reused when the url is the
-   * same and replaced otherwise.
+   * same and replaced otherwise. Every request goes through `gate`, the account's request gate.
    */
   register?(
     settings: Record<string, unknown>,
-    request: { url: string; previous?: RegisteredWebhook },
+    request: { url: string; previous?: RegisteredWebhook; gate: RequestGate },
   ): Promise<RegisteredWebhook>;
 }
 

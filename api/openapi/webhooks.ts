@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-openapi';
 import { DECLARATIONS } from '../../activities/platforms/registry.js';
+import { possessive } from '../../common/words.js';
 import { errorSchema, webhookAnswerSchema } from '../schemas.js';
 import { errors, json } from './parts.js';
 
@@ -15,7 +16,7 @@ export const webhookPaths = (): ZodOpenApiPathsObject =>
       const { headers } = webhook;
       const operation = {
         operationId: `${name}Webhook`,
-        summary: `${title}'s consent events (${webhook.consentEvents.join(', ')}), signed with ${String(webhook.secretSetting)} or the secret ${title} gave when the endpoint was registered (no Bearer)`,
+        summary: `${possessive(title)} consent events (${webhook.consentEvents.join(', ')}), signed with ${String(webhook.secretSetting)} or the secret ${title} gave when the endpoint was registered (no Bearer)`,
         security: [],
         requestParams: {
           header: z.object({

@@ -7,6 +7,7 @@ import {
   ScheduleTooFrequentError,
   TooManySchedulesError,
 } from '../../client/schedules.js';
+import { outcomeCountsOf } from '../../common/sync.js';
 import { runOutcomes } from '../../db/runs.js';
 import { withScheduleCreationLock } from '../../db/schedules.js';
 import type { Sql } from '../../db/sql.js';
@@ -182,16 +183,7 @@ const describeSchedule =
           return {
             ...run,
             status: outcome?.status ?? 'running',
-            ...(outcome
-              ? {
-                  added: outcome.added,
-                  failed: outcome.failed,
-                  skipped: outcome.skipped,
-                  removed: outcome.removed,
-                  unsubscribed: outcome.unsubscribed,
-                  updated: outcome.updated,
-                }
-              : {}),
+            ...(outcome ? outcomeCountsOf(outcome) : {}),
           };
         }),
       },

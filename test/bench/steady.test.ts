@@ -1,46 +1,25 @@
-import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appUsers, listDifferences } from '../../bench/lists.js';
 import { runSteadyScenario, type SteadyRow } from '../../bench/steady.js';
-import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
 import { emulatorAdmin } from '../support/app-stack.js';
-import {
-  connectTestClient,
-  createTestDatabase,
-  type TestDatabase,
-  uniqueName,
-} from '../support/stack.js';
+import { startTestBench, type TestBench } from '../support/bench-stack.js';
 
 /**
  * The steady-state benchmark at a tiny N, on the real stack: its three runs happen, each is
  * checked exactly and says so, and what it reports holds no id or email. Its figures are the
  * benchmark's business, not this test's.
  */
-let db: TestDatabase;
-let emulator: StartedResendEmulator;
-let client: Client;
+let bench: TestBench;
 let rows: SteadyRow[];
 
 const USERS = 300;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  emulator = await startResendEmulator({ rateLimit: 100 });
-  client = await connectTestClient();
+  bench = await startTestBench();
   rows = await runSteadyScenario(
     {
-      ctx: {
-        sql: db.sql,
-        databaseUrl: db.url,
-        temporalAddress: inject('temporalAddress'),
-        emulatorUrl: emulator.url,
-        client,
-      },
-      service: {
-        workerEntry: 'source',
-        workflowBundlePath: inject('workflowBundlePath'),
-        taskQueue: uniqueName('queue'),
-      },
+      ctx: bench.ctx,
+      service: bench.service,
       statements: null,
       requestSeqBase: 0,
       log: () => {},
@@ -51,9 +30,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await client?.connection.close();
-  await emulator?.close();
-  await db?.drop();
+  await bench?.stop();
 });
 
 describe('npm run bench -- --steady', () => {
@@ -96,21 +73,21 @@ describe('npm run bench -- --steady', () => {
 
   it('finds a list that differs from the users, user by user', async () => {
     const { data: segments } = await emulatorAdmin<{ data: { id: string; name: string }[] }>(
-      emulator,
+      bench.resend,
       '/segments',
     );
     expect(segments.map((segment) => segment.name)).toEqual(['steady']);
     const listId = segments[0]?.id ?? '';
-    expect(await listDifferences(emulator.url, listId, await appUsers(db.sql))).toEqual({
+    expect(await listDifferences(bench.resend.url, listId, await appUsers(bench.db.sql))).toEqual({
       missing: 0,
       staleNames: 0,
       extra: 0,
       duplicates: 0,
     });
-    await db.sql`update users set first_name = 'Someone Else' where id = 10`;
-    await db.sql`update users set last_active_at = now() - interval '1 year' where id = 11`;
-    await db.sql`update users set last_active_at = now() where id = 2`;
-    expect(await listDifferences(emulator.url, listId, await appUsers(db.sql))).toEqual({
+    await bench.db.sql`update users set first_name = 'Someone Else' where id = 10`;
+    await bench.db.sql`update users set last_active_at = now() - interval '1 year' where id = 11`;
+    await bench.db.sql`update users set last_active_at = now() where id = 2`;
+    expect(await listDifferences(bench.resend.url, listId, await appUsers(bench.db.sql))).toEqual({
       missing: 1,
       staleNames: 1,
       extra: 1,

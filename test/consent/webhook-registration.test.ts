@@ -8,6 +8,8 @@ import { createUsersTable } from '../../db/demo-users.js';
 import { startResendEmulator } from '../../emulator/resend/index.js';
 import { registerWebhookEndpoints } from '../../worker/webhook-registration.js';
 import { type AppStack, requestLog, startAppStack } from '../support/app-stack.js';
+import { startHoldingProxy } from '../support/holding-proxy.js';
+import { dataOf } from '../support/sdk-answers.js';
 import { TEST_RESEND_KEY, uniqueName, waitFor } from '../support/stack.js';
 import { outcomesOf, testUsers } from '../support/test-users.js';
 import { killableWorkers } from '../support/worker-processes.js';
@@ -37,9 +39,8 @@ afterAll(async () => {
 const sdk = () => new Resend(TEST_RESEND_KEY, { baseUrl: stack.emulator.url });
 
 async function endpoints() {
-  const answer = await sdk().webhooks.list();
-  if (!answer.data) throw new Error(`listing webhooks failed: ${JSON.stringify(answer.error)}`);
-  return answer.data.data.map(({ endpoint, events, id }) => ({ id, endpoint, events }));
+  const listed = dataOf(await sdk().webhooks.list());
+  return listed.data.map(({ endpoint, events, id }) => ({ id, endpoint, events }));
 }
 
 const registrations = () =>
@@ -195,5 +196,98 @@ it('a refused registration is logged without the key and stops nothing; a config
     expect(await registrations()).toEqual([]);
   } finally {
     await refusing.close();
+  }
+});
+
+it("registers through the account's request gate, with no transaction open while Resend answers", async () => {
+  // An account of its own, so the gate's grants counted below are this registration's.
+  const key = `re_gated_${Date.now()}`;
+  const emulator = await startResendEmulator({ rateLimit: 100, apiKeys: [key] });
+  const proxy = await startHoldingProxy();
+  proxy.target = emulator.url;
+  try {
+    const config = {
+      ...stack.workerConfig,
+      RESEND_API_KEY: key,
+      RESEND_BASE_URL: proxy.url,
+      PUBLIC_URL: 'https://gated.example.com',
+    };
+    const { modules } = await loadConfiguredPlatforms(config);
+    const create = proxy.hold(
+      (request) => request.method === 'POST' && request.path.startsWith('/webhooks'),
+    );
+    const registering = registerWebhookEndpoints({
+      sql: stack.db.sql,
+      config,
+      platforms: modules,
+      logger: pino({ level: 'silent' }),
+    });
+    await create.arrived;
+    // While Resend has the create, no session sits in a transaction over the registration.
+    expect(
+      await stack.db.sql`
+        select pid from pg_stat_activity
+        where state like 'idle in transaction%' and query like '%webhook_registrations%'`,
+    ).toEqual([]);
+    create.release();
+    await registering;
+
+    expect(proxy.seen.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'GET /webhooks?limit=100',
+      'POST /webhooks',
+    ]);
+    const account = resendAccountId(key);
+    const [gate] = await stack.db.sql<{ grants: number }[]>`
+      select cardinality(recent) as grants from audience_sync.rate_limits where key = ${account}`;
+    expect(gate?.grants).toBe(2);
+    expect((await registrations()).filter((row) => row.account === account)).toEqual([
+      {
+        account,
+        endpoint_id: expect.any(String),
+        url: 'https://gated.example.com/webhooks/resend',
+        events: [...RESEND_CONSENT_EVENTS],
+      },
+    ]);
+  } finally {
+    await proxy.close();
+    await emulator.close();
+  }
+});
+
+it('two workers starting together register one endpoint', async () => {
+  const key = `re_together_${Date.now()}`;
+  const emulator = await startResendEmulator({ rateLimit: 100, apiKeys: [key] });
+  try {
+    const config = {
+      ...stack.workerConfig,
+      RESEND_API_KEY: key,
+      RESEND_BASE_URL: emulator.url,
+      PUBLIC_URL: 'https://together.example.com',
+    };
+    const { modules } = await loadConfiguredPlatforms(config);
+    const register = () =>
+      registerWebhookEndpoints({
+        sql: stack.db.sql,
+        config,
+        platforms: modules,
+        logger: pino({ level: 'silent' }),
+      });
+    await Promise.all([register(), register()]);
+
+    const listed = dataOf(
+      await new Resend(key, { baseUrl: emulator.url }).webhooks.list(),
+    ).data.map(({ endpoint }) => endpoint);
+    expect(listed).toEqual(['https://together.example.com/webhooks/resend']);
+    const account = resendAccountId(key);
+    expect((await registrations()).filter((row) => row.account === account)).toEqual([
+      {
+        account,
+        endpoint_id: expect.any(String),
+        url: 'https://together.example.com/webhooks/resend',
+        events: [...RESEND_CONSENT_EVENTS],
+      },
+    ]);
+  } finally {
+    await emulator.close();
   }
 });

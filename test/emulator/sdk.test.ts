@@ -1,14 +1,8 @@
 import { Resend } from 'resend';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
+import { dataOf } from '../support/sdk-answers.js';
 import { waitFor } from './support/http.js';
-
-/** Unwraps an SDK answer, failing with the API's error when there is one. */
-function dataOf<T>(answer: { data: T | null; error: unknown }): T {
-  if (answer.error || answer.data === null)
-    throw new Error(`SDK error: ${JSON.stringify(answer.error)}`);
-  return answer.data;
-}
 
 describe('the official SDK against the emulator', () => {
   let emulator: StartedResendEmulator;

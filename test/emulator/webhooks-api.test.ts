@@ -3,13 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Resend } from 'resend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedResendEmulator, startResendEmulator } from '../../emulator/resend/index.js';
+import { dataOf } from '../support/sdk-answers.js';
 import { callAdmin, waitFor } from './support/http.js';
-
-function dataOf<T>(answer: { data: T | null; error: unknown }): T {
-  if (answer.error || answer.data === null)
-    throw new Error(`SDK error: ${JSON.stringify(answer.error)}`);
-  return answer.data;
-}
 
 interface Received {
   headers: Record<string, string | string[] | undefined>;

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { afterEach } from 'vitest';
 import { type ApiServerDeps, type StartedApi, startApiServer } from '../../api/server.js';
 import type { ApiConfig, WorkerConfig } from '../../config/env.js';
 import { type DemoMix, seedDemoUsers } from '../../db/demo-users.js';
@@ -72,6 +73,22 @@ export interface AppStackOptions {
   beforeStart?: (db: TestDatabase) => Promise<void>;
   /** The console's pages (default: the built ones in dist/console). */
   consoleAssets?: ApiServerDeps['consoleAssets'];
+}
+
+/**
+ * For files whose tests each start a stack of their own (with options of their own): the
+ * function that starts it; the stack is stopped after its test.
+ */
+export function stackPerTest(): (options?: AppStackOptions) => Promise<AppStack> {
+  let started: AppStack | undefined;
+  afterEach(async () => {
+    await started?.stop();
+    started = undefined;
+  });
+  return async (options) => {
+    started = await startAppStack(options);
+    return started;
+  };
 }
 
 export async function startAppStack(options: AppStackOptions = {}): Promise<AppStack> {

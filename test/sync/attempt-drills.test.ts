@@ -1,14 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cancelRun, newRunId, startRun, waitForRun } from '../../client/sync-runs.js';
 import type { SyncRequest } from '../../common/sync.js';
 import {
-  type AppStack,
   createEmulatorSegment,
   eligibleEmails,
   emulatedContacts,
   emulatorAdmin,
   requestLog,
-  startAppStack,
+  stackPerTest,
   successfulCreates,
   waitForRunEnd,
 } from '../support/app-stack.js';
@@ -18,12 +17,7 @@ import { startTestWorker, TEST_RESEND_KEY, waitFor } from '../support/stack.js';
  * Drills of one batch attempt and of a run's edges: a refused key, an outage, failing and hung
  * requests, data Postgres cannot store, and a cancellation before the run has a record.
  */
-let stack: AppStack | undefined;
-
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const startStack = stackPerTest();
 
 const request = (overrides: Partial<SyncRequest> = {}): SyncRequest => ({
   platform: 'resend',
@@ -38,7 +32,7 @@ const request = (overrides: Partial<SyncRequest> = {}): SyncRequest => ({
 
 describe('a platform that refuses the account', () => {
   it('fails the run with platform_auth_failed, marks no user failed and frees the list', async () => {
-    stack = await startAppStack({
+    const stack = await startStack({
       users: 30,
       mix: 'eligible',
       // The emulator knows only the test key; the worker holds one Resend does not accept.
@@ -75,7 +69,7 @@ describe('a platform that refuses the account', () => {
 
 describe('an outage of the platform', () => {
   it('is retried, and the status says since when the platform has been unavailable', async () => {
-    stack = await startAppStack({ users: 40, mix: 'eligible' });
+    const stack = await startStack({ users: 40, mix: 'eligible' });
     stack.emulator.setFaults({ serverErrorRate: 1, serverErrorRoute: { path: '/contacts' } });
     const started = await stack.call(
       'POST',
@@ -111,7 +105,7 @@ describe('an outage of the platform', () => {
 
 describe('a batch attempt that fails', () => {
   it('stops sending before it reports the failure: no email is created twice', async () => {
-    stack = await startAppStack({
+    const stack = await startStack({
       users: 300,
       mix: 'eligible',
       emulator: { rateLimit: 300, seed: 3 },
@@ -134,7 +128,7 @@ describe('a batch attempt that fails', () => {
   }, 300_000);
 
   it("counts in a 'new' run what a failed attempt recorded: everyone once, counts add up", async () => {
-    stack = await startAppStack({
+    const stack = await startStack({
       users: 300,
       mix: 'eligible',
       emulator: { rateLimit: 300, seed: 4 },
@@ -168,7 +162,7 @@ describe('a batch attempt that fails', () => {
   }, 300_000);
 
   it('gives up a hung request in time and finishes with everyone exactly once', async () => {
-    stack = await startAppStack({ users: 120, mix: 'eligible', emulator: { seed: 9 } });
+    const stack = await startStack({ users: 120, mix: 'eligible', emulator: { seed: 9 } });
     stack.emulator.setFaults(
       { hangRate: 0.05, hangRoute: { method: 'POST', path: '/contacts' } },
       13,
@@ -193,7 +187,7 @@ describe('a batch attempt that fails', () => {
 
 describe('the edges of a run', () => {
   it('answers 404 list_not_found at once for a list id that is no segment id at all', async () => {
-    stack = await startAppStack({ users: 5, mix: 'eligible' });
+    const stack = await startStack({ users: 5, mix: 'eligible' });
     // Resend answers 422 (not a UUID) rather than 404 for such an id.
     const answer = await stack.call('POST', '/api/marketing/sync', {
       platform: 'resend',
@@ -205,7 +199,7 @@ describe('the edges of a run', () => {
   });
 
   it('fails at once with invalid_data when Postgres cannot store a value of the run', async () => {
-    stack = await startAppStack({ users: 5, mix: 'eligible' });
+    const stack = await startStack({ users: 5, mix: 'eligible' });
     const runId = newRunId('drill');
     await startRun(
       stack.client,
@@ -220,7 +214,7 @@ describe('the edges of a run', () => {
   });
 
   it('ends a run cancelled before it had a record as cancelled, with a record that says so', async () => {
-    stack = await startAppStack({ users: 5, mix: 'eligible', inProcessWorker: false });
+    const stack = await startStack({ users: 5, mix: 'eligible', inProcessWorker: false });
     const runId = newRunId('drill');
     const queue = stack.workerConfig.TEMPORAL_TASK_QUEUE;
     await startRun(stack.client, queue, runId, request({ listName: 'Cancelled early' }));

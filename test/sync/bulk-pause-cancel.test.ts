@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type AppStack,
   eligibleEmails,
@@ -7,7 +7,7 @@ import {
   runStatusOf,
   seedEmulatorContacts,
   setEmulatorConfig,
-  startAppStack,
+  stackPerTest,
   waitForRunEnd,
 } from '../support/app-stack.js';
 import { waitFor } from '../support/stack.js';
@@ -18,12 +18,7 @@ import { waitFor } from '../support/stack.js';
  * a long step (the chunk's import) answers 202, never 503 while Temporal is up; and the run record
  * and Temporal agree on how the run ended.
  */
-let stack: AppStack | undefined;
-
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const startStack = stackPerTest();
 
 const chunkStatus = async (current: AppStack, runId: string): Promise<string | undefined> => {
   const [row] = await current.db.sql<{ status: string }[]>`
@@ -44,7 +39,7 @@ const startFirstSync = async (current: AppStack, name: string): Promise<string> 
 
 describe('a pause during the bulk pass', () => {
   it('answers 202 while the import runs, holds before the chunk’s first batch, and resumes', async () => {
-    stack = await startAppStack({
+    const stack = await startStack({
       users: 300,
       mix: 'eligible',
       emulator: { rateLimit: 100 },
@@ -99,7 +94,7 @@ describe('a pause during the bulk pass', () => {
 
 describe('a cancel during the bulk pass', () => {
   it('stops after the inner batch in flight; the record and Temporal both say cancelled', async () => {
-    stack = await startAppStack({
+    const stack = await startStack({
       users: 300,
       mix: 'eligible',
       // Existing contacts join one by one, slowly: the chunk's batches take a while.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type AppStack,
   createEmulatorSegment,
@@ -8,7 +8,7 @@ import {
   requestLog,
   runStatusOf,
   setEmulatorConfig,
-  startAppStack,
+  stackPerTest,
   successfulCreates,
   waitForRunEnd,
 } from '../support/app-stack.js';
@@ -19,12 +19,7 @@ import { waitFor } from '../support/stack.js';
  * keeps its list), and one batch paused from outside (Temporal's activity pause, as the Web UI's
  * and the CLI's Pause do). Either way the run resumes where it was, losing and doubling nobody.
  */
-let stack: AppStack | undefined;
-
-afterEach(async () => {
-  await stack?.stop();
-  stack = undefined;
-});
+const startStack = stackPerTest();
 
 /** Who is in the list, and that every eligible email was created exactly once. */
 async function expectEveryoneOnce(current: AppStack, listId: string): Promise<void> {
@@ -38,7 +33,7 @@ async function expectEveryoneOnce(current: AppStack, listId: string): Promise<vo
 
 describe('pause and resume through the API', () => {
   it('stops after the batch in flight, keeps the list, and resumes from the checkpoint', async () => {
-    stack = await startAppStack({
+    const stack = await startStack({
       users: 300,
       mix: 'eligible',
       emulator: { rateLimit: 40 },
@@ -91,7 +86,7 @@ describe('pause and resume through the API', () => {
   }, 120_000);
 
   it('answers 404 for an unknown run', async () => {
-    stack = await startAppStack();
+    const stack = await startStack();
     const answer = await stack.call('POST', '/api/marketing/sync-users/no-such-run/pause');
     expect(answer.status).toBe(404);
     expect(answer.body.error.code).toBe('run_not_found');
@@ -102,7 +97,7 @@ describe('a pause pending when the run continues as new', () => {
   it('takes effect before the new execution, and the run goes on when resumed', async () => {
     // Leavers batches of 10, one after another; Temporal suggests continuing as new after 60
     // events, so the leavers phase spans executions.
-    stack = await startAppStack({
+    const stack = await startStack({
       users: 150,
       mix: 'eligible',
       emulator: { rateLimit: 400 },
@@ -157,7 +152,7 @@ describe('a pause pending when the run continues as new', () => {
 
 describe('a batch paused from outside', () => {
   it('stops cleanly and resumes where it was, with no failure and nobody lost or doubled', async () => {
-    stack = await startAppStack({
+    const stack = await startStack({
       users: 240,
       mix: 'eligible',
       // Slow batches, so the pause reaches one in flight (through its next heartbeat).

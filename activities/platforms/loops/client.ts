@@ -1,20 +1,14 @@
-import { setMaxListeners } from 'node:events';
 import { LoopsClient } from 'loops';
 import { metrics } from '../../../telemetry/metrics.js';
+import { type ExchangeContext, type ExchangeOptions, exchangeContext } from '../client-options.js';
 import { platformAuthFailed } from '../platform.js';
-import type { RequestGate } from '../request-gate.js';
 import { retryTransient, TransientAnswer } from '../retry.js';
 import { backoffMs, classifyLoopsError, type LoopsFailure } from './answers.js';
 
-export interface LoopsClientOptions {
+export interface LoopsClientOptions extends ExchangeOptions {
   apiKey: string;
   /** The SDK's apiRoot: Loops' own, or an emulator's. */
   apiRoot: string;
-  gate: RequestGate;
-  signal: AbortSignal;
-  onAnswer(): void;
-  requestTimeoutMs?: number;
-  transientRetries?: number;
 }
 
 /** What a call came to once it was not an outage, a 429 or a refused key. */
@@ -22,13 +16,8 @@ export type LoopsAnswer<T> =
   | { kind: 'ok'; data: T }
   | Exclude<LoopsFailure, { kind: 'rate_limited' | 'transient' | 'auth_failed' }>;
 
-interface ExchangeContext {
+interface LoopsExchange extends ExchangeContext {
   sdk: LoopsClient;
-  gate: RequestGate;
-  signal: AbortSignal;
-  onAnswer: () => void;
-  timeoutMs: number;
-  retries: number;
 }
 
 /**
@@ -64,7 +53,7 @@ const statusOf = (failure: LoopsFailure | null): string => {
  * ends the work at once. Answers the data, or the failure that was not a 429.
  */
 async function exchange<T>(
-  context: ExchangeContext,
+  context: LoopsExchange,
   operation: string,
   call: (sdk: LoopsClient) => Promise<T>,
 ): Promise<{ kind: 'ok'; data: T } | LoopsFailure> {
@@ -100,7 +89,7 @@ async function exchange<T>(
 
 /** An idempotent call (reads, updates, deletes): outages are retried with backoff, then thrown. */
 const idempotent = <T>(
-  context: ExchangeContext,
+  context: LoopsExchange,
   operation: string,
   call: (sdk: LoopsClient) => Promise<T>,
 ): Promise<LoopsAnswer<T>> =>
@@ -115,7 +104,7 @@ const idempotent = <T>(
 
 /** A create: an outage may hide a write, so it comes back `ambiguous` for the caller to resolve. */
 async function create<T>(
-  context: ExchangeContext,
+  context: LoopsExchange,
   operation: string,
   call: (sdk: LoopsClient) => Promise<T>,
 ): Promise<LoopsAnswer<T> | { kind: 'ambiguous'; code: string }> {
@@ -132,15 +121,7 @@ async function create<T>(
 export function createLoopsClient(options: LoopsClientOptions) {
   const sdk = new LoopsClient(options.apiKey);
   sdk.apiRoot = options.apiRoot;
-  setMaxListeners(256, options.signal);
-  const context: ExchangeContext = {
-    sdk,
-    gate: options.gate,
-    signal: options.signal,
-    onAnswer: () => options.onAnswer(),
-    timeoutMs: options.requestTimeoutMs ?? 15_000,
-    retries: options.transientRetries ?? 4,
-  };
+  const context: LoopsExchange = { sdk, ...exchangeContext(options) };
   return {
     idempotent: <T>(operation: string, call: (sdk: LoopsClient) => Promise<T>) =>
       idempotent(context, operation, call),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { exchangeOptions } from '../client-options.js';
 import {
   type MarketingPlatform,
   type PlatformContext,
@@ -33,13 +34,7 @@ const apiFor = (settings: LoopsSettings, context: PlatformContext): LoopsApi =>
   createLoopsClient({
     apiKey: settings.apiKey,
     apiRoot: settings.apiRoot,
-    gate: context.gate,
-    signal: context.signal,
-    onAnswer: context.onAnswer,
-    ...(settings.requestTimeoutMs ? { requestTimeoutMs: settings.requestTimeoutMs } : {}),
-    ...(settings.transientRetries !== undefined
-      ? { transientRetries: settings.transientRetries }
-      : {}),
+    ...exchangeOptions(settings, context),
   });
 
 /** Loops' API cannot create, rename or delete a mailing list: a sync names one by its id. */

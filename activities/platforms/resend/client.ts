@@ -1,8 +1,7 @@
-import { setMaxListeners } from 'node:events';
 import { Resend } from 'resend';
 import { metrics } from '../../../telemetry/metrics.js';
+import { type ExchangeContext, type ExchangeOptions, exchangeContext } from '../client-options.js';
 import { platformAuthFailed } from '../platform.js';
-import type { RequestGate } from '../request-gate.js';
 import { retryTransient, TransientAnswer } from '../retry.js';
 import {
   type AnswerClass,
@@ -12,18 +11,9 @@ import {
   type SdkAnswer,
 } from './answers.js';
 
-export interface ResendClientOptions {
+export interface ResendClientOptions extends ExchangeOptions {
   apiKey: string;
   baseUrl: string;
-  gate: RequestGate;
-  /** Aborts waits and requests when the activity is cancelled or the worker shuts down. */
-  signal: AbortSignal;
-  /** Called on every HTTP answer, whatever its status. */
-  onAnswer(): void;
-  /** Per request; a request without an answer by then counts as a timeout. */
-  requestTimeoutMs?: number;
-  /** Transient failures (5xx, timeouts) of idempotent calls are retried this many times. */
-  transientRetries?: number;
 }
 
 /** A call of the SDK, given the signal that ends it. */
@@ -67,15 +57,6 @@ async function withTimeout<T>(
     clearTimeout(timer);
     outer.removeEventListener('abort', abort);
   }
-}
-
-/** What every exchange of one client shares: the account's gate, the attempt's signal, limits. */
-interface ExchangeContext {
-  gate: RequestGate;
-  signal: AbortSignal;
-  onAnswer: () => void;
-  timeoutMs: number;
-  retries: number;
 }
 
 /**
@@ -162,16 +143,7 @@ async function create<T>(
  */
 export function createResendClient(options: ResendClientOptions) {
   const sdk = new Resend(options.apiKey, { baseUrl: options.baseUrl });
-  const { gate, signal } = options;
-  // Every request in flight and every wait listens for the activity's cancellation.
-  setMaxListeners(256, signal);
-  const context: ExchangeContext = {
-    gate,
-    signal,
-    onAnswer: () => options.onAnswer(),
-    timeoutMs: options.requestTimeoutMs ?? 15_000,
-    retries: options.transientRetries ?? 4,
-  };
+  const context = exchangeContext(options);
   return {
     sdk,
     /** An idempotent call: transient failures are retried with backoff, then thrown. */

@@ -320,14 +320,15 @@ export const markUnsubscribed = (
   connection: ResendConnection,
   contacts: ContactRef[],
   onOutcome: OutcomeSink<ChangeOutcome>,
-) =>
-  changeEach(
+) => {
+  const refsByUser = new Map(contacts.map((contact) => [contact.userId, contact]));
+  return changeEach(
     connection,
     contacts,
     async (userId, outcome) => {
       // Resend now lists the contact unsubscribed: remembered as a page read would, so the next
       // run knows it without reading that page again (runs read only new pages).
-      const ref = contacts.find((contact) => contact.userId === userId);
+      const ref = refsByUser.get(userId);
       if (outcome.kind === 'done' && ref) await connection.directory.noteUnsubscribed(ref);
       await onOutcome(userId, outcome);
     },
@@ -340,6 +341,7 @@ export const markUnsubscribed = (
       ),
     contactChangeOutcome,
   );
+};
 
 export const deleteContacts = (
   connection: ResendConnection,

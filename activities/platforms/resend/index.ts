@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { exchangeOptions } from '../client-options.js';
 import {
   type MarketingPlatform,
   type PlatformContext,
@@ -62,13 +63,7 @@ const resendClientFor = (settings: ResendSettings, context: PlatformContext) =>
   createResendClient({
     apiKey: settings.apiKey,
     baseUrl: settings.baseUrl,
-    gate: context.gate,
-    signal: context.signal,
-    onAnswer: context.onAnswer,
-    ...(settings.requestTimeoutMs ? { requestTimeoutMs: settings.requestTimeoutMs } : {}),
-    ...(settings.transientRetries !== undefined
-      ? { transientRetries: settings.transientRetries }
-      : {}),
+    ...exchangeOptions(settings, context),
   });
 
 /**

@@ -1,5 +1,6 @@
 import { Resend } from 'resend';
 import type { RegisteredWebhook } from '../declaration.js';
+import type { RequestGate } from '../request-gate.js';
 import { RESEND_CONSENT_EVENTS } from './webhook-events.js';
 
 /**
@@ -24,13 +25,13 @@ function dataOf<T>(what: string, answer: { data: T | null; error: unknown }): T 
 }
 
 /** Every endpoint of the account, page by page (Resend answers a page at a time). */
-async function listWebhooks(sdk: Resend) {
+async function listWebhooks(sdk: Resend, gate: RequestGate) {
   const endpoints: { id: string; endpoint: string }[] = [];
   for (;;) {
     const after = endpoints.at(-1)?.id;
     const page = dataOf(
       'list webhooks',
-      await sdk.webhooks.list({ limit: 100, ...(after ? { after } : {}) }),
+      await gate.run(() => sdk.webhooks.list({ limit: 100, ...(after ? { after } : {}) })),
     );
     endpoints.push(...page.data);
     if (!page.has_more || page.data.length === 0) return endpoints;
@@ -39,18 +40,18 @@ async function listWebhooks(sdk: Resend) {
 
 export async function registerResendWebhook(
   settings: ResendWebhookSettings,
-  request: { url: string; previous?: RegisteredWebhook },
+  request: { url: string; previous?: RegisteredWebhook; gate: RequestGate },
 ): Promise<RegisteredWebhook> {
   const sdk = new Resend(String(settings.RESEND_API_KEY ?? ''), {
     baseUrl: String(settings.RESEND_BASE_URL ?? 'https://api.resend.com'),
   });
-  const { url, previous } = request;
-  const existing = await listWebhooks(sdk);
+  const { url, previous, gate } = request;
+  const existing = await listWebhooks(sdk, gate);
   const same = existing.find((endpoint) => endpoint.endpoint === url);
   if (same && previous?.endpointId === same.id) return previous;
   let registered: RegisteredWebhook;
   if (same) {
-    const found = dataOf('read the webhook', await sdk.webhooks.get(same.id));
+    const found = dataOf('read the webhook', await gate.run(() => sdk.webhooks.get(same.id)));
     registered = {
       endpointId: same.id,
       url,
@@ -60,7 +61,9 @@ export async function registerResendWebhook(
   } else {
     const created = dataOf(
       'create the webhook',
-      await sdk.webhooks.create({ endpoint: url, events: [...RESEND_CONSENT_EVENTS] }),
+      await gate.run(() =>
+        sdk.webhooks.create({ endpoint: url, events: [...RESEND_CONSENT_EVENTS] }),
+      ),
     );
     registered = {
       endpointId: created.id,
@@ -71,7 +74,7 @@ export async function registerResendWebhook(
   }
   const replaced = previous && existing.find((endpoint) => endpoint.id === previous.endpointId);
   if (replaced && replaced.id !== registered.endpointId) {
-    dataOf('remove the old webhook', await sdk.webhooks.remove(replaced.id));
+    dataOf('remove the old webhook', await gate.run(() => sdk.webhooks.remove(replaced.id)));
   }
   return registered;
 }

@@ -105,7 +105,7 @@ describe('npm run dev: the banner, per platform', () => {
   it('prints a ready-to-paste Loops sync into the demo mailing list', () => {
     const banner = render([loopsEmulator]);
     expect(banner).toContain(
-      `  # Sync the users active in the last 30 days into Loops's demo mailing list "Demo mailing list"\n`,
+      `  # Sync the users active in the last 30 days into Loops' demo mailing list "Demo mailing list"\n`,
     );
     expect(banner).toContain(
       `  curl -sS -X POST 'http://127.0.0.1:3000/api/marketing/sync' \\\n` +
