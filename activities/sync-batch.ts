@@ -54,6 +54,8 @@ export interface PlanBatchInput {
   /** Where the planned batch starts: the end of the batch planned before it. */
   cursor: string | null;
   listId: string;
+  /** The run's tag lists: an 'all' run's change set holds members missing from one of them. */
+  tagListIds?: string[];
 }
 
 export interface PlanBatchOutput {
