@@ -747,7 +747,10 @@ export const migrations: Migration[] = [
       create table audience_sync.run_change_sets (
         run_id text primary key references audience_sync.runs (run_id) on delete cascade,
         users integer not null,
-        found_at timestamptz not null default now()
+        found_at timestamptz not null default now(),
+        -- When its unchanged members were recorded: a mirror run records them before it finds
+        -- its leavers, and its completion need not pass over the list again.
+        unchanged_recorded_at timestamptz
       );
       create table audience_sync.run_changes (
         run_id text not null references audience_sync.runs (run_id) on delete cascade,

@@ -21,8 +21,9 @@ export interface UnchangedRun {
 
 /**
  * Records the run's unchanged members (population members of the list that no batch recorded)
- * and adds to its counts exactly the users it recorded: a repeat (a retried activity) finds
- * them recorded, and records and counts nothing. Answers what it added to the counts.
+ * and adds to its counts exactly the users it recorded: a repeat (a retried activity, or the
+ * run's completion after its mirror leavers) finds them recorded and records and counts nothing,
+ * without passing over the list again once its change set says so. Answers what it added.
  */
 export async function recordUnchangedMembers(
   sql: Sql,
@@ -31,6 +32,10 @@ export async function recordUnchangedMembers(
 ): Promise<SyncCounts> {
   const f = userFragments(sql, source);
   return sql.begin(async (tx) => {
+    const [found] = await tx<{ recorded: boolean }[]>`
+      select unchanged_recorded_at is not null as recorded from audience_sync.run_change_sets
+      where run_id = ${run.runId} for update`;
+    if (found?.recorded) return emptyCounts();
     // One pass over the list and the population by hash joins: the ledger of a list that filled
     // during the run has stale statistics, with which the planner would probe per user.
     await tx`set local enable_nestloop = off`;
@@ -73,6 +78,9 @@ export async function recordUnchangedMembers(
     await tx`
       update audience_sync.runs set processed = processed + ${counts.processed},
         added = added + ${counts.added}, skipped = skipped + ${counts.skipped}
+      where run_id = ${run.runId}`;
+    await tx`
+      update audience_sync.run_change_sets set unchanged_recorded_at = now()
       where run_id = ${run.runId}`;
     return counts;
   });
