@@ -8,10 +8,8 @@ import {
   type BatchQuery,
   type BatchUser,
   emailHashSql,
-  nameHashSql,
-  propertyHashSql,
-  propertyTypeOf,
   selectBatchUsers,
+  sentFieldsSameSql,
   type UsersSource,
   userFragments,
 } from './users-source.js';
@@ -125,37 +123,12 @@ function changedUsers(sql: Sql, source: UsersSource, query: ChangeSetQuery): Fra
     where m.user_id is null or ${f.optedOut} or ${f.validEmail} is not true
       or m.email_hash is null or m.unsubscribed_at is not null
       or m.email_hash <> u.email_hash_now
-      or (cf.user_id is not null and ${f.validEmail} and not ${sentFieldsSame(sql, source, query)})
+      or (cf.user_id is not null and ${f.validEmail}
+        and not ${sentFieldsSameSql(sql, source, query.properties, sql`u.email_hash_now`)})
       or (cf.user_id is null and elsewhere.user_id is not null)
       or ${missingTag}
       or po.email_hash is not null
       or r.user_id is not null`;
-}
-
-/**
- * The record `cf` of what was last sent holds the user's email and the hashes of its names and
- * mapped properties as they are now. Where SQL cannot reproduce the worker's hash the record
- * differs, which costs a read but never hides a change (test/sync/field-hashes.test.ts).
- */
-function sentFieldsSame(
-  sql: Sql,
-  source: UsersSource,
-  query: { properties?: Record<string, string> },
-): Fragment {
-  const entries = Object.entries(query.properties ?? {});
-  const propertiesSame =
-    entries.length === 0
-      ? sql``
-      : sql`and not exists (
-          select 1 from unnest(${entries.map(([key]) => key)}::text[],
-              ${entries.map(([, column]) => column)}::text[],
-              ${entries.map(([, column]) => propertyTypeOf(source.columns[column] ?? ''))}::text[])
-            as p(key, col, type)
-          where cf.fields ->> ('properties.' || p.key) is distinct from ${propertyHashSql(sql)})`;
-  return sql`(cf.email_hash is not distinct from u.email_hash_now
-    and cf.fields ->> 'first_name' is not distinct from ${nameHashSql(sql, sql`u.first_name`)}
-    and cf.fields ->> 'last_name' is not distinct from ${nameHashSql(sql, sql`u.last_name`)}
-    ${propertiesSame})`;
 }
 
 /**

@@ -330,8 +330,26 @@ function changedSinceSent(
   account: string,
   properties: Record<string, string> | undefined,
 ): Fragment {
-  const entries = Object.entries(properties ?? {});
   const emailHash = emailHashSql(sql);
+  return sql`(
+    (m.email_hash is not null and m.email_hash is distinct from ${emailHash})
+    or exists (
+      select 1 from audience_sync.contact_fields cf
+      where cf.account = ${account} and cf.user_id = u.id::text
+        and not ${sentFieldsSameSql(sql, source, properties, emailHash)}))`;
+}
+
+/**
+ * The record `cf` of what was last sent holds the user's email (its hash `emailHash`) and the
+ * hashes of its names and mapped properties as they are now.
+ */
+export function sentFieldsSameSql(
+  sql: Sql,
+  source: UsersSource,
+  properties: Record<string, string> | undefined,
+  emailHash: Fragment,
+): Fragment {
+  const entries = Object.entries(properties ?? {});
   const propertiesSame =
     entries.length === 0
       ? sql``
@@ -341,15 +359,10 @@ function changedSinceSent(
               ${entries.map(([, column]) => propertyTypeOf(source.columns[column] ?? ''))}::text[])
             as p(key, col, type)
           where cf.fields ->> ('properties.' || p.key) is distinct from ${propertyHashSql(sql)})`;
-  return sql`(
-    (m.email_hash is not null and m.email_hash is distinct from ${emailHash})
-    or exists (
-      select 1 from audience_sync.contact_fields cf
-      where cf.account = ${account} and cf.user_id = u.id::text
-        and not (cf.email_hash is not distinct from ${emailHash}
-          and cf.fields ->> 'first_name' is not distinct from ${nameHashSql(sql, sql`u.first_name`)}
-          and cf.fields ->> 'last_name' is not distinct from ${nameHashSql(sql, sql`u.last_name`)}
-          ${propertiesSame})))`;
+  return sql`(cf.email_hash is not distinct from ${emailHash}
+    and cf.fields ->> 'first_name' is not distinct from ${nameHashSql(sql, sql`u.first_name`)}
+    and cf.fields ->> 'last_name' is not distinct from ${nameHashSql(sql, sql`u.last_name`)}
+    ${propertiesSame})`;
 }
 
 /**
