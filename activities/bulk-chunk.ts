@@ -18,18 +18,12 @@ import { recordSentEmails, tombstonedEmailHashes } from '../db/erasures.js';
 import { type ListRef, recordedUsers } from '../db/outcomes.js';
 import { checkpointBatch, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
-import {
-  type BatchUser,
-  readPopulationBatch,
-  readRequestedBatch,
-  readUsersById,
-  type UsersSource,
-} from '../db/users-source.js';
+import { type BatchUser, readUsersById, type UsersSource } from '../db/users-source.js';
 import { scopeOf } from './plan/apply-plan.js';
 import { readBatchFacts } from './plan/batch-facts.js';
 import { planBatchUsers } from './plan/plan-batch.js';
 import type { BulkCreation, ContactToSync, MarketingPlatform } from './platforms/platform.js';
-import { type BatchContext, changesOnlyOf, processBatch } from './sync-batch.js';
+import { type BatchContext, processBatch, readRunUsers } from './sync-batch.js';
 
 /**
  * The bulk pass of a run, before its batch pass: the next chunk of users after the cursor is
@@ -174,14 +168,7 @@ async function readChunk(
     limit,
     properties: run.properties,
   };
-  return run.syncType === 'specific'
-    ? readRequestedBatch(sql, source, { ...query, runId: run.runId })
-    : readPopulationBatch(sql, source, {
-        ...query,
-        onlyNew: run.syncType === 'new',
-        runId: run.runId,
-        ...changesOnlyOf(run, input.tagListIds),
-      });
+  return readRunUsers(sql, source, run, { ...query, tagListIds: input.tagListIds });
 }
 
 const contactOf = (user: BatchUser): ContactToSync => ({

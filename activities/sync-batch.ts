@@ -1,8 +1,10 @@
 import type { SyncProgress } from '../common/sync.js';
+import { readChangeSetBatch } from '../db/change-set.js';
 import { countOutcomes, recordedUsers } from '../db/outcomes.js';
 import { checkpointBatch, type RunRecord } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
 import {
+  type BatchQuery,
   type BatchUser,
   readPopulationBatch,
   readRequestedBatch,
@@ -52,6 +54,8 @@ export interface PlanBatchInput {
   /** Where the planned batch starts: the end of the batch planned before it. */
   cursor: string | null;
   listId: string;
+  /** The run's tag lists: an 'all' run's change set holds members missing from one of them. */
+  tagListIds?: string[];
 }
 
 export interface PlanBatchOutput {
@@ -97,14 +101,26 @@ async function readBatch(
     limit: ctx.batchSize,
     properties: run.properties,
   };
-  return run.syncType === 'specific'
-    ? readRequestedBatch(ctx.sql, ctx.source, { ...query, runId: run.runId })
-    : readPopulationBatch(ctx.sql, ctx.source, {
-        ...query,
-        onlyNew: run.syncType === 'new',
-        runId: run.runId,
-        ...changesOnlyOf(run, input.tagListIds),
-      });
+  return readRunUsers(ctx.sql, ctx.source, run, { ...query, tagListIds: input.tagListIds });
+}
+
+/**
+ * The users a run reads next: the requested ones of a 'specific' run, the change set of an
+ * 'all' run (changesOnlyOf), else the population ('new': only what is new or changed).
+ */
+export function readRunUsers(
+  sql: Sql,
+  source: UsersSource,
+  run: RunRecord,
+  query: BatchQuery & { account: string; tagListIds?: string[] | undefined },
+): Promise<BatchUser[]> {
+  const { tagListIds, ...read } = query;
+  const runQuery = { ...read, runId: run.runId };
+  if (run.syncType === 'specific') return readRequestedBatch(sql, source, runQuery);
+  const { changesOnly } = changesOnlyOf(run, tagListIds);
+  return changesOnly
+    ? readChangeSetBatch(sql, source, { ...runQuery, tagListIds: changesOnly.tagListIds })
+    : readPopulationBatch(sql, source, { ...runQuery, onlyNew: run.syncType === 'new' });
 }
 
 /**

@@ -93,6 +93,14 @@ export interface SteadyRow {
 /** Postgres's statement statistics for one role in one database: the worker's own time. */
 export interface StatementClock {
   read(): Promise<{ ms: number; calls: number; evictions: number }>;
+  /** Each statement's time and calls so far, by query id: a run's top statements are the change. */
+  byStatement?(): Promise<Map<string, StatementTime>>;
+}
+
+export interface StatementTime {
+  query: string;
+  ms: number;
+  calls: number;
 }
 
 export interface SteadyDeps {
@@ -220,6 +228,7 @@ function timedRunner(
     await admin(ctx.emulatorUrl, '/config', 'PUT', { rateLimit: options.rate });
     // The grants of what ran before leave the emulator's one-second window before the clock starts.
     await new Promise((resolve) => setTimeout(resolve, 1100));
+    const statementsBefore = await deps.statements?.byStatement?.();
     const before = await measuresNow(deps, running.worker, 'start');
     const runId = await startRunThroughApi(running.apiUrl, '/api/marketing/sync', {
       platform: 'resend',
@@ -241,6 +250,7 @@ function timedRunner(
     // that a later failure or an interrupted benchmark loses nothing.
     log(`  ${formatRecord(withoutRequestKinds(row))}`);
     log(`  requests by kind: ${JSON.stringify(row.requestsByKind)}`);
+    await logTopStatements(deps, statementsBefore);
     const result = watched.result ?? (await finishOffTheClock(deps, runId, options));
     if (!watched.result && result) {
       row.finishedAtSeconds = round((performance.now() - before.at) / 1000, 0);
@@ -255,6 +265,16 @@ function timedRunner(
       listId: result?.listId ?? null,
     };
   };
+}
+
+/** The run's costliest statements (time in ms, calls, the statement's first characters). */
+async function logTopStatements(deps: SteadyDeps, before: Map<string, StatementTime> | undefined) {
+  const after = await deps.statements?.byStatement?.();
+  if (!before || !after) return;
+  for (const time of topStatements(before, after, 6)) {
+    const text = time.query.replace(/\s+/g, ' ').slice(0, 160);
+    deps.log(`  statement: ${round(time.ms, 0)} ms, ${time.calls} calls: ${text}`);
+  }
 }
 
 /** What is measured at the start of a run and at its end (or cap), to take differences of. */
@@ -567,7 +587,33 @@ export function statementClock(sql: Sql, role: string): StatementClock {
         select dealloc::float8 as dealloc from pg_stat_statements_info`;
       return { ms: sums?.ms ?? 0, calls: sums?.calls ?? 0, evictions: info?.dealloc ?? 0 };
     },
+    async byStatement() {
+      const rows = await sql<(StatementTime & { id: string })[]>`
+        select queryid::text as id, query, (total_exec_time + total_plan_time)::float8 as ms,
+          calls::float8 as calls
+        from pg_stat_statements
+        where toplevel and userid = (select oid from pg_roles where rolname = ${role})
+          and dbid = (select oid from pg_database where datname = current_database())`;
+      return new Map(rows.map(({ id, ...time }) => [id, time]));
+    },
   };
+}
+
+/** The statements that took the most time between two readings, most first. */
+export function topStatements(
+  before: Map<string, StatementTime>,
+  after: Map<string, StatementTime>,
+  count: number,
+): StatementTime[] {
+  return [...after.entries()]
+    .map(([id, time]) => ({
+      query: time.query,
+      ms: time.ms - (before.get(id)?.ms ?? 0),
+      calls: time.calls - (before.get(id)?.calls ?? 0),
+    }))
+    .filter((time) => time.calls > 0)
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, count);
 }
 
 /**

@@ -491,6 +491,22 @@ export function platformObjectsSql(
       select 1 from audience_sync.erasure_tombstones et where et.email_hash = ${emailHash}))`;
 }
 
+/**
+ * platformObjectsSql as a set: the email hashes with a fact of the platform that counts
+ * (unsubscribed, deleted, suppressed) or an erasure's tombstone, to join a whole population to.
+ */
+export function platformObjectHashesSql(
+  sql: Sql,
+  scope: { platform: string; account: string },
+): postgres.Fragment {
+  return sql`
+    select pc.email_hash from audience_sync.platform_consent pc
+    where pc.platform = ${scope.platform} and pc.account in (${scope.account}, ${ANY_ACCOUNT})
+      and pc.list_id = ${ACCOUNT_WIDE} and (${sql.unsafe(COUNTING)})
+    union
+    select et.email_hash from audience_sync.erasure_tombstones et`;
+}
+
 export interface OptOut {
   userId: string;
   origin: FeedOrigin | 'erased';

@@ -738,4 +738,27 @@ export const migrations: Migration[] = [
       );
     `,
   },
+  {
+    version: 23,
+    name: 'the change set of an all run, found once',
+    sql: /* sql */ `
+      -- An 'all' run's change set (the users it has something to do for), found in one statement
+      -- when it first reads its population; its batches read it in user-id order (seq).
+      create table audience_sync.run_change_sets (
+        run_id text primary key references audience_sync.runs (run_id) on delete cascade,
+        users integer not null,
+        found_at timestamptz not null default now(),
+        -- When its unchanged members were recorded: a mirror run records them before it finds
+        -- its leavers, and its completion need not pass over the list again.
+        unchanged_recorded_at timestamptz
+      );
+      create table audience_sync.run_changes (
+        run_id text not null references audience_sync.runs (run_id) on delete cascade,
+        seq integer not null,
+        user_id text not null,
+        primary key (run_id, seq)
+      );
+      create unique index run_changes_user on audience_sync.run_changes (run_id, user_id);
+    `,
+  },
 ];

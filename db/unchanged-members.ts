@@ -21,8 +21,9 @@ export interface UnchangedRun {
 
 /**
  * Records the run's unchanged members (population members of the list that no batch recorded)
- * and adds to its counts exactly the users it recorded: a repeat (a retried activity) finds
- * them recorded, and records and counts nothing. Answers what it added to the counts.
+ * and adds to its counts exactly the users it recorded: a repeat (a retried activity, or the
+ * run's completion after its mirror leavers) finds them recorded and records and counts nothing,
+ * without passing over the list again once its change set says so. Answers what it added.
  */
 export async function recordUnchangedMembers(
   sql: Sql,
@@ -30,32 +31,33 @@ export async function recordUnchangedMembers(
   run: UnchangedRun,
 ): Promise<SyncCounts> {
   const f = userFragments(sql, source);
-  const members = sql`
-    from ${f.relation} u
-    join lateral (
-      select lm.user_id, lm.email_hash from audience_sync.list_members lm
-      where lm.platform = ${run.platform} and lm.list_id = ${run.listId}
-        and lm.user_id = u.id::text
-      limit 1) m on true`;
-  const unrecorded = sql`
-    where ${f.notDeleted} and ${f.active(run.filter)} and not ${f.optedOut} and ${f.validEmail}
-      and m.email_hash is not null
-      and not exists (select 1 from audience_sync.run_users r
-        where r.run_id = ${run.runId} and r.user_id = m.user_id)`;
   return sql.begin(async (tx) => {
+    const [found] = await tx<{ recorded: boolean }[]>`
+      select unchanged_recorded_at is not null as recorded from audience_sync.run_change_sets
+      where run_id = ${run.runId} for update`;
+    if (found?.recorded) return emptyCounts();
+    // One pass over the list and the population by hash joins: the ledger of a list that filled
+    // during the run has stale statistics, with which the planner would probe per user.
+    await tx`set local enable_nestloop = off`;
+    await tx`set local work_mem = '64MB'`;
     // Each email goes to the first user by id who has it: a user of the batches that claimed
     // it, else the first of these members (numbered by id); the others are its duplicates.
     const [recorded] = await tx<{ added: number; skipped: number }[]>`
       with numbered as (
         select m.user_id, m.email_hash,
           row_number() over (partition by m.email_hash order by u.id) as nth
-        ${members} ${unrecorded}
+        from audience_sync.list_members m
+        join ${f.relation} u on u.id::text = m.user_id
+        left join audience_sync.run_users r on r.run_id = ${run.runId} and r.user_id = m.user_id
+        where m.platform = ${run.platform} and m.list_id = ${run.listId}
+          and m.email_hash is not null and r.user_id is null
+          and ${f.notDeleted} and ${f.active(run.filter)} and not ${f.optedOut} and ${f.validEmail}
       ),
       owning as (
-        select n.user_id, n.nth = 1 and not exists (
-            select 1 from audience_sync.run_emails re
-            where re.run_id = ${run.runId} and re.email_hash = n.email_hash) as owns
+        select n.user_id, n.nth = 1 and re.email_hash is null as owns
         from numbered n
+        left join audience_sync.run_emails re
+          on re.run_id = ${run.runId} and re.email_hash = n.email_hash
       ),
       recorded as (
         insert into audience_sync.run_users (run_id, user_id, outcome, reason)
@@ -76,6 +78,9 @@ export async function recordUnchangedMembers(
     await tx`
       update audience_sync.runs set processed = processed + ${counts.processed},
         added = added + ${counts.added}, skipped = skipped + ${counts.skipped}
+      where run_id = ${run.runId}`;
+    await tx`
+      update audience_sync.run_change_sets set unchanged_recorded_at = now()
       where run_id = ${run.runId}`;
     return counts;
   });

@@ -2,7 +2,6 @@ import type { Fragment } from 'postgres';
 import { normaliseEmail } from '../common/emails.js';
 import type { FieldValue } from '../common/field-changes.js';
 import type { Platform } from '../common/sync.js';
-import { platformObjectsSql } from './consent.js';
 import type { Sql } from './sql.js';
 import { comparedAsType, idOfType, idsOfType } from './user-ids.js';
 import { normalisedEmailSql, validEmailSql } from './users-contract.js';
@@ -215,11 +214,6 @@ export interface BatchQuery {
   limit: number;
   /** Contact properties to read: property key → column. */
   properties?: Record<string, string>;
-  /**
-   * An 'all' run's change set (see changedOrUnsettled): only users a run has something to do
-   * for are read; its unchanged members are recorded set-based once the batches are done.
-   */
-  changesOnly?: { tagListIds: string[] };
 }
 
 /**
@@ -241,12 +235,13 @@ export async function readPopulationBatch(
     f,
     query,
     { deleted: sql`false`, active: sql`true` },
-    sql`${f.notDeleted} and ${f.active(query.filter)} ${after} ${upTo} ${runFilter(sql, source, f, query)}
+    sql`${f.notDeleted} and ${f.active(query.filter)} ${after} ${upTo}
+      ${onlyNewFilter(sql, source, f, query, query.runId)}
       order by u.id ${limit}`,
   );
 }
 
-type Fragments = ReturnType<typeof userFragments>;
+export type Fragments = ReturnType<typeof userFragments>;
 
 /**
  * The run's list in the ledger, joined to each user as `m`: one primary-key look-up per user read.
@@ -261,68 +256,10 @@ const ledgerJoin = (sql: Sql, query: { platform: Platform; listId: string }) => 
       and lm.user_id = u.id::text
     limit 1) m on true`;
 
-/** What a run reads of its population: everyone, only what is new, or only what changed. */
-const runFilter = (
-  sql: Sql,
-  source: UsersSource,
-  f: Fragments,
-  query: BatchQuery & { onlyNew: boolean; runId: string },
-) =>
-  query.changesOnly && query.account !== undefined
-    ? sql`and ${changedOrUnsettled(sql, source, f, { ...query, account: query.account }, query.changesOnly.tagListIds)}`
-    : onlyNewFilter(sql, source, f, query, query.runId);
-
 /** A user this run already recorded: a retried batch reads the same window again. */
 const recordedByRun = (sql: Sql, runId: string) =>
   sql`exists (select 1 from audience_sync.run_users r
     where r.run_id = ${runId} and r.user_id = u.id::text)`;
-
-/**
- * An 'all' run's change set: every user for whom the run has something to send or an outcome
- * other than "added, unchanged". That is what a 'new' run reads (not in the list, opted out,
- * email or sent fields changed) and also whatever would stop a member from counting as present
- * unchanged: an invalid email, a ledger row without an email hash or marked unsubscribed, a tag
- * list it is missing from, fields sent to another account only, or a fact the platform reported
- * (unsubscribed, deleted, suppressed).
- * The rest are members present with the fields last sent: recordUnchangedMembers records them.
- */
-function changedOrUnsettled(
-  sql: Sql,
-  source: UsersSource,
-  f: Fragments,
-  query: {
-    platform: Platform;
-    account: string;
-    runId: string;
-    properties?: Record<string, string>;
-  },
-  tagListIds: string[],
-): Fragment {
-  const emailHash = emailHashSql(sql);
-  return sql`(m.user_id is null or ${f.optedOut} or ${f.validEmail} is not true
-    or m.email_hash is null or m.unsubscribed_at is not null
-    or (${f.validEmail} and ${changedSinceSent(sql, source, query.account, query.properties)})
-    or ${sentUnderAnotherAccount(sql, query.account)}
-    or exists (
-      select 1 from unnest(${tagListIds}::text[]) as t(list_id)
-      where not exists (
-        select 1 from audience_sync.list_members lm
-        where lm.platform = ${query.platform} and lm.list_id = t.list_id
-          and lm.user_id = u.id::text and lm.email_hash = m.email_hash
-          and lm.unsubscribed_at is null))
-    or ${platformObjectsSql(sql, { platform: query.platform, account: query.account, listIds: [] }, emailHash)}
-    or ${recordedByRun(sql, query.runId)})`;
-}
-
-/**
- * A user whose fields were sent to another account only (the platform's credentials changed):
- * met again once, so its fields are known for this one. A user whose fields were never sent (a
- * duplicate of another's email) is not.
- */
-const sentUnderAnotherAccount = (sql: Sql, account: string) => sql`(
-  not exists (select 1 from audience_sync.contact_fields cf
-    where cf.account = ${account} and cf.user_id = u.id::text)
-  and exists (select 1 from audience_sync.contact_fields cf where cf.user_id = u.id::text))`;
 
 /**
  * 'new': never synced into the list, synced and opted out since (to unsubscribe), or synced with
@@ -393,8 +330,26 @@ function changedSinceSent(
   account: string,
   properties: Record<string, string> | undefined,
 ): Fragment {
-  const entries = Object.entries(properties ?? {});
   const emailHash = emailHashSql(sql);
+  return sql`(
+    (m.email_hash is not null and m.email_hash is distinct from ${emailHash})
+    or exists (
+      select 1 from audience_sync.contact_fields cf
+      where cf.account = ${account} and cf.user_id = u.id::text
+        and not ${sentFieldsSameSql(sql, source, properties, emailHash)}))`;
+}
+
+/**
+ * The record `cf` of what was last sent holds the user's email (its hash `emailHash`) and the
+ * hashes of its names and mapped properties as they are now.
+ */
+export function sentFieldsSameSql(
+  sql: Sql,
+  source: UsersSource,
+  properties: Record<string, string> | undefined,
+  emailHash: Fragment,
+): Fragment {
+  const entries = Object.entries(properties ?? {});
   const propertiesSame =
     entries.length === 0
       ? sql``
@@ -404,15 +359,10 @@ function changedSinceSent(
               ${entries.map(([, column]) => propertyTypeOf(source.columns[column] ?? ''))}::text[])
             as p(key, col, type)
           where cf.fields ->> ('properties.' || p.key) is distinct from ${propertyHashSql(sql)})`;
-  return sql`(
-    (m.email_hash is not null and m.email_hash is distinct from ${emailHash})
-    or exists (
-      select 1 from audience_sync.contact_fields cf
-      where cf.account = ${account} and cf.user_id = u.id::text
-        and not (cf.email_hash is not distinct from ${emailHash}
-          and cf.fields ->> 'first_name' is not distinct from ${nameHashSql(sql, sql`u.first_name`)}
-          and cf.fields ->> 'last_name' is not distinct from ${nameHashSql(sql, sql`u.last_name`)}
-          ${propertiesSame})))`;
+  return sql`(cf.email_hash is not distinct from ${emailHash}
+    and cf.fields ->> 'first_name' is not distinct from ${nameHashSql(sql, sql`u.first_name`)}
+    and cf.fields ->> 'last_name' is not distinct from ${nameHashSql(sql, sql`u.last_name`)}
+    ${propertiesSame})`;
 }
 
 /**
@@ -437,14 +387,18 @@ function propertiesOf(
       unnest(${keys}::text[], ${columns}::text[], ${types}::text[]) as p(key, col, type))`;
 }
 
-/** Users as a run sees them; `flags` say how deleted and active are decided for this read. */
-function selectBatchUsers(
+/**
+ * Users as a run sees them; `flags` say how deleted and active are decided for this read, `from`
+ * where the users `u` come from (the relation, or it joined to what picks them).
+ */
+export function selectBatchUsers(
   sql: Sql,
   source: UsersSource,
   f: Fragments,
   query: { platform: Platform; listId: string; properties?: Record<string, string> },
   flags: { deleted: Fragment; active: Fragment },
   condition: Fragment,
+  from: Fragment = sql`${f.relation} u`,
 ) {
   return sql<BatchUser[]>`
     select u.id::text as "userId", true as found, ${flags.deleted} as deleted,
@@ -455,7 +409,7 @@ function selectBatchUsers(
       m.email_hash as "listEmailHash",
       m.unsubscribed_at is not null as "listUnsubscribed",
       ${propertiesOf(sql, source, query.properties)} as properties
-    from ${f.relation} u ${ledgerJoin(sql, query)}
+    from ${from} ${ledgerJoin(sql, query)}
     where ${condition}`;
 }
 
@@ -468,7 +422,7 @@ export async function countPopulation(
   const f = userFragments(sql, source);
   const [row] = await sql<{ count: number }[]>`
     select count(*)::int as count
-    from ${f.relation} u ${ledgerJoin(sql, query)}
+    from ${f.relation} u ${query.onlyNew ? ledgerJoin(sql, query) : sql``}
     where ${f.notDeleted} and ${f.active(query.filter)} ${onlyNewFilter(sql, source, f, query)}`;
   return row?.count ?? 0;
 }

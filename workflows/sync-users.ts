@@ -423,7 +423,7 @@ async function syncOverlappingBatches(
     const cursor = plannedCursor;
     // Short, and a batch may be in flight: a cancellation meanwhile is seen before the next.
     const { upTo } = await CancellationScope.nonCancellable(() =>
-      planning.planBatch({ runId, cursor, listId }),
+      planning.planBatch({ runId, cursor, listId, tagListIds: state.tagListIds }),
     );
     plannedCursor = upTo;
     lastPlanned = upTo === null;

@@ -191,6 +191,47 @@ describe('an all run reads only what changed', () => {
     expect((await contactsByEmail()).get(rekeyed.email)?.first_name).toBe('Renamed');
   });
 
+  it('reads the members missing from a tag list the run adds, then nobody', async () => {
+    const tagged = await users.addMany('tagged', 3);
+    const tag = uniqueName('weekly');
+    const first = await sync({ list_name: uniqueName('Tagged'), tags: [tag] });
+    const segment = first.listId;
+    const before = await contactsByEmail();
+    const segmentsOf = (contacts: Map<string, { segment_ids: string[] }>) =>
+      tagged.map((user) => [...(contacts.get(user.email)?.segment_ids ?? [])].sort());
+    const [tagSegment] = (segmentsOf(before)[0] ?? []).filter((id) => id !== segment);
+    expect(segmentsOf(before)).toEqual(tagged.map(() => [segment, tagSegment].sort()));
+
+    // A second tag: every member is missing from it, so each one is read and joins it.
+    const second = uniqueName('monthly');
+    const mark = await lastSeq();
+    const run = await sync({ list_id: segment, tags: [tag, second] });
+    expect(await outcomesOf(stack.db.sql, run.runId, tagged)).toEqual(everyAdded(tagged));
+    const after = await contactsByEmail();
+    const [secondSegment] = (segmentsOf(after)[0] ?? []).filter(
+      (id) => id !== segment && id !== tagSegment,
+    );
+    expect(segmentsOf(after)).toEqual(
+      tagged.map(() => [segment, tagSegment, secondSegment].sort()),
+    );
+    expect((await routesSince(mark)).filter((route) => !route.startsWith('GET '))).toEqual(
+      [
+        'POST /segments',
+        ...tagged.map(
+          (user) => `POST /contacts/${before.get(user.email)?.id}/segments/${secondSegment}`,
+        ),
+      ].sort(),
+    );
+
+    // In every list now: nobody is read, every one is recorded, nothing is sent.
+    const quietMark = await lastSeq();
+    const quiet = await sync({ list_id: segment, tags: [tag, second] });
+    expect(await outcomesOf(stack.db.sql, quiet.runId, tagged)).toEqual(everyAdded(tagged));
+    expect(await countsOf(quiet.runId)).toMatchObject({ total: 3, processed: 3, added: 3 });
+    expect(await batchesOf(quiet.runId)).toEqual([1]);
+    expect((await routesSince(quietMark)).filter((route) => !route.startsWith('GET '))).toEqual([]);
+  });
+
   it('records an unchanged member that shares an earlier user’s email as that user’s duplicate', async () => {
     const [owner, other] = await users.addMany('shared', 2);
     if (!owner || !other) throw new Error('no users');

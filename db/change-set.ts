@@ -1,0 +1,192 @@
+import type { Fragment } from 'postgres';
+import type { Platform } from '../common/sync.js';
+import { platformObjectHashesSql } from './consent.js';
+import type { Sql } from './sql.js';
+import { comparedAsType } from './user-ids.js';
+import {
+  type ActivityFilter,
+  type BatchQuery,
+  type BatchUser,
+  emailHashSql,
+  selectBatchUsers,
+  sentFieldsSameSql,
+  type UsersSource,
+  userFragments,
+} from './users-source.js';
+
+/**
+ * An 'all' run's change set: every user of the population the run has something to send for,
+ * or an outcome other than "added, unchanged". That is what a 'new' run reads (not in the list,
+ * opted out, email or sent fields changed) and also whatever would stop a member from counting as
+ * present unchanged: an invalid email, a ledger row without an email hash or marked unsubscribed,
+ * a tag list it is missing from, fields sent to another account only, or a fact the platform
+ * reported (unsubscribed, deleted, suppressed). The rest are members present with the fields last
+ * sent: recordUnchangedMembers records them.
+ *
+ * It is found once per run, in one statement over the population joined to the ledger by hash
+ * joins (no look-up per user), and kept in `run_changes` numbered in user-id order (`seq`): the
+ * bulk pass's chunks and the batches read it from there, by a range of `seq`.
+ */
+export interface ChangeSetQuery {
+  runId: string;
+  platform: Platform;
+  account: string;
+  listId: string;
+  filter: ActivityFilter;
+  properties?: Record<string, string>;
+  tagListIds: string[];
+}
+
+/**
+ * Finds the run's change set unless it was found (a repeat, or a read racing this one, waits for
+ * the first and finds it); answers its size. Nested loops are off for the statement: the ledger
+ * of a list that filled during the run has stale statistics (the planner expects a few members
+ * and would probe them per user).
+ */
+export async function findChangeSet(
+  sql: Sql,
+  source: UsersSource,
+  query: ChangeSetQuery,
+): Promise<number> {
+  const [found] = await sql<{ users: number }[]>`
+    select users from audience_sync.run_change_sets where run_id = ${query.runId}`;
+  if (found) return found.users;
+  await analyzeIfStale(sql, ['list_members', 'contact_fields']);
+  return sql.begin(async (tx) => {
+    const [claimed] = await tx<{ users: number }[]>`
+      insert into audience_sync.run_change_sets (run_id, users) values (${query.runId}, 0)
+      on conflict (run_id) do nothing
+      returning users`;
+    if (!claimed) {
+      const [found] = await tx<{ users: number }[]>`
+        select users from audience_sync.run_change_sets where run_id = ${query.runId}`;
+      return found?.users ?? 0;
+    }
+    await tx`set local enable_nestloop = off`;
+    await tx`set local work_mem = '64MB'`;
+    const [row] = await tx<{ users: number }[]>`
+      with changed as (
+        insert into audience_sync.run_changes (run_id, seq, user_id)
+        ${changedUsers(sql, source, query)}
+        returning 1)
+      select count(*)::int as users from changed`;
+    const users = row?.users ?? 0;
+    await tx`
+      update audience_sync.run_change_sets set users = ${users} where run_id = ${query.runId}`;
+    return users;
+  });
+}
+
+/**
+ * Brings the planner's statistics of these tables of the service up to date when a tenth of their
+ * rows changed since they were gathered: a list a bulk import filled has a ledger the planner
+ * still takes for empty until autovacuum comes by, and then probes it row by row (a batch's
+ * look-up of 100 members took 40 s at 100,000 members). The whole run's statements gain from it.
+ */
+export async function analyzeIfStale(sql: Sql, tables: string[]): Promise<void> {
+  const stale = await sql<{ name: string }[]>`
+    select relname as name from pg_stat_user_tables
+    where schemaname = 'audience_sync' and relname = any(${tables}::text[])
+      and n_mod_since_analyze > greatest(1000, n_live_tup / 10)`;
+  for (const { name } of stale) await sql`analyze ${sql(`audience_sync.${name}`)}`;
+}
+
+/** The change set's rows: the run, the user's place in id order, the user. */
+function changedUsers(sql: Sql, source: UsersSource, query: ChangeSetQuery): Fragment {
+  const f = userFragments(sql, source);
+  const tags = [...new Set(query.tagListIds)];
+  const tagJoin =
+    tags.length === 0
+      ? sql``
+      : sql`left join (
+          select lm.user_id, lm.email_hash, count(*)::int as lists
+          from audience_sync.list_members lm
+          where lm.platform = ${query.platform} and lm.list_id = any(${tags}::text[])
+            and lm.unsubscribed_at is null
+          group by lm.user_id, lm.email_hash) tg
+        on tg.user_id = u.id::text and tg.email_hash = m.email_hash`;
+  const missingTag = tags.length === 0 ? sql`false` : sql`coalesce(tg.lists, 0) < ${tags.length}`;
+  return sql`
+    select ${query.runId}, row_number() over (order by u.id), u.id::text
+    from (select u.*, ${emailHashSql(sql)} as email_hash_now
+      from ${f.relation} u where ${f.notDeleted} and ${f.active(query.filter)}) u
+    left join audience_sync.list_members m
+      on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text
+    left join audience_sync.contact_fields cf
+      on cf.account = ${query.account} and cf.user_id = u.id::text
+    left join (
+      select user_id from audience_sync.contact_fields where account <> ${query.account}
+      group by user_id) elsewhere on elsewhere.user_id = u.id::text
+    ${tagJoin}
+    left join (${platformObjectHashesSql(sql, query)}) po on po.email_hash = u.email_hash_now
+    left join audience_sync.run_users r on r.run_id = ${query.runId} and r.user_id = u.id::text
+    where m.user_id is null or ${f.optedOut} or ${f.validEmail} is not true
+      or m.email_hash is null or m.unsubscribed_at is not null
+      or m.email_hash <> u.email_hash_now
+      or (cf.user_id is not null and ${f.validEmail}
+        and not ${sentFieldsSameSql(sql, source, query.properties, sql`u.email_hash_now`)})
+      or (cf.user_id is null and elsewhere.user_id is not null)
+      or ${missingTag}
+      or po.email_hash is not null
+      or r.user_id is not null`;
+}
+
+/**
+ * The change set's place (`seq`) of the last user up to `userId` in id order: the user's own
+ * when the change set holds it (every cursor a read of it returned), else found by id.
+ */
+export function changeSetPlace(
+  sql: Sql,
+  source: UsersSource,
+  runId: string,
+  userId: string,
+): Fragment {
+  const f = userFragments(sql, source);
+  return sql`coalesce(
+    (select c.seq from audience_sync.run_changes c where c.run_id = ${runId} and c.user_id = ${userId}),
+    (select max(c.seq) from audience_sync.run_changes c
+      join ${f.relation} u on ${changedUserJoin(sql, source, 'c')}
+      where c.run_id = ${runId} and u.id <= ${userId}::${f.idCast}),
+    0)`;
+}
+
+/** A change-set row `alias` to its user `u`, by the id's own type where it has one. */
+export function changedUserJoin(sql: Sql, source: UsersSource, alias: string): Fragment {
+  const f = userFragments(sql, source);
+  return comparedAsType(source.idType)
+    ? sql`u.id = ${sql(alias)}.user_id::${f.idCast}`
+    : sql`u.id::text = ${sql(alias)}.user_id`;
+}
+
+/**
+ * The next users of the run's change set after the cursor (up to `upTo`, or `limit` of them), in
+ * id order, as a run sees them; the change set is found first if it was not. A user deleted or
+ * gone inactive since it was found is not read (it is out of the population).
+ */
+export async function readChangeSetBatch(
+  sql: Sql,
+  source: UsersSource,
+  query: BatchQuery & ChangeSetQuery,
+): Promise<BatchUser[]> {
+  await findChangeSet(sql, source, query);
+  const f = userFragments(sql, source);
+  const after =
+    query.cursor === null
+      ? sql``
+      : sql`and rc.seq > ${changeSetPlace(sql, source, query.runId, query.cursor)}`;
+  const upTo =
+    query.upTo == null
+      ? sql``
+      : sql`and rc.seq <= ${changeSetPlace(sql, source, query.runId, query.upTo)}`;
+  const limit = query.upTo == null ? sql`limit ${query.limit}` : sql``;
+  return selectBatchUsers(
+    sql,
+    source,
+    f,
+    query,
+    { deleted: sql`false`, active: sql`true` },
+    sql`rc.run_id = ${query.runId} ${after} ${upTo} and ${f.notDeleted} and ${f.active(query.filter)}
+      order by rc.seq ${limit}`,
+    sql`audience_sync.run_changes rc join ${f.relation} u on ${changedUserJoin(sql, source, 'rc')}`,
+  );
+}
