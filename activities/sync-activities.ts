@@ -72,6 +72,8 @@ export interface SyncActivityDeps {
   usersSource: string;
   /** SYNC_BATCH_SIZE */
   batchSize: number;
+  /** SYNC_BATCHES_IN_FLIGHT */
+  batchesInFlight?: number;
   platforms: PlatformRegistry;
   /** MAX_CONCURRENT_RUNS and MAX_CONCURRENT_DRY_RUNS, for runs that schedules start. */
   limits: RunLimits;
@@ -101,6 +103,8 @@ export interface PreparedRun {
   tagListIds: string[];
   total: number;
   batchSize: number;
+  /** Batches the run keeps in flight (SYNC_BATCHES_IN_FLIGHT); absent: the workflow's default. */
+  batchesInFlight?: number;
 }
 
 export interface FinishRunInput {
@@ -367,7 +371,14 @@ async function prepareRun(context: SyncContext, runId: string): Promise<Prepared
   if (run.syncType === 'specific') await resolveRequestedUsers(context, runId);
   const total = await countRunPopulation(context, run, listId ?? plannedListId(), platform.account);
   await setRunTotal(sql, runId, total);
-  return { listId, listName, tagListIds, total, batchSize: deps.batchSize };
+  return {
+    listId,
+    listName,
+    tagListIds,
+    total,
+    batchSize: deps.batchSize,
+    ...(deps.batchesInFlight ? { batchesInFlight: deps.batchesInFlight } : {}),
+  };
 }
 
 /** Whatever the platform does before a run's first batch; long, so it heartbeats. */

@@ -45,6 +45,8 @@ export interface StubRunOptions {
   leavers?: number;
   /** Another run holds the list: beginRun answers so. */
   busyWith?: string;
+  /** What prepareRun answers for SYNC_BATCHES_IN_FLIGHT; absent: nothing (the default). */
+  batchesInFlight?: number;
 }
 
 export interface StubLog {
@@ -283,6 +285,7 @@ export function stubActivities(runs: Map<string, StubRun>): Stubbed {
         tagListIds: [],
         total: run.users.length,
         batchSize: run.options.batchSize,
+        ...(run.options.batchesInFlight ? { batchesInFlight: run.options.batchesInFlight } : {}),
       };
     },
     preparePlatform,
