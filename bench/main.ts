@@ -31,6 +31,7 @@ import {
   startBenchStack,
   withService,
 } from './service.js';
+import { setupSteps } from './setup-steps.js';
 import {
   benchSteady,
   STEADY_DEFAULTS,
@@ -206,7 +207,12 @@ async function showTimeline(emulatorUrl: string, startedAt: number, endedAt: num
   log(
     formatRecord({
       timeline: 'audience-sync',
-      beforeFirstRequestSeconds: round((Date.parse(requests[0]?.at ?? '') - startedAt) / 1000),
+      // The API's own check of the platform as it started comes before the clock.
+      beforeFirstRequestSeconds: round(
+        (Date.parse(requests.find((entry) => Date.parse(entry.at) >= startedAt)?.at ?? '') -
+          startedAt) /
+          1000,
+      ),
       beforeFirstWriteSeconds: round((first - startedAt) / 1000),
       writingSeconds: round((last - first) / 1000),
       contactWrites: writes.length,
@@ -254,7 +260,15 @@ async function benchAudienceSync(ctx: SyncBenchContext, batchesInFlight?: number
     });
     const wallSeconds = (performance.now() - started) / 1000;
     const loadDuring = load();
-    if (!values.bulk) await showTimeline(ctx.emulatorUrl, startedAt, Date.now());
+    if (!values.bulk) {
+      await showTimeline(ctx.emulatorUrl, startedAt, Date.now());
+      log(
+        formatRecord({
+          setup: 'audience-sync',
+          ...(await setupSteps(ctx.client, runId, startedAt)),
+        }),
+      );
+    }
     const peakRssMb = worker.peakRssMb() ?? null;
     const historyEvents = await historyEventsOf(ctx.client, runId);
     const found = await audit(ctx.emulatorUrl, result.listId ?? '', ctx.emails);
