@@ -1,9 +1,7 @@
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
 import { runHistories } from '../client/histories.js';
 import { round } from './report.js';
-
-const { EventType } = temporal.api.enums.v1;
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -31,7 +29,6 @@ export async function setupSteps(
   const steps: Record<string, string> = { workflowStarted: `+${since(events[0])}` };
   for (const event of events) {
     const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) continue;
     if (!name) continue;
     const completed = events.find(
       (other) =>
