@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { describeTemporalRun } from '../client/sync-runs.js';
 import type { RunPlan } from '../common/plan.js';
 import { emptyCounts, plannedListId, type SyncProgress, type SyncRequest } from '../common/sync.js';
+import { setRunBulkMode } from '../db/bulk.js';
 import { fixTrackedBefore } from '../db/leavers.js';
 import { readRunPlan, setPlannedNewTags } from '../db/plans.js';
 import {
@@ -45,6 +46,7 @@ import { metrics } from '../telemetry/metrics.js';
 import {
   type BulkChunkInput,
   type BulkChunkOutput,
+  perContactByDesign,
   processBulkChunk,
   recordBulkLeftovers,
 } from './bulk-chunk.js';
@@ -105,6 +107,8 @@ export interface PreparedRun {
   batchSize: number;
   /** Batches the run keeps in flight (SYNC_BATCHES_IN_FLIGHT); absent: the workflow's default. */
   batchesInFlight?: number;
+  /** The run creates contacts one by one whatever the account (recorded): no bulk pass. */
+  bulkUnused?: boolean;
 }
 
 export interface FinishRunInput {
@@ -371,6 +375,9 @@ async function prepareRun(context: SyncContext, runId: string): Promise<Prepared
   if (run.syncType === 'specific') await resolveRequestedUsers(context, runId);
   const total = await countRunPopulation(context, run, listId ?? plannedListId(), platform.account);
   await setRunTotal(sql, runId, total);
+  // Known now, it saves the run a bulk chunk that would only say so (a dry run asks none).
+  const perContact = run.dryRun ? undefined : perContactByDesign(platform, run);
+  if (perContact) await setRunBulkMode(sql, runId, 'per_contact', perContact);
   return {
     listId,
     listName,
@@ -378,6 +385,7 @@ async function prepareRun(context: SyncContext, runId: string): Promise<Prepared
     total,
     batchSize: deps.batchSize,
     ...(deps.batchesInFlight ? { batchesInFlight: deps.batchesInFlight } : {}),
+    ...(perContact ? { bulkUnused: true } : {}),
   };
 }
 

@@ -365,6 +365,8 @@ async function prepare(runId: string, state: SyncRunState): Promise<void> {
   state.tagListIds = prepared.tagListIds;
   state.batchSize = prepared.batchSize;
   if (prepared.batchesInFlight) state.batchesInFlight = prepared.batchesInFlight;
+  // Contacts are created one by one: no bulk chunk to ask (runs recorded before ask one).
+  if (prepared.bulkUnused) state.bulk = { cursor: null, chunkNo: 0, done: true };
   state.progress.total = prepared.total;
   // A dry run into a new list has none (it creates none).
   if (prepared.listId) upsertSearchAttributes([{ key: SyncListIdKey, value: prepared.listId }]);

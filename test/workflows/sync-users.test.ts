@@ -156,6 +156,15 @@ describe('SyncUsersWorkflow with stub activities', () => {
     ]);
   });
 
+  it('a run that prepareRun says creates contacts one by one asks for no bulk chunk, and syncs every batch', async () => {
+    const run = await env.start({ users: 25, batchSize: 10, bulkUnused: true });
+
+    expect((await run.handle.result()).progress.processed).toBe(25);
+    expect(run.stub.log.chunks).toEqual([]);
+    expect(run.stub.log.batches).toEqual(ALL_BATCHES);
+    expect(run.stub.log.steps).toEqual([...SETUP, 'finishRun completed']);
+  });
+
   it('with one batch in flight (SYNC_BATCHES_IN_FLIGHT=1), the next batch is planned only once the one before it ended', async () => {
     const run = await env.start({ users: 25, batchSize: 10, batchesInFlight: 1 });
     // Nothing beside batch 1: the run holds after it, batch 2 unplanned.

@@ -47,6 +47,8 @@ export interface StubRunOptions {
   busyWith?: string;
   /** What prepareRun answers for SYNC_BATCHES_IN_FLIGHT; absent: nothing (the default). */
   batchesInFlight?: number;
+  /** prepareRun says the run creates contacts one by one (no bulk pass to ask). */
+  bulkUnused?: boolean;
 }
 
 export interface StubLog {
@@ -286,6 +288,7 @@ export function stubActivities(runs: Map<string, StubRun>): Stubbed {
         total: run.users.length,
         batchSize: run.options.batchSize,
         ...(run.options.batchesInFlight ? { batchesInFlight: run.options.batchesInFlight } : {}),
+        ...(run.options.bulkUnused ? { bulkUnused: true } : {}),
       };
     },
     preparePlatform,
