@@ -48,8 +48,6 @@ export interface RateGateOptions {
    * server. Each 429 doubles it, up to MAX_MARGIN_MS.
    */
   marginMs?: number;
-  /** The gate's clock for its margin (tests move it on); Date.now by default. */
-  now?: () => number;
 }
 
 /**
@@ -59,9 +57,6 @@ export interface RateGateOptions {
  * 11 429s and 0.86 of the limit, 20 ms none and 0.91.
  */
 export const MAX_MARGIN_MS = 40;
-
-/** Each stretch this long without a 429 halves the margin again, down to where it started. */
-export const QUIET_STRETCH_MS = 10_000;
 
 /** Requests of one process granted together at most, in one call to Postgres. */
 const MAX_SLOTS_PER_GRANT = 64;
@@ -87,30 +82,6 @@ function learnedLimitRecorder(sql: Sql, key: string, bound: number | undefined) 
 }
 
 /**
- * The margin added to the one-second window: doubled by each 429 (up to MAX_MARGIN_MS), halved
- * after each QUIET_STRETCH_MS without one (down to where it started). A 429 says arrivals
- * jittered more than the margin; a burst of load passes, and a margin kept wide for good would
- * spend up to 4% of the limit for the rest of the process's life.
- */
-function adaptiveMargin(initialMs: number, now: () => number) {
-  let marginMs = initialMs;
-  let changedAt = now();
-  return {
-    ms(): number {
-      while (marginMs > initialMs && now() - changedAt >= QUIET_STRETCH_MS) {
-        marginMs = Math.max(initialMs, marginMs / 2);
-        changedAt += QUIET_STRETCH_MS;
-      }
-      return marginMs;
-    },
-    widen(): void {
-      marginMs = Math.min(MAX_MARGIN_MS, marginMs * 2);
-      changedAt = now();
-    },
-  };
-}
-
-/**
  * A request rate shared by every worker through Postgres. Slots come from `acquire_rate_slots`,
  * which keeps at most `limit` grants in any window (a sliding log: a moment when no request waits
  * is not caught up later, which is why a run's batches overlap) and honours pauses set after a
@@ -123,8 +94,8 @@ export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate 
   const bound = options.upperBound ?? Number.POSITIVE_INFINITY;
   let learned = options.initialLimit;
   const recordLimit = learnedLimitRecorder(sql, options.key, options.upperBound);
-  const margin = adaptiveMargin(options.marginMs ?? 5, options.now ?? Date.now);
-  const window = () => `${1000 + margin.ms()} milliseconds`;
+  let marginMs = options.marginMs ?? 5;
+  const window = () => `${1000 + marginMs} milliseconds`;
   const effectiveLimit = () => Math.max(1, Math.min(bound, learned));
   const waiting: SlotTaker[] = [];
   let granting = false;
@@ -172,7 +143,7 @@ export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate 
     },
 
     async pause(ms) {
-      margin.widen();
+      marginMs = Math.min(MAX_MARGIN_MS, marginMs * 2);
       await sql`
         insert into audience_sync.rate_limits (key, blocked_until)
         values (${options.key}, clock_timestamp() + ${`${Math.ceil(ms)} milliseconds`}::interval)

@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createRateGate,
-  MAX_MARGIN_MS,
-  QUIET_STRETCH_MS,
-} from '../../activities/platforms/request-gate.js';
+import { createRateGate, MAX_MARGIN_MS } from '../../activities/platforms/request-gate.js';
 import { createSql, type Sql } from '../../db/sql.js';
 import { createTestDatabase, type TestDatabase, waitFor } from '../support/stack.js';
 
@@ -95,13 +91,6 @@ describe('the rate gate', () => {
     expect(row?.kept).toBe(limit);
   });
 
-  it('narrows its window again, halving the margin, after each quiet stretch without a 429', async () => {
-    // Widened to the widest margin by three 429s, then one, two and three quiet stretches.
-    const windows = [];
-    for (const quiet of [0, 1, 2, 3]) windows.push(await windowAfter(3, quiet));
-    expect(windows).toEqual([1000 + MAX_MARGIN_MS, 1020, 1010, 1005]);
-  });
-
   it('widens its window after each 429, up to the widest margin', async () => {
     // 5 ms doubled at each 429, stopping at MAX_MARGIN_MS (six 429s would otherwise give 320).
     const windows = [];
@@ -111,23 +100,15 @@ describe('the rate gate', () => {
 });
 
 /**
- * The window a gate starting at a 5 ms margin keeps after `pauses` 429s and then `quiet`
- * stretches of QUIET_STRETCH_MS without one (its clock moved on), read from the grant it is
- * given: with `limit` grants already made for an hour ahead, the next is due exactly one window
+ * The window a gate starting at a 5 ms margin keeps after `pauses` 429s, read from the grant it
+ * is given: with `limit` grants already made for an hour ahead, the next is due exactly one window
  * after the first of them. The request is called off before then, never having run.
  */
-async function windowAfter(pauses: number, quiet = 0): Promise<number> {
-  const key = `widening-account-${pauses}-${quiet}`;
+async function windowAfter(pauses: number): Promise<number> {
+  const key = `widening-account-${pauses}`;
   const limit = 4;
-  let clock = Date.now();
-  const gate = createRateGate(db.sql, {
-    key,
-    initialLimit: limit,
-    marginMs: 5,
-    now: () => clock,
-  });
+  const gate = createRateGate(db.sql, { key, initialLimit: limit, marginMs: 5 });
   for (let i = 0; i < pauses; i += 1) await gate.pause(0);
-  clock += quiet * QUIET_STRETCH_MS;
   await db.sql`
     insert into audience_sync.rate_limits (key, recent)
     values (${key}, array_fill(clock_timestamp() + interval '1 hour', array[${limit}::int]))
