@@ -277,6 +277,22 @@ async function undoErasedCreates(
   return new Set([...created].filter((userId) => !undoneIds.has(userId)));
 }
 
+/**
+ * Why the run creates contacts one by one whatever the account, known before any chunk: bulk
+ * creation is off or not offered, or the run maps properties. Undefined: a chunk finds out.
+ */
+export function perContactByDesign(
+  platform: Pick<MarketingPlatform, 'name' | 'bulk'>,
+  run: Pick<RunRecord, 'properties'>,
+): string | undefined {
+  if (!platform.bulk) return `Bulk creation on ${platform.name} is switched off or not offered`;
+  // Imports do not carry mapped properties yet: such runs create contacts with them, one by one.
+  if (Object.keys(run.properties).length > 0) {
+    return 'Runs that map properties create contacts one by one';
+  }
+  return undefined;
+}
+
 export async function processBulkChunk(
   ctx: BulkChunkContext,
   run: RunRecord,
@@ -288,13 +304,8 @@ export async function processBulkChunk(
     await setRunBulkMode(sql, run.runId, 'per_contact', note);
     return notUsed(input);
   };
-  if (!bulk) {
-    return perContact(`Bulk creation on ${platform.name} is switched off or not offered`);
-  }
-  // Imports do not carry mapped properties yet: such runs create contacts with them, one by one.
-  if (Object.keys(run.properties).length > 0) {
-    return perContact('Runs that map properties create contacts one by one');
-  }
+  const byDesign = perContactByDesign(platform, run);
+  if (byDesign || !bulk) return perContact(byDesign ?? '');
   const refusedBefore = await bulkUnavailableReason(
     sql,
     platform.name,

@@ -9,6 +9,7 @@ import {
   type SyncProgress,
   type SyncRequest,
 } from '../common/sync.js';
+import { setRunBulkMode } from '../db/bulk.js';
 import { fixTrackedBefore } from '../db/leavers.js';
 import { readRunPlan, setPlannedNewTags } from '../db/plans.js';
 import {
@@ -50,6 +51,7 @@ import { metrics } from '../telemetry/metrics.js';
 import {
   type BulkChunkInput,
   type BulkChunkOutput,
+  perContactByDesign,
   processBulkChunk,
   recordBulkLeftovers,
 } from './bulk-chunk.js';
@@ -77,6 +79,8 @@ export interface SyncActivityDeps {
   usersSource: string;
   /** SYNC_BATCH_SIZE */
   batchSize: number;
+  /** SYNC_BATCHES_IN_FLIGHT */
+  batchesInFlight?: number;
   platforms: PlatformRegistry;
   /** MAX_CONCURRENT_RUNS and MAX_CONCURRENT_DRY_RUNS, for runs that schedules start. */
   limits: RunLimits;
@@ -106,6 +110,10 @@ export interface PreparedRun {
   tagListIds: string[];
   total: number;
   batchSize: number;
+  /** Batches the run keeps in flight (SYNC_BATCHES_IN_FLIGHT); absent: the workflow's default. */
+  batchesInFlight?: number;
+  /** The run creates contacts one by one whatever the account (recorded): no bulk pass. */
+  bulkUnused?: boolean;
 }
 
 export interface FinishRunInput {
@@ -372,7 +380,18 @@ async function prepareRun(context: SyncContext, runId: string): Promise<Prepared
   if (run.syncType === 'specific') await resolveRequestedUsers(context, runId);
   const total = await countRunPopulation(context, run, listId ?? plannedListId(), platform.account);
   await setRunTotal(sql, runId, total);
-  return { listId, listName, tagListIds, total, batchSize: deps.batchSize };
+  // Known now, it saves the run a bulk chunk that would only say so (a dry run asks none).
+  const perContact = run.dryRun ? undefined : perContactByDesign(platform, run);
+  if (perContact) await setRunBulkMode(sql, runId, 'per_contact', perContact);
+  return {
+    listId,
+    listName,
+    tagListIds,
+    total,
+    batchSize: deps.batchSize,
+    ...(deps.batchesInFlight ? { batchesInFlight: deps.batchesInFlight } : {}),
+    ...(perContact ? { bulkUnused: true } : {}),
+  };
 }
 
 /** Whatever the platform does before a run's first batch; long, so it heartbeats. */

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -30,6 +31,7 @@ import {
   startBenchStack,
   withService,
 } from './service.js';
+import { setupSteps } from './setup-steps.js';
 import {
   benchSteady,
   STEADY_DEFAULTS,
@@ -64,6 +66,9 @@ import {
  * `--loops` (default 600 users at 10/s, then 3,000 at 50/s; or `--users N --rate R`) syncs N users
  * into a Loops mailing list on the Loops emulator at R requests per second, beside the naive loop
  * with the plain `loops` SDK. See bench/loops.ts.
+ * `--in-flight 1,2 [--rounds K]` syncs the same N users once per value of SYNC_BATCHES_IN_FLIGHT,
+ * alternating, K rounds, each into a fresh database and a reset emulator, so that the values share
+ * the machine's load alike; one row per run, with the load average during it.
  */
 
 interface Row {
@@ -85,6 +90,10 @@ interface Row {
   duplicates: number;
   peakRssMb: number | null;
   historyEvents: number | null;
+  /** SYNC_BATCHES_IN_FLIGHT of the worker (audience-sync with --in-flight only). */
+  batchesInFlight?: number;
+  /** The one-minute load average, lowest and highest while the run was timed. */
+  load?: string;
 }
 
 const { values } = parseArgs({
@@ -106,6 +115,9 @@ const { values } = parseArgs({
     /** --steady: a capped run then finishes at this rate, off the clock, within this long. */
     'finish-rate': { type: 'string' },
     'finish-max-seconds': { type: 'string' },
+    /** Per-contact runs once per value of SYNC_BATCHES_IN_FLIGHT, e.g. `1,2`, alternating. */
+    'in-flight': { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 const USERS = Number(values.users ?? (values.bulk ? 100_000 : values.mirror ? 10_000 : 2000));
@@ -195,7 +207,12 @@ async function showTimeline(emulatorUrl: string, startedAt: number, endedAt: num
   log(
     formatRecord({
       timeline: 'audience-sync',
-      beforeFirstRequestSeconds: round((Date.parse(requests[0]?.at ?? '') - startedAt) / 1000),
+      // The API's own check of the platform as it started comes before the clock.
+      beforeFirstRequestSeconds: round(
+        (Date.parse(requests.find((entry) => Date.parse(entry.at) >= startedAt)?.at ?? '') -
+          startedAt) /
+          1000,
+      ),
       beforeFirstWriteSeconds: round((first - startedAt) / 1000),
       writingSeconds: round((last - first) / 1000),
       contactWrites: writes.length,
@@ -203,6 +220,17 @@ async function showTimeline(emulatorUrl: string, startedAt: number, endedAt: num
       afterLastWriteSeconds: round((endedAt - last) / 1000),
     }),
   );
+}
+
+/** The one-minute load average, sampled every 5 s until stopped: `lowest–highest`. */
+function sampleLoad(): () => string {
+  const samples = [loadavg()[0] ?? 0];
+  const timer = setInterval(() => samples.push(loadavg()[0] ?? 0), 5000);
+  return () => {
+    clearInterval(timer);
+    samples.push(loadavg()[0] ?? 0);
+    return `${round(Math.min(...samples), 1)}–${round(Math.max(...samples), 1)}`;
+  };
 }
 
 /** The worker of the per-contact, bulk and mirror scenarios, with its CPU profile if asked for. */
@@ -219,28 +247,43 @@ interface SyncBenchContext extends BenchContext {
   emails: Set<string>;
 }
 
-async function benchAudienceSync(ctx: SyncBenchContext): Promise<Row> {
-  return withService(ctx, serviceOptions(), async ({ apiUrl, worker }) => {
+async function benchAudienceSync(ctx: SyncBenchContext, batchesInFlight?: number): Promise<Row> {
+  const options = { ...serviceOptions(), ...(batchesInFlight ? { batchesInFlight } : {}) };
+  return withService(ctx, options, async ({ apiUrl, worker }) => {
     const profileDir = values.profile;
     if (profileDir) await ctx.sql`select pg_stat_statements_reset()`;
+    const load = sampleLoad();
     const started = performance.now();
     const startedAt = Date.now();
     const { runId, result } = await runThroughApi(ctx, apiUrl, '/api/marketing/sync-users', {
       audienceName: 'bench',
     });
     const wallSeconds = (performance.now() - started) / 1000;
-    if (!values.bulk) await showTimeline(ctx.emulatorUrl, startedAt, Date.now());
+    const loadDuring = load();
+    if (!values.bulk) {
+      await showTimeline(ctx.emulatorUrl, startedAt, Date.now());
+      log(
+        formatRecord({
+          setup: 'audience-sync',
+          ...(await setupSteps(ctx.client, runId, startedAt)),
+        }),
+      );
+    }
     const peakRssMb = worker.peakRssMb() ?? null;
     const historyEvents = await historyEventsOf(ctx.client, runId);
     const found = await audit(ctx.emulatorUrl, result.listId ?? '', ctx.emails);
     if (profileDir) await showStatementTimes(ctx.sql, wallSeconds);
-    return row(
-      values.bulk ? 'audience-sync-bulk' : 'audience-sync',
-      wallSeconds,
-      found,
-      peakRssMb,
-      historyEvents,
-    );
+    return {
+      ...row(
+        values.bulk ? 'audience-sync-bulk' : 'audience-sync',
+        wallSeconds,
+        found,
+        peakRssMb,
+        historyEvents,
+      ),
+      ...(batchesInFlight ? { batchesInFlight } : {}),
+      load: loadDuring,
+    };
   });
 }
 
@@ -548,6 +591,43 @@ async function benchPreview(sql: Sql): Promise<void> {
   await time('exact count, without the index', exact, 3);
 }
 
+/** N eligible users in a new database, and their emails for the audit. */
+async function seededDatabase(postgresUrl: string, name: string) {
+  const db = await createBenchDatabase(postgresUrl, name);
+  if (values.profile) await db.sql`create extension if not exists pg_stat_statements`;
+  log(`seeding ${USERS} users`);
+  await seedDemoUsers(db.sql, { count: USERS, mix: values.preview ? 'demo' : 'eligible' });
+  const users = await db.sql<{ email: string }[]>`select lower(email) as email from users`;
+  return { db, emails: new Set(users.map((user) => user.email)) };
+}
+
+/**
+ * `--in-flight 1,2 [--rounds K]`: the per-contact sync once per value, alternating, K rounds.
+ * Each run starts alike: a fresh database with the same N users and an emptied emulator.
+ */
+async function benchInFlight(stack: BenchStack): Promise<object[]> {
+  const settings = (values['in-flight'] ?? '').split(',').map(Number);
+  const rounds = Number(values.rounds ?? 1);
+  if (!settings.every((value) => value === 1 || value === 2) || !(rounds >= 1)) {
+    throw new Error('--in-flight takes 1 and/or 2 (e.g. 1,2), --rounds a whole number');
+  }
+  const rows: object[] = [];
+  for (let round = 1; round <= rounds; round += 1) {
+    for (const batchesInFlight of settings) {
+      await admin(stack.emulatorUrl, '/reset', 'POST');
+      const { db, emails } = await seededDatabase(stack.postgresUrl, `bench_${batchesInFlight}`);
+      try {
+        log(`audience-sync, ${batchesInFlight} in flight, round ${round} …`);
+        const ctx = { ...stack, sql: db.sql, databaseUrl: db.url, emails };
+        rows.push(await benchAudienceSync(ctx, batchesInFlight));
+      } finally {
+        await db.drop();
+      }
+    }
+  }
+  return rows;
+}
+
 /** The per-contact, bulk and mirror scenarios: one database of N users, and the baselines. */
 async function benchSyncs(ctx: SyncBenchContext): Promise<object[]> {
   if (values.mirror) return benchMirror(ctx);
@@ -647,20 +727,16 @@ async function main(): Promise<void> {
       if (!allCorrect) process.exitCode = 1;
       return;
     }
-    const db = await createBenchDatabase(stack.postgresUrl, 'bench');
+    if (values['in-flight']) {
+      printRows(await benchInFlight(stack), values.json);
+      return;
+    }
+    const { db, emails } = await seededDatabase(stack.postgresUrl, 'bench');
     try {
-      if (values.profile) await db.sql`create extension if not exists pg_stat_statements`;
-      log(`seeding ${USERS} users`);
-      await seedDemoUsers(db.sql, { count: USERS, mix: values.preview ? 'demo' : 'eligible' });
       if (values.preview) {
         await benchPreview(db.sql);
         return;
       }
-      const emails = new Set(
-        (await db.sql<{ email: string }[]>`select lower(email) as email from users`).map(
-          (user) => user.email,
-        ),
-      );
       const ctx = { ...stack, sql: db.sql, databaseUrl: db.url, emails };
       printRows(await benchSyncs(ctx), values.json);
     } finally {

@@ -104,6 +104,8 @@ export interface ServiceOptions {
   /** `build`: the compiled worker, as deployed (npm run build first). */
   workerEntry?: 'build' | 'source';
   workflowBundlePath?: string;
+  /** SYNC_BATCHES_IN_FLIGHT of the worker; absent: its default. */
+  batchesInFlight?: number;
   /** More Node flags for the worker, e.g. --cpu-prof. */
   workerNodeFlags?: string[];
   /** PREVIEW_COUNT_REFRESH_SECONDS of the API ('0': no count kept beside the runs). */
@@ -135,6 +137,7 @@ export async function withService<T>(
     TEMPORAL_TASK_QUEUE: taskQueue,
     LOG_LEVEL: 'info',
     RESEND_BULK: options.bulk,
+    ...(options.batchesInFlight ? { SYNC_BATCHES_IN_FLIGHT: String(options.batchesInFlight) } : {}),
     ...options.platformSettings,
     ...(options.workflowBundlePath ? { WORKFLOW_BUNDLE_PATH: options.workflowBundlePath } : {}),
   });

@@ -130,6 +130,8 @@ export interface SyncRunState {
   batchNo: number;
   /** Users per batch (the worker's SYNC_BATCH_SIZE), for summaries. */
   batchSize: number;
+  /** Batches in flight at once (the worker's SYNC_BATCHES_IN_FLIGHT); absent: 2. */
+  batchesInFlight?: number;
   progress: SyncProgress;
   /** Paused through the pause update: no batch starts until it is resumed. */
   paused?: boolean;

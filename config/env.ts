@@ -77,6 +77,8 @@ const fields = {
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection URL'),
   USERS_SOURCE: relationName.default('users'),
   SYNC_BATCH_SIZE: intFromEnv(1, 1000).default(100),
+  // 2: the next batch reads and plans while the one before it sends, so the limit never idles.
+  SYNC_BATCHES_IN_FLIGHT: intFromEnv(1, 2).default(2),
   SYNC_WAIT_SECONDS: intFromEnv(0, 600).default(20),
   MAX_CONCURRENT_RUNS: intFromEnv(1, 10_000).default(10),
   // Dry runs write nothing to a platform: they have their own limit.
@@ -201,6 +203,7 @@ export const workerConfigSchema = z
     DATABASE_URL: fields.DATABASE_URL,
     USERS_SOURCE: fields.USERS_SOURCE,
     SYNC_BATCH_SIZE: fields.SYNC_BATCH_SIZE,
+    SYNC_BATCHES_IN_FLIGHT: fields.SYNC_BATCHES_IN_FLIGHT,
     // Runs started by schedules begin in the worker, which keeps them within the same limits.
     MAX_CONCURRENT_RUNS: fields.MAX_CONCURRENT_RUNS,
     MAX_CONCURRENT_DRY_RUNS: fields.MAX_CONCURRENT_DRY_RUNS,

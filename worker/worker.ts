@@ -57,6 +57,7 @@ export function buildActivities(config: WorkerConfig, sql: Sql, platforms: Platf
       sql,
       usersSource: config.USERS_SOURCE,
       batchSize: config.SYNC_BATCH_SIZE,
+      batchesInFlight: config.SYNC_BATCHES_IN_FLIGHT,
       platforms: registry,
       limits: { runs: config.MAX_CONCURRENT_RUNS, dryRuns: config.MAX_CONCURRENT_DRY_RUNS },
       propertyColumns: config.PROPERTY_COLUMNS,

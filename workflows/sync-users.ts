@@ -36,10 +36,11 @@ export const MAX_BATCHES_PER_EXECUTION = 500;
 const DAY_MS = 86_400_000;
 
 /**
- * Batches of a run in flight at once. Between two batches in a row (checkpoint, workflow task,
- * next activity, its reads) no request waits for the rate limit, and the sliding window cannot
- * catch that time up: about 0.1 s per batch, 5% of the run at 50 requests per second and a
- * quarter at 300. With the next batch already sending, the limit never idles.
+ * Batches of a run in flight at once, unless the worker's SYNC_BATCHES_IN_FLIGHT says 1. Between
+ * two batches in a row (checkpoint, workflow task, next activity, its reads) no request waits for
+ * the rate limit, and the sliding window cannot catch that time up: about 0.1 s per batch, 5% of
+ * the run at 50 requests per second and a quarter at 300. With the next batch already sending,
+ * the limit never idles.
  */
 export const BATCHES_IN_FLIGHT = 2;
 
@@ -363,6 +364,9 @@ async function prepare(runId: string, state: SyncRunState): Promise<void> {
   state.listName = prepared.listName;
   state.tagListIds = prepared.tagListIds;
   state.batchSize = prepared.batchSize;
+  if (prepared.batchesInFlight) state.batchesInFlight = prepared.batchesInFlight;
+  // Contacts are created one by one: no bulk chunk to ask (runs recorded before ask one).
+  if (prepared.bulkUnused) state.bulk = { cursor: null, chunkNo: 0, done: true };
   state.progress.total = prepared.total;
   // A dry run into a new list has none (it creates none).
   if (prepared.listId) upsertSearchAttributes([{ key: SyncListIdKey, value: prepared.listId }]);
@@ -396,10 +400,10 @@ interface BatchInFlight {
 
 /**
  * The batches of a run, each planned (where it ends) before the one in front of it finishes and
- * started at once, so up to BATCHES_IN_FLIGHT send side by side. They are taken in order: the
- * cursor and counts advance batch by batch, as in a run of one batch at a time. A pause, a
- * cancellation or a continue-as-new stops starting batches and waits for those in flight; a
- * failed batch fails the run once the others in flight have ended.
+ * started at once, so up to the run's batchesInFlight send side by side. They are taken in
+ * order: the cursor and counts advance batch by batch, as in a run of one batch at a time. A
+ * pause, a cancellation or a continue-as-new stops starting batches and waits for those in
+ * flight; a failed batch fails the run once the others in flight have ended.
  */
 async function syncOverlappingBatches(
   runId: string,
@@ -413,7 +417,7 @@ async function syncOverlappingBatches(
   let batchesThisExecution = 0;
   const mayStart = () =>
     !lastPlanned &&
-    inFlight.length < BATCHES_IN_FLIGHT &&
+    inFlight.length < (state.batchesInFlight ?? BATCHES_IN_FLIGHT) &&
     !state.paused &&
     !CancellationScope.current().consideredCancelled &&
     !timeToContinueAsNew(batchesThisExecution, MAX_BATCHES_PER_EXECUTION);

@@ -110,6 +110,24 @@ describe('a run of several batches', () => {
     }
     expect(overlapping).toBeGreaterThan(0);
 
+    // Bulk creation is off: the run says so, and asked no bulk chunk to find it out.
+    const status = await stack.call(
+      'GET',
+      `/api/marketing/sync-users/${encodeURIComponent(answer.body.runId)}`,
+    );
+    expect(status.body.bulk).toEqual({
+      mode: 'per_contact',
+      message: 'Bulk creation on resend is switched off or not offered',
+    });
+    const activities = (await runHistories(stack.client, answer.body.runId)).flatMap((history) =>
+      (history.events ?? []).flatMap(
+        (event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+      ),
+    );
+    expect(new Set(activities)).toEqual(
+      new Set(['beginRun', 'prepareRun', 'preparePlatform', 'processBatch', 'finishRun']),
+    );
+
     // Everyone once in the list; each batch's first contact write came once the batch before it
     // had at most SEND_AHEAD_USERS left to write.
     const contacts = await emulatedContacts(stack.emulator);

@@ -156,6 +156,37 @@ describe('SyncUsersWorkflow with stub activities', () => {
     ]);
   });
 
+  it('a run that prepareRun says creates contacts one by one asks for no bulk chunk, and syncs every batch', async () => {
+    const run = await env.start({ users: 25, batchSize: 10, bulkUnused: true });
+
+    expect((await run.handle.result()).progress.processed).toBe(25);
+    expect(run.stub.log.chunks).toEqual([]);
+    expect(run.stub.log.batches).toEqual(ALL_BATCHES);
+    expect(run.stub.log.steps).toEqual([...SETUP, 'finishRun completed']);
+  });
+
+  it('with one batch in flight (SYNC_BATCHES_IN_FLIGHT=1), the next batch is planned only once the one before it ended', async () => {
+    const run = await env.start({ users: 25, batchSize: 10, batchesInFlight: 1 });
+    // Nothing beside batch 1: the run holds after it, batch 2 unplanned.
+    expect(await pauseDuring(run, 'batch 1')).toEqual({
+      phase: 'syncing',
+      paused: true,
+      holding: true,
+      batchNo: 1,
+      cursor: 'u010',
+      processed: 10,
+      removed: 0,
+      execution: 1,
+    });
+    expect(run.stub.log.batches).toEqual(ALL_BATCHES.slice(0, 1));
+    expect(run.stub.log.plans).toEqual([null]);
+
+    await resume(run);
+    expect((await run.handle.result()).progress.processed).toBe(25);
+    expect(run.stub.log.batches).toEqual(ALL_BATCHES);
+    expect(run.stub.log.plans).toEqual([null, 'u010', 'u020']);
+  });
+
   it('a pause during the bulk pass stops the chunk after its batch in flight, and resume takes the chunk up again', async () => {
     const run = await env.start({ users: 45, batchSize: 10, chunkBatches: 2 });
     run.stub.hold('chunk 1');

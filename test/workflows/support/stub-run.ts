@@ -45,6 +45,10 @@ export interface StubRunOptions {
   leavers?: number;
   /** Another run holds the list: beginRun answers so. */
   busyWith?: string;
+  /** What prepareRun answers for SYNC_BATCHES_IN_FLIGHT; absent: nothing (the default). */
+  batchesInFlight?: number;
+  /** prepareRun says the run creates contacts one by one (no bulk pass to ask). */
+  bulkUnused?: boolean;
 }
 
 export interface StubLog {
@@ -283,6 +287,8 @@ export function stubActivities(runs: Map<string, StubRun>): Stubbed {
         tagListIds: [],
         total: run.users.length,
         batchSize: run.options.batchSize,
+        ...(run.options.batchesInFlight ? { batchesInFlight: run.options.batchesInFlight } : {}),
+        ...(run.options.bulkUnused ? { bulkUnused: true } : {}),
       };
     },
     preparePlatform,
