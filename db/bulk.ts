@@ -1,5 +1,5 @@
 import type { ListRef } from './outcomes.js';
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * The bulk pass of a run: its chunks (`bulk_chunks`), the users whose contacts a chunk created
@@ -20,6 +20,17 @@ export interface BulkChunk {
   createdAt: Date;
 }
 
+const BULK_CHUNK_COLUMNS = recordColumns<BulkChunk>()([
+  'run_id',
+  'chunk_no',
+  'cursor_after',
+  'population_done',
+  'user_ids',
+  'import_id',
+  'status',
+  'created_at',
+]);
+
 export type BulkMode = 'imports' | 'per_contact';
 
 export async function getBulkChunk(
@@ -28,9 +39,7 @@ export async function getBulkChunk(
   chunkNo: number,
 ): Promise<BulkChunk | undefined> {
   const [chunk] = await sql<BulkChunk[]>`
-    select run_id as "runId", chunk_no as "chunkNo", cursor_after as "cursorAfter",
-      population_done as "populationDone", user_ids as "userIds", import_id as "importId",
-      status, created_at as "createdAt"
+    select ${sql.unsafe(BULK_CHUNK_COLUMNS)}
     from audience_sync.bulk_chunks where run_id = ${runId} and chunk_no = ${chunkNo}`;
   return chunk;
 }

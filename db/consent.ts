@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * What marketing platforms say about contacts' consent (`platform_consent`): unsubscribed there,
@@ -64,6 +64,14 @@ export interface ConsentRecord {
   /** When the app said the person consented again: facts up to then no longer count. */
   liftedAt: Date | null;
 }
+
+const CONSENT_RECORD_COLUMNS = recordColumns<ConsentRecord>()([
+  'unsubscribed',
+  'unsubscribed_at',
+  'deleted_at',
+  'suppressed_at',
+  'lifted_at',
+]);
 
 const NO_RECORD: ConsentRecord = {
   unsubscribed: false,
@@ -218,8 +226,7 @@ async function applyFact(
     listId: listOf(fact),
   };
   const [previous] = await tx<ConsentRecord[]>`
-    select unsubscribed, unsubscribed_at as "unsubscribedAt", deleted_at as "deletedAt",
-      suppressed_at as "suppressedAt", lifted_at as "liftedAt"
+    select ${tx.unsafe(CONSENT_RECORD_COLUMNS)}
     from audience_sync.platform_consent
     where platform = ${key.platform} and account = ${key.account} and email_hash = ${key.emailHash}
       and list_id = ${key.listId}
@@ -352,6 +359,16 @@ export async function recordConsentFact(
   });
 }
 
+interface KnownUnsubscribed {
+  emailHash: string;
+  unsubscribed: boolean;
+}
+
+const KNOWN_UNSUBSCRIBED_COLUMNS = recordColumns<KnownUnsubscribed>()([
+  'email_hash',
+  'unsubscribed',
+]);
+
 /**
  * The `unsubscribed` flags a page of the platform's contact list showed when it was asked for at
  * `observedAt`: an unsubscribed contact is recorded (and its users' opt-outs appended when it is
@@ -367,8 +384,8 @@ export async function recordUnsubscribedFlags(
 ): Promise<{ optOuts: number }> {
   if (contacts.length === 0) return { optOuts: 0 };
   const hashes = contacts.map((c) => c.emailHash);
-  const known = await sql<{ emailHash: string; unsubscribed: boolean }[]>`
-    select email_hash as "emailHash", unsubscribed from audience_sync.platform_consent
+  const known = await sql<KnownUnsubscribed[]>`
+    select ${sql.unsafe(KNOWN_UNSUBSCRIBED_COLUMNS)} from audience_sync.platform_consent
     where platform = ${platform} and account = ${account} and email_hash = any(${hashes}::text[])
       and list_id = ${ACCOUNT_WIDE}`;
   const wasUnsubscribed = new Map(known.map((row) => [row.emailHash, row.unsubscribed]));
@@ -394,6 +411,14 @@ const COUNTING = `(unsubscribed and unsubscribed_at > coalesce(lifted_at, '-infi
   or deleted_at > coalesce(lifted_at, '-infinity')
   or suppressed_at > coalesce(lifted_at, '-infinity')`;
 
+/** What a lift answers of each record it lifted (and whether it was a deletion). */
+const LIFTED_COLUMNS = recordColumns<ConsentSubject & { account: string }>()([
+  'platform',
+  'account',
+  'email_hash',
+  'contact_id',
+]);
+
 /**
  * The app's word that the person consented again: the platform records of these email hashes
  * (unsubscribed, deleted, suppressed; every platform and account) stop counting, and the feed
@@ -415,8 +440,7 @@ export async function liftConsent(
       update audience_sync.platform_consent
       set lifted_at = date_trunc('milliseconds', now()), updated_at = now()
       where email_hash = any(${emailHashes}::text[]) and (${tx.unsafe(COUNTING)})
-      returning platform, account, email_hash as "emailHash", contact_id as "contactId",
-        deleted_at is not null as deleted`;
+      returning ${tx.unsafe(LIFTED_COLUMNS)}, deleted_at is not null as deleted`;
     for (const record of lifted.filter((row) => row.deleted)) {
       await forgetDeletedContact(
         tx,
@@ -514,6 +538,9 @@ export interface OptOut {
   seq: string;
 }
 
+/** The opt-outs' own columns (the seq a bigint until the feed answers it as text). */
+const OPT_OUT_COLUMNS = recordColumns<OptOut>()(['user_id', 'origin', 'at', 'seq']);
+
 /**
  * The feed after `after` (a seq; '0' from the start), oldest first: the opt-outs and the erased
  * users (their first tombstone, origin `erased`), which share one sequence.
@@ -521,7 +548,7 @@ export interface OptOut {
 export async function readOptOuts(sql: Sql, after: string, limit: number): Promise<OptOut[]> {
   return sql<OptOut[]>`
     select "userId", origin, at, seq::text as seq from (
-      select user_id as "userId", origin, at, seq from audience_sync.opt_outs
+      select ${sql.unsafe(OPT_OUT_COLUMNS)} from audience_sync.opt_outs
       where seq > ${after}::bigint
       union all
       select t.user_id, 'erased', t.erased_at, t.seq from audience_sync.erasure_tombstones t

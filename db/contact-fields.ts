@@ -1,5 +1,5 @@
 import type { FieldHashes } from '../common/field-changes.js';
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * What this service last sent to or saw of each user's contact on a platform account
@@ -13,6 +13,13 @@ export interface LastSentFields {
   contactId: string | null;
 }
 
+const LAST_SENT_COLUMNS = recordColumns<{ userId: string } & LastSentFields>()([
+  'user_id',
+  'email_hash',
+  'fields',
+  'contact_id',
+]);
+
 export async function lastSentFields(
   sql: Sql,
   account: string,
@@ -20,7 +27,7 @@ export async function lastSentFields(
 ): Promise<Map<string, LastSentFields>> {
   if (userIds.length === 0) return new Map();
   const rows = await sql<({ userId: string } & LastSentFields)[]>`
-    select user_id as "userId", email_hash as "emailHash", fields, contact_id as "contactId"
+    select ${sql.unsafe(LAST_SENT_COLUMNS)}
     from audience_sync.contact_fields
     where account = ${account} and user_id = any(${userIds}::text[])`;
   return new Map(rows.map(({ userId, ...sent }) => [userId, sent]));
@@ -52,6 +59,18 @@ export async function membersInEveryList(
   return new Map(rows.map((row) => [row.userId, row.contactId]));
 }
 
+export interface OldContactMembership {
+  listId: string;
+  origin: 'made' | 'found';
+  /** Another user of that list stands for the same contact. */
+  shared: boolean;
+}
+
+const MEMBERSHIP_COLUMNS = recordColumns<Omit<OldContactMembership, 'shared'>>('m')([
+  'list_id',
+  'origin',
+]);
+
 /**
  * The memberships in `listIds` through which the ledger has `userId` with its old contact (by the
  * hash of the email it was synced with; rows from before the ledger kept hashes, by contact id):
@@ -64,13 +83,13 @@ export async function oldContactMemberships(
   listIds: string[],
   userId: string,
   old: { emailHash: string | null; contactId: string },
-): Promise<{ listId: string; origin: 'made' | 'found'; shared: boolean }[]> {
+): Promise<OldContactMembership[]> {
   const mine =
     old.emailHash === null
       ? sql`m.contact_id = ${old.contactId}`
       : sql`m.email_hash = ${old.emailHash}`;
-  return sql<{ listId: string; origin: 'made' | 'found'; shared: boolean }[]>`
-    select m.list_id as "listId", m.origin, exists (
+  return sql<OldContactMembership[]>`
+    select ${sql.unsafe(MEMBERSHIP_COLUMNS)}, exists (
         select 1 from audience_sync.list_members o
         where o.platform = m.platform and o.contact_id = ${old.contactId}
           and o.list_id = m.list_id and o.user_id <> m.user_id) as shared

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import { lockOptOutFeed } from './consent.js';
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * Erasures: each asked-for user's tombstone written (user id, hashed emails, time), then the
@@ -88,14 +88,27 @@ export async function deleteUnstartedErasure(sql: Sql, erasureId: string): Promi
     where erasure_id = ${erasureId} and status = 'running' and erased = 0 and failed = 0`;
 }
 
+/** The stored columns of an erasure's record; `pending` is counted from its users. */
+const ERASURE_COLUMNS = recordColumns<Omit<ErasureRecord, 'pending'>>('e')([
+  'erasure_id',
+  'trigger',
+  'status',
+  'requested',
+  'erased',
+  'not_found',
+  'contacts_deleted',
+  'failed',
+  'error_code',
+  'error_message',
+  'started_at',
+  'finished_at',
+]);
+
 export async function getErasure(sql: Sql, erasureId: string): Promise<ErasureRecord | undefined> {
   const [record] = await sql<ErasureRecord[]>`
-    select e.erasure_id as "erasureId", e.trigger, e.status, e.requested, e.erased,
-      e.not_found as "notFound", e.contacts_deleted as "contactsDeleted", e.failed,
+    select ${sql.unsafe(ERASURE_COLUMNS)},
       (select count(*)::int from audience_sync.erasure_users u
-        where u.erasure_id = e.erasure_id) as pending,
-      e.error_code as "errorCode", e.error_message as "errorMessage",
-      e.started_at as "startedAt", e.finished_at as "finishedAt"
+        where u.erasure_id = e.erasure_id) as pending
     from audience_sync.erasures e where e.erasure_id = ${erasureId}`;
   return record;
 }
@@ -112,6 +125,13 @@ export async function pendingErasureUsers(
   return rows.map((row) => row.userId);
 }
 
+interface UserEmailHash {
+  userId: string;
+  emailHash: string;
+}
+
+const USER_EMAIL_HASH_COLUMNS = recordColumns<UserEmailHash>()(['user_id', 'email_hash']);
+
 /**
  * Every email hash the service has seen for each user: every email it ever sent (kept beyond
  * the retention until erasure), the runs' claims, and earlier tombstones.
@@ -120,8 +140,8 @@ export async function knownEmailHashes(
   sql: Sql,
   userIds: string[],
 ): Promise<Map<string, Set<string>>> {
-  const rows = await sql<{ userId: string; emailHash: string }[]>`
-    select user_id as "userId", email_hash as "emailHash"
+  const rows = await sql<UserEmailHash[]>`
+    select ${sql.unsafe(USER_EMAIL_HASH_COLUMNS)}
     from audience_sync.sent_email_hashes where user_id = any(${userIds}::text[])
     union
     select user_id, email_hash from audience_sync.run_emails
@@ -183,14 +203,21 @@ export async function writeTombstones(
   });
 }
 
+interface UserContactId {
+  userId: string;
+  contactId: string;
+}
+
+const USER_CONTACT_ID_COLUMNS = recordColumns<UserContactId>()(['user_id', 'contact_id']);
+
 /** Contact ids the ledger has for each user on a platform (one per list it was put into). */
 export async function ledgerContactIds(
   sql: Sql,
   platform: string,
   userIds: string[],
 ): Promise<Map<string, Set<string>>> {
-  const rows = await sql<{ userId: string; contactId: string }[]>`
-    select distinct user_id as "userId", contact_id as "contactId"
+  const rows = await sql<UserContactId[]>`
+    select distinct ${sql.unsafe(USER_CONTACT_ID_COLUMNS)}
     from audience_sync.list_members
     where platform = ${platform} and user_id = any(${userIds}::text[]) and contact_id is not null`;
   const byUser = new Map<string, Set<string>>();

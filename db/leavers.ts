@@ -1,6 +1,6 @@
 import type { TransactionSql } from 'postgres';
 import type { ListRef } from './outcomes.js';
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * The leavers of mirror runs (`run_leavers`, `run_leaver_plans`): members of the ledger that this
@@ -22,6 +22,13 @@ export interface LeaverPlan {
   /** The most the run may remove (its max_removals, as a number of contacts). */
   maxRemovals: number;
 }
+
+const LEAVER_PLAN_COLUMNS = recordColumns<LeaverPlan>()([
+  'tracked',
+  'would_remove',
+  'would_unsubscribe',
+  'max_removals',
+]);
 
 /** Where the users relation says a user opted out; for relations without that column, nobody. */
 export interface OptOutSource {
@@ -113,8 +120,7 @@ export async function fixTrackedBefore(sql: Sql, runId: string): Promise<void> {
 
 async function readPlan(sql: Sql | TransactionSql, runId: string): Promise<LeaverPlan | undefined> {
   const [plan] = await sql<LeaverPlan[]>`
-    select tracked, would_remove as "wouldRemove", would_unsubscribe as "wouldUnsubscribe",
-      max_removals as "maxRemovals"
+    select ${sql.unsafe(LEAVER_PLAN_COLUMNS)}
     from audience_sync.run_leaver_plans where run_id = ${runId}`;
   return plan;
 }
@@ -127,6 +133,13 @@ export interface PendingLeaver {
   email: string | null;
 }
 
+/** A leaver's own columns; its email is looked up in the users relation. */
+const PENDING_LEAVER_COLUMNS = recordColumns<Omit<PendingLeaver, 'email'>>('l')([
+  'user_id',
+  'contact_id',
+  'unsubscribe',
+]);
+
 /** The next leavers still to handle, by user id. */
 export async function pendingLeavers(
   sql: Sql,
@@ -135,7 +148,7 @@ export async function pendingLeavers(
   limit: number,
 ): Promise<PendingLeaver[]> {
   return sql<PendingLeaver[]>`
-    select l.user_id as "userId", l.contact_id as "contactId", l.unsubscribe,
+    select ${sql.unsafe(PENDING_LEAVER_COLUMNS)},
       case when l.contact_id is null then btrim(u.email) end as email
     from audience_sync.run_leavers l
     left join ${sql(users.relation)} u on l.contact_id is null and u.id::text = l.user_id

@@ -1,6 +1,6 @@
 import type { FieldHashes } from '../common/field-changes.js';
 import { emptyCounts, type SyncCounts } from '../common/sync.js';
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * Per-user outcomes of runs (`run_users`), the emails each run has claimed (`run_emails`), and
@@ -72,6 +72,14 @@ export async function recordedUsers(
   return new Set(rows.map((row) => row.userId));
 }
 
+interface EmailOwner {
+  emailHash: string;
+  userId: string;
+}
+
+const CLAIM_COLUMNS = recordColumns<EmailOwner>('e')(['email_hash', 'user_id']);
+const MEMBER_EMAIL_COLUMNS = recordColumns<EmailOwner>()(['user_id', 'email_hash']);
+
 /**
  * Claims each email hash for the first user (by id) of the run who has it, and returns the owner
  * of each hash. Claims happen in the given order, so within a batch the earlier user wins too.
@@ -90,8 +98,8 @@ export async function claimEmails(
       with ordinality as claim(email_hash, user_id, position)
     order by claim.position
     on conflict do nothing`;
-  const rows = await sql<{ emailHash: string; userId: string }[]>`
-    select e.email_hash as "emailHash", e.user_id as "userId"
+  const rows = await sql<EmailOwner[]>`
+    select ${sql.unsafe(CLAIM_COLUMNS)}
     from unnest(${hashes}::text[]) as wanted(email_hash)
     cross join lateral (
       select email_hash, user_id from audience_sync.run_emails
@@ -256,8 +264,9 @@ export async function memberEmailHashes(
   userIds: string[],
 ): Promise<Map<string, string>> {
   if (userIds.length === 0) return new Map();
-  const rows = await sql<{ userId: string; emailHash: string }[]>`
-    select user_id as "userId", email_hash as "emailHash" from audience_sync.list_members
+  const rows = await sql<EmailOwner[]>`
+    select ${sql.unsafe(MEMBER_EMAIL_COLUMNS)}
+    from audience_sync.list_members
     where platform = ${list.platform} and list_id = ${list.listId}
       and user_id = any(${userIds}::text[]) and email_hash is not null`;
   return new Map(rows.map((row) => [row.userId, row.emailHash]));

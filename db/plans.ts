@@ -6,7 +6,7 @@ import {
   type RunPlan,
 } from '../common/plan.js';
 import type { UserOutcome } from './outcomes.js';
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * A dry run's plan as rows of its own: `run_users` rows with `planned` set (the class of an added
@@ -67,13 +67,21 @@ export async function readPlanRows(sql: Sql, runId: string): Promise<PlanRow[]> 
   return rows.map((row) => ({ ...row, userIds: [...row.userIds] }));
 }
 
+type RemovalGuardRow = Omit<NonNullable<RunPlan['removalGuard']>, 'tripped'>;
+
+const REMOVAL_GUARD_COLUMNS = recordColumns<RemovalGuardRow>()([
+  'tracked',
+  'would_remove',
+  'max_removals',
+]);
+
 /** A mirror dry run's removal guard, once its leavers were found. */
 export async function readRemovalGuard(
   sql: Sql,
   runId: string,
 ): Promise<RunPlan['removalGuard'] | undefined> {
-  const [row] = await sql<{ tracked: number; wouldRemove: number; maxRemovals: number }[]>`
-    select tracked, would_remove as "wouldRemove", max_removals as "maxRemovals"
+  const [row] = await sql<RemovalGuardRow[]>`
+    select ${sql.unsafe(REMOVAL_GUARD_COLUMNS)}
     from audience_sync.run_leaver_plans where run_id = ${runId}`;
   return row && { ...row, tripped: row.wouldRemove > row.maxRemovals };
 }

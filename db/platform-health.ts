@@ -1,4 +1,4 @@
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * What the service knows of the health of each platform: the workers' access checks (reachable,
@@ -64,12 +64,22 @@ export interface PlatformHealthRecord extends PlatformCheck {
   heldUntil: Date | null;
 }
 
+/** Read from the latest check (`c`) and from the account's rate gate (`r`). */
+const CHECK_COLUMNS = recordColumns<PlatformCheck & { checkedAt: Date }>('c')([
+  'platform',
+  'account',
+  'outcome',
+  'message',
+  'checked_at',
+]);
+const RATE_GATE_COLUMNS = recordColumns<
+  Pick<PlatformHealthRecord, 'learnedLimit' | 'learnedAt' | 'limitBound'>
+>('r')(['learned_limit', 'learned_at', 'limit_bound']);
+
 /** The most recently checked account of each platform, with what its rate gate learned. */
 export async function readPlatformHealth(sql: Sql): Promise<PlatformHealthRecord[]> {
   return sql<PlatformHealthRecord[]>`
-    select distinct on (c.platform) c.platform, c.account, c.outcome, c.message,
-      c.checked_at as "checkedAt", r.learned_limit as "learnedLimit", r.learned_at as "learnedAt",
-      r.limit_bound as "limitBound",
+    select distinct on (c.platform) ${sql.unsafe(CHECK_COLUMNS)}, ${sql.unsafe(RATE_GATE_COLUMNS)},
       case when r.blocked_until > now() then r.blocked_until end as "heldUntil"
     from audience_sync.platform_checks c
     left join audience_sync.rate_limits r on r.key = c.account
@@ -106,9 +116,16 @@ export interface WebhookEndpointRecord {
   lastFailureStatus: number | null;
 }
 
+const WEBHOOK_ENDPOINT_COLUMNS = recordColumns<WebhookEndpointRecord>()([
+  'platform',
+  'last_delivery_at',
+  'failing_since',
+  'last_failure_at',
+  'last_failure_status',
+]);
+
 export async function readWebhookEndpoints(sql: Sql): Promise<WebhookEndpointRecord[]> {
   return sql<WebhookEndpointRecord[]>`
-    select platform, last_delivery_at as "lastDeliveryAt", failing_since as "failingSince",
-      last_failure_at as "lastFailureAt", last_failure_status as "lastFailureStatus"
+    select ${sql.unsafe(WEBHOOK_ENDPOINT_COLUMNS)}
     from audience_sync.webhook_endpoints`;
 }

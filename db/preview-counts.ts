@@ -1,5 +1,5 @@
 import type { Fragment, Helper } from 'postgres';
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * Preview counts kept ahead of time (`audience_sync.preview_counts`): for one users relation, the
@@ -75,21 +75,29 @@ export async function countEmailsByDaysAgo(
   return { countedAt, buckets };
 }
 
+/** A kept count's row as the driver reads it: bigint counts arrive as text. */
+interface StoredPreviewCount {
+  countedAt: Date;
+  eligibleUsers: string;
+  allEmails: string;
+  activeWithin: string[];
+  durationMs: number;
+}
+
+const STORED_PREVIEW_COUNT_COLUMNS = recordColumns<StoredPreviewCount>()([
+  'counted_at',
+  'eligible_users',
+  'all_emails',
+  'active_within',
+  'duration_ms',
+]);
+
 export async function loadKeptPreviewCount(
   sql: Sql,
   relation: string,
 ): Promise<KeptPreviewCount | undefined> {
-  const [row] = await sql<
-    {
-      countedAt: Date;
-      eligibleUsers: string;
-      allEmails: string;
-      activeWithin: string[];
-      durationMs: number;
-    }[]
-  >`
-    select counted_at as "countedAt", eligible_users as "eligibleUsers", all_emails as "allEmails",
-      active_within as "activeWithin", duration_ms as "durationMs"
+  const [row] = await sql<StoredPreviewCount[]>`
+    select ${sql.unsafe(STORED_PREVIEW_COUNT_COLUMNS)}
     from audience_sync.preview_counts where relation = ${relation}`;
   if (!row) return undefined;
   return {
@@ -102,6 +110,11 @@ export async function loadKeptPreviewCount(
   };
 }
 
+const COUNTED_COLUMNS = recordColumns<Pick<StoredPreviewCount, 'countedAt' | 'eligibleUsers'>>()([
+  'counted_at',
+  'eligible_users',
+]);
+
 /**
  * What a preview needs of the kept count: when it was counted, how large an exact count would be,
  * and the one number its filter asks for (`activeDays` null: all users). Reads one element, so
@@ -113,7 +126,7 @@ export async function readKeptPreviewCount(
   activeDays: number | null,
 ): Promise<{ countedAt: Date; eligibleUsers: number; count: number } | undefined> {
   const [row] = await sql<{ countedAt: Date; eligibleUsers: string; count: string | null }[]>`
-    select counted_at as "countedAt", eligible_users as "eligibleUsers",
+    select ${sql.unsafe(COUNTED_COLUMNS)},
       ${activeDays === null ? sql`all_emails` : sql`active_within[${activeDays}]`} as count
     from audience_sync.preview_counts where relation = ${relation}`;
   if (!row || row.count === null) return undefined;

@@ -74,16 +74,23 @@ export interface ReasonCounts {
   failed: Record<string, number>;
 }
 
+interface ReasonCount {
+  runId: string;
+  outcome: 'skipped' | 'failed';
+  reason: string | null;
+  count: number;
+}
+
+const REASON_COLUMNS = recordColumns<Omit<ReasonCount, 'count'>>()(['run_id', 'outcome', 'reason']);
+
 /** Skipped and failed users of each run, counted by reason. */
 export async function countReasons(sql: Sql, runIds: string[]): Promise<Map<string, ReasonCounts>> {
   const counts = new Map(
     runIds.map((runId): [string, ReasonCounts] => [runId, { skipped: {}, failed: {} }]),
   );
   if (runIds.length === 0) return counts;
-  const rows = await sql<
-    { runId: string; outcome: 'skipped' | 'failed'; reason: string | null; count: number }[]
-  >`
-    select run_id as "runId", outcome, reason, count(*)::int as count
+  const rows = await sql<ReasonCount[]>`
+    select ${sql.unsafe(REASON_COLUMNS)}, count(*)::int as count
     from audience_sync.run_users
     where run_id = any(${runIds}::text[]) and outcome <> 'added'
     group by run_id, outcome, reason`;

@@ -294,14 +294,22 @@ export interface RejectedUser {
   platformMessage?: string;
 }
 
+type RejectedUserRow = Omit<RejectedUser, 'platformMessage'> & { platformMessage: string | null };
+
+const REJECTED_USER_COLUMNS = recordColumns<RejectedUserRow>()([
+  'user_id',
+  'reason',
+  'platform_message',
+]);
+
 /** The first failed users of a run, in the order they were recorded. */
 export async function listRejectedUsers(
   sql: Sql,
   runId: string,
   limit = 100,
 ): Promise<RejectedUser[]> {
-  const rows = await sql<{ userId: string; reason: string; platformMessage: string | null }[]>`
-    select user_id as "userId", reason, platform_message as "platformMessage"
+  const rows = await sql<RejectedUserRow[]>`
+    select ${sql.unsafe(REJECTED_USER_COLUMNS)}
     from audience_sync.run_users
     where run_id = ${runId} and outcome = 'failed'
     order by recorded_at, user_id
@@ -319,6 +327,11 @@ export interface IdempotencyClaim {
   claimed: boolean;
 }
 
+const CLAIM_COLUMNS = recordColumns<Omit<IdempotencyClaim, 'claimed'>>()([
+  'run_id',
+  'request_hash',
+]);
+
 /** Maps an Idempotency-Key to one run: the first call's run id wins, concurrently too. */
 export async function claimIdempotencyKey(
   sql: Sql,
@@ -332,8 +345,8 @@ export async function claimIdempotencyKey(
     on conflict (key) do nothing
     returning run_id as "runId"`;
   if (inserted) return { runId, requestHash, claimed: true };
-  const [existing] = await sql<{ runId: string; requestHash: string }[]>`
-    select run_id as "runId", request_hash as "requestHash"
+  const [existing] = await sql<Omit<IdempotencyClaim, 'claimed'>[]>`
+    select ${sql.unsafe(CLAIM_COLUMNS)}
     from audience_sync.idempotency_keys where key = ${key}`;
   if (!existing) throw new Error('idempotency key vanished while being read');
   return { ...existing, claimed: false };

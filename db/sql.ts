@@ -44,9 +44,13 @@ type SameFields<Named, Fields> = [Exclude<Fields, Named>, Exclude<Named, Fields>
  * list must name every field of `Row` and no other, or it does not compile. The connection keeps
  * no `postgres.camel` transform: that would also rename the users relation's columns and the keys
  * inside JSON values (a run's property keys), which must reach the service as they are written.
+ * With `tableAlias`, each column is read from that table of the statement.
  */
-export function recordColumns<Row>() {
+export function recordColumns<Row>(tableAlias?: string) {
+  // Qualified when the statement joins tables whose columns share names (`"e"."status"`).
+  const qualifier = tableAlias === undefined ? '' : `"${tableAlias}".`;
   return <const Columns extends readonly string[]>(
     columns: Columns & SameFields<CamelCase<Columns[number]>, keyof Row>,
-  ): string => columns.map((column) => `"${column}" as "${postgres.toCamel(column)}"`).join(', ');
+  ): string =>
+    columns.map((column) => `${qualifier}"${column}" as "${postgres.toCamel(column)}"`).join(', ');
 }

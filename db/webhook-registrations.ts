@@ -1,4 +1,4 @@
-import type { Sql } from './sql.js';
+import { recordColumns, type Sql } from './sql.js';
 
 /**
  * Webhook endpoints registered with a platform's API: where,
@@ -15,14 +15,23 @@ export interface WebhookRegistration {
   registeredAt: Date;
 }
 
+const REGISTRATION_COLUMNS = recordColumns<WebhookRegistration>()([
+  'platform',
+  'account',
+  'endpoint_id',
+  'url',
+  'events',
+  'secret',
+  'registered_at',
+]);
+
 export async function readWebhookRegistration(
   sql: Sql,
   platform: string,
   account: string,
 ): Promise<WebhookRegistration | undefined> {
   const [row] = await sql<WebhookRegistration[]>`
-    select platform, account, endpoint_id as "endpointId", url, events, secret,
-      registered_at as "registeredAt"
+    select ${sql.unsafe(REGISTRATION_COLUMNS)}
     from audience_sync.webhook_registrations
     where platform = ${platform} and account = ${account}`;
   return row;

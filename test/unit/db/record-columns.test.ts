@@ -14,10 +14,18 @@ describe('recordColumns', () => {
     );
   });
 
+  it('qualifies each column with the table alias it is given', () => {
+    expect(recordColumns<Example>('e')(['run_id', 'platform', 'platform_unavailable_since'])).toBe(
+      '"e"."run_id" as "runId", "e"."platform" as "platform", "e"."platform_unavailable_since" as "platformUnavailableSince"',
+    );
+  });
+
   it('does not compile with a column the record lacks or a field the list misses', () => {
     // @ts-expect-error: platform_unavailable_since is missing
     recordColumns<Example>()(['run_id', 'platform']);
     // @ts-expect-error: status is no field of Example
     recordColumns<Example>()(['run_id', 'platform', 'platform_unavailable_since', 'status']);
+    // @ts-expect-error: the alias does not change which fields the list must name
+    recordColumns<Example>('e')(['run_id', 'platform']);
   });
 });
