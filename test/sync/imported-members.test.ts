@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createConnectionGate } from '../../activities/platforms/request-gate.js';
+import { createResendClient } from '../../activities/platforms/resend/client.js';
+import { createContactDirectory } from '../../activities/platforms/resend/contact-directory.js';
 import { emailHash } from '../../common/emails.js';
 import { createUsersTable } from '../../db/demo-users.js';
 import type { DailyReconciliationResult } from '../../workflows/daily-reconciliation.js';
@@ -9,8 +12,10 @@ import {
   requestLog,
   seedEmulatorContacts,
   startAppStack,
+  waitForRunEnd,
 } from '../support/app-stack.js';
-import { uniqueName } from '../support/stack.js';
+import { startHoldingProxy } from '../support/holding-proxy.js';
+import { TEST_RESEND_KEY, uniqueName } from '../support/stack.js';
 import { outcomesOf, type TestUser, testUsers } from '../support/test-users.js';
 
 /**
@@ -426,6 +431,48 @@ describe('contacts an import made that no page has shown', () => {
     const after = await contactsByEmail();
     expect(after.get(mover.email)?.segment_ids).toEqual([]);
     expect(after.get(newEmail)?.segment_ids).toEqual([segment]);
+  });
+
+  it('narrows the unread range page by page, so a read cut short resumes where it stopped', async () => {
+    const imported = await users.addMany('resumed', 250);
+    const first = await bulkFirstSync('Resumed', imported);
+    // The run's last import opens its range as the run ends: read it once the run has ended.
+    await waitForRunEnd(stack, first.runId);
+    const unread = async () =>
+      stack.db.sql<{ account: string; after: string | null }[]>`
+        select account, unread_after as after from audience_sync.contact_directory_state`;
+    const [opened] = await unread();
+    expect(opened?.after).toBeTruthy();
+    const proxy = await startHoldingProxy();
+    proxy.target = stack.emulator.url;
+    try {
+      const resend = createResendClient({
+        apiKey: TEST_RESEND_KEY,
+        baseUrl: proxy.url,
+        gate: createConnectionGate(4),
+        signal: new AbortController().signal,
+        onAnswer: () => {},
+      });
+      const directory = createContactDirectory(stack.db.sql, resend, opened?.account ?? '');
+      // Hold the range's second page: the first one read must already be off the range.
+      let pagesSeen = 0;
+      const second = proxy.hold(
+        (request) =>
+          request.method === 'GET' &&
+          /^\/contacts\?.*after=/.test(request.path) &&
+          ++pagesSeen === 2,
+      );
+      const reading = directory.readUnread();
+      const [held] = await second.arrived;
+      const cursor = new URL(held?.path ?? '', proxy.url).searchParams.get('after');
+      expect(cursor).not.toBe(opened?.after);
+      expect((await unread()).map((row) => row.after)).toEqual([cursor]);
+      second.release();
+      expect((await reading).pages).toBeGreaterThanOrEqual(2);
+      expect((await unread()).map((row) => row.after)).toEqual([null]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('are read by the daily reconciliation', async () => {

@@ -81,7 +81,7 @@ export interface ContactDirectory {
   /** Reads one page from `after` (the newest when absent) and remembers its contacts. */
   readPage(after: string | undefined): Promise<{ ids: string[]; hasMore: boolean } | undefined>;
   /** Every page was read from `readFrom` on: an unread range opened before then is read. */
-  closeUnread(readFrom: Date): Promise<void>;
+  closeUnread(readFrom: string): Promise<void>;
   forgetHashes(emailHashes: string[]): Promise<void>;
   /** A contact this service marked unsubscribed, as a page listing it now would say. */
   noteUnsubscribed(contact: { email: string | null; contactId: string | null }): Promise<void>;
@@ -234,6 +234,7 @@ async function scanDown(
   context: DirectoryContext,
   untilMs: number,
   from?: string,
+  onPage?: (last: Contact) => Promise<void>,
 ): Promise<{ pages: number; top: Contact | undefined }> {
   let after = from;
   let top: Contact | undefined;
@@ -241,6 +242,8 @@ async function scanDown(
   for (;;) {
     const found = await listContacts(context, after ? { after } : undefined);
     if (!found) {
+      // Only a cursor can be unknown; the newest page answering so is an outage, not a loop.
+      if (!after) throw platformUnavailable('Resend contacts.list answered 404');
       after = undefined;
       continue;
     }
@@ -251,6 +254,7 @@ async function scanDown(
     await store(context, fresh, observedAt);
     const last = contacts.at(-1);
     if (!hasMore || !last || fresh.length < contacts.length) break;
+    await onPage?.(last);
     after = last.id;
   }
   return { pages, top };
@@ -297,13 +301,14 @@ interface UnreadRange {
   after: string;
   afterAt: string;
   until: string | null;
-  since: Date;
+  /** When it was opened or last widened, in Postgres' text (a Date would drop microseconds). */
+  since: string;
 }
 
 async function readUnreadRange({ sql, account }: DirectoryContext): Promise<UnreadRange | null> {
   const [row] = await sql<(Omit<UnreadRange, 'after'> & { after: string | null })[]>`
     select unread_after as after, unread_after_at as "afterAt", unread_until as until,
-      unread_since as since
+      unread_since::text as since
     from audience_sync.contact_directory_state where account = ${account}`;
   return row?.after ? { ...row, after: row.after } : null;
 }
@@ -331,11 +336,13 @@ async function openUnread(
 }
 
 /** The range is read: closed, unless it was opened or widened after `readFrom`. */
-async function closeUnread({ sql, account }: DirectoryContext, readFrom: Date): Promise<void> {
+async function closeUnread({ sql, account }: DirectoryContext, readFrom: string): Promise<void> {
+  // Compared as Postgres' own text: a timestamp parameter would pass through a Date and lose
+  // the microseconds, and the range would never close.
   await sql`
     update audience_sync.contact_directory_state
     set unread_after = null, unread_after_at = null, unread_until = null, unread_since = null
-    where account = ${account} and unread_since <= ${readFrom}`;
+    where account = ${account} and unread_since <= ${readFrom}::text::timestamptz`;
 }
 
 /**
@@ -380,9 +387,26 @@ export function unreadBelow(
 async function readUnread(context: DirectoryContext): Promise<{ pages: number }> {
   const range = await readUnreadRange(context);
   if (!range) return { pages: 0 };
-  const { pages } = await scanDown(context, sinceMs(range.until), range.after);
+  let top = range.after;
+  // Each page read narrows the range, so an attempt cut short (a timeout, a crash) resumes there.
+  const { pages } = await scanDown(context, sinceMs(range.until), range.after, async (last) => {
+    await narrowUnread(context, top, last);
+    top = last.id;
+  });
   await closeUnread(context, range.since);
   return { pages };
+}
+
+/** The range now starts below `last`, unless an import widened it since (then it stays). */
+async function narrowUnread(
+  { sql, account }: DirectoryContext,
+  from: string,
+  last: Contact,
+): Promise<void> {
+  await sql`
+    update audience_sync.contact_directory_state
+    set unread_after = ${last.id}, unread_after_at = ${last.createdAt}
+    where account = ${account} and unread_after = ${from}`;
 }
 
 /** Loads every contact of the account once; resumable page by page. */

@@ -37,8 +37,8 @@ async function findDisappeared(
 ): Promise<DisappearedContact[]> {
   const account = directory.account;
   // The database's clock, as the range's own time is: a range opened after this stays open.
-  const [{ readFrom } = { readFrom: new Date(0) }] = await sql<{ readFrom: Date }[]>`
-    select clock_timestamp() as "readFrom"`;
+  const [{ readFrom } = { readFrom: '-infinity' }] = await sql<{ readFrom: string }[]>`
+    select clock_timestamp()::text as "readFrom"`;
   const connection = await sql.reserve();
   try {
     await connection`create temporary table if not exists reconcile_seen (contact_id text primary key)`;
