@@ -51,7 +51,7 @@ export async function recordUnchangedMembers(
         left join audience_sync.run_users r on r.run_id = ${run.runId} and r.user_id = m.user_id
         where m.platform = ${run.platform} and m.list_id = ${run.listId}
           and m.email_hash is not null and r.user_id is null
-          and ${f.notDeleted} and ${f.active(run.filter)} and not ${f.optedOut} and ${f.validEmail}
+          and ${f.notDeleted} and ${f.active(run.filter)}
       ),
       owning as (
         select n.user_id, n.nth = 1 and re.email_hash is null as owns
