@@ -254,9 +254,14 @@ describe("an erasure meeting its own delete's webhook", () => {
         answered = true;
       });
       deletion.release();
-      // The delivery is answered, or waits for the opt-outs feed's lock the wipe may hold.
+      // The delivery is answered, or waits behind the wipe: for the opt-outs feed's lock the
+      // wipe may hold, or for the ledger row it deletes (the ledger knows the imported
+      // contact's id, so the delivery's removal by that id meets the wipe's row).
       await waitFor(
-        async () => answered || (await lockWaitIn('pg_advisory_xact_lock', 'advisory')),
+        async () =>
+          answered ||
+          (await lockWaitIn('pg_advisory_xact_lock', 'advisory')) ||
+          (await lockWaitIn('delete from audience_sync.list_members', 'transactionid')),
         {
           what: 'the delivery to be answered or to wait for the feed',
         },
