@@ -34,11 +34,7 @@ import {
   setRunTotal,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
-import {
-  membersWithoutContactIds,
-  recordUnchangedMembers,
-  setMemberContactIds,
-} from '../db/unchanged-members.js';
+import { recordUnchangedMembers } from '../db/unchanged-members.js';
 import {
   countPopulation,
   inspectUsersSource,
@@ -57,6 +53,7 @@ import {
 } from './bulk-chunk.js';
 import { DryRunWriteError, readOnlyPlatform } from './dry-run.js';
 import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
+import { nameMembersKnownByEmail } from './member-contacts.js';
 import { createLeaverActivities } from './mirror-leavers.js';
 import { platformFailureOf } from './platform-failure.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
@@ -488,9 +485,6 @@ async function processRunBulkChunk(
   );
 }
 
-/** Members named to the directory at a time, when their contact ids are looked up. */
-const CONTACT_ID_LOOKUP = 5000;
-
 /**
  * An 'all' run's members that its batches did not read, nothing about them having changed, once
  * the batches are done: recorded set-based, without a request (see recordUnchangedMembers). Those
@@ -512,22 +506,7 @@ async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Pro
   }).finally(() => clearInterval(alive));
   metrics.contacts.inc({ outcome: 'added' }, counts.added);
   metrics.contacts.inc({ outcome: 'skipped' }, counts.skipped);
-  const platform = connect(context, run);
-  if (!platform.knownContacts) return;
-  for (let after = ''; ; ) {
-    const members = await membersWithoutContactIds(sql, list, after, CONTACT_ID_LOOKUP);
-    const known = await platform.knownContacts(members.map((member) => member.emailHash));
-    await setMemberContactIds(
-      sql,
-      list,
-      members.flatMap((member) => {
-        const contactId = known.get(member.emailHash);
-        return contactId ? [{ ...member, contactId }] : [];
-      }),
-    );
-    if (members.length < CONTACT_ID_LOOKUP) return;
-    after = members.at(-1)?.userId ?? after;
-  }
+  await nameMembersKnownByEmail(sql, connect(context, run), list);
 }
 
 /**
