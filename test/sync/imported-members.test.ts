@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { nameMembersKnownByEmail } from '../../activities/member-contacts.js';
+import type { LearnedCursor } from '../../activities/platforms/platform.js';
 import { createConnectionGate } from '../../activities/platforms/request-gate.js';
 import { createResendClient } from '../../activities/platforms/resend/client.js';
 import { createContactDirectory } from '../../activities/platforms/resend/contact-directory.js';
@@ -473,6 +475,67 @@ describe('contacts an import made that no page has shown', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('are named in the ledger from what the directory learned since, not by a look-up per member each run', async () => {
+    const imported = await users.addMany('named', 250);
+    const first = await bulkFirstSync('Named', imported);
+    await waitForRunEnd(stack, first.runId);
+    const list = { platform: 'resend', listId: first.listId };
+    const quiet = await sync({ list_id: first.listId });
+    await waitForRunEnd(stack, quiet.runId);
+    const unnamed = async () =>
+      (await ledgerOf(first.listId)).filter((row) => row.contactId === null).length;
+    // The members below the page the directory read after the import are known by email only.
+    expect(await unnamed()).toBeGreaterThan(0);
+
+    const [state] = await stack.db.sql<{ account: string }[]>`
+      select account from audience_sync.contact_directory_state`;
+    const resend = createResendClient({
+      apiKey: TEST_RESEND_KEY,
+      baseUrl: stack.emulator.url,
+      gate: createConnectionGate(4),
+      signal: new AbortController().signal,
+      onAnswer: () => {},
+    });
+    const directory = createContactDirectory(stack.db.sql, resend, state?.account ?? '');
+    // What the naming asks the directory about, and what the directory answers it learned.
+    const asked: string[] = [];
+    const learned: string[] = [];
+    const platform = {
+      knownContacts: async (hashes: string[], options?: { onPlatform?: boolean }) => {
+        asked.push(...hashes);
+        return directory.lookupHashes(hashes, { readUnread: options?.onPlatform === true });
+      },
+      contactsLearnedSince: async (cursor: LearnedCursor, limit: number) => {
+        const page = await directory.learnedSince(cursor, limit);
+        learned.push(...page.contacts.map((contact) => contact.emailHash));
+        return page;
+      },
+    };
+    // The directory learned nothing since the run named what it knew: nothing to ask about.
+    expect(await nameMembersKnownByEmail(stack.db.sql, platform, list)).toBe(0);
+    expect(asked).toEqual([]);
+    expect(learned).toEqual([]);
+
+    // The reconciliation reads every page: the next naming names every member, once.
+    await reconcile();
+    const byEmail = await contactsByEmail();
+    const before = await unnamed();
+    const mark = await lastSeq();
+    expect(await nameMembersKnownByEmail(stack.db.sql, platform, list)).toBe(before);
+    expect(
+      (await ledgerOf(first.listId)).map(({ userId, contactId }) => ({ userId, contactId })),
+    ).toEqual(
+      imported.map((user) => ({ userId: user.id, contactId: byEmail.get(user.email)?.id })),
+    );
+    asked.length = 0;
+    learned.length = 0;
+    expect(await nameMembersKnownByEmail(stack.db.sql, platform, list)).toBe(0);
+    expect(asked).toEqual([]);
+    expect(learned).toEqual([]);
+    // Naming is Postgres only.
+    expect(await routesSince(mark)).toEqual([]);
   });
 
   it('are read by the daily reconciliation', async () => {

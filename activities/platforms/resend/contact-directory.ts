@@ -1,7 +1,7 @@
 import { emailHash, normaliseEmail } from '../../../common/emails.js';
 import { recordUnsubscribedFlags } from '../../../db/consent.js';
 import type { Sql } from '../../../db/sql.js';
-import { platformUnavailable } from '../platform.js';
+import { type LearnedContacts, type LearnedCursor, platformUnavailable } from '../platform.js';
 import { timestampMs } from './answers.js';
 import type { ResendClient } from './client.js';
 
@@ -83,6 +83,11 @@ export interface ContactDirectory {
   /** Every page was read from `readFrom` on: an unread range opened before then is read. */
   closeUnread(readFrom: string): Promise<void>;
   forgetHashes(emailHashes: string[]): Promise<void>;
+  /**
+   * Contacts learned after `cursor`, in the order learned, at most `limit` (from a transaction
+   * on: `{ xid, emailHash: '' }`).
+   */
+  learnedSince(cursor: LearnedCursor, limit: number): Promise<LearnedContacts>;
   /** A contact this service marked unsubscribed, as a page listing it now would say. */
   noteUnsubscribed(contact: { email: string | null; contactId: string | null }): Promise<void>;
 }
@@ -201,7 +206,11 @@ async function store(
   await sql`
     insert into audience_sync.contact_directory ${sql(rows)}
     on conflict (account, email_hash) do update set contact_id = excluded.contact_id,
-      empty_fields = coalesce(excluded.empty_fields, audience_sync.contact_directory.empty_fields)`;
+      empty_fields = coalesce(excluded.empty_fields, audience_sync.contact_directory.empty_fields),
+      -- Learned again only when the id is new: a page read again teaches the ledger nothing.
+      learned_xid = case
+        when audience_sync.contact_directory.contact_id is distinct from excluded.contact_id
+        then excluded.learned_xid else audience_sync.contact_directory.learned_xid end`;
 }
 
 /** Only ever moves forward, whichever of several concurrent refreshes writes last. */
@@ -551,6 +560,25 @@ async function forgetHashes(
     where account = ${account} and email_hash = any(${emailHashes}::text[])`;
 }
 
+async function learnedSince(
+  { sql, account }: DirectoryContext,
+  cursor: LearnedCursor,
+  limit: number,
+): Promise<LearnedContacts> {
+  const rows = await sql<{ emailHash: string; contactId: string; xid: string }[]>`
+    select email_hash as "emailHash", contact_id as "contactId", learned_xid::text as xid
+    from audience_sync.contact_directory
+    where account = ${account}
+      and (learned_xid, email_hash) > (${cursor.xid}::xid8, ${cursor.emailHash})
+    order by learned_xid, email_hash
+    limit ${limit}`;
+  const last = rows.at(-1);
+  return {
+    contacts: rows.map(({ emailHash: hash, contactId }) => ({ emailHash: hash, contactId })),
+    next: rows.length === limit && last ? { xid: last.xid, emailHash: last.emailHash } : null,
+  };
+}
+
 async function noteUnsubscribed(
   context: DirectoryContext,
   { email, contactId }: { email: string | null; contactId: string | null },
@@ -595,6 +623,7 @@ export function createContactDirectory(
     readPage: (after) => readPage(context, after),
     closeUnread: (readFrom) => closeUnread(context, readFrom),
     forgetHashes: (emailHashes) => forgetHashes(context, emailHashes),
+    learnedSince: (cursor, limit) => learnedSince(context, cursor, limit),
     forget: (email) => forget(context, email),
     noteUnsubscribed: (contact) => noteUnsubscribed(context, contact),
   };
