@@ -17,7 +17,7 @@ import {
   waitForRunEnd,
 } from '../support/app-stack.js';
 import { startHoldingProxy } from '../support/holding-proxy.js';
-import { TEST_RESEND_KEY, uniqueName } from '../support/stack.js';
+import { TEST_RESEND_KEY, uniqueName, waitFor } from '../support/stack.js';
 import { outcomesOf, type TestUser, testUsers } from '../support/test-users.js';
 
 /**
@@ -536,6 +536,66 @@ describe('contacts an import made that no page has shown', () => {
     expect(learned).toEqual([]);
     // Naming is Postgres only.
     expect(await routesSince(mark)).toEqual([]);
+  });
+
+  it('is read by one batch at a time: another waits and finds it read', async () => {
+    const imported = await users.addMany('locked', 250);
+    const first = await bulkFirstSync('Locked', imported);
+    await waitForRunEnd(stack, first.runId);
+    const [state] = await stack.db.sql<{ account: string; after: string | null }[]>`
+      select account, unread_after as after from audience_sync.contact_directory_state`;
+    expect(state?.after).toBeTruthy();
+    const proxy = await startHoldingProxy();
+    proxy.target = stack.emulator.url;
+    try {
+      const directoryOf = () =>
+        createContactDirectory(
+          stack.db.sql,
+          createResendClient({
+            apiKey: TEST_RESEND_KEY,
+            baseUrl: proxy.url,
+            gate: createConnectionGate(4),
+            signal: new AbortController().signal,
+            onAnswer: () => {},
+          }),
+          state?.account ?? '',
+        );
+      const rangePages = () =>
+        proxy.seen.filter(
+          (request) => request.method === 'GET' && /^\/contacts\?.*after=/.test(request.path),
+        ).length;
+      // Hold the first reader's first page of the range.
+      const held = proxy.hold(
+        (request) => request.method === 'GET' && /^\/contacts\?.*after=/.test(request.path),
+      );
+      const reading = directoryOf().readUnread();
+      await held.arrived;
+      const waiting = directoryOf().readUnread();
+      // The second reader either asks Resend for the range too, or waits on the account's lock.
+      const lockWaiters = async () =>
+        (
+          await stack.db.sql<{ count: number }[]>`
+            select count(*)::int as count from pg_locks
+            where locktype = 'advisory' and not granted`
+        )[0]?.count ?? 0;
+      await waitFor(async () => (await lockWaiters()) > 0 || rangePages() > 1, {
+        what: 'the second reader to wait or to read',
+      });
+      expect(rangePages()).toBe(1);
+      expect(await lockWaiters()).toBe(1);
+      held.release();
+      const read = await reading;
+      expect(read.pages).toBeGreaterThanOrEqual(2);
+      expect(read.pages).toBe(rangePages());
+      // It found the range closed: no page of its own.
+      expect(await waiting).toEqual({ pages: 0 });
+      expect(rangePages()).toBe(read.pages);
+      const [after] = await stack.db.sql<{ after: string | null }[]>`
+        select unread_after as after from audience_sync.contact_directory_state`;
+      expect(after?.after).toBeNull();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('are read by the daily reconciliation', async () => {

@@ -1,4 +1,5 @@
 import { emailHash, normaliseEmail } from '../../../common/emails.js';
+import { withAdvisoryLock } from '../../../db/advisory-lock.js';
 import { recordUnsubscribedFlags } from '../../../db/consent.js';
 import type { Sql } from '../../../db/sql.js';
 import { type LearnedContacts, type LearnedCursor, platformUnavailable } from '../platform.js';
@@ -392,8 +393,19 @@ export function unreadBelow(
   return reached ? null : last;
 }
 
-/** Reads the unread range, if any: then the directory knows every contact up to its watermark. */
-async function readUnread(context: DirectoryContext): Promise<{ pages: number }> {
+/**
+ * Reads the unread range, if any: then the directory knows every contact up to its watermark.
+ * Under the account's advisory lock, so batches side by side do not both read it: one reads, the
+ * others wait and find it narrowed or closed. The read uses the lock's own connection: no other
+ * is needed while batches wait, and no transaction stays open while Resend answers.
+ */
+function readUnread(context: DirectoryContext): Promise<{ pages: number }> {
+  return withAdvisoryLock(context.sql, `contact_directory_unread|${context.account}`, (sql) =>
+    readUnreadNow({ ...context, sql }),
+  );
+}
+
+async function readUnreadNow(context: DirectoryContext): Promise<{ pages: number }> {
   const range = await readUnreadRange(context);
   if (!range) return { pages: 0 };
   let top = range.after;
@@ -513,8 +525,9 @@ async function lookupHashes(
 ): Promise<Map<string, string>> {
   const found = await lookupHashesNow(context, emailHashes);
   if (!options?.readUnread || found.size === new Set(emailHashes).size) return found;
-  const { pages } = await readUnread(context);
-  return pages === 0 ? found : lookupHashesNow(context, emailHashes);
+  await readUnread(context);
+  // Read here, or by a batch this one waited for: what the directory knows now.
+  return lookupHashesNow(context, emailHashes);
 }
 
 /**
