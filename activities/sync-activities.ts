@@ -47,7 +47,7 @@ import { metrics } from '../telemetry/metrics.js';
 import {
   type BulkChunkInput,
   type BulkChunkOutput,
-  perContactByDesign,
+  bulkCreationOf,
   processBulkChunk,
   recordBulkLeftovers,
 } from './bulk-chunk.js';
@@ -61,13 +61,13 @@ import type { PlatformRegistry } from './platforms/registry.js';
 import { SendTurns } from './send-turns.js';
 import { stopOnRequest } from './stop-request.js';
 import {
-  changesOnlyOf,
   type PlanBatchInput,
   type PlanBatchOutput,
   type ProcessBatchInput,
   type ProcessBatchOutput,
   planBatch,
   processBatch,
+  readsChangesOnly,
 } from './sync-batch.js';
 
 export interface SyncActivityDeps {
@@ -378,7 +378,7 @@ async function prepareRun(context: SyncContext, runId: string): Promise<Prepared
   const total = await countRunPopulation(context, run, listId ?? plannedListId(), platform.account);
   await setRunTotal(sql, runId, total);
   // Known now, it saves the run a bulk chunk that would only say so (a dry run asks none).
-  const perContact = run.dryRun ? undefined : perContactByDesign(platform, run);
+  const { perContact } = run.dryRun ? {} : bulkCreationOf(platform, run);
   if (perContact) await setRunBulkMode(sql, runId, 'per_contact', perContact);
   return {
     listId,
@@ -493,7 +493,7 @@ async function processRunBulkChunk(
  */
 async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Promise<void> {
   const { sql, usersSource } = context;
-  if (!changesOnlyOf(run).changesOnly || !run.listId) return;
+  if (!readsChangesOnly(run) || !run.listId) return;
   const list = { platform: run.platform, listId: run.listId };
   const filter = { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() };
   // One statement over the population: Temporal hears from the attempt while it runs.
