@@ -72,7 +72,8 @@ export async function planBatch(
   run: RunRecord,
   input: PlanBatchInput,
 ): Promise<PlanBatchOutput> {
-  const users = await readBatch(ctx, run, { ...input, upTo: null });
+  // The users' ids only: their fields and the ledger's facts are the batch's to read.
+  const users = await readBatch(ctx, run, { ...input, upTo: null, idsOnly: true });
   return { upTo: users.length < ctx.batchSize ? null : (users.at(-1)?.userId ?? null) };
 }
 
@@ -86,7 +87,10 @@ export const readsChangesOnly = (run: Pick<RunRecord, 'syncType' | 'dryRun'>): b
 async function readBatch(
   ctx: Pick<BatchContext, 'sql' | 'source' | 'platform' | 'batchSize'>,
   run: RunRecord,
-  input: Pick<ProcessBatchInput, 'cursor' | 'upTo' | 'listId'> & { tagListIds?: string[] },
+  input: Pick<ProcessBatchInput, 'cursor' | 'upTo' | 'listId'> & {
+    tagListIds?: string[];
+    idsOnly?: boolean;
+  },
 ) {
   const query = {
     platform: run.platform,
@@ -97,6 +101,7 @@ async function readBatch(
     upTo: input.upTo ?? null,
     limit: ctx.batchSize,
     properties: run.properties,
+    ...(input.idsOnly ? { idsOnly: true } : {}),
   };
   return readRunUsers(ctx.sql, ctx.source, run, { ...query, tagListIds: input.tagListIds });
 }
