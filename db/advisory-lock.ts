@@ -2,9 +2,10 @@ import type { ReservedSql } from 'postgres';
 import type { Sql } from './sql.js';
 
 /**
- * Runs `work` holding Postgres' session advisory lock on `key`, on a connection reserved for it
- * (handed to `work`, so what it does needs no other connection while others wait): the lock is
- * not a transaction's, so none stays open while a platform answers. Waits for the lock.
+ * Runs `work` holding Postgres' session advisory lock on `key`, taken on a connection reserved
+ * for it: the lock is not a transaction's, so none stays open while a platform answers. Waits for
+ * the lock (each waiter holds a connection of the pool meanwhile). `work` gets that connection
+ * for statements that must run under the lock's session; its own transactions go to the pool.
  */
 export async function withAdvisoryLock<T>(
   sql: Sql,

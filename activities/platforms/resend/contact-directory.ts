@@ -396,12 +396,12 @@ export function unreadBelow(
 /**
  * Reads the unread range, if any: then the directory knows every contact up to its watermark.
  * Under the account's advisory lock, so batches side by side do not both read it: one reads, the
- * others wait and find it narrowed or closed. The read uses the lock's own connection: no other
- * is needed while batches wait, and no transaction stays open while Resend answers.
+ * others wait and find it narrowed or closed. A session lock: no transaction stays open while
+ * Resend answers (what a page teaches is written as it comes, in transactions of its own).
  */
 function readUnread(context: DirectoryContext): Promise<{ pages: number }> {
-  return withAdvisoryLock(context.sql, `contact_directory_unread|${context.account}`, (sql) =>
-    readUnreadNow({ ...context, sql }),
+  return withAdvisoryLock(context.sql, `contact_directory_unread|${context.account}`, () =>
+    readUnreadNow(context),
   );
 }
 
