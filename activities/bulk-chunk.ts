@@ -278,19 +278,22 @@ async function undoErasedCreates(
 }
 
 /**
- * Why the run creates contacts one by one whatever the account, known before any chunk: bulk
- * creation is off or not offered, or the run maps properties. Undefined: a chunk finds out.
+ * How the run creates contacts, known before any chunk: by the platform's bulk creation, or one
+ * by one and why (bulk creation is off or not offered, or the run maps properties). With `bulk`,
+ * a chunk still finds out whether the account can use it.
  */
-export function perContactByDesign(
+export function bulkCreationOf(
   platform: Pick<MarketingPlatform, 'name' | 'bulk'>,
   run: Pick<RunRecord, 'properties'>,
-): string | undefined {
-  if (!platform.bulk) return `Bulk creation on ${platform.name} is switched off or not offered`;
+): { bulk: BulkCreation; perContact?: never } | { bulk?: never; perContact: string } {
+  if (!platform.bulk) {
+    return { perContact: `Bulk creation on ${platform.name} is switched off or not offered` };
+  }
   // Imports do not carry mapped properties yet: such runs create contacts with them, one by one.
   if (Object.keys(run.properties).length > 0) {
-    return 'Runs that map properties create contacts one by one';
+    return { perContact: 'Runs that map properties create contacts one by one' };
   }
-  return undefined;
+  return { bulk: platform.bulk };
 }
 
 export async function processBulkChunk(
@@ -299,13 +302,12 @@ export async function processBulkChunk(
   input: BulkChunkInput,
 ): Promise<BulkChunkOutput> {
   const { sql, platform } = ctx;
-  const bulk = platform.bulk;
   const perContact = async (note: string) => {
     await setRunBulkMode(sql, run.runId, 'per_contact', note);
     return notUsed(input);
   };
-  const byDesign = perContactByDesign(platform, run);
-  if (byDesign || !bulk) return perContact(byDesign ?? '');
+  const { bulk, perContact: byDesign } = bulkCreationOf(platform, run);
+  if (!bulk) return perContact(byDesign);
   const refusedBefore = await bulkUnavailableReason(
     sql,
     platform.name,

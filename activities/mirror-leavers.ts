@@ -57,24 +57,33 @@ export async function leaverRefs(
 ): Promise<ContactRef[]> {
   const withoutIds = leavers.filter((leaver) => !leaver.contactId).map((leaver) => leaver.userId);
   const synced = await memberEmailHashes(sql, list, withoutIds);
-  const known =
-    synced.size > 0 ? await platform.knownContacts?.([...new Set(synced.values())]) : undefined;
-  // A contact neither the directory nor the user's email names exists all the same (a member):
-  // the directory reads what it passed over unread before answering that it does not know it.
-  const unnamed = leavers.flatMap((leaver) => {
-    const hash = synced.get(leaver.userId);
-    const email = leaver.email ? normaliseEmail(leaver.email) : null;
-    return hash && !known?.has(hash) && (email === null || emailHash(email) !== hash) ? [hash] : [];
-  });
-  if (unnamed.length > 0) {
-    const found = await platform.knownContacts?.(unnamed, { onPlatform: true });
-    for (const [hash, contactId] of found ?? []) known?.set(hash, contactId);
+  // Each leaver's email as it is now, hashed once: while it is the one synced, it names the contact.
+  const current = new Map(
+    leavers.map((leaver) => {
+      const email = leaver.email ? normaliseEmail(leaver.email) : null;
+      return [leaver.userId, { email, hash: email === null ? null : emailHash(email) }];
+    }),
+  );
+  const byEmail = new Set<string>();
+  const elsewhere = new Set<string>();
+  for (const [userId, hash] of synced) {
+    (current.get(userId)?.hash === hash ? byEmail : elsewhere).add(hash);
   }
+  for (const hash of elsewhere) byEmail.delete(hash);
+  // Each hash is looked up once. A contact the user's email no longer names exists all the same
+  // (a member): for those, the directory reads what it passed over unread before answering that
+  // it does not know one.
+  const known = new Map([
+    ...((byEmail.size > 0 ? await platform.knownContacts?.([...byEmail]) : undefined) ?? []),
+    ...((elsewhere.size > 0
+      ? await platform.knownContacts?.([...elsewhere], { onPlatform: true })
+      : undefined) ?? []),
+  ]);
   return leavers.map((leaver) => {
-    const email = leaver.email ? normaliseEmail(leaver.email) : null;
+    const { email, hash } = current.get(leaver.userId) ?? { email: null, hash: null };
     const syncedHash = synced.get(leaver.userId);
-    const contactId = leaver.contactId ?? (syncedHash ? known?.get(syncedHash) : null) ?? null;
-    const sameEmail = !syncedHash || (email !== null && emailHash(email) === syncedHash);
+    const contactId = leaver.contactId ?? (syncedHash ? known.get(syncedHash) : null) ?? null;
+    const sameEmail = !syncedHash || hash === syncedHash;
     return { userId: leaver.userId, contactId, email: contactId || !sameEmail ? null : email };
   });
 }

@@ -34,11 +34,7 @@ import {
   setRunTotal,
 } from '../db/runs.js';
 import type { Sql } from '../db/sql.js';
-import {
-  membersWithoutContactIds,
-  recordUnchangedMembers,
-  setMemberContactIds,
-} from '../db/unchanged-members.js';
+import { recordUnchangedMembers } from '../db/unchanged-members.js';
 import {
   countPopulation,
   inspectUsersSource,
@@ -51,12 +47,13 @@ import { metrics } from '../telemetry/metrics.js';
 import {
   type BulkChunkInput,
   type BulkChunkOutput,
-  perContactByDesign,
+  bulkCreationOf,
   processBulkChunk,
   recordBulkLeftovers,
 } from './bulk-chunk.js';
 import { DryRunWriteError, readOnlyPlatform } from './dry-run.js';
 import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
+import { nameMembersKnownByEmail } from './member-contacts.js';
 import { createLeaverActivities } from './mirror-leavers.js';
 import { platformFailureOf } from './platform-failure.js';
 import { type MarketingPlatform, PlatformError } from './platforms/platform.js';
@@ -64,13 +61,13 @@ import type { PlatformRegistry } from './platforms/registry.js';
 import { SendTurns } from './send-turns.js';
 import { stopOnRequest } from './stop-request.js';
 import {
-  changesOnlyOf,
   type PlanBatchInput,
   type PlanBatchOutput,
   type ProcessBatchInput,
   type ProcessBatchOutput,
   planBatch,
   processBatch,
+  readsChangesOnly,
 } from './sync-batch.js';
 
 export interface SyncActivityDeps {
@@ -381,7 +378,7 @@ async function prepareRun(context: SyncContext, runId: string): Promise<Prepared
   const total = await countRunPopulation(context, run, listId ?? plannedListId(), platform.account);
   await setRunTotal(sql, runId, total);
   // Known now, it saves the run a bulk chunk that would only say so (a dry run asks none).
-  const perContact = run.dryRun ? undefined : perContactByDesign(platform, run);
+  const { perContact } = run.dryRun ? {} : bulkCreationOf(platform, run);
   if (perContact) await setRunBulkMode(sql, runId, 'per_contact', perContact);
   return {
     listId,
@@ -488,9 +485,6 @@ async function processRunBulkChunk(
   );
 }
 
-/** Members named to the directory at a time, when their contact ids are looked up. */
-const CONTACT_ID_LOOKUP = 5000;
-
 /**
  * An 'all' run's members that its batches did not read, nothing about them having changed, once
  * the batches are done: recorded set-based, without a request (see recordUnchangedMembers). Those
@@ -499,7 +493,7 @@ const CONTACT_ID_LOOKUP = 5000;
  */
 async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Promise<void> {
   const { sql, usersSource } = context;
-  if (!changesOnlyOf(run).changesOnly || !run.listId) return;
+  if (!readsChangesOnly(run) || !run.listId) return;
   const list = { platform: run.platform, listId: run.listId };
   const filter = { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() };
   // One statement over the population: Temporal hears from the attempt while it runs.
@@ -512,22 +506,7 @@ async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Pro
   }).finally(() => clearInterval(alive));
   metrics.contacts.inc({ outcome: 'added' }, counts.added);
   metrics.contacts.inc({ outcome: 'skipped' }, counts.skipped);
-  const platform = connect(context, run);
-  if (!platform.knownContacts) return;
-  for (let after = ''; ; ) {
-    const members = await membersWithoutContactIds(sql, list, after, CONTACT_ID_LOOKUP);
-    const known = await platform.knownContacts(members.map((member) => member.emailHash));
-    await setMemberContactIds(
-      sql,
-      list,
-      members.flatMap((member) => {
-        const contactId = known.get(member.emailHash);
-        return contactId ? [{ ...member, contactId }] : [];
-      }),
-    );
-    if (members.length < CONTACT_ID_LOOKUP) return;
-    after = members.at(-1)?.userId ?? after;
-  }
+  await nameMembersKnownByEmail(sql, connect(context, run), list);
 }
 
 /**

@@ -72,7 +72,8 @@ export async function planBatch(
   run: RunRecord,
   input: PlanBatchInput,
 ): Promise<PlanBatchOutput> {
-  const users = await readBatch(ctx, run, { ...input, upTo: null });
+  // The users' ids only: their fields and the ledger's facts are the batch's to read.
+  const users = await readBatch(ctx, run, { ...input, upTo: null, idsOnly: true });
   return { upTo: users.length < ctx.batchSize ? null : (users.at(-1)?.userId ?? null) };
 }
 
@@ -80,16 +81,16 @@ export async function planBatch(
  * An 'all' run reads only its change set; its unchanged members are recorded once its batches
  * are done (recordUnchangedMembers). A dry run reads everyone, so its plan names every user.
  */
-export const changesOnlyOf = (
-  run: RunRecord,
-  tagListIds: string[] = [],
-): { changesOnly?: { tagListIds: string[] } } =>
-  run.syncType === 'all' && !run.dryRun ? { changesOnly: { tagListIds } } : {};
+export const readsChangesOnly = (run: Pick<RunRecord, 'syncType' | 'dryRun'>): boolean =>
+  run.syncType === 'all' && !run.dryRun;
 
 async function readBatch(
   ctx: Pick<BatchContext, 'sql' | 'source' | 'platform' | 'batchSize'>,
   run: RunRecord,
-  input: Pick<ProcessBatchInput, 'cursor' | 'upTo' | 'listId'> & { tagListIds?: string[] },
+  input: Pick<ProcessBatchInput, 'cursor' | 'upTo' | 'listId'> & {
+    tagListIds?: string[];
+    idsOnly?: boolean;
+  },
 ) {
   const query = {
     platform: run.platform,
@@ -100,13 +101,14 @@ async function readBatch(
     upTo: input.upTo ?? null,
     limit: ctx.batchSize,
     properties: run.properties,
+    ...(input.idsOnly ? { idsOnly: true } : {}),
   };
   return readRunUsers(ctx.sql, ctx.source, run, { ...query, tagListIds: input.tagListIds });
 }
 
 /**
  * The users a run reads next: the requested ones of a 'specific' run, the change set of an
- * 'all' run (changesOnlyOf), else the population ('new': only what is new or changed).
+ * 'all' run (readsChangesOnly), else the population ('new': only what is new or changed).
  */
 export function readRunUsers(
   sql: Sql,
@@ -117,9 +119,8 @@ export function readRunUsers(
   const { tagListIds, ...read } = query;
   const runQuery = { ...read, runId: run.runId };
   if (run.syncType === 'specific') return readRequestedBatch(sql, source, runQuery);
-  const { changesOnly } = changesOnlyOf(run, tagListIds);
-  return changesOnly
-    ? readChangeSetBatch(sql, source, { ...runQuery, tagListIds: changesOnly.tagListIds })
+  return readsChangesOnly(run)
+    ? readChangeSetBatch(sql, source, { ...runQuery, tagListIds: tagListIds ?? [] })
     : readPopulationBatch(sql, source, { ...runQuery, onlyNew: run.syncType === 'new' });
 }
 

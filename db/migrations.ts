@@ -761,4 +761,22 @@ export const migrations: Migration[] = [
       create unique index run_changes_user on audience_sync.run_changes (run_id, user_id);
     `,
   },
+  {
+    version: 24,
+    name: 'members known by email only: named from what the directory learned since',
+    sql: /* sql */ `
+      -- Members a bulk import created are known by their email until the platform's directory
+      -- learns their contact; a run names them from the directory entries learned since the
+      -- list's last naming (a transaction id: entries written by a transaction below it were
+      -- committed before that naming read), instead of looking every one up each run.
+      create table audience_sync.list_contact_naming (
+        platform text not null,
+        list_id text not null,
+        named_through xid8 not null,
+        primary key (platform, list_id)
+      );
+      create index list_members_unnamed on audience_sync.list_members (platform, list_id, email_hash)
+        where contact_id is null;
+    `,
+  },
 ];

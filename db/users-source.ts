@@ -214,6 +214,8 @@ export interface BatchQuery {
   limit: number;
   /** Contact properties to read: property key → column. */
   properties?: Record<string, string>;
+  /** Only where the batch ends is wanted: its rows carry their `userId` and nothing else. */
+  idsOnly?: boolean;
 }
 
 /**
@@ -395,11 +397,21 @@ export function selectBatchUsers(
   sql: Sql,
   source: UsersSource,
   f: Fragments,
-  query: { platform: Platform; listId: string; properties?: Record<string, string> },
+  query: {
+    platform: Platform;
+    listId: string;
+    properties?: Record<string, string>;
+    idsOnly?: boolean;
+  },
   flags: { deleted: Fragment; active: Fragment },
   condition: Fragment,
   from: Fragment = sql`${f.relation} u`,
 ) {
+  if (query.idsOnly) {
+    // The ledger stays joined: a 'new' run's condition reads it.
+    return sql<BatchUser[]>`
+      select u.id::text as "userId" from ${from} ${ledgerJoin(sql, query)} where ${condition}`;
+  }
   return sql<BatchUser[]>`
     select u.id::text as "userId", true as found, ${flags.deleted} as deleted,
       ${flags.active} as active,

@@ -78,6 +78,12 @@ export interface MarketingPlatform {
     emailHashes: string[],
     options?: { onPlatform?: boolean },
   ): Promise<Map<string, string>>;
+  /**
+   * The directory's contacts learned after `cursor` (a transaction, then an email hash), in the
+   * order learned, at most `limit`: the ledger's members known by email only are named from what
+   * was learned since their list's last naming, not looked up one by one each run.
+   */
+  contactsLearnedSince?(cursor: LearnedCursor, limit: number): Promise<LearnedContacts>;
   /** Drops these hashes from the directory (their contacts were deleted). */
   forgetContacts?(emailHashes: string[]): Promise<void>;
   /**
@@ -320,3 +326,18 @@ export const platformUnavailable = (message: string): PlatformError =>
 
 export const platformAuthFailed = (message: string): PlatformError =>
   new PlatformError('platform_auth_failed', message, false);
+
+/**
+ * A place in the order a directory learned its contacts: the Postgres transaction that wrote the
+ * entry (`xid8`, as text), then its email hash; `{ xid, emailHash: '' }` is just before `xid`.
+ */
+export interface LearnedCursor {
+  xid: string;
+  emailHash: string;
+}
+
+export interface LearnedContacts {
+  contacts: { emailHash: string; contactId: string }[];
+  /** Where the next page starts; null when this one was the last. */
+  next: LearnedCursor | null;
+}

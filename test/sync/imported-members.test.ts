@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { nameMembersKnownByEmail } from '../../activities/member-contacts.js';
+import type { LearnedCursor } from '../../activities/platforms/platform.js';
 import { createConnectionGate } from '../../activities/platforms/request-gate.js';
 import { createResendClient } from '../../activities/platforms/resend/client.js';
 import { createContactDirectory } from '../../activities/platforms/resend/contact-directory.js';
@@ -15,7 +17,7 @@ import {
   waitForRunEnd,
 } from '../support/app-stack.js';
 import { startHoldingProxy } from '../support/holding-proxy.js';
-import { TEST_RESEND_KEY, uniqueName } from '../support/stack.js';
+import { TEST_RESEND_KEY, uniqueName, waitFor } from '../support/stack.js';
 import { outcomesOf, type TestUser, testUsers } from '../support/test-users.js';
 
 /**
@@ -470,6 +472,127 @@ describe('contacts an import made that no page has shown', () => {
       second.release();
       expect((await reading).pages).toBeGreaterThanOrEqual(2);
       expect((await unread()).map((row) => row.after)).toEqual([null]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('are named in the ledger from what the directory learned since, not by a look-up per member each run', async () => {
+    const imported = await users.addMany('named', 250);
+    const first = await bulkFirstSync('Named', imported);
+    await waitForRunEnd(stack, first.runId);
+    const list = { platform: 'resend', listId: first.listId };
+    const quiet = await sync({ list_id: first.listId });
+    await waitForRunEnd(stack, quiet.runId);
+    const unnamed = async () =>
+      (await ledgerOf(first.listId)).filter((row) => row.contactId === null).length;
+    // The members below the page the directory read after the import are known by email only.
+    expect(await unnamed()).toBeGreaterThan(0);
+
+    const [state] = await stack.db.sql<{ account: string }[]>`
+      select account from audience_sync.contact_directory_state`;
+    const resend = createResendClient({
+      apiKey: TEST_RESEND_KEY,
+      baseUrl: stack.emulator.url,
+      gate: createConnectionGate(4),
+      signal: new AbortController().signal,
+      onAnswer: () => {},
+    });
+    const directory = createContactDirectory(stack.db.sql, resend, state?.account ?? '');
+    // What the naming asks the directory about, and what the directory answers it learned.
+    const asked: string[] = [];
+    const learned: string[] = [];
+    const platform = {
+      knownContacts: async (hashes: string[], options?: { onPlatform?: boolean }) => {
+        asked.push(...hashes);
+        return directory.lookupHashes(hashes, { readUnread: options?.onPlatform === true });
+      },
+      contactsLearnedSince: async (cursor: LearnedCursor, limit: number) => {
+        const page = await directory.learnedSince(cursor, limit);
+        learned.push(...page.contacts.map((contact) => contact.emailHash));
+        return page;
+      },
+    };
+    // The directory learned nothing since the run named what it knew: nothing to ask about.
+    expect(await nameMembersKnownByEmail(stack.db.sql, platform, list)).toBe(0);
+    expect(asked).toEqual([]);
+    expect(learned).toEqual([]);
+
+    // The reconciliation reads every page: the next naming names every member, once.
+    await reconcile();
+    const byEmail = await contactsByEmail();
+    const before = await unnamed();
+    const mark = await lastSeq();
+    expect(await nameMembersKnownByEmail(stack.db.sql, platform, list)).toBe(before);
+    expect(
+      (await ledgerOf(first.listId)).map(({ userId, contactId }) => ({ userId, contactId })),
+    ).toEqual(
+      imported.map((user) => ({ userId: user.id, contactId: byEmail.get(user.email)?.id })),
+    );
+    asked.length = 0;
+    learned.length = 0;
+    expect(await nameMembersKnownByEmail(stack.db.sql, platform, list)).toBe(0);
+    expect(asked).toEqual([]);
+    expect(learned).toEqual([]);
+    // Naming is Postgres only.
+    expect(await routesSince(mark)).toEqual([]);
+  });
+
+  it('is read by one batch at a time: another waits and finds it read', async () => {
+    const imported = await users.addMany('locked', 250);
+    const first = await bulkFirstSync('Locked', imported);
+    await waitForRunEnd(stack, first.runId);
+    const [state] = await stack.db.sql<{ account: string; after: string | null }[]>`
+      select account, unread_after as after from audience_sync.contact_directory_state`;
+    expect(state?.after).toBeTruthy();
+    const proxy = await startHoldingProxy();
+    proxy.target = stack.emulator.url;
+    try {
+      const directoryOf = () =>
+        createContactDirectory(
+          stack.db.sql,
+          createResendClient({
+            apiKey: TEST_RESEND_KEY,
+            baseUrl: proxy.url,
+            gate: createConnectionGate(4),
+            signal: new AbortController().signal,
+            onAnswer: () => {},
+          }),
+          state?.account ?? '',
+        );
+      const rangePages = () =>
+        proxy.seen.filter(
+          (request) => request.method === 'GET' && /^\/contacts\?.*after=/.test(request.path),
+        ).length;
+      // Hold the first reader's first page of the range.
+      const held = proxy.hold(
+        (request) => request.method === 'GET' && /^\/contacts\?.*after=/.test(request.path),
+      );
+      const reading = directoryOf().readUnread();
+      await held.arrived;
+      const waiting = directoryOf().readUnread();
+      // The second reader either asks Resend for the range too, or waits on the account's lock.
+      const lockWaiters = async () =>
+        (
+          await stack.db.sql<{ count: number }[]>`
+            select count(*)::int as count from pg_locks
+            where locktype = 'advisory' and not granted`
+        )[0]?.count ?? 0;
+      await waitFor(async () => (await lockWaiters()) > 0 || rangePages() > 1, {
+        what: 'the second reader to wait or to read',
+      });
+      expect(rangePages()).toBe(1);
+      expect(await lockWaiters()).toBe(1);
+      held.release();
+      const read = await reading;
+      expect(read.pages).toBeGreaterThanOrEqual(2);
+      expect(read.pages).toBe(rangePages());
+      // It found the range closed: no page of its own.
+      expect(await waiting).toEqual({ pages: 0 });
+      expect(rangePages()).toBe(read.pages);
+      const [after] = await stack.db.sql<{ after: string | null }[]>`
+        select unread_after as after from audience_sync.contact_directory_state`;
+      expect(after?.after).toBeNull();
     } finally {
       await proxy.close();
     }

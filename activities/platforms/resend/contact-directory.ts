@@ -1,7 +1,8 @@
 import { emailHash, normaliseEmail } from '../../../common/emails.js';
+import { withAdvisoryLock } from '../../../db/advisory-lock.js';
 import { recordUnsubscribedFlags } from '../../../db/consent.js';
 import type { Sql } from '../../../db/sql.js';
-import { platformUnavailable } from '../platform.js';
+import { type LearnedContacts, type LearnedCursor, platformUnavailable } from '../platform.js';
 import { timestampMs } from './answers.js';
 import type { ResendClient } from './client.js';
 
@@ -83,6 +84,11 @@ export interface ContactDirectory {
   /** Every page was read from `readFrom` on: an unread range opened before then is read. */
   closeUnread(readFrom: string): Promise<void>;
   forgetHashes(emailHashes: string[]): Promise<void>;
+  /**
+   * Contacts learned after `cursor`, in the order learned, at most `limit` (from a transaction
+   * on: `{ xid, emailHash: '' }`).
+   */
+  learnedSince(cursor: LearnedCursor, limit: number): Promise<LearnedContacts>;
   /** A contact this service marked unsubscribed, as a page listing it now would say. */
   noteUnsubscribed(contact: { email: string | null; contactId: string | null }): Promise<void>;
 }
@@ -201,7 +207,11 @@ async function store(
   await sql`
     insert into audience_sync.contact_directory ${sql(rows)}
     on conflict (account, email_hash) do update set contact_id = excluded.contact_id,
-      empty_fields = coalesce(excluded.empty_fields, audience_sync.contact_directory.empty_fields)`;
+      empty_fields = coalesce(excluded.empty_fields, audience_sync.contact_directory.empty_fields),
+      -- Learned again only when the id is new: a page read again teaches the ledger nothing.
+      learned_xid = case
+        when audience_sync.contact_directory.contact_id is distinct from excluded.contact_id
+        then excluded.learned_xid else audience_sync.contact_directory.learned_xid end`;
 }
 
 /** Only ever moves forward, whichever of several concurrent refreshes writes last. */
@@ -383,8 +393,19 @@ export function unreadBelow(
   return reached ? null : last;
 }
 
-/** Reads the unread range, if any: then the directory knows every contact up to its watermark. */
-async function readUnread(context: DirectoryContext): Promise<{ pages: number }> {
+/**
+ * Reads the unread range, if any: then the directory knows every contact up to its watermark.
+ * Under the account's advisory lock, so batches side by side do not both read it: one reads, the
+ * others wait and find it narrowed or closed. A session lock: no transaction stays open while
+ * Resend answers (what a page teaches is written as it comes, in transactions of its own).
+ */
+function readUnread(context: DirectoryContext): Promise<{ pages: number }> {
+  return withAdvisoryLock(context.sql, `contact_directory_unread|${context.account}`, () =>
+    readUnreadNow(context),
+  );
+}
+
+async function readUnreadNow(context: DirectoryContext): Promise<{ pages: number }> {
   const range = await readUnreadRange(context);
   if (!range) return { pages: 0 };
   let top = range.after;
@@ -504,8 +525,9 @@ async function lookupHashes(
 ): Promise<Map<string, string>> {
   const found = await lookupHashesNow(context, emailHashes);
   if (!options?.readUnread || found.size === new Set(emailHashes).size) return found;
-  const { pages } = await readUnread(context);
-  return pages === 0 ? found : lookupHashesNow(context, emailHashes);
+  await readUnread(context);
+  // Read here, or by a batch this one waited for: what the directory knows now.
+  return lookupHashesNow(context, emailHashes);
 }
 
 /**
@@ -549,6 +571,25 @@ async function forgetHashes(
   await sql`
     delete from audience_sync.contact_directory
     where account = ${account} and email_hash = any(${emailHashes}::text[])`;
+}
+
+async function learnedSince(
+  { sql, account }: DirectoryContext,
+  cursor: LearnedCursor,
+  limit: number,
+): Promise<LearnedContacts> {
+  const rows = await sql<{ emailHash: string; contactId: string; xid: string }[]>`
+    select email_hash as "emailHash", contact_id as "contactId", learned_xid::text as xid
+    from audience_sync.contact_directory
+    where account = ${account}
+      and (learned_xid, email_hash) > (${cursor.xid}::xid8, ${cursor.emailHash})
+    order by learned_xid, email_hash
+    limit ${limit}`;
+  const last = rows.at(-1);
+  return {
+    contacts: rows.map(({ emailHash: hash, contactId }) => ({ emailHash: hash, contactId })),
+    next: rows.length === limit && last ? { xid: last.xid, emailHash: last.emailHash } : null,
+  };
 }
 
 async function noteUnsubscribed(
@@ -595,6 +636,7 @@ export function createContactDirectory(
     readPage: (after) => readPage(context, after),
     closeUnread: (readFrom) => closeUnread(context, readFrom),
     forgetHashes: (emailHashes) => forgetHashes(context, emailHashes),
+    learnedSince: (cursor, limit) => learnedSince(context, cursor, limit),
     forget: (email) => forget(context, email),
     noteUnsubscribed: (contact) => noteUnsubscribed(context, contact),
   };

@@ -122,6 +122,7 @@ function connectResend(
 
     knownContacts: (emailHashes, options) =>
       directory.lookupHashes(emailHashes, { readUnread: options?.onPlatform === true }),
+    contactsLearnedSince: (cursor, limit) => directory.learnedSince(cursor, limit),
     forgetContacts: (emailHashes) => directory.forgetHashes(emailHashes),
     async refreshContacts() {
       await directory.refresh();

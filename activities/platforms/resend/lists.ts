@@ -1,3 +1,4 @@
+import { withAdvisoryLock } from '../../../db/advisory-lock.js';
 import type { Sql } from '../../../db/sql.js';
 import { PlatformError, type PlatformList, platformUnavailable } from '../platform.js';
 import type { ResendClient } from './client.js';
@@ -27,20 +28,12 @@ interface SegmentContext {
 }
 
 /** Serialises segment creation per account and name across every worker. */
-async function withNameLock<T>(
+function withNameLock<T>(
   { sql, account }: SegmentContext,
   name: string,
   work: () => Promise<T>,
 ): Promise<T> {
-  const reserved = await sql.reserve();
-  const key = `${account}|${name}`;
-  try {
-    await reserved`select pg_advisory_lock(hashtextextended(${key}, 0))`;
-    return await work();
-  } finally {
-    await reserved`select pg_advisory_unlock(hashtextextended(${key}, 0))`.catch(() => {});
-    reserved.release();
-  }
+  return withAdvisoryLock(sql, `${account}|${name}`, work);
 }
 
 /** Segments whose name is exactly `name`, oldest first. */

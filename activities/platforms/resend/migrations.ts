@@ -24,4 +24,18 @@ export const resendMigrations: Migration[] = [
         add column unread_since timestamptz;
     `,
   },
+  {
+    version: 2,
+    name: 'contact directory: which transaction learned each contact',
+    sql: /* sql */ `
+      -- The transaction that last learned a contact (or a new id for its email), so the ledger's
+      -- members known by email only are named from what was learned since, not by a look-up per
+      -- member each run. Entries from before are 0: a list's first naming looks its members up.
+      alter table audience_sync.contact_directory add column learned_xid xid8 not null default '0';
+      alter table audience_sync.contact_directory
+        alter column learned_xid set default pg_current_xact_id();
+      create index contact_directory_learned
+        on audience_sync.contact_directory (account, learned_xid, email_hash);
+    `,
+  },
 ];
