@@ -492,18 +492,10 @@ async function processRunBulkChunk(
  * directory has for it by then, a look-up in Postgres, as an outcome of the batches would.
  */
 async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Promise<void> {
-  const { sql, usersSource } = context;
+  const { sql } = context;
   if (!readsChangesOnly(run) || !run.listId) return;
   const list = { platform: run.platform, listId: run.listId };
-  const filter = { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() };
-  // One statement over the population: Temporal hears from the attempt while it runs.
-  const activity = Context.current();
-  const alive = setInterval(() => activity.heartbeat(), 5000);
-  const counts = await recordUnchangedMembers(sql, await usersSource(), {
-    runId: run.runId,
-    ...list,
-    filter,
-  }).finally(() => clearInterval(alive));
+  const counts = await recordUnchangedMembers(sql, { runId: run.runId, ...list });
   metrics.contacts.inc({ outcome: 'added' }, counts.added);
   metrics.contacts.inc({ outcome: 'skipped' }, counts.skipped);
   await nameMembersKnownByEmail(sql, connect(context, run), list);

@@ -20,12 +20,14 @@ import {
  * opted out, email or sent fields changed) and also whatever would stop a member from counting as
  * present unchanged: an invalid email, a ledger row without an email hash or marked unsubscribed,
  * a tag list it is missing from, fields sent to another account only, or a fact the platform
- * reported (unsubscribed, deleted, suppressed). The rest are members present with the fields last
- * sent: recordUnchangedMembers records them.
+ * reported (unsubscribed, deleted, suppressed), and members sharing an email hash in the ledger.
+ * The rest are members present with the fields last sent: its unchanged members.
  *
  * It is found once per run, in one statement over the population joined to the ledger by hash
  * joins (no look-up per user), and kept in `run_changes` numbered in user-id order (`seq`): the
- * bulk pass's chunks and the batches read it from there, by a range of `seq`.
+ * bulk pass's chunks and the batches read it from there, by a range of `seq`. The same statement
+ * writes the unchanged members in chunks (recordUnchangedMembers counts them) and the ledger's
+ * members out of the population (where a mirror run looks for leavers).
  */
 export interface ChangeSetQuery {
   runId: string;
@@ -64,17 +66,43 @@ export async function findChangeSet(
     }
     await tx`set local enable_nestloop = off`;
     await tx`set local work_mem = '64MB'`;
-    const [row] = await tx<{ users: number }[]>`
-      with changed as (
-        insert into audience_sync.run_changes (run_id, seq, user_id)
-        ${changedUsers(sql, source, query)}
-        returning 1)
-      select count(*)::int as users from changed`;
+    const [row] = await tx<{ users: number; unchanged: number }[]>`
+      ${changeSetStatement(sql, source, query)}`;
     const users = row?.users ?? 0;
     await tx`
-      update audience_sync.run_change_sets set users = ${users} where run_id = ${query.runId}`;
+      update audience_sync.run_change_sets set users = ${users}, unchanged = ${row?.unchanged ?? 0}
+      where run_id = ${query.runId}`;
     return users;
   });
+}
+
+/**
+ * Writes the run's change set (`run_changes`, numbered in id order) and its unchanged members
+ * (`run_unchanged_members`, chunks of ids in text order, as its users are listed) in one pass over
+ * the population; answers how many of each.
+ */
+export function changeSetStatement(sql: Sql, source: UsersSource, query: ChangeSetQuery): Fragment {
+  return sql`
+    with population as (${populationChanges(sql, source, query)}),
+    changed as (
+      insert into audience_sync.run_changes (run_id, seq, user_id)
+      select ${query.runId}, row_number() over (order by id), user_id from population
+      where changed and id is not null
+      returning 1),
+    absent as (
+      insert into audience_sync.run_absent_members (run_id, user_id)
+      select ${query.runId}, member_id from population where id is null
+      returning 1),
+    unchanged as (
+      insert into audience_sync.run_unchanged_members (run_id, chunk, user_ids)
+      select ${query.runId}, chunk, array_agg(user_id order by user_id)
+      from (select user_id, (row_number() over (order by user_id) - 1) / ${UNCHANGED_CHUNK} as chunk
+        from population where not changed and id is not null) members
+      group by chunk
+      returning cardinality(user_ids) as members)
+    select (select count(*)::int from changed) as users,
+      (select coalesce(sum(members), 0)::int from unchanged) as unchanged,
+      (select count(*)::int from absent) as absent`;
 }
 
 /**
@@ -91,8 +119,16 @@ export async function analyzeIfStale(sql: Sql, tables: string[]): Promise<void> 
   for (const { name } of stale) await sql`analyze ${sql(`audience_sync.${name}`)}`;
 }
 
-/** The change set's rows: the run, the user's place in id order, the user. */
-function changedUsers(sql: Sql, source: UsersSource, query: ChangeSetQuery): Fragment {
+/** Unchanged members a chunk of `run_unchanged_members` holds (the last may hold fewer). */
+const UNCHANGED_CHUNK = 10_000;
+
+/**
+ * The population, each user with whether it is in the change set (`changed`); the others are
+ * its unchanged members. The ledger's members out of the population come with them, without a
+ * user (`id` null, `member_id` theirs). Members sharing an email hash in the ledger are in the change set: the
+ * batches decide which of them owns the email, as they do for every user they read.
+ */
+function populationChanges(sql: Sql, source: UsersSource, query: ChangeSetQuery): Fragment {
   const f = userFragments(sql, source);
   const tags = [...new Set(query.tagListIds)];
   const tagJoin =
@@ -107,11 +143,25 @@ function changedUsers(sql: Sql, source: UsersSource, query: ChangeSetQuery): Fra
         on tg.user_id = u.id::text and tg.email_hash = m.email_hash`;
   const missingTag = tags.length === 0 ? sql`false` : sql`coalesce(tg.lists, 0) < ${tags.length}`;
   return sql`
-    select ${query.runId}, row_number() over (order by u.id), u.id::text
-    from (select u.*, ${emailHashSql(sql)} as email_hash_now
-      from ${f.relation} u where ${f.notDeleted} and ${f.active(query.filter)}) u
-    left join audience_sync.list_members m
-      on m.platform = ${query.platform} and m.list_id = ${query.listId} and m.user_id = u.id::text
+    select u.id, u.id::text as user_id, m.user_id as member_id, coalesce(m.user_id is null or ${f.optedOut}
+      or u.valid_now is not true
+      or m.email_hash is null or m.unsubscribed_at is not null
+      or m.email_hash <> u.email_hash_now
+      or (cf.user_id is not null and u.valid_now
+        and not ${sentFieldsSameSql(sql, source, query.properties, sql`u.email_hash_now`)})
+      or (cf.user_id is null and elsewhere.user_id is not null)
+      or ${missingTag}
+      or po.email_hash is not null
+      or shared.email_key is not null
+      or r.user_id is not null, false) as changed
+    -- Each user's email hash and validity once (offset 0 keeps them from being inlined into
+    -- every condition that names them, each a hash or a match per user).
+    from (select u.*, ${emailHashSql(sql)} as email_hash_now, ${f.validEmail} as valid_now
+      from ${f.relation} u where ${f.notDeleted} and ${f.active(query.filter)} offset 0) u
+    -- Full: the ledger's members out of the population come out too, with no user (id null).
+    full join (
+      select * from audience_sync.list_members
+      where platform = ${query.platform} and list_id = ${query.listId}) m on m.user_id = u.id::text
     left join audience_sync.contact_fields cf
       on cf.account = ${query.account} and cf.user_id = u.id::text
     left join (
@@ -119,16 +169,14 @@ function changedUsers(sql: Sql, source: UsersSource, query: ChangeSetQuery): Fra
       group by user_id) elsewhere on elsewhere.user_id = u.id::text
     ${tagJoin}
     left join (${platformObjectHashesSql(sql, query)}) po on po.email_hash = u.email_hash_now
-    left join audience_sync.run_users r on r.run_id = ${query.runId} and r.user_id = u.id::text
-    where m.user_id is null or ${f.optedOut} or ${f.validEmail} is not true
-      or m.email_hash is null or m.unsubscribed_at is not null
-      or m.email_hash <> u.email_hash_now
-      or (cf.user_id is not null and ${f.validEmail}
-        and not ${sentFieldsSameSql(sql, source, query.properties, sql`u.email_hash_now`)})
-      or (cf.user_id is null and elsewhere.user_id is not null)
-      or ${missingTag}
-      or po.email_hash is not null
-      or r.user_id is not null`;
+    -- Grouped by a 64-bit hash of the email hash, a table a third the size: a rare collision
+    -- only sends two more members through the batches.
+    left join (
+      select hashtextextended(email_hash, 0) as email_key from audience_sync.list_members
+      where platform = ${query.platform} and list_id = ${query.listId} and email_hash is not null
+      group by 1 having count(*) > 1) shared
+      on shared.email_key = hashtextextended(m.email_hash, 0)
+    left join audience_sync.run_users r on r.run_id = ${query.runId} and r.user_id = u.id::text`;
 }
 
 /**

@@ -4,8 +4,9 @@ import { recordColumns, type Sql } from './sql.js';
 
 /**
  * The leavers of mirror runs (`run_leavers`, `run_leaver_plans`): members of the ledger that this
- * service put into the list (origin 'made') whose user is no longer in the run's population. They are found once, after the population pass, from the
- * ledger and the run's outcomes (the platform's list is never read), and each is handled once.
+ * service put into the list (origin 'made') whose user is no longer in the run's population. They
+ * are found once, after the population pass, from the ledger and the run's outcomes (the
+ * platform's list is never read), and each is handled once.
  */
 
 /** Outcomes after which a ledger member is out of the population; anyone else stays. */
@@ -53,20 +54,7 @@ export async function planLeavers(
     await tx`select pg_advisory_xact_lock(hashtext(${`leavers:${runId}`}))`;
     const existing = await readPlan(tx, runId);
     if (existing) return existing;
-    const optedOut = users.hasOptOut ? tx`coalesce(u.marketing_opt_out, false)` : tx`false`;
-    await tx`
-      insert into audience_sync.run_leavers (run_id, user_id, contact_id, unsubscribe)
-      select ${runId}, m.user_id, m.contact_id,
-        coalesce(${optedOut}, false) and m.unsubscribed_at is null
-      from audience_sync.list_members m
-      left join audience_sync.run_users r on r.run_id = ${runId} and r.user_id = m.user_id
-      left join ${tx(users.relation)} u on u.id::text = m.user_id
-      where m.platform = ${list.platform} and m.list_id = ${list.listId}
-        -- A membership someone else made (found in the list) is never taken out.
-        and m.origin = 'made'
-        and (r.user_id is null
-          or (r.outcome = 'skipped' and r.reason = any(${LEAVING_SKIPS}::text[]))
-          or (r.outcome = 'failed' and r.reason = any(${LEAVING_FAILURES}::text[])))`;
+    await insertLeavers(tx, runId, list, users);
     // A contact that a staying member holds stays; of leavers sharing a contact, the first acts.
     await tx`
       update audience_sync.run_leavers l set outcome = 'shared', handled_at = now()
@@ -104,6 +92,42 @@ export async function planLeavers(
         ${plan.maxRemovals})`;
     return plan;
   });
+}
+
+/**
+ * Writes the run's leavers: ledger members it made without an outcome, or with one that takes
+ * them out of the population. An 'all' run looks only among its change set and the members out of
+ * the population when it was found (its unchanged members stay), so this costs what changed; a
+ * run without a change set (a dry run) looks at the whole ledger.
+ */
+async function insertLeavers(
+  tx: TransactionSql,
+  runId: string,
+  list: ListRef,
+  users: OptOutSource,
+): Promise<void> {
+  const [changeSet] = await tx`
+    select 1 from audience_sync.run_change_sets where run_id = ${runId}`;
+  const candidates = changeSet
+    ? tx`and m.user_id in (
+        select user_id from audience_sync.run_absent_members where run_id = ${runId}
+        union all
+        select user_id from audience_sync.run_changes where run_id = ${runId})`
+    : tx``;
+  const optedOut = users.hasOptOut ? tx`coalesce(u.marketing_opt_out, false)` : tx`false`;
+  await tx`
+    insert into audience_sync.run_leavers (run_id, user_id, contact_id, unsubscribe)
+    select ${runId}, m.user_id, m.contact_id,
+      coalesce(${optedOut}, false) and m.unsubscribed_at is null
+    from audience_sync.list_members m
+    left join audience_sync.run_users r on r.run_id = ${runId} and r.user_id = m.user_id
+    left join ${tx(users.relation)} u on u.id::text = m.user_id
+    where m.platform = ${list.platform} and m.list_id = ${list.listId}
+      -- A membership someone else made (found in the list) is never taken out.
+      and m.origin = 'made' ${candidates}
+      and (r.user_id is null
+        or (r.outcome = 'skipped' and r.reason = any(${LEAVING_SKIPS}::text[]))
+        or (r.outcome = 'failed' and r.reason = any(${LEAVING_FAILURES}::text[])))`;
 }
 
 /**

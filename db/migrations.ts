@@ -779,4 +779,32 @@ export const migrations: Migration[] = [
         where contact_id is null;
     `,
   },
+  {
+    version: 25,
+    name: 'unchanged members of an all run kept compactly',
+    sql: /* sql */ `
+      -- An 'all' run's unchanged members (present with the fields last sent, nothing to send),
+      -- written by the pass that finds its change set: their ids in user-id order (as text, the
+      -- order its users are listed in), about 10,000 to a chunk, instead of a row each. Each
+      -- counts as added. Retention and erasure find the ids through the column's name.
+      create table audience_sync.run_unchanged_members (
+        run_id text not null references audience_sync.runs (run_id) on delete cascade,
+        chunk integer not null,
+        user_ids text[] not null,
+        primary key (run_id, chunk)
+      );
+      alter table audience_sync.run_change_sets add column unchanged integer not null default 0;
+      -- Members of the list's ledger that were out of the population when the change set was
+      -- found: with the change set's own users, where a mirror run looks for its leavers.
+      create table audience_sync.run_absent_members (
+        run_id text not null references audience_sync.runs (run_id) on delete cascade,
+        user_id text not null,
+        primary key (run_id, user_id)
+      );
+      -- The end of a run looks up the members holding an email a user of its batches claimed.
+      -- By the email alone: led by the list's columns, the planner took it for look-ups of a
+      -- member by user id as well, reading the whole list each time.
+      create index list_members_email on audience_sync.list_members (email_hash);
+    `,
+  },
 ];

@@ -144,7 +144,42 @@ const runUsersQuery = (
   order by user_id
   ${limit === undefined ? sql`` : sql`limit ${limit}`}`;
 
-/** Up to `limit` users of the run after `afterUserId`. */
+/** Whether users of this filter include unchanged members (added, no reason, not updated). */
+const includesUnchanged = (filter: RunUserFilter): boolean =>
+  filter.reason === undefined && (filter.outcome === undefined || filter.outcome === 'added');
+
+/**
+ * The first `limit` unchanged members after `afterUserId`, by user id: only the chunks that can
+ * hold them are unnested (each chunk is a run of ids in order; the first may hold fewer after
+ * the cursor, so the chunks it takes count from the second on).
+ */
+const unchangedMembersQuery = (
+  sql: Sql,
+  runId: string,
+  afterUserId: string | undefined,
+  limit: number,
+) => {
+  const after = afterUserId === undefined ? sql`true` : sql`id > ${afterUserId}`;
+  const lastAfter =
+    afterUserId === undefined ? sql`true` : sql`user_ids[cardinality(user_ids)] > ${afterUserId}`;
+  return sql`
+    select id as "userId", 'added' as outcome, null::text as reason
+    from (
+      select user_ids, sum(cardinality(user_ids)) over (order by chunk)
+        - cardinality(user_ids) - first_value(cardinality(user_ids)) over (order by chunk)
+        as before
+      from audience_sync.run_unchanged_members
+      where run_id = ${runId} and cardinality(user_ids) > 0 and ${lastAfter}) c
+    cross join lateral unnest(c.user_ids) as id
+    where c.before < ${limit} and ${after}
+    order by id
+    limit ${limit}`;
+};
+
+/**
+ * Up to `limit` users of the run after `afterUserId`: its outcome rows and, where the filter
+ * takes them, its unchanged members (kept in chunks), merged in user-id order.
+ */
 export async function readRunUsers(
   sql: Sql,
   runId: string,
@@ -152,17 +187,37 @@ export async function readRunUsers(
   afterUserId: string | undefined,
   limit: number,
 ): Promise<RunUserRow[]> {
-  return runUsersQuery(sql, runId, filter, afterUserId, limit);
+  if (!includesUnchanged(filter)) return runUsersQuery(sql, runId, filter, afterUserId, limit);
+  return sql<RunUserRow[]>`
+    select * from (
+      (${runUsersQuery(sql, runId, filter, afterUserId, limit)})
+      union all
+      (${unchangedMembersQuery(sql, runId, afterUserId, limit)})) page
+    order by "userId"
+    limit ${limit}`;
 }
 
-/** Every user of the run matching the filter, `rowsPerRead` at a time from a database cursor. */
+/**
+ * Every user of the run matching the filter, `rowsPerRead` at a time: from a database cursor,
+ * or page by page where unchanged members are merged in.
+ */
 export function streamRunUsers(
   sql: Sql,
   runId: string,
   filter: RunUserFilter,
   rowsPerRead: number,
 ): AsyncIterable<RunUserRow[]> {
-  return runUsersQuery(sql, runId, filter, undefined, undefined).cursor(rowsPerRead);
+  if (!includesUnchanged(filter)) {
+    return runUsersQuery(sql, runId, filter, undefined, undefined).cursor(rowsPerRead);
+  }
+  return (async function* pages() {
+    for (let after: string | undefined; ; ) {
+      const page = await readRunUsers(sql, runId, filter, after, rowsPerRead);
+      if (page.length > 0) yield page;
+      if (page.length < rowsPerRead) return;
+      after = page.at(-1)?.userId;
+    }
+  })();
 }
 
 /** Whether the run has a record, and whether retention deleted its users. */

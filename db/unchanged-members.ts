@@ -1,79 +1,53 @@
+import type { TransactionSql } from 'postgres';
 import type { SyncCounts } from '../common/sync.js';
 import { emptyCounts } from '../common/sync.js';
 import type { Sql } from './sql.js';
-import { type ActivityFilter, type UsersSource, userFragments } from './users-source.js';
 
 /**
  * An 'all' run reads only its change set (users it has something to do for); the members of its
- * list that are present with the fields it last sent are recorded here, set-based, once its
- * batches are done: `added` (no request), or `skipped` as `duplicate_email` when an earlier user
- * of the run holds the email, as the batches would have recorded them. Every user of the
- * population then has an outcome, so the counts add up and a mirror run's leavers are found as
- * before (a member without an outcome left the population).
+ * list that are present with the fields it last sent are its unchanged members, written by the
+ * pass that found the change set (`run_unchanged_members`: their ids in chunks, no row each) and
+ * counted as added once its batches are done. An unchanged member whose email a user of the
+ * batches claimed is that user's duplicate: it becomes a `run_users` row, skipped
+ * `duplicate_email`, as the batches would have recorded it. Members sharing an email in the
+ * ledger are in the change set, so the batches settle those. Every user of the population then
+ * has an outcome, so the counts add up.
  */
 
 export interface UnchangedRun {
   runId: string;
   platform: string;
   listId: string;
-  filter: ActivityFilter;
 }
 
 /**
- * Records the run's unchanged members (population members of the list that no batch recorded)
- * and adds to its counts exactly the users it recorded: a repeat (a retried activity, or the
- * run's completion after its mirror leavers) finds them recorded and records and counts nothing,
- * without passing over the list again once its change set says so. Answers what it added.
+ * Settles the run's unchanged members and adds them to its counts, once: a repeat (a retried
+ * activity, or the run's completion after its mirror leavers) finds them settled and counts
+ * nothing. The work is the emails the batches claimed, whatever the size of the list. Answers
+ * what it added.
  */
-export async function recordUnchangedMembers(
-  sql: Sql,
-  source: UsersSource,
-  run: UnchangedRun,
-): Promise<SyncCounts> {
-  const f = userFragments(sql, source);
+export async function recordUnchangedMembers(sql: Sql, run: UnchangedRun): Promise<SyncCounts> {
   return sql.begin(async (tx) => {
     const [found] = await tx<{ recorded: boolean }[]>`
       select unchanged_recorded_at is not null as recorded from audience_sync.run_change_sets
       where run_id = ${run.runId} for update`;
-    if (found?.recorded) return emptyCounts();
-    // One pass over the list and the population by hash joins: the ledger of a list that filled
-    // during the run has stale statistics, with which the planner would probe per user.
-    await tx`set local enable_nestloop = off`;
-    await tx`set local work_mem = '64MB'`;
-    // Each email goes to the first user by id who has it: a user of the batches that claimed
-    // it, else the first of these members (numbered by id); the others are its duplicates.
-    const [recorded] = await tx<{ added: number; skipped: number }[]>`
-      with numbered as (
-        select m.user_id, m.email_hash,
-          row_number() over (partition by m.email_hash order by u.id) as nth
-        from audience_sync.list_members m
-        join ${f.relation} u on u.id::text = m.user_id
-        left join audience_sync.run_users r on r.run_id = ${run.runId} and r.user_id = m.user_id
-        where m.platform = ${run.platform} and m.list_id = ${run.listId}
-          and m.email_hash is not null and r.user_id is null
-          and ${f.notDeleted} and ${f.active(run.filter)}
-      ),
-      owning as (
-        select n.user_id, n.nth = 1 and re.email_hash is null as owns
-        from numbered n
-        left join audience_sync.run_emails re
-          on re.run_id = ${run.runId} and re.email_hash = n.email_hash
-      ),
-      recorded as (
+    if (!found || found.recorded) return emptyCounts();
+    const duplicates = await claimedByBatches(tx, run);
+    if (duplicates.length > 0) {
+      await tx`
+        update audience_sync.run_unchanged_members
+        set user_ids = array(select id from unnest(user_ids) as id
+          where id <> all(${duplicates}::text[]))
+        where run_id = ${run.runId} and user_ids && ${duplicates}::text[]`;
+      await tx`
         insert into audience_sync.run_users (run_id, user_id, outcome, reason)
-        select ${run.runId}, user_id, case when owns then 'added' else 'skipped' end,
-          case when owns then null else 'duplicate_email' end
-        from owning
-        on conflict do nothing
-        returning outcome)
-      select count(*) filter (where outcome = 'added')::int as added,
-        count(*) filter (where outcome = 'skipped')::int as skipped
-      from recorded`;
-    const counts = {
-      ...emptyCounts(),
-      added: recorded?.added ?? 0,
-      skipped: recorded?.skipped ?? 0,
-    };
+        select ${run.runId}, unnest(${duplicates}::text[]), 'skipped', 'duplicate_email'
+        on conflict do nothing`;
+    }
+    const [kept] = await tx<{ members: number }[]>`
+      select coalesce(sum(cardinality(user_ids)), 0)::int as members
+      from audience_sync.run_unchanged_members where run_id = ${run.runId}`;
+    const counts = { ...emptyCounts(), added: kept?.members ?? 0, skipped: duplicates.length };
     counts.processed = counts.added + counts.skipped;
     await tx`
       update audience_sync.runs set processed = processed + ${counts.processed},
@@ -84,4 +58,20 @@ export async function recordUnchangedMembers(
       where run_id = ${run.runId}`;
     return counts;
   });
+}
+
+/**
+ * Unchanged members holding an email that a user of the batches claimed (that user owns it):
+ * looked up in the ledger by the claimed emails, then in the run's chunks.
+ */
+async function claimedByBatches(sql: Sql | TransactionSql, run: UnchangedRun): Promise<string[]> {
+  const rows = await sql<{ userId: string }[]>`
+    select distinct m.user_id as "userId"
+    from audience_sync.run_emails e
+    join audience_sync.list_members m on m.platform = ${run.platform}
+      and m.list_id = ${run.listId} and m.email_hash = e.email_hash and m.user_id <> e.user_id
+    where e.run_id = ${run.runId} and exists (
+      select 1 from audience_sync.run_unchanged_members c
+      where c.run_id = ${run.runId} and c.user_ids @> array[m.user_id])`;
+  return rows.map((row) => row.userId);
 }

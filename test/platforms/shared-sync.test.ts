@@ -117,8 +117,12 @@ async function expectAccountedFor(result: SyncRunResult): Promise<void> {
   expect(added + skipped + failed).toBe(processed);
   expect(total).toBe(processed);
   const rows = await sql()<{ outcome: 'added' | 'skipped' | 'failed'; count: number }[]>`
-    select outcome, count(*)::int as count from audience_sync.run_users
-    where run_id = ${result.runId} group by outcome`;
+    select outcome, count(*)::int as count from (
+      select outcome from audience_sync.run_users where run_id = ${result.runId}
+      union all
+      select 'added' from audience_sync.run_unchanged_members, unnest(user_ids)
+      where run_id = ${result.runId}) recorded
+    group by outcome`;
   const recorded = Object.fromEntries(rows.map((row) => [row.outcome, row.count]));
   expect({ added: 0, skipped: 0, failed: 0, ...recorded }).toEqual({ added, skipped, failed });
 }

@@ -36,17 +36,21 @@ export function testUsers(sql: () => Sql) {
 
 /**
  * How these users (absent: all the run's users) ended in the run, as `outcome` or
- * `outcome:reason`, by user id.
+ * `outcome:reason`, by user id: its outcome rows and its unchanged members (added).
  */
 export async function outcomesOf(
   sql: Sql,
   runId: string,
   users?: TestUser[],
 ): Promise<Record<string, string>> {
-  const only = users ? sql`and user_id = any(${users.map((user) => user.id)}::text[])` : sql``;
+  const ids = users?.map((user) => user.id);
+  const only = ids ? sql`and user_id = any(${ids}::text[])` : sql``;
   const rows = await sql<{ userId: string; outcome: string; reason: string | null }[]>`
     select user_id as "userId", outcome, reason from audience_sync.run_users
-    where run_id = ${runId} ${only}`;
+    where run_id = ${runId} ${only}
+    union all
+    select id, 'added', null from audience_sync.run_unchanged_members, unnest(user_ids) as id
+    where run_id = ${runId} ${ids ? sql`and id = any(${ids}::text[])` : sql``}`;
   return Object.fromEntries(
     rows.map((row) => [row.userId, row.reason ? `${row.outcome}:${row.reason}` : row.outcome]),
   );

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { emptyCounts } from '../../common/sync.js';
 import { createUsersTable } from '../../db/demo-users.js';
+import { deleteExpiredRunData } from '../../db/retention.js';
+import { recordUnchangedMembers } from '../../db/unchanged-members.js';
 import {
   type AppStack,
   emulatedContacts,
@@ -7,14 +10,17 @@ import {
   requestLog,
   startAppStack,
 } from '../support/app-stack.js';
-import { uniqueName } from '../support/stack.js';
+import { uniqueName, waitFor } from '../support/stack.js';
 import { outcomesOf, type TestUser, testUsers } from '../support/test-users.js';
 
 /**
  * A list kept by recurring mirror runs (`sync_type: all`) reads only its change set: the users a
  * run has something to do for are read and sent batch by batch, and its unchanged members are
  * recorded without being read one by one, so every user still ends with an outcome and the
- * counts add up. Batches of two users make the reading visible in the run's checkpoints.
+ * counts add up. Batches of two users make the reading visible in the run's checkpoints. The
+ * unchanged members are kept compactly, not as a row each, and everything that answers about the
+ * run's users answers as it did with a row each: the users listing (pages, filters, CSV), the
+ * counts, the leavers, a repeat of the recording, erasure and retention.
  */
 
 let stack: AppStack;
@@ -250,5 +256,167 @@ describe('an all run reads only what changed', () => {
       skipped: 1,
     });
     expect((await routesSince(mark)).filter((route) => !route.startsWith('GET '))).toEqual([]);
+  });
+});
+
+type UserRow = { userId: string; outcome: string; reason: string | null };
+
+const usersPath = (runId: string, query: string) =>
+  `/api/marketing/sync-users/${encodeURIComponent(runId)}/users?${query}`;
+
+/** Every user of the run through the JSON pages (following `next`), in the order answered. */
+async function listed(runId: string, query = 'limit=2'): Promise<UserRow[]> {
+  const rows: UserRow[] = [];
+  for (let cursor: string | null = null; ; ) {
+    const answer = await stack.call(
+      'GET',
+      usersPath(runId, `${query}${cursor ? `&cursor=${cursor}` : ''}`),
+    );
+    expect(answer.status).toBe(200);
+    rows.push(...answer.body.users);
+    cursor = answer.body.next;
+    if (!cursor) return rows;
+  }
+}
+
+/** The run's users as the CSV download has them, one line each after the header. */
+async function csvLines(runId: string): Promise<string[]> {
+  const response = await fetch(`${stack.api.url}${usersPath(runId, 'format=csv')}`, {
+    headers: { authorization: `Bearer ${stack.apiConfig.MARKETING_API_SECRET}` },
+  });
+  expect(response.status).toBe(200);
+  return (await response.text())
+    .split('\r\n')
+    .filter((line) => line !== '')
+    .slice(1);
+}
+
+/** The run's counts as GET run answers them. */
+const outcomeRows = async (runId: string) =>
+  (
+    await stack.db.sql<{ userId: string }[]>`
+      select user_id as "userId" from audience_sync.run_users where run_id = ${runId}
+      order by user_id`
+  ).map((row) => row.userId);
+
+const byId = (rows: UserRow[]) => [...rows].sort((a, b) => (a.userId < b.userId ? -1 : 1));
+const addedRows = (of: TestUser[]): UserRow[] =>
+  byId(of.map((user) => ({ userId: user.id, outcome: 'added', reason: null })));
+
+describe('unchanged members of a mirror run', () => {
+  it('are listed, filtered, downloaded and counted as when each had a row, without one', async () => {
+    const members = await users.addMany('quiet', 5);
+    const first = await sync({ list_name: uniqueName('Quiet') });
+    const before = await listed(first.runId);
+    expect(before).toEqual(addedRows(members));
+
+    const again = await sync({ list_id: first.listId });
+    expect(await outcomeRows(again.runId)).toEqual([]);
+    expect(await listed(again.runId)).toEqual(before);
+    expect(await listed(again.runId, 'limit=100')).toEqual(before);
+    expect(await listed(again.runId, 'limit=3&outcome=added')).toEqual(before);
+    expect(await listed(again.runId, 'outcome=skipped')).toEqual([]);
+    expect(await listed(again.runId, 'outcome=updated')).toEqual([]);
+    expect(await listed(again.runId, 'reason=duplicate_email')).toEqual([]);
+    expect(await csvLines(again.runId)).toEqual(before.map((row) => `${row.userId},added,`));
+    expect(await csvLines(again.runId)).toEqual(await csvLines(first.runId));
+    expect(await countsOf(again.runId)).toEqual({
+      total: 5,
+      processed: 5,
+      added: 5,
+      updated: 0,
+      skipped: 0,
+      failed: 0,
+      removed: 0,
+      unsubscribed: 0,
+    });
+  });
+
+  it('records an unchanged member whose email a new user claimed as its duplicate', async () => {
+    const members = await users.addMany('claimed', 3);
+    const [holder] = members;
+    if (!holder) throw new Error('no users');
+    const first = await sync({ list_name: uniqueName('Claimed') });
+    const joiner = await users.add(() => holder.email);
+
+    const again = await sync({ list_id: first.listId });
+    const expected = byId([
+      ...addedRows([...members.slice(1), joiner]),
+      { userId: holder.id, outcome: 'skipped', reason: 'duplicate_email' },
+    ]);
+    expect(await listed(again.runId)).toEqual(expected);
+    expect(await listed(again.runId, 'reason=duplicate_email')).toEqual([
+      { userId: holder.id, outcome: 'skipped', reason: 'duplicate_email' },
+    ]);
+    expect(await listed(again.runId, 'outcome=added')).toEqual(
+      addedRows([...members.slice(1), joiner]),
+    );
+    expect(await countsOf(again.runId)).toMatchObject({
+      total: 4,
+      processed: 4,
+      added: 3,
+      skipped: 1,
+      removed: 0,
+    });
+  });
+
+  it('takes out exactly the member that left, and counts nobody twice when recorded again', async () => {
+    const members = await users.addMany('leaving', 4);
+    const [leaver, ...staying] = members;
+    if (!leaver) throw new Error('no users');
+    const first = await sync({ list_name: uniqueName('Leaving') });
+    await stack.db.sql`delete from users where id = ${leaver.id}`;
+
+    const again = await sync({ list_id: first.listId });
+    expect(await countsOf(again.runId)).toMatchObject({ processed: 3, added: 3, removed: 1 });
+    const leavers = await stack.db.sql<{ userId: string; outcome: string }[]>`
+      select user_id as "userId", outcome from audience_sync.run_leavers where run_id = ${again.runId}`;
+    expect(leavers).toEqual([{ userId: leaver.id, outcome: 'removed' }]);
+    expect(await listed(again.runId)).toEqual(addedRows(staying));
+
+    const repeat = await recordUnchangedMembers(stack.db.sql, {
+      runId: again.runId,
+      platform: 'resend',
+      listId: first.listId,
+    });
+    expect(repeat).toEqual(emptyCounts());
+    expect(await countsOf(again.runId)).toMatchObject({ processed: 3, added: 3, removed: 1 });
+  });
+
+  it('forgets an erased member in the run’s list of users, and all of them after retention', async () => {
+    const members = await users.addMany('erased', 3);
+    const [erased, ...kept] = members;
+    if (!erased) throw new Error('no users');
+    const first = await sync({ list_name: uniqueName('Erased') });
+    const again = await sync({ list_id: first.listId });
+    expect(await listed(again.runId)).toEqual(addedRows(members));
+
+    const started = await stack.call('POST', '/api/marketing/erasures', { user_ids: [erased.id] });
+    expect(started.status).toBe(202);
+    const erasureId = started.body.erasureId as string;
+    await waitFor(
+      async () => {
+        const status = await stack.call('GET', `/api/marketing/erasures/${erasureId}`);
+        return status.body.status === 'completed' ? status.body : undefined;
+      },
+      { timeoutMs: 180_000, what: 'the erasure to complete' },
+    );
+    expect(await listed(again.runId)).toEqual(addedRows(kept));
+    expect(await listed(first.runId)).toEqual(addedRows(kept));
+    const named = await stack.db.sql`
+      select 1 from audience_sync.run_unchanged_members where ${erased.id} = any(user_ids)`;
+    expect(named).toEqual([]);
+
+    await stack.db.sql`
+      update audience_sync.runs set finished_at = now() - interval '31 days'
+      where run_id = ${again.runId}`;
+    const result = await deleteExpiredRunData(stack.db.sql, 30);
+    expect(result.rows.run_unchanged_members).toBe(1);
+    const left = await stack.db.sql`
+      select 1 from audience_sync.run_unchanged_members where run_id = ${again.runId}`;
+    expect(left).toEqual([]);
+    const gone = await stack.call('GET', usersPath(again.runId, 'limit=2'));
+    expect(gone.status).toBe(410);
+    expect(gone.body.error.code).toBe('outcomes_expired');
   });
 });

@@ -52,7 +52,7 @@ const emailOf = async (id: string): Promise<string> => {
   return row?.email ?? '';
 };
 
-/** The real run's outcome per user, as its run_users rows have it. */
+/** The real run's outcome per user, as its run_users rows and its unchanged members have it. */
 async function outcomesOf(runId: string) {
   const rows = await stack.db.sql<
     {
@@ -64,7 +64,11 @@ async function outcomesOf(runId: string) {
     }[]
   >`
     select user_id as "userId", outcome, reason, updated, unsubscribed
-    from audience_sync.run_users where run_id = ${runId} order by user_id`;
+    from audience_sync.run_users where run_id = ${runId}
+    union all
+    select id, 'added', null, false, false
+    from audience_sync.run_unchanged_members, unnest(user_ids) as id where run_id = ${runId}
+    order by 1`;
   const ids = (keep: (row: (typeof rows)[number]) => boolean) =>
     byId(rows.filter(keep).map((row) => row.userId));
   const leavers = await stack.db.sql<{ userId: string }[]>`
