@@ -107,42 +107,70 @@ export async function claimEmails(
   return new Map(rows.map((row) => [row.emailHash, row.userId]));
 }
 
+/** One user's outcome as recordOutcomes writes it: a row of its input. */
+function outcomeRow(userId: string, result: UserOutcome) {
+  const added = result.outcome === 'added';
+  const fields = added && result.fields && result.emailHash ? result.fields : undefined;
+  return {
+    user_id: userId,
+    outcome: result.outcome,
+    reason: added ? null : result.reason,
+    platform_message: (result.outcome === 'failed' && result.platformMessage) || null,
+    unsubscribed: result.outcome === 'skipped' && result.unsubscribed === true,
+    updated: added && result.updated === true,
+    contact_id: added ? result.contactId : null,
+    email_hash: (added ? result.emailHash : undefined) ?? null,
+    found_in: (added ? result.foundIn : undefined) ?? [],
+    fields_account: fields?.account ?? null,
+    fields: fields?.hashes ?? null,
+  };
+}
+
 /**
- * The outcome and the ledger change it implies, atomically; a repeat changes nothing. One
- * statement (its parts switched on and off by the outcome), not a transaction of four: a run
- * records one of these per contact, and each round trip costs the worker's main thread.
+ * Users' outcomes and the ledger changes they imply, atomically; a repeat changes nothing. One
+ * statement for many users (its parts switched on and off by each outcome), not a transaction
+ * of four per user: a run records one outcome per contact, and each round trip costs the
+ * worker's main thread. A user named twice is written in a statement after the first.
  */
-export async function recordOutcome(
+export async function recordOutcomes(
   sql: Sql,
   runId: string,
   list: ListRef,
-  userId: string,
-  result: UserOutcome,
+  outcomes: { userId: string; result: UserOutcome }[],
 ): Promise<void> {
-  const reason = result.outcome === 'added' ? null : result.reason;
-  const platformMessage = (result.outcome === 'failed' && result.platformMessage) || null;
-  const added = result.outcome === 'added';
-  const unsubscribed = result.outcome === 'skipped' && result.unsubscribed === true;
-  const updated = added && result.updated === true;
-  const contactId = added ? result.contactId : null;
-  const emailHash = (added ? result.emailHash : undefined) ?? null;
-  const fields = added && result.fields && result.emailHash ? result.fields : undefined;
+  let rest = outcomes.map(({ userId, result }) => outcomeRow(userId, result));
+  while (rest.length > 0) {
+    const seen = new Set<string>();
+    const once = rest.filter((row) => !seen.has(row.user_id) && seen.add(row.user_id));
+    rest = rest.filter((row) => !once.includes(row));
+    await writeOutcomeRows(sql, runId, list, once);
+  }
+}
+
+async function writeOutcomeRows(
+  sql: Sql,
+  runId: string,
+  list: ListRef,
+  rows: ReturnType<typeof outcomeRow>[],
+): Promise<void> {
   const listIds = [...new Set([list.listId, ...(list.tagListIds ?? [])])];
-  const foundIn = (added ? result.foundIn : undefined) ?? [];
   // A user erased meanwhile (a tombstone) is not added: the erasure deletes the contact, and no
   // row of the ledger may name the user again.
   await sql`
-    with erased as (
-      select ${added}::boolean and exists (
-        select 1 from audience_sync.erasure_tombstones where user_id = ${userId}) as erased
+    with given as (
+      select g.*, g.outcome = 'added' and exists (
+          select 1 from audience_sync.erasure_tombstones t where t.user_id = g.user_id) as erased
+      from jsonb_to_recordset(${sql.json(rows)}::jsonb) as g(user_id text, outcome text,
+        reason text, platform_message text, unsubscribed boolean, updated boolean,
+        contact_id text, email_hash text, found_in text[], fields_account text, fields jsonb)
     ),
     outcome as (
       insert into audience_sync.run_users
         (run_id, user_id, outcome, reason, unsubscribed, updated, platform_message)
-      select ${runId}, ${userId}, case when erased then 'skipped' else ${result.outcome} end,
-        case when erased then 'deleted_in_platform' else ${reason} end, ${unsubscribed},
-        ${updated}::boolean and not erased, case when erased then null else ${platformMessage} end
-      from erased
+      select ${runId}, g.user_id, case when g.erased then 'skipped' else g.outcome end,
+        case when g.erased then 'deleted_in_platform' else g.reason end, g.unsubscribed,
+        g.updated and not g.erased, case when g.erased then null else g.platform_message end
+      from given g
       on conflict do nothing
     ),
     -- Another email is another contact: the row then names the new one, even when its id is
@@ -151,10 +179,10 @@ export async function recordOutcome(
     membership as (
       insert into audience_sync.list_members
         (platform, list_id, user_id, contact_id, email_hash, origin)
-      select ${list.platform}, lists.list_id, ${userId}, ${contactId}, ${emailHash},
-        case when lists.list_id = any(${foundIn}::text[]) then 'found' else 'made' end
-      from unnest(${listIds}::text[]) as lists(list_id)
-      where ${added} and not (select erased from erased)
+      select ${list.platform}, lists.list_id, g.user_id, g.contact_id, g.email_hash,
+        case when lists.list_id = any(g.found_in) then 'found' else 'made' end
+      from given g cross join unnest(${listIds}::text[]) as lists(list_id)
+      where g.outcome = 'added' and not g.erased
       on conflict (platform, list_id, user_id) do update set
         contact_id = case
           when excluded.email_hash <> audience_sync.list_members.email_hash
@@ -168,9 +196,9 @@ export async function recordOutcome(
     ),
     sent_fields as (
       insert into audience_sync.contact_fields (account, user_id, email_hash, fields, contact_id)
-      select ${fields?.account ?? ''}, ${userId}, ${emailHash}, ${sql.json(fields?.hashes ?? {})},
-        ${contactId}
-      where ${fields !== undefined} and not (select erased from erased)
+      select g.fields_account, g.user_id, g.email_hash, g.fields, g.contact_id
+      from given g
+      where g.fields_account is not null and not g.erased
       on conflict (account, user_id) do update set
         email_hash = excluded.email_hash, fields = excluded.fields,
         contact_id = case
@@ -181,8 +209,8 @@ export async function recordOutcome(
     ),
     unsubscribe as (
       update audience_sync.list_members set unsubscribed_at = now()
-      where ${unsubscribed} and platform = ${list.platform} and list_id = ${list.listId}
-        and user_id = ${userId}
+      where platform = ${list.platform} and list_id = ${list.listId}
+        and user_id in (select g.user_id from given g where g.unsubscribed)
     )
     select 1`;
 }

@@ -8,11 +8,12 @@ import { recordBulkCreated } from '../../db/bulk.js';
 import { appendMissingOptOuts } from '../../db/consent.js';
 import { dropOldMemberships, oldContactMemberships } from '../../db/contact-fields.js';
 import { recordSentEmails } from '../../db/erasures.js';
+import { groupWhileBusy } from '../../db/grouped-calls.js';
 import {
   failedByPlatform,
   type ListRef,
   recordDuplicate,
-  recordOutcome,
+  recordOutcomes,
   type UserOutcome,
 } from '../../db/outcomes.js';
 import { recordPlannedOutcome } from '../../db/plans.js';
@@ -56,8 +57,13 @@ export function scopeOf(
     listId: input.listId,
     tagListIds: input.tagListIds,
   };
+  // Outcomes reported while the ones before are being written go together in one statement.
+  const write = groupWhileBusy(async (outcomes: { userId: string; result: UserOutcome }[]) => {
+    await recordOutcomes(ctx.sql, run.runId, list, outcomes);
+    return outcomes;
+  });
   const record = async (userId: string, result: UserOutcome) => {
-    await recordOutcome(ctx.sql, run.runId, list, userId, result);
+    await write({ userId, result });
     metrics.contacts.inc({ outcome: result.outcome });
     if (result.outcome === 'added' && result.updated) metrics.contactsUpdated.inc();
     ctx.onProgress(1);
@@ -140,16 +146,18 @@ const patchOf = (action: PlannedAction): PendingPatch[] =>
 async function recordWithoutRequest(scope: BatchScope, plans: UserPlan[]): Promise<void> {
   await noteOptOuts(scope, plans);
   await recordBulkCreatedUsers(scope, plans);
-  for (const { userId, action } of plans) {
-    if (action.kind === 'record') await scope.record(userId, action.outcome);
-    else if (action.kind === 'present') {
-      await scope.record(userId, {
+  // Side by side, so that they are written in few statements.
+  await Promise.all(
+    plans.map(({ userId, action }) => {
+      if (action.kind === 'record') return scope.record(userId, action.outcome);
+      if (action.kind !== 'present') return undefined;
+      return scope.record(userId, {
         outcome: 'added',
         contactId: action.contactId,
         emailHash: action.send.emailHash,
       });
-    }
-  }
+    }),
+  );
 }
 
 /** The opt-outs feed names the users skipped for the platform's consent facts. */

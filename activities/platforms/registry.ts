@@ -1,6 +1,7 @@
 import { emailHash } from '../../common/emails.js';
 import type { ContactDirectoryHooks } from '../../db/consent.js';
 import { tombstonedEmailHashes } from '../../db/erasures.js';
+import { groupWhileBusy } from '../../db/grouped-calls.js';
 import type { PlatformMigrations } from '../../db/migrate.js';
 import type { Sql } from '../../db/sql.js';
 import type { PlatformDeclaration } from './declaration.js';
@@ -134,8 +135,12 @@ export class UnknownPlatformError extends Error {
 export function createPlatformRegistry(sql: Sql, modules: PlatformModule[]): PlatformRegistry {
   const byName = new Map(modules.map((module) => [module.name, module]));
   const gates = new Map<string, RequestGate>();
-  const isErased = async (email: string) =>
-    (await tombstonedEmailHashes(sql, [emailHash(email)])).size > 0;
+  // Asked before and after each create: the questions of contacts in flight go together.
+  const erasedAmong = groupWhileBusy(async (hashes: string[]) => {
+    const erased = await tombstonedEmailHashes(sql, hashes);
+    return hashes.map((hash) => erased.has(hash));
+  });
+  const isErased = (email: string) => erasedAmong(emailHash(email));
   const moduleAndGate = (name: string) => {
     const module = byName.get(name);
     if (!module) throw new UnknownPlatformError(`No platform named "${name}" is configured`);

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
+import { groupWhileBusy } from '../../db/grouped-calls.js';
 import { recordLearnedLimit } from '../../db/platform-health.js';
 import type { Sql } from '../../db/sql.js';
 import type { PlatformLimit } from './platform.js';
@@ -61,11 +62,6 @@ export const MAX_MARGIN_MS = 40;
 /** Requests of one process granted together at most, in one call to Postgres. */
 const MAX_SLOTS_PER_GRANT = 64;
 
-interface SlotTaker {
-  resolve: (sendAt: number) => void;
-  reject: (error: unknown) => void;
-}
-
 /**
  * Keeps the limit the platform announced in Postgres, for the health route: written when it
  * changes, never in a request's way (a failed write is tried again at the next answer).
@@ -97,36 +93,16 @@ export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate 
   let marginMs = options.marginMs ?? 5;
   const window = () => `${1000 + marginMs} milliseconds`;
   const effectiveLimit = () => Math.max(1, Math.min(bound, learned));
-  const waiting: SlotTaker[] = [];
-  let granting = false;
-
-  const grantWaiting = async () => {
-    if (granting) return;
-    granting = true;
-    try {
-      while (waiting.length > 0) {
-        const takers = waiting.splice(0, MAX_SLOTS_PER_GRANT);
-        try {
-          const [row] = await sql<{ slots: Date[] }[]>`
-            select audience_sync.acquire_rate_slots(${options.key}, ${effectiveLimit()},
-              ${window()}::interval, ${takers.length}) as slots`;
-          takers.forEach((taker, i) => {
-            taker.resolve(row?.slots[i]?.getTime() ?? Date.now());
-          });
-        } catch (error) {
-          for (const taker of takers) taker.reject(error);
-        }
-      }
-    } finally {
-      granting = false;
-    }
-  };
+  // The slots of every request waiting while a grant is on its way go in the next grant.
+  const slotFor = groupWhileBusy(async (takers: null[]) => {
+    const [row] = await sql<{ slots: Date[] }[]>`
+      select audience_sync.acquire_rate_slots(${options.key}, ${effectiveLimit()},
+        ${window()}::interval, ${takers.length}) as slots`;
+    return takers.map((_, i) => row?.slots[i]?.getTime() ?? Date.now());
+  }, MAX_SLOTS_PER_GRANT);
 
   const acquire = async (signal?: AbortSignal) => {
-    const sendAt = await new Promise<number>((resolve, reject) => {
-      waiting.push({ resolve, reject });
-      void grantWaiting();
-    });
+    const sendAt = await slotFor(null);
     const waitMs = sendAt - Date.now();
     if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : {});
   };
