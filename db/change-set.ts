@@ -72,6 +72,7 @@ export async function findChangeSet(
     await tx`
       update audience_sync.run_change_sets set users = ${users}, unchanged = ${row?.unchanged ?? 0}
       where run_id = ${query.runId}`;
+    if (users >= ANALYZED_CHANGE_SET) await tx`analyze audience_sync.run_changes`;
     return users;
   });
 }
@@ -118,6 +119,12 @@ export async function analyzeIfStale(sql: Sql, tables: string[]): Promise<void> 
       and n_mod_since_analyze > greatest(1000, n_live_tup / 10)`;
   for (const { name } of stale) await sql`analyze ${sql(`audience_sync.${name}`)}`;
 }
+
+/**
+ * A change set this large has the planner's statistics of `run_changes` gathered as it is written:
+ * taken for a few rows, its batch reads would sort all of it to read a hundred.
+ */
+const ANALYZED_CHANGE_SET = 1000;
 
 /** Unchanged members a chunk of `run_unchanged_members` holds (the last may hold fewer). */
 const UNCHANGED_CHUNK = 10_000;
@@ -181,7 +188,10 @@ function populationChanges(sql: Sql, source: UsersSource, query: ChangeSetQuery)
 
 /**
  * The change set's place (`seq`) of the last user up to `userId` in id order: the user's own
- * when the change set holds it (every cursor a read of it returned), else found by id.
+ * when the change set holds it (every cursor a read of it returned), else found by id. Both probe
+ * the change set's (run_id, user_id) index: the second walks the users down from `userId` and
+ * stops at the first in the change set (its `seq` follows the id order), instead of joining the
+ * whole change set to the users.
  */
 export function changeSetPlace(
   sql: Sql,
@@ -192,9 +202,11 @@ export function changeSetPlace(
   const f = userFragments(sql, source);
   return sql`coalesce(
     (select c.seq from audience_sync.run_changes c where c.run_id = ${runId} and c.user_id = ${userId}),
-    (select max(c.seq) from audience_sync.run_changes c
-      join ${f.relation} u on ${changedUserJoin(sql, source, 'c')}
-      where c.run_id = ${runId} and u.id <= ${userId}::${f.idCast}),
+    (select c.seq from (select u.id from ${f.relation} u where u.id <= ${userId}::${f.idCast}
+        order by u.id desc) u
+      cross join lateral (select c.seq from audience_sync.run_changes c
+        where c.run_id = ${runId} and c.user_id = u.id::text) c
+      order by u.id desc limit 1),
     0)`;
 }
 
@@ -233,8 +245,11 @@ export async function readChangeSetBatch(
     f,
     query,
     { deleted: sql`false`, active: sql`true` },
-    sql`rc.run_id = ${query.runId} ${after} ${upTo} and ${f.notDeleted} and ${f.active(query.filter)}
-      order by rc.seq ${limit}`,
-    sql`audience_sync.run_changes rc join ${f.relation} u on ${changedUserJoin(sql, source, 'rc')}`,
+    sql`${f.notDeleted} and ${f.active(query.filter)} order by rc.seq ${limit}`,
+    // The run's places in order first: the users and the ledger are then probed only until the
+    // batch is full, however few rows the planner expects of a change set written this run.
+    sql`(select rc.seq, rc.user_id from audience_sync.run_changes rc
+        where rc.run_id = ${query.runId} ${after} ${upTo} order by rc.seq) rc
+      join ${f.relation} u on ${changedUserJoin(sql, source, 'rc')}`,
   );
 }
