@@ -47,10 +47,11 @@ export async function admin<T>(
         ? {}
         : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
-  // A reading once more on a fresh connection: when the benchmark's event loop was busy (a million
-  // users read from Postgres), a pooled connection can be reused after the emulator closed it.
+  // Once more on a fresh connection: when the benchmark's event loop was busy (a million users
+  // read from Postgres), a pooled connection can be reused after the emulator closed it. Only
+  // requests that are safe to repeat (every method here but POST) are sent again.
   const response = await call().catch((error: unknown) => {
-    if (method !== 'GET') throw error;
+    if (method === 'POST') throw error;
     return call();
   });
   if (!response.ok) {
