@@ -42,7 +42,14 @@ afterAll(async () => {
 });
 
 /** A run whose change set is found, with an outcome row for user 1 (a batch's). */
-async function runWithChangeSet(runId: string): Promise<void> {
+async function runWithChangeSet(
+  runId: string,
+  erasedMeanwhile?: () => Promise<unknown>,
+): Promise<void> {
+  // One run of a list runs at a time: the previous test's has ended.
+  await db.sql`
+    update audience_sync.runs set status = 'completed'
+    where list_id = ${LIST} and status = 'running'`;
   await db.sql`
     insert into audience_sync.runs (run_id, platform, sync_type, trigger, filter_active,
       active_days, active_since, list_id)
@@ -55,6 +62,7 @@ async function runWithChangeSet(runId: string): Promise<void> {
     filter: { filterActive: false, activeSince: new Date().toISOString() },
     tagListIds: [],
   });
+  await erasedMeanwhile?.();
   await db.sql`
     insert into audience_sync.run_users (run_id, user_id, outcome) values (${runId}, '1', 'added')`;
 }
@@ -86,5 +94,39 @@ describe('unchanged members of an all run', () => {
     await settle('settled');
     expect(await listed('settled')).toEqual(['1', '2', '4', '6']);
     expect(await streamed('settled')).toEqual(['1', '2', '4', '6']);
+  });
+
+  it('forgets users erased while the change set was found, in its chunks and absent members', async () => {
+    // The race: an erasure of users 4 and 9 deletes their rows (tombstones first) while the
+    // change-set statement runs, which commits 4 in a chunk and 9 as absent after the erasure
+    // looked for them (as here: the tombstones come after the chunks, nothing else removed).
+    await runWithChangeSet(
+      'erased-meanwhile',
+      () =>
+        db.sql`
+        insert into audience_sync.erasure_tombstones (user_id, email_hash)
+        values ('4', ${emailHash(emailOf(4))}), ('9', ${emailHash(emailOf(9))})`,
+    );
+    const absent = async () =>
+      (
+        await db.sql<{ userId: string }[]>`
+          select user_id as "userId" from audience_sync.run_absent_members
+          where run_id = 'erased-meanwhile' order by user_id`
+      ).map((row) => row.userId);
+    expect(await absent()).toEqual(['9']);
+    const [chunked] = await db.sql<{ ids: string[] }[]>`
+      select array_agg(id order by id) as ids
+      from audience_sync.run_unchanged_members, unnest(user_ids) as id
+      where run_id = 'erased-meanwhile'`;
+    expect(chunked?.ids).toEqual(['2', '4', '6']);
+
+    const counts = await settle('erased-meanwhile');
+    expect(counts.added).toBe(2);
+    expect(await listed('erased-meanwhile')).toEqual(['1', '2', '6']);
+    expect(await streamed('erased-meanwhile')).toEqual(['1', '2', '6']);
+    expect(await absent()).toEqual([]);
+    const [run] = await db.sql<{ added: number }[]>`
+      select added from audience_sync.runs where run_id = 'erased-meanwhile'`;
+    expect(run?.added).toBe(2);
   });
 });
