@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailHash } from '../../common/emails.js';
 import { findChangeSet } from '../../db/change-set.js';
 import { createUsersTable } from '../../db/demo-users.js';
+import { planLeavers } from '../../db/leavers.js';
 import { readRunUsers, streamRunUsers } from '../../db/run-history.js';
 import { recordUnchangedMembers } from '../../db/unchanged-members.js';
 import { inspectUsersSource, type UsersSource } from '../../db/users-source.js';
@@ -128,5 +129,33 @@ describe('unchanged members of an all run', () => {
     const [run] = await db.sql<{ added: number }[]>`
       select added from audience_sync.runs where run_id = 'erased-meanwhile'`;
     expect(run?.added).toBe(2);
+  });
+
+  it('leaves a member who came back into the population after the change set was found', async () => {
+    await runWithChangeSet('came-back');
+    expect(
+      await db.sql`select user_id from audience_sync.run_absent_members where run_id = 'came-back'`,
+    ).toEqual([{ user_id: '9' }]);
+    // Member 9 joins the population (reactivated) while the run's batches run.
+    await db.sql`
+      insert into users (id, email, first_name, last_active_at)
+      values (9, ${emailOf(9)}, 'Back', now())`;
+    // Its batches give the change set's users their outcomes.
+    await db.sql`
+      insert into audience_sync.run_users (run_id, user_id, outcome)
+      select run_id, user_id, 'added' from audience_sync.run_changes where run_id = 'came-back'
+      on conflict do nothing`;
+    await settle('came-back');
+    await planLeavers(
+      db.sql,
+      'came-back',
+      { platform: 'resend', listId: LIST },
+      source,
+      { filterActive: false, activeSince: new Date().toISOString() },
+      () => 10,
+    );
+    expect(
+      await db.sql`select user_id from audience_sync.run_leavers where run_id = 'came-back'`,
+    ).toEqual([]);
   });
 });
