@@ -21,3 +21,23 @@ export function throttledHeartbeat(
 
 /** Far below the shortest heartbeat timeout of a batch activity (15 s). */
 export const BATCH_HEARTBEAT_EVERY_MS = 500;
+
+/** How often work that reports no progress of its own (one long statement, a lock wait) beats. */
+export const STATEMENT_HEARTBEAT_EVERY_MS = 5000;
+
+/**
+ * Runs `work`, beating every `everyMs` until it settles: for work that cannot beat on progress
+ * (long statements, waiting for a lock), so Temporal hears from the attempt while it runs.
+ */
+export async function beatingWhile<T>(
+  beat: () => void,
+  everyMs: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  const alive = setInterval(beat, everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(alive);
+  }
+}

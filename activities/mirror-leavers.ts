@@ -121,8 +121,14 @@ async function planRunLeavers(deps: LeaverDeps, run: RunRecord, listId: string) 
   const { sql } = deps;
   const list: ListRef = { platform: run.platform, listId };
   await deps.settleUnchangedMembers(run);
-  const plan = await planLeavers(sql, run.runId, list, await deps.usersSource(), (tracked) =>
-    removalLimit(maxRemovalsOf(run), tracked),
+  const filter = { filterActive: run.filterActive, activeSince: run.activeSince.toISOString() };
+  const plan = await planLeavers(
+    sql,
+    run.runId,
+    list,
+    await deps.usersSource(),
+    filter,
+    (tracked) => removalLimit(maxRemovalsOf(run), tracked),
   );
   // A dry run's plan says the guard would trip (readRemovalGuard); a real run fails here.
   if (guardTrips(plan) && !run.dryRun) {

@@ -52,7 +52,12 @@ import {
   recordBulkLeftovers,
 } from './bulk-chunk.js';
 import { DryRunWriteError, readOnlyPlatform } from './dry-run.js';
-import { BATCH_HEARTBEAT_EVERY_MS, throttledHeartbeat } from './heartbeats.js';
+import {
+  BATCH_HEARTBEAT_EVERY_MS,
+  beatingWhile,
+  STATEMENT_HEARTBEAT_EVERY_MS,
+  throttledHeartbeat,
+} from './heartbeats.js';
 import { nameMembersKnownByEmail } from './member-contacts.js';
 import { createLeaverActivities } from './mirror-leavers.js';
 import { platformFailureOf } from './platform-failure.js';
@@ -495,10 +500,19 @@ async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Pro
   const { sql } = context;
   if (!readsChangesOnly(run) || !run.listId) return;
   const list = { platform: run.platform, listId: run.listId };
-  const counts = await recordUnchangedMembers(sql, { runId: run.runId, ...list });
-  metrics.contacts.inc({ outcome: 'added' }, counts.added);
-  metrics.contacts.inc({ outcome: 'skipped' }, counts.skipped);
-  await nameMembersKnownByEmail(sql, connect(context, run), list);
+  // Statements over the list (naming imported members takes a minute at a million): Temporal
+  // hears from the attempt while they run.
+  const activity = Context.current();
+  await beatingWhile(
+    () => activity.heartbeat(),
+    STATEMENT_HEARTBEAT_EVERY_MS,
+    async () => {
+      const counts = await recordUnchangedMembers(sql, { runId: run.runId, ...list });
+      metrics.contacts.inc({ outcome: 'added' }, counts.added);
+      metrics.contacts.inc({ outcome: 'skipped' }, counts.skipped);
+      await nameMembersKnownByEmail(sql, connect(context, run), list);
+    },
+  );
 }
 
 /**

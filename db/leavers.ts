@@ -1,6 +1,7 @@
 import type { TransactionSql } from 'postgres';
 import type { ListRef } from './outcomes.js';
 import { recordColumns, type Sql } from './sql.js';
+import { type ActivityFilter, idAmong, type UsersSource, userFragments } from './users-source.js';
 
 /**
  * The leavers of mirror runs (`run_leavers`, `run_leaver_plans`): members of the ledger that this
@@ -47,14 +48,18 @@ export async function planLeavers(
   sql: Sql,
   runId: string,
   list: ListRef,
-  users: OptOutSource,
+  users: UsersSource,
+  filter: ActivityFilter,
   limitOf: (tracked: number) => number,
 ): Promise<LeaverPlan> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext(${`leavers:${runId}`}))`;
     const existing = await readPlan(tx, runId);
     if (existing) return existing;
-    await insertLeavers(tx, runId, list, users);
+    // Read outside the transaction (the users relation is the application's; the absent
+    // members were fixed when the change set was found).
+    const back = await backInPopulation(sql, runId, users, filter);
+    await insertLeavers(tx, runId, list, users, back);
     // A contact that a staying member holds stays; of leavers sharing a contact, the first acts.
     await tx`
       update audience_sync.run_leavers l set outcome = 'shared', handled_at = now()
@@ -105,12 +110,14 @@ async function insertLeavers(
   runId: string,
   list: ListRef,
   users: OptOutSource,
+  back: string[],
 ): Promise<void> {
   const [changeSet] = await tx`
     select 1 from audience_sync.run_change_sets where run_id = ${runId}`;
   const candidates = changeSet
     ? tx`and m.user_id in (
-        select user_id from audience_sync.run_absent_members where run_id = ${runId}
+        select user_id from audience_sync.run_absent_members
+        where run_id = ${runId} and user_id <> all(${back}::text[])
         union all
         select user_id from audience_sync.run_changes where run_id = ${runId})`
     : tx``;
@@ -128,6 +135,28 @@ async function insertLeavers(
       and (r.user_id is null
         or (r.outcome = 'skipped' and r.reason = any(${LEAVING_SKIPS}::text[]))
         or (r.outcome = 'failed' and r.reason = any(${LEAVING_FAILURES}::text[])))`;
+}
+
+/**
+ * Members out of the population when the change set was found that are back in it now (a user
+ * reactivated or restored mid-run): they stay, for the next run to meet. A look-up of the few
+ * absent members by id.
+ */
+async function backInPopulation(
+  sql: Sql,
+  runId: string,
+  users: UsersSource,
+  filter: ActivityFilter,
+): Promise<string[]> {
+  const absent = await sql<{ userId: string }[]>`
+    select user_id as "userId" from audience_sync.run_absent_members where run_id = ${runId}`;
+  if (absent.length === 0) return [];
+  const f = userFragments(sql, users);
+  const ids = absent.map((row) => row.userId);
+  const rows = await sql<{ userId: string }[]>`
+    select u.id::text as "userId" from ${f.relation} u
+    where ${idAmong(sql, users, ids)} and ${f.notDeleted} and ${f.active(filter)}`;
+  return rows.map((row) => row.userId);
 }
 
 /**

@@ -12,9 +12,12 @@ export interface ListKey {
 
 /**
  * Where a naming of the list starts. `since`: the transaction id its last naming read from
- * (null: never named); `through`: where the next one will start, taken before this one reads
- * (every transaction below it has ended, so what it wrote is seen now); `unnamed`: whether any
- * member is known by email only.
+ * (null: never named; also when it is above the cluster's next transaction id, as after a
+ * restore into another cluster, where it means nothing); `through`: where the next one will
+ * start, taken before this one reads (every transaction below it has ended, so what it wrote is
+ * seen now); `unnamed`: whether any member is known by email only. Naming from what the
+ * directory learned since assumes a member is recorded unnamed only after its directory entry
+ * was looked up (takeBulkCreated): an entry learned before `since` found it then.
  */
 export async function namingStart(
   sql: Sql,
@@ -23,7 +26,8 @@ export async function namingStart(
   const [row] = await sql<{ since: string | null; through: string; unnamed: boolean }[]>`
     select
       (select named_through::text from audience_sync.list_contact_naming
-        where platform = ${list.platform} and list_id = ${list.listId}) as since,
+        where platform = ${list.platform} and list_id = ${list.listId}
+          and named_through <= pg_snapshot_xmax(pg_current_snapshot())) as since,
       pg_snapshot_xmin(pg_current_snapshot())::text as through,
       exists (select from audience_sync.list_members
         where platform = ${list.platform} and list_id = ${list.listId}
@@ -32,14 +36,18 @@ export async function namingStart(
   return row;
 }
 
-/** The list's next naming starts at `through` (never moves back). */
+/**
+ * The list's next naming starts at `through`: never moves back, but replaces a stored id from
+ * beyond the cluster (see namingStart).
+ */
 export async function recordNamedThrough(sql: Sql, list: ListKey, through: string): Promise<void> {
   await sql`
-    insert into audience_sync.list_contact_naming (platform, list_id, named_through)
+    insert into audience_sync.list_contact_naming as n (platform, list_id, named_through)
     values (${list.platform}, ${list.listId}, ${through}::xid8)
     on conflict (platform, list_id) do update
-      set named_through = greatest(excluded.named_through,
-        audience_sync.list_contact_naming.named_through)`;
+      set named_through = case
+        when n.named_through > pg_snapshot_xmax(pg_current_snapshot()) then excluded.named_through
+        else greatest(excluded.named_through, n.named_through) end`;
 }
 
 /** Email hashes of members the ledger knows by their email only, after `afterHash`, in order. */

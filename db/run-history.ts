@@ -151,7 +151,9 @@ const includesUnchanged = (filter: RunUserFilter): boolean =>
 /**
  * The first `limit` unchanged members after `afterUserId`, by user id: only the chunks that can
  * hold them are unnested (each chunk is a run of ids in order; the first may hold fewer after
- * the cursor, so the chunks it takes count from the second on).
+ * the cursor, so the chunks it takes count from the second on). The chunks are written with the
+ * change set but are the run's users only once the run settled (counted) them: never for a run
+ * that failed or was cancelled.
  */
 const unchangedMembersQuery = (
   sql: Sql,
@@ -169,7 +171,9 @@ const unchangedMembersQuery = (
         - cardinality(user_ids) - first_value(cardinality(user_ids)) over (order by chunk)
         as before
       from audience_sync.run_unchanged_members
-      where run_id = ${runId} and cardinality(user_ids) > 0 and ${lastAfter}) c
+      where run_id = ${runId} and cardinality(user_ids) > 0 and ${lastAfter}
+        and exists (select 1 from audience_sync.run_change_sets s
+          where s.run_id = ${runId} and s.unchanged_recorded_at is not null)) c
     cross join lateral unnest(c.user_ids) as id
     where c.before < ${limit} and ${after}
     order by id

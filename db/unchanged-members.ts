@@ -23,8 +23,9 @@ export interface UnchangedRun {
 /**
  * Settles the run's unchanged members and adds them to its counts, once: a repeat (a retried
  * activity, or the run's completion after its mirror leavers) finds them settled and counts
- * nothing. The work is the emails the batches claimed, whatever the size of the list. Answers
- * what it added.
+ * nothing. The work is the emails the batches claimed, whatever the size of the list. Users
+ * erased since the run began are forgotten first (see forgetErasedMeanwhile). Answers what it
+ * added.
  */
 export async function recordUnchangedMembers(sql: Sql, run: UnchangedRun): Promise<SyncCounts> {
   return sql.begin(async (tx) => {
@@ -32,6 +33,7 @@ export async function recordUnchangedMembers(sql: Sql, run: UnchangedRun): Promi
       select unchanged_recorded_at is not null as recorded from audience_sync.run_change_sets
       where run_id = ${run.runId} for update`;
     if (!found || found.recorded) return emptyCounts();
+    await forgetErasedMeanwhile(tx, run.runId);
     const duplicates = await claimedByBatches(tx, run);
     if (duplicates.length > 0) {
       await tx`
@@ -74,4 +76,22 @@ async function claimedByBatches(sql: Sql | TransactionSql, run: UnchangedRun): P
       select 1 from audience_sync.run_unchanged_members c
       where c.run_id = ${run.runId} and c.user_ids @> array[m.user_id])`;
   return rows.map((row) => row.userId);
+}
+
+/**
+ * Takes users erased since the run began out of its chunks and absent members. The change set is
+ * one long statement: an erasure running meanwhile removes the user from what was committed, not
+ * from the chunks the statement commits after it. The erasure's tombstones name the user.
+ */
+async function forgetErasedMeanwhile(sql: Sql | TransactionSql, runId: string): Promise<void> {
+  const erased = sql`
+    select t.user_id from audience_sync.erasure_tombstones t
+    join audience_sync.runs r on r.run_id = ${runId} and t.erased_at >= r.started_at`;
+  await sql`
+    update audience_sync.run_unchanged_members
+    set user_ids = array(select id from unnest(user_ids) as id where id not in (${erased}))
+    where run_id = ${runId} and user_ids && array(${erased})`;
+  await sql`
+    delete from audience_sync.run_absent_members
+    where run_id = ${runId} and user_id in (${erased})`;
 }

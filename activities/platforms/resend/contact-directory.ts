@@ -117,6 +117,8 @@ interface DirectoryContext {
   client: ResendClient;
   account: string;
   recentRefreshes: RecentRefreshes;
+  /** The activity's heartbeat, while a batch waits for another to read the unread range. */
+  onWait: () => void;
 }
 
 /** A contact as Resend lists or gets it. */
@@ -393,6 +395,9 @@ export function unreadBelow(
   return reached ? null : last;
 }
 
+/** Far below the 15 s heartbeat timeout of a batch waiting to read the unread range. */
+const UNREAD_WAIT_BEAT_MS = 5000;
+
 /**
  * Reads the unread range, if any: then the directory knows every contact up to its watermark.
  * Under the account's advisory lock, so batches side by side do not both read it: one reads, the
@@ -400,8 +405,11 @@ export function unreadBelow(
  * Resend answers (what a page teaches is written as it comes, in transactions of its own).
  */
 function readUnread(context: DirectoryContext): Promise<{ pages: number }> {
-  return withAdvisoryLock(context.sql, `contact_directory_unread|${context.account}`, () =>
-    readUnreadNow(context),
+  return withAdvisoryLock(
+    context.sql,
+    `contact_directory_unread|${context.account}`,
+    () => readUnreadNow(context),
+    { onWait: context.onWait, everyMs: UNREAD_WAIT_BEAT_MS },
   );
 }
 
@@ -620,8 +628,9 @@ export function createContactDirectory(
   client: ResendClient,
   account: string,
   recentRefreshes: RecentRefreshes = new Map(),
+  onWait: () => void = () => {},
 ): ContactDirectory {
-  const context: DirectoryContext = { sql, client, account, recentRefreshes };
+  const context: DirectoryContext = { sql, client, account, recentRefreshes, onWait };
   return {
     account,
     load: (onPage) => load(context, onPage),

@@ -88,7 +88,13 @@ function connectResend(
   memory: { recentRefreshes: RecentRefreshes },
 ): MarketingPlatform {
   const client = resendClientFor(settings, context);
-  const directory = createContactDirectory(context.sql, client, account, memory.recentRefreshes);
+  const directory = createContactDirectory(
+    context.sql,
+    client,
+    account,
+    memory.recentRefreshes,
+    () => context.onAnswer(),
+  );
   const segments = createSegments(context.sql, client, account);
   const properties = createResendProperties(context.sql, client, account);
   const reconciliation = createResendReconciliation(context.sql, client, directory);
