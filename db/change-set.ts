@@ -66,12 +66,10 @@ export async function findChangeSet(
     }
     await tx`set local enable_nestloop = off`;
     await tx`set local work_mem = '64MB'`;
-    const [row] = await tx<{ users: number; unchanged: number }[]>`
-      ${changeSetStatement(sql, source, query)}`;
+    const [row] = await tx<{ users: number }[]>`${changeSetStatement(sql, source, query)}`;
     const users = row?.users ?? 0;
     await tx`
-      update audience_sync.run_change_sets set users = ${users}, unchanged = ${row?.unchanged ?? 0}
-      where run_id = ${query.runId}`;
+      update audience_sync.run_change_sets set users = ${users} where run_id = ${query.runId}`;
     if (users >= ANALYZED_CHANGE_SET) await tx`analyze audience_sync.run_changes`;
     return users;
   });
@@ -80,7 +78,8 @@ export async function findChangeSet(
 /**
  * Writes the run's change set (`run_changes`, numbered in id order) and its unchanged members
  * (`run_unchanged_members`, chunks of ids in text order, as its users are listed) in one pass over
- * the population; answers how many of each.
+ * the population, with the ledger's members out of it (`run_absent_members`); answers the change
+ * set's size.
  */
 export function changeSetStatement(sql: Sql, source: UsersSource, query: ChangeSetQuery): Fragment {
   return sql`
@@ -90,20 +89,17 @@ export function changeSetStatement(sql: Sql, source: UsersSource, query: ChangeS
       select ${query.runId}, row_number() over (order by id), user_id from population
       where changed and id is not null
       returning 1),
+    -- Written whether or not the answer reads them (Postgres runs every data-modifying WITH).
     absent as (
       insert into audience_sync.run_absent_members (run_id, user_id)
-      select ${query.runId}, member_id from population where id is null
-      returning 1),
+      select ${query.runId}, member_id from population where id is null),
     unchanged as (
       insert into audience_sync.run_unchanged_members (run_id, chunk, user_ids)
       select ${query.runId}, chunk, array_agg(user_id order by user_id)
       from (select user_id, (row_number() over (order by user_id) - 1) / ${UNCHANGED_CHUNK} as chunk
         from population where not changed and id is not null) members
-      group by chunk
-      returning cardinality(user_ids) as members)
-    select (select count(*)::int from changed) as users,
-      (select coalesce(sum(members), 0)::int from unchanged) as unchanged,
-      (select count(*)::int from absent) as absent`;
+      group by chunk)
+    select count(*)::int as users from changed`;
 }
 
 /**

@@ -793,7 +793,6 @@ export const migrations: Migration[] = [
         user_ids text[] not null,
         primary key (run_id, chunk)
       );
-      alter table audience_sync.run_change_sets add column unchanged integer not null default 0;
       -- Members of the list's ledger that were out of the population when the change set was
       -- found: with the change set's own users, where a mirror run looks for its leavers.
       create table audience_sync.run_absent_members (
