@@ -33,6 +33,7 @@ import {
   setRunPaused,
   setRunTotal,
 } from '../db/runs.js';
+import { fingerprintSentRecords } from '../db/sent-fingerprints.js';
 import type { Sql } from '../db/sql.js';
 import { recordUnchangedMembers } from '../db/unchanged-members.js';
 import {
@@ -510,7 +511,10 @@ async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Pro
       const counts = await recordUnchangedMembers(sql, { runId: run.runId, ...list });
       metrics.contacts.inc({ outcome: 'added' }, counts.added);
       metrics.contacts.inc({ outcome: 'skipped' }, counts.skipped);
-      await nameMembersKnownByEmail(sql, connect(context, run), list);
+      const platform = connect(context, run);
+      await nameMembersKnownByEmail(sql, platform, list);
+      const source = await context.usersSource();
+      await fingerprintSentRecords(sql, source, { ...run, account: platform.account });
     },
   );
 }

@@ -1,7 +1,13 @@
 import type { Fragment } from 'postgres';
 import type { Sql } from './sql.js';
+import { comparedAsType } from './user-ids.js';
 import { VALID_EMAIL_PATTERN } from './users-contract.js';
-import type { UsersSource } from './users-source.js';
+import {
+  emailHashSql,
+  sentFieldsSameSql,
+  type UsersSource,
+  userFragments,
+} from './users-source.js';
 
 /**
  * Fingerprints of what was last sent (`contact_fields.fingerprint`, migration 26): a 64-bit hash
@@ -42,6 +48,42 @@ export function userFingerprintSql(
   const seed = fingerprintSeed(account, properties, source.columns);
   return sql`hashtextextended(array[u.email::text, u.first_name::text, u.last_name::text
     ${columns}]::text, hashtextextended(${seed}::text, 0))`;
+}
+
+export interface SentRun {
+  runId: string;
+  account: string;
+  properties?: Record<string, string> | undefined;
+}
+
+/**
+ * Fingerprints the records of what was sent to the run's users (those with an outcome, so a run
+ * that sent nothing reads nothing) that match their values now, by the full rules: valid email,
+ * and the email's hash, names and mapped fields as recorded. The next run's pass then finds
+ * them fingerprinted instead of hashing them all, and fingerprinting a whole list once, after its
+ * first sync, costs the first sync, not the run after it. A record written meanwhile is checked
+ * again as it now is (Postgres re-reads a row a concurrent write changed before updating it).
+ * Answers how many it fingerprinted.
+ */
+export async function fingerprintSentRecords(
+  sql: Sql,
+  source: UsersSource,
+  run: SentRun,
+): Promise<number> {
+  const f = userFragments(sql, source);
+  const byId = comparedAsType(source.idType)
+    ? sql`u.id = r.user_id::${f.idCast}`
+    : sql`u.id::text = r.user_id`;
+  const fingerprint = userFingerprintSql(sql, source, run.account, run.properties);
+  const written = await sql`
+    update audience_sync.contact_fields cf set fingerprint = u.fingerprint_now
+    from (select u.*, ${fingerprint} as fingerprint_now, ${emailHashSql(sql)} as email_hash_now
+      from audience_sync.run_users r join ${f.relation} u on ${byId}
+      where r.run_id = ${run.runId} and ${f.validEmail} offset 0) u
+    where cf.account = ${run.account} and cf.user_id = u.id::text
+      and cf.fingerprint is distinct from u.fingerprint_now
+      and ${sentFieldsSameSql(sql, source, run.properties, sql`u.email_hash_now`)}`;
+  return written.count;
 }
 
 /** The columns a fingerprint covers beyond the email and names: the mapped ones, by key. */
