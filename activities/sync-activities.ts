@@ -511,11 +511,24 @@ async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Pro
       const counts = await recordUnchangedMembers(sql, { runId: run.runId, ...list });
       metrics.contacts.inc({ outcome: 'added' }, counts.added);
       metrics.contacts.inc({ outcome: 'skipped' }, counts.skipped);
-      const platform = connect(context, run);
-      await nameMembersKnownByEmail(sql, platform, list);
-      const source = await context.usersSource();
-      await fingerprintSentRecords(sql, source, { ...run, account: platform.account });
+      await nameMembersKnownByEmail(sql, connect(context, run), list);
     },
+  );
+}
+
+/**
+ * A completed 'all' run fingerprints the records of what it sent that match the users' values
+ * (see fingerprintSentRecords), once, as it ends: a list's first sync fingerprints the list.
+ */
+async function fingerprintRunRecords(context: SyncContext, run: RunRecord): Promise<void> {
+  if (!readsChangesOnly(run)) return;
+  const activity = Context.current();
+  const source = await context.usersSource();
+  const account = connect(context, run).account;
+  await beatingWhile(
+    () => activity.heartbeat(),
+    STATEMENT_HEARTBEAT_EVERY_MS,
+    () => fingerprintSentRecords(context.sql, source, { ...run, account }),
   );
 }
 
@@ -538,7 +551,10 @@ async function endRun(
       tagListIds ?? [],
     );
   }
-  if (stored && status === 'completed') await settleUnchangedMembers(context, stored);
+  if (stored && status === 'completed') {
+    await settleUnchangedMembers(context, stored);
+    await fingerprintRunRecords(context, stored);
+  }
   const run = await finishRun(sql, runId, status, error);
   return run ? progressOf(run) : { total: 0, ...emptyCounts() };
 }
