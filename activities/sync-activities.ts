@@ -518,18 +518,25 @@ async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Pro
 
 /**
  * A completed 'all' run fingerprints the records of what it sent that match the users' values
- * (see fingerprintSentRecords), once, as it ends: a list's first sync fingerprints the list.
+ * (see fingerprintSentRecords), once it is recorded as completed: a list's first sync
+ * fingerprints the list. Fingerprints only spare later passes work, so a failure here is noted
+ * (its SQLSTATE) and the run ends as it did.
  */
 async function fingerprintRunRecords(context: SyncContext, run: RunRecord): Promise<void> {
   if (!readsChangesOnly(run)) return;
   const activity = Context.current();
-  const source = await context.usersSource();
-  const account = connect(context, run).account;
-  await beatingWhile(
-    () => activity.heartbeat(),
-    STATEMENT_HEARTBEAT_EVERY_MS,
-    () => fingerprintSentRecords(context.sql, source, { ...run, account }),
-  );
+  try {
+    const source = await context.usersSource();
+    const account = connect(context, run).account;
+    await beatingWhile(
+      () => activity.heartbeat(),
+      STATEMENT_HEARTBEAT_EVERY_MS,
+      () => fingerprintSentRecords(context.sql, source, { ...run, account }),
+    );
+  } catch (failure) {
+    const code = (failure as { code?: unknown }).code;
+    activity.log.warn('records not fingerprinted', { runId: run.runId, code: String(code) });
+  }
 }
 
 /**
@@ -551,11 +558,9 @@ async function endRun(
       tagListIds ?? [],
     );
   }
-  if (stored && status === 'completed') {
-    await settleUnchangedMembers(context, stored);
-    await fingerprintRunRecords(context, stored);
-  }
+  if (stored && status === 'completed') await settleUnchangedMembers(context, stored);
   const run = await finishRun(sql, runId, status, error);
+  if (stored && status === 'completed') await fingerprintRunRecords(context, stored);
   return run ? progressOf(run) : { total: 0, ...emptyCounts() };
 }
 

@@ -100,13 +100,15 @@ export function changeSetStatement(sql: Sql, source: UsersSource, query: ChangeS
       from (select user_id, (row_number() over (order by user_id) - 1) / ${UNCHANGED_CHUNK} as chunk
         from population where not changed and id is not null) members
       group by chunk),
-    -- The records found matching, fingerprinted unless they are: only if no write came to the
-    -- record since it was read (its xmin, checked again on the row a concurrent write left).
+    -- The records found matching that have no fingerprint get one: only if no write came to
+    -- the record since it was read (its xmin, checked again on the row a concurrent write left).
+    -- One taken for another property map (another list's) is left: lists would take turns.
     fingerprinted as (
       update audience_sync.contact_fields cf set fingerprint = p.fingerprint_now
       from population p
       where p.id is not null and not p.changed and not p.fingerprinted
-        and cf.account = ${query.account} and cf.user_id = p.user_id and cf.xmin = p.sent_xmin)
+        and cf.account = ${query.account} and cf.user_id = p.user_id and cf.xmin = p.sent_xmin
+        and cf.fingerprint is null)
     select count(*)::int as users from changed`;
 }
 

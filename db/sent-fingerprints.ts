@@ -27,10 +27,11 @@ import {
 const FINGERPRINT_RULES = 1;
 
 /**
- * A 64-bit hash of what the full rules read from the user's row `u`: its email as written, its
- * names and its mapped columns as text, seeded by the run's account, property map and rules
- * (taken for another map, it never matches). Text that differs only costs the full rules; the
- * same text is the same value.
+ * A 64-bit hash of what the full rules read from the user's row `u`: its email and names as
+ * written, and its mapped columns as the JSON the full rules read them from (a number stays
+ * apart from its text, dates are ISO, a column the relation no longer has is null, and no column
+ * is named in the SQL), seeded by the rules, the run's account and its property map (taken for
+ * another map, it never matches). Values that differ only cost the full rules.
  */
 export function userFingerprintSql(
   sql: Sql,
@@ -38,16 +39,14 @@ export function userFingerprintSql(
   account: string,
   properties: Record<string, string> | undefined,
 ): Fragment {
-  // A mapped column the relation lacks reads as null, as the full rules read it. Folded into one
-  // fragment: an empty list interpolated would be sent as a parameter.
-  const columns = fingerprintColumns(properties).reduce(
-    (list, column) =>
-      column in source.columns ? sql`${list}, u.${sql(column)}::text` : sql`${list}, null`,
+  // Folded into one fragment: an empty list interpolated would be sent as a parameter.
+  const mapped = fingerprintColumns(properties).reduce(
+    (list, column) => sql`${list}, (to_jsonb(u) -> ${column}::text)::text`,
     sql``,
   );
   const seed = fingerprintSeed(account, properties, source.columns);
   return sql`hashtextextended(array[u.email::text, u.first_name::text, u.last_name::text
-    ${columns}]::text, hashtextextended(${seed}::text, 0))`;
+    ${mapped}]::text, hashtextextended(${seed}::text, 0))`;
 }
 
 export interface SentRun {
@@ -82,7 +81,7 @@ export async function fingerprintSentRecords(
       from audience_sync.run_users r join ${f.relation} u on ${byId}
       where r.run_id = ${run.runId} and ${f.validEmail} offset 0) u
     where cf.account = ${run.account} and cf.user_id = u.id::text
-      and cf.fingerprint is distinct from u.fingerprint_now
+      and cf.fingerprint is null
       and ${sentFieldsSameSql(sql, source, run.properties, sql`u.email_hash_now`)}`;
   try {
     return await sql.begin(async (tx) => {

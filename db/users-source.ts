@@ -287,7 +287,7 @@ const onlyNewFilter = (
 };
 
 /** `hashFieldValue` (field-changes.ts) in SQL, of a value's JSON text. */
-const fieldHash = (sql: Sql, json: Fragment) =>
+export const fieldHash = (sql: Sql, json: Fragment) =>
   sql`left(encode(sha256(convert_to(coalesce(${json}, 'null'), 'UTF8')), 'hex'), 32)`;
 
 /*

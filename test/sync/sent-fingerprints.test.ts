@@ -194,4 +194,20 @@ describe('fingerprints of what was sent', () => {
     const remapped = await sync({ list_id: first.listId, properties: { tier: 'plan' } });
     expect(await changeSetOf(remapped.runId)).toEqual(ids);
   });
+  it('are taken by the pass for records without one', async () => {
+    const members = await users.addMany('unprinted', 3);
+    const ids = members.map((user) => user.id).sort();
+    await stack.db.sql`update users set plan = 'free'`;
+    const first = await sync({ list_name: uniqueName('Unprinted') });
+    // Records from before fingerprints (or whose fingerprint a run gave up on).
+    await stack.db.sql`
+      update audience_sync.contact_fields set fingerprint = null where user_id = any(${ids}::text[])`;
+    const quiet = await sync({ list_id: first.listId });
+    expect(await changeSetOf(quiet.runId)).toEqual([]);
+    expect(await fingerprintedUsers(ids)).toEqual(ids);
+    const written = await fingerprintsOf(ids);
+    const steady = await sync({ list_id: first.listId });
+    expect(await changeSetOf(steady.runId)).toEqual([]);
+    expect(await fingerprintsOf(ids)).toEqual(written);
+  });
 });

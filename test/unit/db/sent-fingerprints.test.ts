@@ -1,5 +1,18 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fingerprintColumns, fingerprintSeed } from '../../../db/sent-fingerprints.js';
+import {
+  fingerprintColumns,
+  fingerprintSeed,
+  userFingerprintSql,
+} from '../../../db/sent-fingerprints.js';
+import { normalisedEmailSql, validEmailSql } from '../../../db/users-contract.js';
+import {
+  emailHashSql,
+  fieldHash,
+  nameHashSql,
+  propertyHashSql,
+  sentFieldsSameSql,
+} from '../../../db/users-source.js';
 
 /**
  * A fingerprint of what was sent is seeded by the run's account and property map, so one taken
@@ -34,5 +47,28 @@ describe('sent fingerprint seed', () => {
     expect(fingerprintSeed('resend:a', { b: 'plan' }, types)).not.toBe(
       fingerprintSeed('resend:ab', {}, types),
     );
+  });
+});
+
+/**
+ * A fingerprint stands for the rules that compared the record with the user's values. When their
+ * code changes, fingerprints taken under the old rules must stop matching: raise
+ * FINGERPRINT_RULES in db/sent-fingerprints.ts, then put the new digest here.
+ */
+describe('the rules a fingerprint stands for', () => {
+  it('are the ones it was last raised for', () => {
+    const rules = [
+      normalisedEmailSql,
+      validEmailSql,
+      emailHashSql,
+      fieldHash,
+      nameHashSql,
+      propertyHashSql,
+      sentFieldsSameSql,
+      userFingerprintSql,
+    ]
+      .map((rule) => rule.toString())
+      .join('\n');
+    expect(createHash('sha256').update(rules).digest('hex').slice(0, 16)).toBe('ad360744e15bb759');
   });
 });
