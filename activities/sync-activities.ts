@@ -33,6 +33,7 @@ import {
   setRunPaused,
   setRunTotal,
 } from '../db/runs.js';
+import { fingerprintSentRecords } from '../db/sent-fingerprints.js';
 import type { Sql } from '../db/sql.js';
 import { recordUnchangedMembers } from '../db/unchanged-members.js';
 import {
@@ -516,6 +517,29 @@ async function settleUnchangedMembers(context: SyncContext, run: RunRecord): Pro
 }
 
 /**
+ * A completed 'all' run fingerprints the records of what it sent that match the users' values
+ * (see fingerprintSentRecords), once it is recorded as completed: a list's first sync
+ * fingerprints the list. Fingerprints only spare later passes work, so a failure here is noted
+ * (its SQLSTATE) and the run ends as it did.
+ */
+async function fingerprintRunRecords(context: SyncContext, run: RunRecord): Promise<void> {
+  if (!readsChangesOnly(run)) return;
+  const activity = Context.current();
+  try {
+    const source = await context.usersSource();
+    const account = connect(context, run).account;
+    await beatingWhile(
+      () => activity.heartbeat(),
+      STATEMENT_HEARTBEAT_EVERY_MS,
+      () => fingerprintSentRecords(context.sql, source, { ...run, account }),
+    );
+  } catch (failure) {
+    const code = (failure as { code?: unknown }).code;
+    activity.log.warn('records not fingerprinted', { runId: run.runId, code: String(code) });
+  }
+}
+
+/**
  * Records how the run ended; a run that never got a record has nothing to record. A run that
  * ended short of its population first records the users its bulk imports added to the lists;
  * one that completed, its unchanged members.
@@ -536,6 +560,7 @@ async function endRun(
   }
   if (stored && status === 'completed') await settleUnchangedMembers(context, stored);
   const run = await finishRun(sql, runId, status, error);
+  if (stored && status === 'completed') await fingerprintRunRecords(context, stored);
   return run ? progressOf(run) : { total: 0, ...emptyCounts() };
 }
 

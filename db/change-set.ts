@@ -1,6 +1,7 @@
 import type { Fragment } from 'postgres';
 import type { Platform } from '../common/sync.js';
 import { platformObjectHashesSql } from './consent.js';
+import { userFingerprintSql } from './sent-fingerprints.js';
 import type { Sql } from './sql.js';
 import { comparedAsType } from './user-ids.js';
 import {
@@ -98,7 +99,16 @@ export function changeSetStatement(sql: Sql, source: UsersSource, query: ChangeS
       select ${query.runId}, chunk, array_agg(user_id order by user_id)
       from (select user_id, (row_number() over (order by user_id) - 1) / ${UNCHANGED_CHUNK} as chunk
         from population where not changed and id is not null) members
-      group by chunk)
+      group by chunk),
+    -- The records found matching that have no fingerprint get one: only if no write came to
+    -- the record since it was read (its xmin, checked again on the row a concurrent write left).
+    -- One taken for another property map (another list's) is left: lists would take turns.
+    fingerprinted as (
+      update audience_sync.contact_fields cf set fingerprint = p.fingerprint_now
+      from population p
+      where p.id is not null and not p.changed and not p.fingerprinted
+        and cf.account = ${query.account} and cf.user_id = p.user_id and cf.xmin = p.sent_xmin
+        and cf.fingerprint is null)
     select count(*)::int as users from changed`;
 }
 
@@ -145,28 +155,26 @@ function populationChanges(sql: Sql, source: UsersSource, query: ChangeSetQuery)
           group by lm.user_id, lm.email_hash) tg
         on tg.user_id = u.id::text and tg.email_hash = m.email_hash`;
   const missingTag = tags.length === 0 ? sql`false` : sql`coalesce(tg.lists, 0) < ${tags.length}`;
+  // The record of what was last sent comes with the user (populationUsers).
+  const sent = { emailHash: sql`u.sent_email_hash`, fields: sql`u.sent_fields` };
   return sql`
-    select u.id, u.id::text as user_id, m.user_id as member_id, coalesce(m.user_id is null or ${f.optedOut}
+    select u.id, u.id::text as user_id, m.user_id as member_id, u.fingerprint_now,
+      u.fingerprinted, u.sent_xmin, coalesce(m.user_id is null or ${f.optedOut}
       or u.valid_now is not true
       or m.email_hash is null or m.unsubscribed_at is not null
       or m.email_hash <> u.email_hash_now
-      or (cf.user_id is not null and u.valid_now
-        and not ${sentFieldsSameSql(sql, source, query.properties, sql`u.email_hash_now`)})
-      or (cf.user_id is null and elsewhere.user_id is not null)
+      or (u.sent_user_id is not null and u.valid_now and not (case when u.fingerprinted then true
+        else ${sentFieldsSameSql(sql, source, query.properties, sql`u.email_hash_now`, sent)} end))
+      or (u.sent_user_id is null and elsewhere.user_id is not null)
       or ${missingTag}
       or po.email_hash is not null
       or shared.email_key is not null
       or r.user_id is not null, false) as changed
-    -- Each user's email hash and validity once (offset 0 keeps them from being inlined into
-    -- every condition that names them, each a hash or a match per user).
-    from (select u.*, ${emailHashSql(sql)} as email_hash_now, ${f.validEmail} as valid_now
-      from ${f.relation} u where ${f.notDeleted} and ${f.active(query.filter)} offset 0) u
+    from (${populationUsers(sql, source, query)}) u
     -- Full: the ledger's members out of the population come out too, with no user (id null).
     full join (
       select * from audience_sync.list_members
       where platform = ${query.platform} and list_id = ${query.listId}) m on m.user_id = u.id::text
-    left join audience_sync.contact_fields cf
-      on cf.account = ${query.account} and cf.user_id = u.id::text
     left join (
       select user_id from audience_sync.contact_fields where account <> ${query.account}
       group by user_id) elsewhere on elsewhere.user_id = u.id::text
@@ -180,6 +188,30 @@ function populationChanges(sql: Sql, source: UsersSource, query: ChangeSetQuery)
       group by 1 having count(*) > 1) shared
       on shared.email_key = hashtextextended(m.email_hash, 0)
     left join audience_sync.run_users r on r.run_id = ${query.runId} and r.user_id = u.id::text`;
+}
+
+/**
+ * The population's users, each with the record of what was last sent to its contact and its
+ * email's hash and validity, computed once (offset 0 keeps them from being inlined into every
+ * condition that names them, each a hash or a match per user). A record whose fingerprint
+ * matches the user's values gives its email's hash instead, and the email is valid: CASE
+ * evaluates lazily, so that email is neither hashed nor matched against the pattern.
+ */
+function populationUsers(sql: Sql, source: UsersSource, query: ChangeSetQuery): Fragment {
+  const f = userFragments(sql, source);
+  const fingerprint = userFingerprintSql(sql, source, query.account, query.properties);
+  return sql`
+    select u.*, cf.user_id as sent_user_id, cf.email_hash as sent_email_hash,
+      cf.fields as sent_fields, cf.xmin as sent_xmin,
+      coalesce(cf.fingerprint = u.fingerprint_now, false) as fingerprinted,
+      case when cf.fingerprint = u.fingerprint_now then cf.email_hash else ${emailHashSql(sql)} end
+        as email_hash_now,
+      case when cf.fingerprint = u.fingerprint_now then true else ${f.validEmail} end as valid_now
+    from (select u.*, ${fingerprint} as fingerprint_now
+      from ${f.relation} u where ${f.notDeleted} and ${f.active(query.filter)} offset 0) u
+    left join audience_sync.contact_fields cf
+      on cf.account = ${query.account} and cf.user_id = u.id::text
+    offset 0`;
 }
 
 /**

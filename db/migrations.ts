@@ -806,4 +806,28 @@ export const migrations: Migration[] = [
       create index list_members_email on audience_sync.list_members (email_hash);
     `,
   },
+  {
+    version: 26,
+    name: 'fingerprints of what was last sent, kept only while the record is as it was',
+    sql: /* sql */ `
+      -- A 64-bit hash of the app's values (email as written, names, mapped columns, salted with
+      -- the account, the property map and the rules' version) that the change set's pass found
+      -- matching this record of what was sent. While the values hash the same, the next pass
+      -- takes the record as matching them without hashing and comparing them again. Any other
+      -- write to the row, by any path, forgets it (the trigger), so it never outlives the record
+      -- it was taken against.
+      alter table audience_sync.contact_fields add column fingerprint bigint;
+      create function audience_sync.forget_contact_fields_fingerprint() returns trigger
+        language plpgsql as $$
+        begin
+          new.fingerprint := null;
+          return new;
+        end $$;
+      create trigger contact_fields_forget_fingerprint
+        before update on audience_sync.contact_fields
+        for each row
+        when (old.fingerprint is not null and new.fingerprint is not distinct from old.fingerprint)
+        execute function audience_sync.forget_contact_fields_fingerprint();
+    `,
+  },
 ];

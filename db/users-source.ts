@@ -287,7 +287,7 @@ const onlyNewFilter = (
 };
 
 /** `hashFieldValue` (field-changes.ts) in SQL, of a value's JSON text. */
-const fieldHash = (sql: Sql, json: Fragment) =>
+export const fieldHash = (sql: Sql, json: Fragment) =>
   sql`left(encode(sha256(convert_to(coalesce(${json}, 'null'), 'UTF8')), 'hex'), 32)`;
 
 /*
@@ -341,15 +341,23 @@ function changedSinceSent(
         and not ${sentFieldsSameSql(sql, source, properties, emailHash)}))`;
 }
 
+/** Where a statement reads the record of what was last sent to a contact: its email's hash and fields. */
+export interface SentRecord {
+  emailHash: Fragment;
+  fields: Fragment;
+}
+
 /**
- * The record `cf` of what was last sent holds the user's email (its hash `emailHash`) and the
- * hashes of its names and mapped properties as they are now.
+ * The record of what was last sent (`sent`, the columns of `contact_fields` row `cf` unless
+ * given) holds the user's email (its hash `emailHash`) and the hashes of its names and mapped
+ * properties as they are now.
  */
 export function sentFieldsSameSql(
   sql: Sql,
   source: UsersSource,
   properties: Record<string, string> | undefined,
   emailHash: Fragment,
+  sent: SentRecord = { emailHash: sql`cf.email_hash`, fields: sql`cf.fields` },
 ): Fragment {
   const entries = Object.entries(properties ?? {});
   const propertiesSame =
@@ -360,10 +368,10 @@ export function sentFieldsSameSql(
               ${entries.map(([, column]) => column)}::text[],
               ${entries.map(([, column]) => propertyTypeOf(source.columns[column] ?? ''))}::text[])
             as p(key, col, type)
-          where cf.fields ->> ('properties.' || p.key) is distinct from ${propertyHashSql(sql)})`;
-  return sql`(cf.email_hash is not distinct from ${emailHash}
-    and cf.fields ->> 'first_name' is not distinct from ${nameHashSql(sql, sql`u.first_name`)}
-    and cf.fields ->> 'last_name' is not distinct from ${nameHashSql(sql, sql`u.last_name`)}
+          where ${sent.fields} ->> ('properties.' || p.key) is distinct from ${propertyHashSql(sql)})`;
+  return sql`(${sent.emailHash} is not distinct from ${emailHash}
+    and ${sent.fields} ->> 'first_name' is not distinct from ${nameHashSql(sql, sql`u.first_name`)}
+    and ${sent.fields} ->> 'last_name' is not distinct from ${nameHashSql(sql, sql`u.last_name`)}
     ${propertiesSame})`;
 }
 
