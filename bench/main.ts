@@ -220,6 +220,22 @@ async function showTimeline(emulatorUrl: string, startedAt: number, endedAt: num
       afterLastWriteSeconds: round((endedAt - last) / 1000),
     }),
   );
+  log(formatRecord({ otherRequests: 'audience-sync', ...otherRequests(requests, first) }));
+}
+
+/**
+ * The requests that are not contact writes, by method and path (ids left out), counted before
+ * the first write (`before:`) and after it: what takes a share of the limit from the writes.
+ */
+function otherRequests(requests: { at: string; method: string; path: string }[], first: number) {
+  const counts: Record<string, number> = {};
+  for (const entry of requests) {
+    if (entry.method === 'POST' && entry.path.startsWith('/contacts')) continue;
+    const route = entry.path.split('?')[0]?.replace(/[0-9a-f-]{36}/g, ':id') ?? '';
+    const key = `${Date.parse(entry.at) < first ? 'before:' : ''}${entry.method} ${route}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** The one-minute load average, sampled every 5 s until stopped: `lowest–highest`. */

@@ -4,6 +4,7 @@ import { groupWhileBusy } from '../../db/grouped-calls.js';
 import { recordLearnedLimit } from '../../db/platform-health.js';
 import type { Sql } from '../../db/sql.js';
 import type { PlatformLimit } from './platform.js';
+import { SentTimes } from './sent-times.js';
 
 /**
  * Lets a platform's requests through as fast as its limit allows, for every worker together.
@@ -84,7 +85,9 @@ function learnedLimitRecorder(sql: Sql, key: string, bound: number | undefined) 
  * 429. A process asks for the slots
  * of all its requests waiting at that moment in one call, one call at a time: each grant takes
  * the account's row lock, and one lock per request queued the requests on it at high limits.
- * Every slot granted has a request waiting for it, so none is wasted or used late.
+ * Every slot granted has a request waiting for it, so none is wasted. A slot can still be used
+ * late (its grant came back after it, or its timer fired late on a busy event loop), so the
+ * process also holds its requests to the limit as they actually leave (`SentTimes`).
  */
 export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate {
   const bound = options.upperBound ?? Number.POSITIVE_INFINITY;
@@ -101,10 +104,20 @@ export function createRateGate(sql: Sql, options: RateGateOptions): RequestGate 
     return takers.map((_, i) => row?.slots[i]?.getTime() ?? Date.now());
   }, MAX_SLOTS_PER_GRANT);
 
+  const sent = new SentTimes();
   const acquire = async (signal?: AbortSignal) => {
-    const sendAt = await slotFor(null);
-    const waitMs = sendAt - Date.now();
-    if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : {});
+    let waitMs = (await slotFor(null)) - Date.now();
+    for (;;) {
+      if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : {});
+      // A request leaving later than its slot would bunch with the ones after it: this
+      // process's requests are also held to the limit as they actually leave.
+      const now = Date.now();
+      waitMs = sent.nextAt(effectiveLimit(), 1000 + marginMs) - now;
+      if (waitMs <= 0) {
+        sent.record(now, effectiveLimit());
+        return;
+      }
+    }
   };
 
   return {

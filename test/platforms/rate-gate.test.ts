@@ -91,6 +91,41 @@ describe('the rate gate', () => {
     expect(row?.kept).toBe(limit);
   });
 
+  it('holds requests that leave late to the limit as they leave, not as they were granted', async () => {
+    const key = 'late-account';
+    const limit = 10;
+    // A full window granted a moment ago: the next ten are due a window later, ten more after.
+    const [firstGrant = Number.NaN] = await grantBlock(key, limit, limit);
+    const gate = createRateGate(db.sql, { key, initialLimit: limit, marginMs: 5 });
+    const leftAt: number[] = [];
+    const requests = Array.from({ length: 2 * limit }, () =>
+      gate.run(async () => {
+        leftAt.push(Date.now());
+      }),
+    );
+    await waitFor(
+      async () => {
+        const [row] = await db.sql<{ last: Date }[]>`
+          select recent[${limit}::int] as last from audience_sync.rate_limits where key = ${key}`;
+        return (row?.last.getTime() ?? 0) >= firstGrant + 2000 ? true : undefined;
+      },
+      { what: 'the twenty slots granted' },
+    );
+    // The event loop is busy (as on a loaded worker) past the first ten's slot: they leave late,
+    // 200 ms before the next ten's slot comes; what happens in the platform's counting is what
+    // leaves together, whatever was granted.
+    while (Date.now() < firstGrant + 1005 + 200) {
+      // busy
+    }
+    await Promise.all(requests);
+    expect(leftAt).toHaveLength(2 * limit);
+    const sorted = [...leftAt].sort((a, b) => a - b);
+    // Never more than the limit in any second as they left.
+    for (let i = limit; i < sorted.length; i += 1) {
+      expect((sorted[i] ?? 0) - (sorted[i - limit] ?? 0)).toBeGreaterThanOrEqual(1000);
+    }
+  });
+
   it('widens its window after each 429, up to the widest margin', async () => {
     // 5 ms doubled at each 429, stopping at MAX_MARGIN_MS (six 429s would otherwise give 320).
     const windows = [];

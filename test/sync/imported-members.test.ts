@@ -4,6 +4,7 @@ import type { LearnedCursor } from '../../activities/platforms/platform.js';
 import { createConnectionGate } from '../../activities/platforms/request-gate.js';
 import { createResendClient } from '../../activities/platforms/resend/client.js';
 import { createContactDirectory } from '../../activities/platforms/resend/contact-directory.js';
+import { resendAccountId } from '../../activities/platforms/resend/index.js';
 import { emailHash } from '../../common/emails.js';
 import { createUsersTable } from '../../db/demo-users.js';
 import type { DailyReconciliationResult } from '../../workflows/daily-reconciliation.js';
@@ -274,6 +275,41 @@ describe('the contact directory', () => {
     expect((await routesSince(createsMark)).filter((route) => route === 'POST /contacts')).toEqual(
       [],
     );
+  });
+});
+
+describe("a batch's look at the directory", () => {
+  it('reads every contact created since a recent look in one request, however many', async () => {
+    const account = resendAccountId(TEST_RESEND_KEY);
+    const directoryOf = () =>
+      createContactDirectory(
+        stack.db.sql,
+        createResendClient({
+          apiKey: TEST_RESEND_KEY,
+          baseUrl: stack.emulator.url,
+          gate: createConnectionGate(4),
+          signal: new AbortController().signal,
+          onAnswer: () => {},
+        }),
+        account,
+      );
+    // The last look saw a contact made a moment ago (the emulator dates contacts as it makes them).
+    await seedEmulatorContacts(stack.emulator, [{ email: `${uniqueName('looked')}@example.com` }]);
+    await directoryOf().refresh();
+    // 250 made elsewhere since: two and a half pages.
+    const emails = Array.from({ length: 250 }, (_, index) =>
+      `${uniqueName(`since${index}`)}@example.com`.toLowerCase(),
+    );
+    const ids = await seedEmulatorContacts(
+      stack.emulator,
+      emails.map((email) => ({ email })),
+    );
+    const mark = await lastSeq();
+    const directory = directoryOf();
+    expect(await directory.refresh({ shared: true })).toEqual({ pages: 1 });
+    expect(await routesSince(mark)).toEqual(['GET /contacts']);
+    const known = await directory.lookup(emails);
+    expect(emails.map((email) => known.get(email)?.id)).toEqual(ids);
   });
 });
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { unreadBelow } from '../../../activities/platforms/resend/contact-directory.js';
+import {
+  newerReadLimit,
+  sharesLastLook,
+  unreadBelow,
+} from '../../../activities/platforms/resend/contact-directory.js';
 
 /** Contacts newest first, as Resend lists them, created a second apart from `from` down. */
 const contacts = (ids: string[], from: number) =>
@@ -48,5 +52,35 @@ describe('the page the directory reads after an import', () => {
   it('takes a contact created in the same instant as the last look as not older', () => {
     const page = { contacts: contacts(['c4', 'x3'], 4), hasMore: true };
     expect(unreadBelow(page, lastLookAt(3, 'c3'))).toEqual(page.contacts[1]);
+  });
+});
+
+describe("a batch's look at the contacts created since the last one", () => {
+  const now = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+  it('is shared with a look of the account begun less than 10 s before, not read again', () => {
+    expect(sharesLastLook(now - 9_999, now)).toBe(true);
+    expect(sharesLastLook(now - 3_000, now)).toBe(true);
+    expect(sharesLastLook(now - 10_000, now)).toBe(false);
+    expect(sharesLastLook(undefined, now)).toBe(false);
+  });
+
+  it('reads every contact newer than a watermark made in the last minute in one answer', () => {
+    const watermark = new Date(now - 59_000).toISOString();
+    expect(newerReadLimit({ watermark, batch: true }, now)).toBeNull();
+  });
+
+  it("keeps to pages of 100 for a run's first look, an older watermark, or none", () => {
+    const recent = new Date(now - 1_000).toISOString();
+    expect(newerReadLimit({ watermark: recent, batch: false }, now)).toBe(100);
+    const older = new Date(now - 60_000).toISOString();
+    expect(newerReadLimit({ watermark: older, batch: true }, now)).toBe(100);
+    expect(newerReadLimit({ watermark: null, batch: true }, now)).toBe(100);
+  });
+
+  it('reads a watermark in the form Resend lists it, with microseconds', () => {
+    expect(
+      newerReadLimit({ watermark: '2026-01-01 11:59:30.123456+00', batch: true }, now),
+    ).toBeNull();
   });
 });
