@@ -105,16 +105,15 @@ export type RecentRefreshes = Map<string, { startedAt: number; done: Promise<unk
 
 /**
  * A batch's refresh joins one of this account that began less than this long ago. Every run
- * starts from a look of its own; its batches then share one look per 10 s. What a batch needs
+ * starts from a look of its own; its batches then share one look per second. What a batch needs
  * from it is the contacts created elsewhere since the last look (this service's own creates are
  * remembered as Resend answers them): creating one of those again would re-subscribe it, as
  * Resend answers a create of an existing email with the existing contact, not a conflict. The
- * gap was never closed: a contact created after a batch's look and before its create is missed,
- * and at 50/s a batch sends for 2 s after its look. A look per batch narrowed it to about 3 s at
- * the cost of a request per batch (1% of a run at 50/s); one per 10 s costs 0.2% there, and a
- * contact made elsewhere at most 10 s plus a batch's sending time before its create is missed.
+ * gap is not closed: a contact created after a batch's look and before its create is missed,
+ * and at 50/s a batch sends for 2 s after its look, so it is about 3 s. Sharing a look for 10 s
+ * saved 0.2% of a run at 50/s and widened that gap to 10 s and more: not worth it.
  */
-export const REFRESH_SHARED_WITHIN_MS = 10_000;
+export const REFRESH_SHARED_WITHIN_MS = 1000;
 
 /** Whether a batch uses the account's last look, begun at `startedAt`, instead of its own. */
 export const sharesLastLook = (startedAt: number | undefined, nowMs: number): boolean =>
