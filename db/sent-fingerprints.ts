@@ -1,4 +1,5 @@
 import type { Fragment } from 'postgres';
+import { analyzeIfStale } from './planner-statistics.js';
 import type { Sql } from './sql.js';
 import { comparedAsType } from './user-ids.js';
 import { VALID_EMAIL_PATTERN } from './users-contract.js';
@@ -83,8 +84,13 @@ export async function fingerprintSentRecords(
     where cf.account = ${run.account} and cf.user_id = u.id::text
       and cf.fingerprint is null
       and ${sentFieldsSameSql(sql, source, run.properties, sql`u.email_hash_now`)}`;
+  await analyzeIfStale(sql, ['run_users', 'contact_fields']);
+  const [sent] = await sql<{ users: number }[]>`
+    select count(*)::int as users from audience_sync.run_users where run_id = ${run.runId}`;
   try {
     return await sql.begin(async (tx) => {
+      // A first sync's users are read whole (hash joins); a few are looked up by their keys.
+      if ((sent?.users ?? 0) > WHOLE_READ_FROM) await tx`set local enable_nestloop = off`;
       // Fingerprints only save later passes work: a run ends on time without them (a million
       // records took 60 s on two busy cores).
       await tx`set local statement_timeout = '120s'`;
@@ -95,6 +101,9 @@ export async function fingerprintSentRecords(
     throw error;
   }
 }
+
+/** The run's users from which the statement reads the tables whole rather than look them up. */
+const WHOLE_READ_FROM = 20_000;
 
 /** Postgres' SQLSTATE for a statement cancelled, here by its timeout. */
 const QUERY_CANCELED = '57014';
